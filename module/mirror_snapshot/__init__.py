@@ -1,0 +1,2 @@
+# ceph-mgr finds the MgrModule subclass in the package namespace.
+from .module import Module  # noqa: F401
