@@ -1,0 +1,86 @@
+"""Access to the two sandbox clusters from tests: CLI wrappers and paths."""
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any, List, Optional
+
+REPO = Path(__file__).resolve().parents[2]
+BUILD_DIR = Path(os.environ.get('MIRROR_SNAPSHOT_BUILD_DIR', REPO / 'build'))
+SANDBOX_DIR = Path(os.environ.get('SANDBOX_DIR', BUILD_DIR / 'sandbox'))
+SANDBOX_SCRIPT = REPO / 'packaging' / 'sandbox'
+CLI_TIMEOUT = 120
+
+
+class CommandFailed(AssertionError):
+    pass
+
+
+class Site:
+    """One sandbox cluster, driven through the real `ceph` and `rbd` CLIs."""
+
+    def __init__(self, name: str, sandbox_dir: Path = SANDBOX_DIR) -> None:
+        self.name = name
+        self.dir = sandbox_dir / name
+        self.conf = self.dir / 'ceph.conf'
+
+    def __repr__(self) -> str:
+        return f'Site({self.name})'
+
+    def run(self, tool: str, *args: str, check: bool = True,
+            timeout: float = CLI_TIMEOUT, stdin: Optional[bytes] = None
+            ) -> subprocess.CompletedProcess:
+        cmd = [tool, '-c', str(self.conf), *args]
+        proc = subprocess.run(cmd, capture_output=True, timeout=timeout, input=stdin)
+        if check and proc.returncode != 0:
+            raise CommandFailed(
+                f'{" ".join(cmd)} exited {proc.returncode}: {proc.stderr.decode(errors="replace")}')
+        return proc
+
+    def ceph(self, *args: str, **kwargs: Any) -> subprocess.CompletedProcess:
+        return self.run('ceph', *args, **kwargs)
+
+    def rbd(self, *args: str, **kwargs: Any) -> subprocess.CompletedProcess:
+        return self.run('rbd', *args, **kwargs)
+
+    def ceph_json(self, *args: str) -> Any:
+        return json.loads(self.ceph(*args, '--format', 'json').stdout)
+
+    def mirror_snapshot(self, *args: str, **kwargs: Any) -> subprocess.CompletedProcess:
+        return self.ceph('mirror', 'snapshot', *args, **kwargs)
+
+    def mirror_snapshot_json(self, *args: str) -> Any:
+        return json.loads(self.mirror_snapshot(*args, '--format', 'json').stdout)
+
+    def fsid(self) -> str:
+        return self.ceph('fsid').stdout.decode().strip()
+
+    def daemon_pid(self, daemon: str) -> Optional[int]:
+        pid_file = self.dir / 'run' / f'{daemon}.pid'
+        try:
+            pid = int(pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return None
+        return pid if Path(f'/proc/{pid}').exists() else None
+
+    def active_mgr(self) -> str:
+        return self.ceph_json('mgr', 'stat')['active_name']
+
+
+def sandbox(*args: str, env: Optional[dict] = None,
+            timeout: float = 600) -> subprocess.CompletedProcess:
+    full_env = dict(os.environ, **(env or {}))
+    return subprocess.run([str(SANDBOX_SCRIPT), *args], capture_output=True,
+                          timeout=timeout, env=full_env)
+
+
+def project_version() -> str:
+    for line in (REPO / 'CMakeLists.txt').read_text().splitlines():
+        if line.startswith('project(') and 'VERSION' in line:
+            words = line.split()
+            return words[words.index('VERSION') + 1]
+    raise AssertionError('no project VERSION in CMakeLists.txt')
+
+
+def stderr_lines(proc: subprocess.CompletedProcess) -> List[str]:
+    return [l for l in proc.stderr.decode(errors='replace').splitlines() if l.strip()]

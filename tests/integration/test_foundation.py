@@ -1,0 +1,99 @@
+"""The walking skeleton: the module loads in a real ceph-mgr on both sites and
+answers through its native core, from its own threads, under concurrency."""
+import json
+import threading
+import time
+
+import pytest
+import rados
+import rbd
+
+from sandbox import Site, project_version, stderr_lines
+
+
+def test_module_is_enabled_and_enable_is_idempotent(site: Site) -> None:
+    site.ceph('mgr', 'module', 'enable', 'mirror_snapshot')
+    modules = site.ceph_json('mgr', 'module', 'ls')
+    assert 'mirror_snapshot' in modules['enabled_modules']
+
+
+def test_version_comes_from_the_native_core(site: Site) -> None:
+    info = site.mirror_snapshot_json('version')
+    assert info['module_version'] == project_version()
+    assert info['core_version'] == project_version()
+    # The library versions as this test's own librados/librbd report them.
+    assert info['librados_version'] == str(rados.Rados(conffile=str(site.conf)).version())
+    assert info['librbd_version'] == '%d.%d.%d' % rbd.RBD().version()
+    # The native client really is connected to this site's cluster...
+    assert info['cluster_fsid'] == site.fsid()
+    # ...and was called on one of the module's own threads (threading rule).
+    assert info['native_thread'].startswith('mirror_snapshot-native-')
+
+
+def test_plain_format_is_a_readable_table(site: Site) -> None:
+    text = site.mirror_snapshot('version').stdout.decode()
+    rows = dict(line.split(None, 1) for line in text.strip().splitlines())
+    assert rows['core_version'] == project_version()
+    assert rows['cluster_fsid'] == site.fsid()
+
+
+def test_native_client_is_registered_for_blocklisting_on_failover(site: Site) -> None:
+    # A failed-over mgr's registered clients are blocklisted with it; the
+    # native client must be among them so a dead mgr cannot keep writing.
+    dump = site.ceph_json('mgr', 'dump')
+    ours = [c for c in dump.get('active_clients', []) if c.get('name') == 'mirror_snapshot']
+    # The module opens no Python rados handle, so this entry is the native client.
+    assert len(ours) == 1, dump.get('active_clients')
+    assert ours[0]['addrvec'][0]['nonce'] != 0
+
+
+def test_fifty_concurrent_commands_all_answer(site_a: Site) -> None:
+    cluster = rados.Rados(conffile=str(site_a.conf))
+    cluster.connect(timeout=30)
+    try:
+        results = []
+        lock = threading.Lock()
+
+        def ask() -> None:
+            cmd = json.dumps({'prefix': 'mirror snapshot version', 'format': 'json'})
+            rc, out, err = cluster.mgr_command(cmd, b'', timeout=90)
+            with lock:
+                results.append((rc, out, err))
+
+        threads = [threading.Thread(target=ask) for _ in range(50)]
+        for t in threads:
+            t.start()
+        # While they are in flight, the mgr still serves its other commands.
+        pg_stat = site_a.ceph('pg', 'stat', timeout=60)
+        assert b'pgs' in pg_stat.stdout
+        for t in threads:
+            t.join(timeout=120)
+        assert not any(t.is_alive() for t in threads), 'some commands never answered'
+        assert len(results) == 50
+        for rc, out, err in results:
+            assert rc == 0, err
+            assert json.loads(out)['cluster_fsid'] == site_a.fsid()
+    finally:
+        cluster.shutdown()
+
+
+@pytest.mark.parametrize('args, named', [
+    (['mirror', 'snapshot', 'frobnicate'], 'no valid command found'),
+    (['mirror', 'snapshot', 'version', 'extra'], "unused arguments: ['extra']"),
+    (['mirror', 'snapshot', 'version', '--format', 'xml'], "format 'xml'"),
+])
+def test_bad_commands_are_einval_with_a_message(site_a: Site, args, named) -> None:
+    proc = site_a.ceph(*args, check=False)
+    assert proc.returncode == 22  # EINVAL
+    assert any(named in line for line in stderr_lines(proc)), stderr_lines(proc)
+
+
+def test_unknown_prefix_sent_to_the_mgr_directly_is_einval(site_a: Site) -> None:
+    cluster = rados.Rados(conffile=str(site_a.conf))
+    cluster.connect(timeout=30)
+    try:
+        rc, _, err = cluster.mgr_command(json.dumps({'prefix': 'mirror snapshot frobnicate'}), b'')
+    finally:
+        cluster.shutdown()
+    assert rc == -22
+    assert 'mirror snapshot frobnicate' in err and '\n' not in err.strip()
