@@ -16,14 +16,22 @@
 #include <string>
 #include <utility>
 
+#include "native/io_ctx.h"
+#include "native/omap_object.h"
+#include "native/peers.h"
+#include "native/pool_images.h"
+#include "native/primary_snapshots.h"
 #include "native/rados_cluster.h"
+#include "native/rbd_image.h"
 #include "native/version.h"
 
 namespace py = pybind11;
-using mirror_snapshot::ConnectOptions;
-using mirror_snapshot::RadosCluster;
-using mirror_snapshot::Result;
-using mirror_snapshot::Status;
+namespace ms = mirror_snapshot;
+using ms::ConnectOptions;
+using ms::IoCtx;
+using ms::RadosCluster;
+using ms::Result;
+using ms::Status;
 
 namespace {
 
@@ -41,6 +49,127 @@ template <typename T>
 T Unwrap(Result<T> result) {
   if (!result.ok()) throw StatusError(result.status());
   return std::move(result).value();
+}
+
+void Check(const Status& status) {
+  if (!status.ok()) throw StatusError(status);
+}
+
+// Native results are built into plain structs with the GIL released, then
+// converted to Python objects once it is held again.
+template <typename Work>
+auto WithoutGil(Work work) {
+  py::gil_scoped_release unlocked;
+  return work();
+}
+
+py::dict ToDict(const ms::SnapshotRun& run) {
+  py::dict out;
+  out["image_id"] = run.image_id;
+  out["snap_id"] = run.snap_id ? py::object(py::int_(*run.snap_id)) : py::object(py::none());
+  out["skipped"] = run.skipped;
+  out["pruned"] = run.pruned;
+  out["pinned"] = std::vector<uint64_t>(run.pinned.begin(), run.pinned.end());
+  out["keep"] = run.keep;
+  return out;
+}
+
+py::dict ToDict(const ms::MirrorSnapshot& snap) {
+  py::dict out;
+  out["id"] = snap.id;
+  out["name"] = snap.name;
+  out["timestamp"] = snap.timestamp;
+  out["state"] = ms::ToString(snap.state);
+  out["complete"] = snap.complete;
+  out["peer_uuids"] = snap.peer_uuids;
+  out["primary_mirror_uuid"] = snap.primary_mirror_uuid;
+  out["primary_snap_id"] = snap.primary_snap_id;
+  return out;
+}
+
+py::dict ToDict(const ms::PeerSite& peer) {
+  py::dict out;
+  out["uuid"] = peer.uuid;
+  out["direction"] = peer.direction;
+  out["site_name"] = peer.site_name;
+  out["mirror_uuid"] = peer.mirror_uuid;
+  out["client_name"] = peer.client_name;
+  out["mon_host"] = peer.mon_host;
+  out["key"] = peer.key;
+  return out;
+}
+
+ms::PeerSite PeerFromDict(const py::dict& d) {
+  ms::PeerSite peer;
+  auto get = [&](const char* k) { return d.contains(k) ? py::str(d[k]).cast<std::string>() : std::string(); };
+  peer.uuid = get("uuid");
+  peer.direction = get("direction");
+  peer.site_name = get("site_name");
+  peer.mirror_uuid = get("mirror_uuid");
+  peer.client_name = get("client_name");
+  peer.mon_host = get("mon_host");
+  peer.key = get("key");
+  return peer;
+}
+
+IoCtx OpenPool(const RadosCluster& cluster, const std::string& pool, const std::string& ns) {
+  return Unwrap(IoCtx::Open(cluster, pool, ns));
+}
+
+ms::ImageLocator Locator(std::string name, std::string id) {
+  return ms::ImageLocator{std::move(name), std::move(id)};
+}
+
+py::dict ImageInfo(const RadosCluster& cluster, const std::string& pool, const std::string& ns,
+                   const std::string& name) {
+  struct Info {
+    std::string id;
+    ms::MirrorInfo mirror;
+  };
+  const Info info = WithoutGil([&] {
+    IoCtx ioctx = OpenPool(cluster, pool, ns);
+    if (!ms::NamespaceExists(ioctx, ns)) {
+      throw StatusError(Status::NotFound("namespace '" + pool + "/" + ns + "' does not exist"));
+    }
+    auto image = Unwrap(ms::RbdImage::OpenByName(ioctx, name));
+    return Info{Unwrap(image.Id()), Unwrap(image.Mirror())};
+  });
+  py::dict out;
+  out["id"] = info.id;
+  out["name"] = name;
+  out["mirror_mode"] = ms::ToString(info.mirror.mode);
+  out["primary"] = info.mirror.primary;
+  out["global_id"] = info.mirror.global_id;
+  return out;
+}
+
+py::list MirrorSnapshotsOf(const RadosCluster& cluster, const std::string& pool, const std::string& ns,
+                           const std::string& name, const std::string& id) {
+  const auto snaps = WithoutGil([&] {
+    IoCtx ioctx = OpenPool(cluster, pool, ns);
+    auto image = Unwrap(id.empty() ? ms::RbdImage::OpenByName(ioctx, name) : ms::RbdImage::OpenById(ioctx, id));
+    return Unwrap(image.MirrorSnapshots());
+  });
+  py::list out;
+  for (const auto& snap : snaps) out.append(ToDict(snap));
+  return out;
+}
+
+py::list SnapshotMirroredImages(const RadosCluster& cluster, const std::string& pool, const std::string& ns) {
+  const auto images = WithoutGil([&] {
+    IoCtx ioctx = OpenPool(cluster, pool, ns);
+    return Unwrap(ms::ListSnapshotMirroredImages(ioctx));
+  });
+  py::list out;
+  for (const auto& image : images) {
+    py::dict d;
+    d["id"] = image.id;
+    d["name"] = image.name;
+    d["global_id"] = image.global_id;
+    d["primary"] = image.primary;
+    out.append(d);
+  }
+  return out;
 }
 
 void TranslateStatusError(std::exception_ptr error) {
@@ -95,5 +224,77 @@ PYBIND11_MODULE(_native, m) {
            py::call_guard<py::gil_scoped_release>())
       .def("addresses", [](const RadosCluster& c) { return Unwrap(c.Addresses()); },
            py::call_guard<py::gil_scoped_release>())
-      .def("instance_id", &RadosCluster::InstanceId);
+      .def("instance_id", &RadosCluster::InstanceId)
+      .def("site_name", [](const RadosCluster& c) { return Unwrap(ms::LocalSiteName(c)); },
+           py::call_guard<py::gil_scoped_release>())
+      .def("pool_id", [](const RadosCluster& c, const std::string& pool) {
+             return OpenPool(c, pool, "").pool_id();
+           }, py::call_guard<py::gil_scoped_release>());
+
+  // --- pools, namespaces, images -------------------------------------------
+  m.def("rbd_pools", [](const RadosCluster& c) { return Unwrap(ms::ListRbdPools(c)); },
+        py::call_guard<py::gil_scoped_release>(), "Pools tagged with the rbd application.");
+  m.def("namespaces", [](const RadosCluster& c, const std::string& pool) {
+          return Unwrap(ms::ListNamespaces(OpenPool(c, pool, "")));
+        }, py::call_guard<py::gil_scoped_release>(), "Namespaces of a pool, '' first.");
+  m.def("namespace_exists", [](const RadosCluster& c, const std::string& pool, const std::string& ns) {
+          return ms::NamespaceExists(OpenPool(c, pool, ""), ns);
+        }, py::call_guard<py::gil_scoped_release>());
+  m.def("snapshot_mirrored_images", &SnapshotMirroredImages,
+        "Images of pool/ns mirrored in snapshot mode: [{id, name, global_id, primary}].");
+  m.def("image_info", &ImageInfo, py::arg("cluster"), py::arg("pool"), py::arg("ns"), py::arg("name"),
+        "Id and mirroring state of one image (ENOENT if pool, namespace or image is missing).");
+  m.def("mirror_snapshots", &MirrorSnapshotsOf, py::arg("cluster"), py::arg("pool"), py::arg("ns"),
+        py::arg("name") = "", py::arg("id") = "");
+
+  // --- primary mirror snapshots --------------------------------------------
+  m.def("create_primary_snapshot",
+        [](const RadosCluster& c, const std::string& pool, const std::string& ns, std::string name,
+           std::string id, uint32_t flags) {
+          const auto run = WithoutGil([&] {
+            return Unwrap(ms::CreatePrimarySnapshot(OpenPool(c, pool, ns), Locator(name, id), flags));
+          });
+          return ToDict(run);
+        },
+        py::arg("cluster"), py::arg("pool"), py::arg("ns"), py::arg("name") = "", py::arg("id") = "",
+        py::arg("flags") = 0u,
+        "Create a primary mirror snapshot and prune to rbd_mirroring_max_mirroring_snapshots.");
+  m.def("prune_mirror_snapshots",
+        [](const RadosCluster& c, const std::string& pool, const std::string& ns, std::string name,
+           std::string id) {
+          const auto run = WithoutGil([&] {
+            return Unwrap(ms::PruneMirrorSnapshots(OpenPool(c, pool, ns), Locator(name, id)));
+          });
+          return ToDict(run);
+        },
+        py::arg("cluster"), py::arg("pool"), py::arg("ns"), py::arg("name") = "", py::arg("id") = "");
+
+  // --- omap of one object (schedules, state) -------------------------------
+  m.def("omap_read", [](const RadosCluster& c, const std::string& pool, const std::string& oid) {
+          return Unwrap(ms::OmapObject(OpenPool(c, pool, ""), oid).ReadAll());
+        }, py::call_guard<py::gil_scoped_release>());
+  m.def("omap_set", [](const RadosCluster& c, const std::string& pool, const std::string& oid,
+                       const std::map<std::string, std::string>& values) {
+          Check(ms::OmapObject(OpenPool(c, pool, ""), oid).Set(values));
+        }, py::call_guard<py::gil_scoped_release>());
+  m.def("omap_remove", [](const RadosCluster& c, const std::string& pool, const std::string& oid,
+                          const std::vector<std::string>& keys) {
+          Check(ms::OmapObject(OpenPool(c, pool, ""), oid).Remove(keys));
+        }, py::call_guard<py::gil_scoped_release>());
+
+  // --- peers -------------------------------------------------------------------
+  m.def("peer_sites", [](const RadosCluster& c, const std::string& pool) {
+          const auto peers = WithoutGil([&] { return Unwrap(ms::ListPeerSites(OpenPool(c, pool, ""))); });
+          py::list out;
+          for (const auto& peer : peers) out.append(ToDict(peer));
+          return out;
+        });
+  m.def("connect_peer", [](const py::dict& peer, int timeout_seconds) {
+          const ms::PeerSite site = PeerFromDict(peer);
+          return WithoutGil([&] { return Unwrap(ms::ConnectToPeer(site, timeout_seconds)); });
+        }, py::arg("peer"), py::arg("timeout_seconds") = 30);
+  m.def("ping_peer", [](const RadosCluster& remote, const std::string& pool, const std::string& site_name,
+                        const std::string& fsid) {
+          Check(ms::PingPeer(OpenPool(remote, pool, ""), site_name, fsid));
+        }, py::call_guard<py::gil_scoped_release>());
 }

@@ -1,0 +1,120 @@
+#include "native/pool_images.h"
+
+#include <rbd/librbd.h>
+
+#include <array>
+#include <cerrno>
+#include <map>
+
+namespace mirror_snapshot {
+namespace {
+
+std::vector<std::string> SplitNul(const char* buf, size_t len) {
+  std::vector<std::string> out;
+  const char* p = buf;
+  const char* end = buf + len;
+  while (p < end && *p != '\0') {
+    out.emplace_back(p);
+    p += out.back().size() + 1;
+  }
+  return out;
+}
+
+bool HasRbdApplication(const IoCtx& pool) {
+  std::array<char, 1024> apps{};
+  size_t len = apps.size();
+  if (rados_application_list(pool.handle(), apps.data(), &len) < 0) return false;
+  for (const auto& app : SplitNul(apps.data(), len)) {
+    if (app == "rbd") return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> ListRbdPools(const RadosCluster& cluster) {
+  std::vector<char> buf(4096);
+  int rc = 0;
+  for (;;) {
+    rc = rados_pool_list(cluster.handle(), buf.data(), buf.size());
+    if (rc < 0) return Status::FromErrno(rc, "listing pools");
+    if (static_cast<size_t>(rc) <= buf.size()) break;
+    buf.resize(static_cast<size_t>(rc));
+  }
+  std::vector<std::string> out;
+  for (const auto& name : SplitNul(buf.data(), static_cast<size_t>(rc))) {
+    auto pool = IoCtx::Open(cluster, name);
+    if (pool.ok() && HasRbdApplication(pool.value())) out.push_back(name);
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> ListNamespaces(const IoCtx& pool) {
+  std::vector<char> buf(1024);
+  for (;;) {
+    size_t size = buf.size();
+    const int rc = rbd_namespace_list(pool.handle(), buf.data(), &size);
+    if (rc == -ERANGE) {
+      buf.resize(size);
+      continue;
+    }
+    if (rc < 0) return Status::FromErrno(rc, "listing namespaces of pool '" + pool.pool_name() + "'");
+    std::vector<std::string> out{""};
+    for (auto& ns : SplitNul(buf.data(), size)) out.push_back(std::move(ns));
+    return out;
+  }
+}
+
+bool NamespaceExists(const IoCtx& pool, const std::string& ns) {
+  if (ns.empty()) return true;
+  bool exists = false;
+  return rbd_namespace_exists(pool.handle(), ns.c_str(), &exists) == 0 && exists;
+}
+
+Result<std::vector<MirroredImage>> ListSnapshotMirroredImages(const IoCtx& ioctx) {
+  // Names by id, from the image directory.
+  std::map<std::string, std::string> names;
+  {
+    std::vector<rbd_image_spec_t> specs(64);
+    size_t count = specs.size();
+    int rc = rbd_list2(ioctx.handle(), specs.data(), &count);
+    if (rc == -ERANGE) {
+      specs.resize(count);
+      rc = rbd_list2(ioctx.handle(), specs.data(), &count);
+    }
+    if (rc < 0) return Status::FromErrno(rc, "listing images of " + ioctx.Describe());
+    for (size_t i = 0; i < count; ++i) names[specs[i].id] = specs[i].name;
+    rbd_image_spec_list_cleanup(specs.data(), count);
+  }
+
+  std::vector<MirroredImage> out;
+  rbd_mirror_image_mode_t filter = RBD_MIRROR_IMAGE_MODE_SNAPSHOT;
+  std::string start;
+  constexpr size_t kPage = 256;
+  for (;;) {
+    std::array<char*, kPage> ids{};
+    std::array<rbd_mirror_image_mode_t, kPage> modes{};
+    std::array<rbd_mirror_image_info_t, kPage> infos{};
+    size_t count = kPage;
+    const int rc = rbd_mirror_image_info_list(ioctx.handle(), &filter, start.c_str(), kPage,
+                                              ids.data(), modes.data(), infos.data(), &count);
+    if (rc == -ENOENT) return out;  // mirroring never enabled in this pool/namespace
+    if (rc < 0) return Status::FromErrno(rc, "listing mirrored images of " + ioctx.Describe());
+    for (size_t i = 0; i < count; ++i) {
+      if (infos[i].state != RBD_MIRROR_IMAGE_ENABLED) continue;
+      MirroredImage image;
+      image.id = ids[i];
+      image.global_id = infos[i].global_id != nullptr ? infos[i].global_id : "";
+      image.primary = infos[i].primary;
+      auto name = names.find(image.id);
+      if (name == names.end()) continue;  // in the trash, or being removed
+      image.name = name->second;
+      out.push_back(std::move(image));
+    }
+    if (count > 0) start = ids[count - 1];
+    rbd_mirror_image_info_list_cleanup(ids.data(), infos.data(), count);
+    if (count < kPage) return out;
+  }
+}
+
+}  // namespace mirror_snapshot

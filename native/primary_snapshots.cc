@@ -1,0 +1,107 @@
+#include "native/primary_snapshots.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "native/prune_policy.h"
+
+namespace mirror_snapshot {
+namespace {
+
+Result<RbdImage> Open(const IoCtx& ioctx, const ImageLocator& image) {
+  if (!image.id.empty()) return RbdImage::OpenById(ioctx, image.id);
+  if (image.name.empty()) return Status::InvalidArgument("no image name or id given");
+  return RbdImage::OpenByName(ioctx, image.name);
+}
+
+// Removes what the policy selects so that at most `keep` primary snapshots remain.
+Status Prune(const RbdImage& image, uint64_t keep, SnapshotRun* run) {
+  auto snapshots = image.MirrorSnapshots();
+  if (!snapshots.ok()) return snapshots.status();
+  for (uint64_t id : SnapshotsToPrune(snapshots.value(), keep, run->pinned)) {
+    Status s = image.RemoveSnapshot(id);
+    if (!s.ok()) return s;
+    run->pruned.push_back(id);
+  }
+  return Status::Ok();
+}
+
+// Common preamble: open, identify, check role and mode, read limit and pins.
+Result<RbdImage> Prepare(const IoCtx& ioctx, const ImageLocator& locator, SnapshotRun* run) {
+  auto image = Open(ioctx, locator);
+  if (!image.ok()) return image.status();
+  auto id = image.value().Id();
+  if (!id.ok()) return id.status();
+  run->image_id = id.value();
+  auto mirror = image.value().Mirror();
+  if (!mirror.ok()) return mirror.status();
+  if (mirror.value().mode != MirrorMode::kSnapshot) {
+    run->skipped = std::string("not in snapshot mirror mode (mirroring: ") +
+                   ToString(mirror.value().mode) + ")";
+  } else if (!mirror.value().primary) {
+    run->skipped = "not primary (non-primary or demoted)";
+  }
+  if (!run->skipped.empty()) return image;
+  auto keep = MaxMirroringSnapshots(image.value());
+  if (!keep.ok()) return keep.status();
+  run->keep = keep.value();
+  auto pins = SyncPinnedSnapshots(image.value());
+  if (!pins.ok()) return pins.status();
+  run->pinned = pins.value();
+  return image;
+}
+
+}  // namespace
+
+Result<uint64_t> MaxMirroringSnapshots(const RbdImage& image) {
+  auto text = image.ConfigValue("rbd_mirroring_max_mirroring_snapshots");
+  if (!text.ok()) return text.status();
+  uint64_t value = 0;
+  const std::string& s = text.value();
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (ec != std::errc() || end != s.data() + s.size()) {
+    return Status::InvalidArgument("rbd_mirroring_max_mirroring_snapshots is not a number: '" + s + "'");
+  }
+  return std::max(value, kMinMirroringSnapshots);
+}
+
+Result<std::set<uint64_t>> SyncPinnedSnapshots(const RbdImage& image) {
+  auto records = image.MetadataWithPrefix(kSyncPinPrefix);
+  if (!records.ok()) return records.status();
+  std::set<uint64_t> pinned;
+  for (const auto& [key, value] : records.value()) {
+    const auto pin = ParseSyncPin(value);
+    if (!pin) continue;  // unreadable records pin nothing; status reports them
+    if (pin->from_snap_id) pinned.insert(*pin->from_snap_id);
+    pinned.insert(pin->to_snap_id);
+  }
+  return pinned;
+}
+
+Result<SnapshotRun> CreatePrimarySnapshot(const IoCtx& ioctx, const ImageLocator& locator,
+                                          uint32_t flags) {
+  SnapshotRun run;
+  auto image = Prepare(ioctx, locator, &run);
+  if (!image.ok()) return image.status();
+  if (!run.skipped.empty()) return run;
+  Status s = Prune(image.value(), run.keep - 1, &run);
+  if (!s.ok()) return s;
+  auto snap_id = image.value().CreateMirrorSnapshot(flags);
+  if (!snap_id.ok()) return snap_id.status();
+  run.snap_id = snap_id.value();
+  s = Prune(image.value(), run.keep, &run);
+  if (!s.ok()) return s;
+  return run;
+}
+
+Result<SnapshotRun> PruneMirrorSnapshots(const IoCtx& ioctx, const ImageLocator& locator) {
+  SnapshotRun run;
+  auto image = Prepare(ioctx, locator, &run);
+  if (!image.ok()) return image.status();
+  if (!run.skipped.empty()) return run;
+  Status s = Prune(image.value(), run.keep, &run);
+  if (!s.ok()) return s;
+  return run;
+}
+
+}  // namespace mirror_snapshot

@@ -1,0 +1,82 @@
+#include "native/prune_policy.h"
+
+#include <algorithm>
+#include <charconv>
+#include <string_view>
+
+namespace mirror_snapshot {
+
+std::vector<uint64_t> SnapshotsToPrune(const std::vector<MirrorSnapshot>& snapshots, uint64_t keep,
+                                       const std::set<uint64_t>& pinned) {
+  std::vector<const MirrorSnapshot*> primary;
+  for (const auto& snap : snapshots) {
+    if (snap.is_primary()) primary.push_back(&snap);
+  }
+  std::sort(primary.begin(), primary.end(), [](auto* a, auto* b) { return a->id < b->id; });
+  if (primary.size() <= keep || primary.empty()) return {};
+
+  const uint64_t newest = primary.back()->id;
+  std::vector<const MirrorSnapshot*> candidates;
+  for (auto* snap : primary) {
+    if (snap->id != newest && pinned.count(snap->id) == 0) candidates.push_back(snap);
+  }
+  // Incomplete first, then oldest first (the sort above is by id = age).
+  std::stable_partition(candidates.begin(), candidates.end(), [](auto* s) { return !s->complete; });
+
+  uint64_t excess = primary.size() - keep;
+  std::vector<uint64_t> out;
+  for (auto* snap : candidates) {
+    if (excess == 0) break;
+    out.push_back(snap->id);
+    --excess;
+  }
+  return out;
+}
+
+namespace {
+
+std::optional<uint64_t> ParseUnsigned(std::string_view text) {
+  uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+  return value;
+}
+
+}  // namespace
+
+std::optional<SyncPin> ParseSyncPin(const std::string& value) {
+  SyncPin pin;
+  bool have_to = false;
+  std::string_view rest = value;
+  while (!rest.empty()) {
+    const size_t comma = rest.find(',');
+    const std::string_view field = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    const size_t eq = field.find('=');
+    if (eq == std::string_view::npos) return std::nullopt;
+    const std::string_view key = field.substr(0, eq), text = field.substr(eq + 1);
+    if (key == "from") {
+      if (text == "-") continue;
+      pin.from_snap_id = ParseUnsigned(text);
+      if (!pin.from_snap_id) return std::nullopt;
+    } else if (key == "to") {
+      const auto to = ParseUnsigned(text);
+      if (!to) return std::nullopt;
+      pin.to_snap_id = *to;
+      have_to = true;
+    } else if (key == "updated") {
+      const auto updated = ParseUnsigned(text);
+      if (!updated) return std::nullopt;
+      pin.updated = static_cast<int64_t>(*updated);
+    }  // unknown fields are ignored: newer secondaries may add some
+  }
+  if (!have_to) return std::nullopt;
+  return pin;
+}
+
+std::string FormatSyncPin(const SyncPin& pin) {
+  return "from=" + (pin.from_snap_id ? std::to_string(*pin.from_snap_id) : std::string("-")) +
+         ",to=" + std::to_string(pin.to_snap_id) + ",updated=" + std::to_string(pin.updated);
+}
+
+}  // namespace mirror_snapshot

@@ -1,0 +1,81 @@
+// RbdImage: an open librbd image (rbd_image_t), closed on destruction, with
+// the few queries and operations the module needs.
+#pragma once
+
+#include <rbd/librbd.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "native/io_ctx.h"
+#include "native/result.h"
+
+namespace mirror_snapshot {
+
+enum class MirrorMode { kDisabled, kJournal, kSnapshot };
+const char* ToString(MirrorMode mode);
+
+struct MirrorInfo {
+  MirrorMode mode = MirrorMode::kDisabled;
+  bool primary = false;
+  std::string global_id;
+};
+
+enum class MirrorSnapshotState { kPrimary, kPrimaryDemoted, kNonPrimary, kNonPrimaryDemoted };
+const char* ToString(MirrorSnapshotState state);
+
+struct MirrorSnapshot {
+  uint64_t id = 0;
+  std::string name;
+  int64_t timestamp = 0;  // seconds since the epoch
+  MirrorSnapshotState state = MirrorSnapshotState::kPrimary;
+  bool complete = false;
+  std::vector<std::string> peer_uuids;
+  std::string primary_mirror_uuid;
+  uint64_t primary_snap_id = 0;
+
+  bool is_primary() const {
+    return state == MirrorSnapshotState::kPrimary || state == MirrorSnapshotState::kPrimaryDemoted;
+  }
+};
+
+class RbdImage {
+ public:
+  // ENOENT "image 'pool/name' does not exist" when missing.
+  static Result<RbdImage> OpenByName(const IoCtx& ioctx, const std::string& name);
+  static Result<RbdImage> OpenById(const IoCtx& ioctx, const std::string& id);
+
+  RbdImage(RbdImage&& other) noexcept;
+  RbdImage& operator=(RbdImage&& other) noexcept;
+  RbdImage(const RbdImage&) = delete;
+  RbdImage& operator=(const RbdImage&) = delete;
+  ~RbdImage();
+
+  rbd_image_t handle() const { return image_; }
+  const std::string& spec() const { return spec_; }  // "pool[/ns]/name" or "pool[/ns]/id:<id>"
+
+  Result<std::string> Id() const;
+  Result<MirrorInfo> Mirror() const;
+  // Mirror snapshots only (user snapshots are skipped), oldest first.
+  Result<std::vector<MirrorSnapshot>> MirrorSnapshots() const;
+  Result<uint64_t> CreateMirrorSnapshot(uint32_t flags) const;
+  Status RemoveSnapshot(uint64_t snap_id) const;
+  // The effective value of an rbd_* option for this image, image and pool
+  // overrides included, as librbd itself sees it.
+  Result<std::string> ConfigValue(const std::string& option) const;
+  // Image metadata (image-meta) keys starting with prefix.
+  Result<std::map<std::string, std::string>> MetadataWithPrefix(const std::string& prefix) const;
+  Status SetMetadata(const std::string& key, const std::string& value) const;
+  Status RemoveMetadata(const std::string& key) const;
+
+ private:
+  RbdImage(rbd_image_t image, std::string spec) : image_(image), spec_(std::move(spec)) {}
+
+  rbd_image_t image_ = nullptr;
+  std::string spec_;
+};
+
+}  // namespace mirror_snapshot
