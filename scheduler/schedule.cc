@@ -1,0 +1,134 @@
+#include "scheduler/schedule.h"
+
+#include <variant>
+
+#include "scheduler/cron_schedule.h"
+#include "scheduler/interval_schedule.h"
+#include "scheduler/text.h"
+
+namespace mirror_snapshot::scheduler {
+
+struct Schedule::Body {
+  std::variant<IntervalSchedule, CronSchedule> rule;
+};
+
+namespace {
+
+bool looks_like_cron(std::string_view text) {
+  if (!text.empty() && text[0] == '@') return true;
+  for (char c : text)
+    if (text::is_space(c) || c == '*' || c == ',' || c == '/') return true;
+  return false;
+}
+
+}  // namespace
+
+Result<Schedule> Schedule::Parse(std::string_view interval_or_cron, std::string_view start_time,
+                                 std::string_view time_zone) {
+  if (looks_like_cron(interval_or_cron)) {
+    if (!start_time.empty())
+      return Error{"start time " + text::quoted(start_time) +
+                   ": only interval schedules take a start time (a cron expression fixes its own times)"};
+    return ParseCron(interval_or_cron, time_zone);
+  }
+  if (!time_zone.empty())
+    return Error{"time zone " + text::quoted(time_zone) +
+                 ": only cron schedules take a time zone (give an interval's start time an offset instead)"};
+  return ParseInterval(interval_or_cron, start_time);
+}
+
+Result<Schedule> Schedule::ParseInterval(std::string_view interval, std::string_view start_time) {
+  auto i = Interval::Parse(interval);
+  if (!i.ok()) return Error{i.error()};
+  std::optional<StartTime> start;
+  if (!start_time.empty()) {
+    auto s = StartTime::Parse(start_time);
+    if (!s.ok()) return Error{s.error()};
+    start = s.value();
+  }
+  return Schedule(std::make_shared<const Body>(Body{IntervalSchedule(i.value(), start)}));
+}
+
+Result<Schedule> Schedule::ParseCron(std::string_view cron, std::string_view time_zone) {
+  auto expr = CronExpr::Parse(cron);
+  if (!expr.ok()) return Error{expr.error()};
+  TimeZone zone = TimeZone::Utc();
+  if (!time_zone.empty()) {
+    auto z = TimeZone::Locate(time_zone);
+    if (!z.ok()) return Error{z.error()};
+    zone = z.value();
+  }
+  return Schedule(std::make_shared<const Body>(Body{CronSchedule(std::move(expr).value(), std::move(zone))}));
+}
+
+Schedule::Kind Schedule::kind() const {
+  return std::holds_alternative<IntervalSchedule>(body_->rule) ? Kind::kInterval : Kind::kCron;
+}
+
+std::string Schedule::expression() const {
+  if (auto* i = std::get_if<IntervalSchedule>(&body_->rule)) return i->interval().to_string();
+  return std::get<CronSchedule>(body_->rule).expr().to_string();
+}
+
+std::string Schedule::start_time() const {
+  if (auto* i = std::get_if<IntervalSchedule>(&body_->rule)) return i->start() ? i->start()->to_string() : "";
+  return "";
+}
+
+std::string Schedule::time_zone() const {
+  if (auto* c = std::get_if<CronSchedule>(&body_->rule)) return c->zone().name();
+  return "";
+}
+
+std::string Schedule::canonical() const {
+  if (kind() == Kind::kInterval) {
+    std::string s = "every " + expression();
+    if (auto start = start_time(); !start.empty()) s += " starting at " + start;
+    return s;
+  }
+  return "cron " + expression() + " in " + time_zone();
+}
+
+Result<Instant> Schedule::next_run_after(Instant after) const {
+  return std::visit([&](const auto& rule) { return rule.next_after(after); }, body_->rule);
+}
+
+Result<CatchUp> Schedule::catch_up(std::optional<Instant> last_run, Instant now) const {
+  return scheduler::catch_up(std::span<const Schedule>(this, 1), last_run, now);
+}
+
+bool operator==(const Schedule& a, const Schedule& b) {
+  if (a.body_ == b.body_) return true;
+  return a.kind() == b.kind() && a.expression() == b.expression() && a.start_time() == b.start_time() &&
+         a.time_zone() == b.time_zone();
+}
+
+Result<Instant> next_run_after(std::span<const Schedule> schedules, Instant after) {
+  if (schedules.empty()) return Error{"no schedule"};
+  std::optional<Instant> best;
+  std::string last_error;
+  for (const auto& s : schedules) {
+    auto n = s.next_run_after(after);
+    if (!n.ok()) {
+      last_error = n.error();
+      continue;
+    }
+    if (!best || n.value() < *best) best = n.value();
+  }
+  if (!best) return Error{last_error};
+  return *best;
+}
+
+Result<CatchUp> catch_up(std::span<const Schedule> schedules, std::optional<Instant> last_run, Instant now) {
+  auto next = next_run_after(schedules, now);
+  if (!next.ok()) return Error{next.error()};
+  CatchUp out;
+  out.next_run = next.value();
+  if (last_run && *last_run < now && in_supported_range(*last_run)) {
+    auto missed = next_run_after(schedules, *last_run);
+    out.run_now = missed.ok() && missed.value() <= now;
+  }
+  return out;
+}
+
+}  // namespace mirror_snapshot::scheduler
