@@ -20,10 +20,11 @@ std::vector<std::string> SplitNul(const char* buf, size_t len) {
   return out;
 }
 
-bool HasRbdApplication(const IoCtx& pool) {
+Result<bool> HasRbdApplication(const IoCtx& pool) {
   std::array<char, 1024> apps{};
   size_t len = apps.size();
-  if (rados_application_list(pool.handle(), apps.data(), &len) < 0) return false;
+  const int rc = rados_application_list(pool.handle(), apps.data(), &len);
+  if (rc < 0) return Status::FromErrno(rc, "listing applications of pool '" + pool.pool_name() + "'");
   for (const auto& app : SplitNul(apps.data(), len)) {
     if (app == "rbd") return true;
   }
@@ -44,7 +45,10 @@ Result<std::vector<std::string>> ListRbdPools(const RadosCluster& cluster) {
   std::vector<std::string> out;
   for (const auto& name : SplitNul(buf.data(), static_cast<size_t>(rc))) {
     auto pool = IoCtx::Open(cluster, name);
-    if (pool.ok() && HasRbdApplication(pool.value())) out.push_back(name);
+    if (!pool.ok()) continue;  // deleted meanwhile
+    auto is_rbd = HasRbdApplication(pool.value());
+    if (!is_rbd.ok()) return is_rbd.status();
+    if (is_rbd.value()) out.push_back(name);
   }
   return out;
 }
@@ -65,10 +69,12 @@ Result<std::vector<std::string>> ListNamespaces(const IoCtx& pool) {
   }
 }
 
-bool NamespaceExists(const IoCtx& pool, const std::string& ns) {
+Result<bool> NamespaceExists(const IoCtx& pool, const std::string& ns) {
   if (ns.empty()) return true;
   bool exists = false;
-  return rbd_namespace_exists(pool.handle(), ns.c_str(), &exists) == 0 && exists;
+  const int rc = rbd_namespace_exists(pool.handle(), ns.c_str(), &exists);
+  if (rc < 0) return Status::FromErrno(rc, "looking up namespace '" + pool.pool_name() + "/" + ns + "'");
+  return exists;
 }
 
 Result<std::vector<MirroredImage>> ListSnapshotMirroredImages(const IoCtx& ioctx) {

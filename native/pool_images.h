@@ -25,7 +25,7 @@ Result<std::vector<std::string>> ListRbdPools(const RadosCluster& cluster);
 // The pool's namespaces, "" (the default namespace) first.
 Result<std::vector<std::string>> ListNamespaces(const IoCtx& pool);
 
-bool NamespaceExists(const IoCtx& pool, const std::string& ns);
+Result<bool> NamespaceExists(const IoCtx& pool, const std::string& ns);
 
 // Images of this pool/namespace whose mirroring is enabled in snapshot mode.
 Result<std::vector<MirroredImage>> ListSnapshotMirroredImages(const IoCtx& ioctx);

@@ -19,8 +19,9 @@ class ExecutorNotReady(RuntimeError):
 
 
 class NativeExecutor:
-    def __init__(self, package: str, log: Any) -> None:
+    def __init__(self, package: str, log: Any, name: str) -> None:
         self._package = package
+        self._name = name
         self._log = log
         self._jobs: 'queue.Queue[Any]' = queue.Queue()
         self._threads: list = []
@@ -32,7 +33,7 @@ class NativeExecutor:
         """Start the pool; the first thread imports the extension."""
         for index in range(thread_count):
             thread = threading.Thread(target=self._run, args=(index,),
-                                      name=f'mirror_snapshot-native-{index}',
+                                      name=f'mirror_snapshot-{self._name}-{index}',
                                       daemon=True)
             thread.start()
             self._threads.append(thread)

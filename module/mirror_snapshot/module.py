@@ -6,15 +6,21 @@ threads, persists state and reports health; the work runs in the native core
 """
 import errno
 import threading
+import time
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from mgr_module import MgrModule, Option
 
-from . import output
+from . import levels, output
 from ._version import MODULE_VERSION
-from .errors import CommandError
+from .errors import CommandError, invalid
 from .executor import ExecutorNotReady, NativeExecutor
+from .local_cluster import BLOCKLISTED, LocalCluster
+from .peer_announcer import PeerAnnouncer
+from .primary_scheduler import CreationBusy, PrimaryScheduler
+from .run_records import RunRecords
+from .schedule_commands import ScheduleCommands
 
 CommandResult = Tuple[int, str, str]
 
@@ -22,6 +28,10 @@ CommandResult = Tuple[int, str, str]
 # ETIMEDOUT: commands must never hang the mgr's command dispatch.
 READY_TIMEOUT_SECONDS = 10.0
 COMMAND_TIMEOUT_SECONDS = 60.0
+CREATE_TIMEOUT_SECONDS = 120.0
+
+LEVEL_SPEC = 'name=level_spec,type=CephString'
+FORMAT_HELP = ' (--format plain|json|json-pretty)'
 
 
 class Module(MgrModule):
@@ -31,56 +41,156 @@ class Module(MgrModule):
         {
             'cmd': 'mirror snapshot version',
             'desc': 'Show the versions of the module, its native core and the '
-                    'librados/librbd it runs against',
+                    'librados/librbd it runs against' + FORMAT_HELP,
             'perm': 'r',
+        },
+        {
+            'cmd': f'mirror snapshot schedule add {LEVEL_SPEC} '
+                   'name=interval,type=CephString '
+                   'name=start_time,type=CephString,req=false '
+                   'name=tz,type=CephString,req=false',
+            'desc': 'Add a mirror-snapshot schedule at a level ("" global, pool/, '
+                    'pool/ns/, pool/[ns/]image): an interval (N, Nm, Nh, Nd) with an '
+                    'optional ISO 8601 start time, or a cron expression with --tz',
+            'perm': 'w',
+        },
+        {
+            'cmd': f'mirror snapshot schedule remove {LEVEL_SPEC} '
+                   'name=interval,type=CephString,req=false '
+                   'name=start_time,type=CephString,req=false '
+                   'name=tz,type=CephString,req=false',
+            'desc': 'Remove a schedule (same arguments as add), or every schedule of a level',
+            'perm': 'w',
+        },
+        {
+            'cmd': 'mirror snapshot schedule ls '
+                   'name=level_spec,type=CephString,req=false '
+                   'name=recursive,type=CephBool,req=false',
+            'desc': "List a level's schedules; --recursive adds the levels below it" + FORMAT_HELP,
+            'perm': 'r',
+        },
+        {
+            'cmd': 'mirror snapshot schedule status name=level_spec,type=CephString,req=false',
+            'desc': 'Every image a schedule covers: next run (UTC), schedule, last run '
+                    'and its lateness' + FORMAT_HELP,
+            'perm': 'r',
+        },
+        {
+            'cmd': 'mirror snapshot create name=image_spec,type=CephString',
+            'desc': 'Create a mirror snapshot of <pool>/[<ns>/]<image> now (and prune)',
+            'perm': 'w',
         },
     ]
 
     MODULE_OPTIONS = [
         Option(name='native_threads', type='int', default=4, min=1, max=64,
-               desc='threads that run native (C++) work for commands and '
-                    'background jobs; takes effect on module restart'),
+               desc='threads that run native (C++) work for commands; '
+                    'takes effect on module restart'),
+        Option(name='max_concurrent_snap_create', type='int', default=10, min=1, max=256,
+               desc='mirror snapshot creations running at once; takes effect on module restart'),
+        Option(name='refresh_interval', type='secs', default=60, min=5,
+               desc='how often images are re-listed to notice new, removed, promoted '
+                    'and demoted images (schedule changes apply at once)'),
     ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._stopping = threading.Event()
-        self._executor = NativeExecutor(__package__, self.log)
-        self._local_cluster: Any = None  # native Cluster sharing our CephContext
+        self._ready = threading.Event()
+        self._executor = NativeExecutor(__package__, self.log, 'native')
+        self._creator = NativeExecutor(__package__, self.log, 'create')
+        self._native: Any = None
+        self._local: Optional[LocalCluster] = None  # native client sharing our CephContext
+        self._scheduler: Optional[PrimaryScheduler] = None
+        self._schedules: Optional[ScheduleCommands] = None
+        self._announcer: Optional[PeerAnnouncer] = None
+        self._health: Dict[str, Dict[str, Any]] = {}
+        self._health_lock = threading.Lock()
         self._handlers: Dict[str, Callable[[Dict[str, Any]], CommandResult]] = {
             'mirror snapshot version': self._cmd_version,
+            'mirror snapshot schedule add': self._cmd_schedule_add,
+            'mirror snapshot schedule remove': self._cmd_schedule_remove,
+            'mirror snapshot schedule ls': self._cmd_schedule_ls,
+            'mirror snapshot schedule status': self._cmd_schedule_status,
+            'mirror snapshot create': self._cmd_create,
         }
 
     # --- lifecycle ---------------------------------------------------------
 
     def serve(self) -> None:
-        threads = int(self.get_module_option('native_threads') or 4)
-        self._executor.start(threads)
-        self._connect_local_cluster()
-        self._stopping.wait()
+        self._executor.start(int(self.get_module_option('native_threads') or 4))
+        self._creator.start(int(self.get_module_option('max_concurrent_snap_create') or 10))
+        try:
+            self._native = self._executor.wait_ready(READY_TIMEOUT_SECONDS * 6)
+        except ExecutorNotReady as e:
+            self.log.error(str(e))
+            return
+        self._local = LocalCluster(lambda: self._open_local_cluster(self._native), self.log)
+        if not self._connect_local_cluster():
+            return
+        records = RunRecords(self._native, self._local, self.log)
+        self._schedules = ScheduleCommands(self._native, self._local,
+                                           self.get_store, self.set_store)
+        self._scheduler = PrimaryScheduler(
+            self._native, self._local, self._schedules.store, records, self._creator,
+            self.log, self._refresh_interval,
+            lambda checks: self._set_health('scheduler', checks))
+        self._announcer = PeerAnnouncer(self._native, self._local, self.log)
+        self._scheduler.start()
+        self._ready.set()
+        self._announce_loop()
 
     def shutdown(self) -> None:
         self._stopping.set()
+        if self._scheduler:
+            self._scheduler.stop()
+        self._creator.stop()
         self._executor.stop()
 
-    def _connect_local_cluster(self) -> None:
+    def _refresh_interval(self) -> float:
+        return float(self.get_module_option('refresh_interval') or 60)
+
+    def _connect_local_cluster(self) -> bool:
         """Open the native client of our own cluster, retrying until it works."""
         delay = 1.0
         while not self._stopping.is_set():
             try:
-                self._local_cluster = self._executor.call(self._open_local_cluster)
+                local = self._local
+                assert local is not None
+                self._executor.call(lambda native: local.connect())
                 self.log.info('native client connected')
-                return
+                return True
             except Exception as e:
                 self.log.error(f'native client cannot connect yet: {e}')
                 self._stopping.wait(delay)
                 delay = min(delay * 2, 30.0)
+        return False
 
     def _open_local_cluster(self, native: Any) -> Any:
         cluster = native.Cluster.from_mgr_context(self.get_context())
         # Registered so that a mgr failover blocklists this client too.
         self._ceph_register_client(cluster.addresses())
         return cluster
+
+    def _announce_loop(self) -> None:
+        """This thread (serve's) announces us to our primaries, periodically."""
+        assert self._announcer is not None
+        while not self._stopping.is_set():
+            try:
+                self._executor.call(lambda native: self._announcer.announce(),
+                                    timeout=COMMAND_TIMEOUT_SECONDS)
+            except Exception as e:
+                self.log.error(f'announcing to peers failed: {e}')
+            self._set_health('peers', self._announcer.health_checks())
+            self._stopping.wait(self._refresh_interval())
+
+    def _set_health(self, source: str, checks: Dict[str, Any]) -> None:
+        with self._health_lock:
+            self._health[source] = checks
+            merged: Dict[str, Any] = {}
+            for part in self._health.values():
+                merged.update(part)
+            self.set_health_checks(merged)
 
     # --- commands ----------------------------------------------------------
 
@@ -93,6 +203,9 @@ class Module(MgrModule):
         except CommandError as e:
             return -e.code, '', e.message
         except OSError as e:  # a failed native Status
+            if e.errno == BLOCKLISTED and self._local is not None:
+                local, error = self._local, e  # `e` is unbound after the except block
+                self._executor.submit(lambda native: local.recover(error))
             return -(e.errno or errno.EIO), '', e.strerror or str(e)
         except ExecutorNotReady as e:
             return -errno.EAGAIN, '', str(e)
@@ -106,12 +219,16 @@ class Module(MgrModule):
         self._executor.wait_ready(READY_TIMEOUT_SECONDS)
         return self._executor.call(job, *args, timeout=COMMAND_TIMEOUT_SECONDS)
 
+    def _require_ready(self) -> None:
+        if not self._ready.wait(READY_TIMEOUT_SECONDS):
+            raise ExecutorNotReady('mirror_snapshot is starting, try again')
+
     def _cmd_version(self, cmd: Dict[str, Any]) -> CommandResult:
         fmt = output.requested_format(cmd)
 
         def job(native: Any) -> Dict[str, Any]:
             versions = native.versions()
-            cluster = self._local_cluster
+            cluster = self._local.get() if self._local else None
             return {
                 'module_version': MODULE_VERSION,
                 'core_version': versions['core'],
@@ -123,3 +240,70 @@ class Module(MgrModule):
 
         data = self._native_call(job)
         return 0, output.render(data, fmt, output.key_value_lines), ''
+
+    def _cmd_schedule_add(self, cmd: Dict[str, Any]) -> CommandResult:
+        self._require_ready()
+        assert self._schedules and self._scheduler
+        message = self._native_call(lambda native: self._schedules.add(
+            cmd['level_spec'], cmd['interval'], cmd.get('start_time', ''), cmd.get('tz', '')))
+        self._scheduler.schedules_changed()
+        return 0, '', message
+
+    def _cmd_schedule_remove(self, cmd: Dict[str, Any]) -> CommandResult:
+        self._require_ready()
+        assert self._schedules and self._scheduler
+        message = self._native_call(lambda native: self._schedules.remove(
+            cmd['level_spec'], cmd.get('interval', ''), cmd.get('start_time', ''),
+            cmd.get('tz', '')))
+        self._scheduler.schedules_changed()
+        return 0, '', message
+
+    def _cmd_schedule_ls(self, cmd: Dict[str, Any]) -> CommandResult:
+        fmt = output.requested_format(cmd)
+        self._require_ready()
+        assert self._schedules
+        rows = self._native_call(lambda native: self._schedules.ls(
+            cmd.get('level_spec', ''), bool(cmd.get('recursive', False))))
+        return 0, output.render(rows, fmt, output.schedule_table), ''
+
+    def _cmd_schedule_status(self, cmd: Dict[str, Any]) -> CommandResult:
+        fmt = output.requested_format(cmd)
+        self._require_ready()
+        assert self._scheduler
+
+        def job(native: Any) -> Dict[str, Any]:
+            within = None
+            if cmd.get('level_spec'):
+                within = levels.parse(native, cmd['level_spec'])
+            return self._scheduler.status(within)
+
+        data = self._native_call(job)
+        return 0, output.render(data, fmt, output.status_table), ''
+
+    def _cmd_create(self, cmd: Dict[str, Any]) -> CommandResult:
+        fmt = output.requested_format(cmd)
+        self._require_ready()
+        assert self._scheduler
+
+        def resolve(native: Any) -> Tuple[Any, int]:
+            level = levels.parse_image_spec(native, cmd['image_spec'])
+            assert self._local is not None
+            cluster = self._local.get()
+            level = levels.resolve(native, cluster, level, need_snapshot_mode=True)
+            info = levels.image_info(native, cluster, level)
+            if not info['primary']:
+                raise invalid(f"image '{level.spec}' is not primary (non-primary or demoted)")
+            return level, cluster.pool_id(level.pool)
+
+        level, pool_id = self._native_call(resolve)
+        try:
+            record = self._scheduler.create_now(level, pool_id, CREATE_TIMEOUT_SECONDS)
+        except CreationBusy:
+            raise CommandError(errno.EBUSY,
+                               f"a mirror snapshot of '{level.spec}' is already being created")
+        if record['result'] == 'error':
+            raise CommandError(record['errno'] or errno.EIO, record['error'])
+        if record['result'] == 'skipped':
+            raise invalid(f"image '{level.spec}': {record['error']}")
+        data = {'image': level.spec, 'snap_id': record['snap_id'], 'pruned': record['pruned']}
+        return 0, output.render(data, fmt, lambda d: f"created snapshot {d['snap_id']} of {d['image']}"), ''

@@ -3,7 +3,10 @@ import time
 
 import pytest
 
-from sandbox import Site, sandbox
+import json
+import uuid
+
+from sandbox import Images, Site, sandbox, wait_for
 
 
 @pytest.fixture(scope='session', autouse=True)
@@ -28,3 +31,27 @@ def site_b() -> Site:
 @pytest.fixture(scope='session', params=['site-a', 'site-b'])
 def site(request: pytest.FixtureRequest) -> Site:
     return Site(request.param)
+
+
+@pytest.fixture(scope='session')
+def primary_ready(site_a: Site, sandbox_up: None) -> Site:
+    """site-a can create mirror snapshots once site-b's module announced
+    itself as a TX peer of pool rbd (as rbd-mirror would)."""
+    def has_tx_peer() -> bool:
+        info = json.loads(site_a.rbd('mirror', 'pool', 'info', 'rbd', '--format', 'json').stdout)
+        return any(p['direction'] == 'tx-only' for p in info.get('peers', []))
+    wait_for(has_tx_peer, 90, what='site-b to announce itself to site-a')
+    return site_a
+
+
+@pytest.fixture
+def images(primary_ready: Site):
+    """A namespace of pool rbd on site-a for one test's images."""
+    imgs = Images(primary_ready, f't{uuid.uuid4().hex[:8]}')
+    imgs.setup()
+    yield imgs
+    primary_ready.ceph('mirror', 'snapshot', 'schedule', 'remove', f'rbd/{imgs.namespace}/',
+                       check=False)
+    for spec in imgs.created:
+        primary_ready.ceph('mirror', 'snapshot', 'schedule', 'remove', spec, check=False)
+    imgs.cleanup()

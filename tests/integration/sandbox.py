@@ -84,3 +84,52 @@ def project_version() -> str:
 
 def stderr_lines(proc: subprocess.CompletedProcess) -> List[str]:
     return [l for l in proc.stderr.decode(errors='replace').splitlines() if l.strip()]
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.5, what: str = 'condition'):
+    """Polls until predicate() is truthy; returns its value or fails the test."""
+    import time
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f'timed out after {timeout:.0f} s waiting for {what}')
+        time.sleep(interval)
+
+
+class Images:
+    """Mirrored test images in their own namespace of pool `rbd`."""
+
+    def __init__(self, site: Site, namespace: str) -> None:
+        self.site = site
+        self.namespace = namespace
+        self.pool = 'rbd'
+        self.created: List[str] = []
+
+    def setup(self) -> None:
+        self.site.rbd('namespace', 'create', f'{self.pool}/{self.namespace}')
+        self.site.rbd('mirror', 'pool', 'enable', f'{self.pool}/{self.namespace}', 'image')
+
+    def spec(self, name: str) -> str:
+        return f'{self.pool}/{self.namespace}/{name}'
+
+    def create(self, name: str, size: str = '16M', mirror: str = 'snapshot') -> str:
+        spec = self.spec(name)
+        self.site.rbd('create', '--size', size, spec)
+        if mirror:
+            self.site.rbd('mirror', 'image', 'enable', spec, mirror)
+        self.created.append(spec)
+        return spec
+
+    def mirror_snapshots(self, spec: str) -> List[dict]:
+        snaps = json.loads(self.site.rbd('snap', 'ls', '--all', '--format', 'json', spec).stdout)
+        return [s for s in snaps if s['namespace']['type'] == 'mirror'
+                and s['namespace']['state'] == 'primary']
+
+    def cleanup(self) -> None:
+        for spec in self.created:
+            self.site.rbd('mirror', 'image', 'disable', '--force', spec, check=False)
+            self.site.rbd('rm', '--no-progress', spec, check=False)
+        self.site.rbd('namespace', 'remove', f'{self.pool}/{self.namespace}', check=False)

@@ -1,0 +1,336 @@
+"""The primary side: a thread that creates mirror snapshots when they are due.
+
+The thread owns the native planner (schedule table + due-queue). It
+refreshes its view of schedules and images at start, at once after any
+schedule change, and every `refresh_interval` seconds (to notice new,
+removed, promoted and demoted images); in between it sleeps until the next
+image is due. Creations run on their own bounded pool of module threads, so
+neither this thread nor a command ever waits for librbd.
+"""
+import errno
+import threading
+import time
+from concurrent.futures import Future
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
+
+from .levels import Level
+from .run_records import RunRecords, backoff_seconds
+from .schedule_store import ScheduleStore, item_parts
+
+HEALTH_CHECK = 'MIRROR_SNAPSHOT_SCHEDULE_FAILED'
+
+
+class TrackedImage(NamedTuple):
+    key: str          # '<pool id>/<namespace>/<image id>'
+    pool: str
+    pool_id: int
+    namespace: str
+    name: str
+    image_id: str
+
+    @property
+    def spec(self) -> str:
+        return f'{self.pool}/{self.namespace}/{self.name}' if self.namespace else f'{self.pool}/{self.name}'
+
+    @property
+    def state_key(self) -> str:
+        return f'{self.namespace}/{self.image_id}'
+
+
+class CreationBusy(Exception):
+    pass
+
+
+class PrimaryScheduler:
+    def __init__(self, native: Any, cluster: Any, store: ScheduleStore, records: RunRecords,
+                 creator: Any, log: Any, refresh_interval: Callable[[], float],
+                 on_health_change: Callable[[Dict[str, Any]], None]) -> None:
+        self._native = native
+        self._cluster_ref = cluster  # LocalCluster
+        self._store = store
+        self._records = records
+        self._creator = creator          # NativeExecutor for creations
+        self._log = log
+        self._refresh_interval = refresh_interval
+        self._on_health_change = on_health_change
+        self._planner = native.Planner()
+        self._lock = threading.RLock()   # guards planner and the maps below
+        self._images: Dict[str, TrackedImage] = {}
+        self._skipped: Dict[str, Tuple[TrackedImage, str]] = {}  # covered but not primary
+        self._in_flight: Dict[str, float] = {}
+        self._notes: Dict[str, str] = {}  # key -> last scheduler note (e.g. overlap)
+        self._wake = threading.Event()
+        self._refresh_requested = True
+        self._stopping = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+        self._last_refresh = 0.0
+        self._refresh_error = ''
+        self._loaded_records = False
+
+    # --- lifecycle ----------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name='mirror_snapshot-scheduler',
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(timeout=10)
+
+    def schedules_changed(self) -> None:
+        """Called after add/remove: re-plan now, not at the next refresh."""
+        self._refresh_requested = True
+        self._wake.set()
+
+    # --- the loop -----------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            now = time.time()
+            if self._refresh_requested or now - self._last_refresh >= self._refresh_interval():
+                self._refresh_requested = False
+                self._refresh()
+            self._dispatch_due(int(time.time()))
+            self._wake.wait(self._sleep_seconds())
+            self._wake.clear()
+
+    def _sleep_seconds(self) -> float:
+        until_refresh = self._last_refresh + self._refresh_interval() - time.time()
+        with self._lock:
+            head = self._planner.peek()
+        until_due = head[1] - time.time() if head else until_refresh
+        return max(0.05, min(until_refresh, until_due))
+
+    def _refresh(self) -> None:
+        started = time.time()
+        try:
+            self._refresh_once()
+            self._refresh_error = ''
+        except Exception as e:  # keep scheduling what we know; say why in status/log
+            self._cluster_ref.recover(e)
+            self._refresh_error = str(e)
+            self._log.error(f'schedule refresh failed: {e}')
+        self._last_refresh = time.time()
+        self._on_health_change(self.health_checks())
+        self._log.debug(f'schedule refresh took {time.time() - started:.3f} s')
+
+    def _refresh_once(self) -> None:
+        cluster = self._cluster_ref.get()
+        rbd_pools = self._native.rbd_pools(cluster)
+        levels = self._store.load(rbd_pools)
+        pool_ids = {pool: cluster.pool_id(pool) for pool in rbd_pools}
+        first = not self._loaded_records
+        if first:
+            for pool in rbd_pools:
+                self._records.load(pool, pool_ids[pool])
+            self._loaded_records = True
+
+        # Which pools to scan: all if the global level has schedules, else
+        # only pools some level names.
+        has_global = any(level.kind == 'global' for level, _ in levels)
+        wanted = set(rbd_pools) if has_global else {lvl.pool for lvl, _ in levels} & set(rbd_pools)
+
+        images: List[TrackedImage] = []
+        skipped: Dict[str, Tuple[TrackedImage, str]] = {}
+        names_by_id: Dict[Tuple[str, str, str], str] = {}
+        for pool in sorted(wanted):
+            for ns in self._native.namespaces(cluster, pool):
+                for image in self._native.snapshot_mirrored_images(cluster, pool, ns):
+                    tracked = TrackedImage(f"{pool_ids[pool]}/{ns}/{image['id']}", pool,
+                                           pool_ids[pool], ns, image['name'], image['id'])
+                    names_by_id[(pool, ns, image['id'])] = image['name']
+                    if image['primary']:
+                        images.append(tracked)
+                    else:
+                        skipped[tracked.key] = (tracked, 'not primary (non-primary or demoted)')
+
+        # Image levels are stored by id: give them the image's current name.
+        table = []
+        for level, items in levels:
+            if level.kind == 'image':
+                name = names_by_id.get((level.pool, level.namespace, level.image_id))
+                if name is None:
+                    continue  # image gone or not mirrored in snapshot mode now
+                level = level._replace(image=name)
+            table.append((level.spec, [item_parts(i) for i in items]))
+
+        with self._lock:
+            self._planner.set_schedules(table)
+            stats = self._planner.plan(
+                [(i.key, i.pool, i.namespace, i.name) for i in images],
+                self._records.last_runs() if first else {}, int(time.time()), first)
+            self._images = {i.key: i for i in images}
+            self._skipped = {k: v for k, v in skipped.items()
+                             if self._covered(v[0])}
+        if stats['catch_ups']:
+            self._log.info(f"{stats['catch_ups']} image(s) missed a run: one catch-up each")
+
+    def _covered(self, image: TrackedImage) -> bool:
+        return self._planner.covers(image.pool, image.namespace, image.name)
+
+    # --- creating -----------------------------------------------------------
+
+    def _dispatch_due(self, now: int) -> None:
+        with self._lock:
+            due = self._planner.pop_due(now)
+        for key, when in due:
+            image = self._images.get(key)
+            if image is None:
+                continue
+            if key in self._in_flight:
+                # Still creating the previous one: report it, do not queue twice.
+                self._notes[key] = (f'run due at {self._native.format_instant(when)} skipped: '
+                                    'the previous creation was still running')
+                with self._lock:
+                    self._planner.reschedule(key, now)
+                continue
+            trigger = self._trigger_for(key, when)
+            self._start_creation(image, when, trigger)
+
+    def _trigger_for(self, key: str, when: int) -> str:
+        record = self._records.get(key)
+        return 'retry' if record and record.get('result') == 'error' else 'schedule'
+
+    def _start_creation(self, image: TrackedImage, scheduled_for: Optional[int],
+                        trigger: str) -> 'Future[Dict[str, Any]]':
+        with self._lock:
+            if image.key in self._in_flight:
+                raise CreationBusy(image.spec)
+            self._in_flight[image.key] = time.time()
+        future = self._creator.submit(self._create, image, scheduled_for, trigger)
+        return future
+
+    def _create(self, native: Any, image: TrackedImage, scheduled_for: Optional[int],
+                trigger: str) -> Dict[str, Any]:
+        """Runs on a creation thread."""
+        started = time.time()
+        try:
+            run = native.create_primary_snapshot(self._cluster_ref.get(), image.pool, image.namespace,
+                                                 id=image.image_id)
+        except OSError as e:
+            self._cluster_ref.recover(e)  # blocklisted: the retry gets a new client
+            record = self._records.record(image.key, image.pool, image.state_key, image.spec,
+                                          'error', scheduled_for, started,
+                                          error=e.strerror or str(e), errno_code=e.errno or errno.EIO,
+                                          trigger=trigger)
+            self._finish(image, record)
+            return record
+        except Exception as e:
+            record = self._records.record(image.key, image.pool, image.state_key, image.spec,
+                                          'error', scheduled_for, started, error=str(e),
+                                          errno_code=errno.EIO, trigger=trigger)
+            self._finish(image, record)
+            return record
+        result = 'created' if run['snap_id'] is not None else 'skipped'
+        record = self._records.record(image.key, image.pool, image.state_key, image.spec, result,
+                                      scheduled_for, started, snap_id=run['snap_id'],
+                                      error=run['skipped'], pruned=run['pruned'], trigger=trigger)
+        self._finish(image, record)
+        return record
+
+    def _finish(self, image: TrackedImage, record: Dict[str, Any]) -> None:
+        now = int(time.time())
+        with self._lock:
+            self._in_flight.pop(image.key, None)
+            self._notes.pop(image.key, None)
+            if image.key in self._images:
+                self._planner.reschedule(image.key, now)
+                if record['result'] == 'error':
+                    self._planner.retry_at(image.key,
+                                           now + backoff_seconds(record['consecutive_failures']))
+        self._on_health_change(self.health_checks())
+        self._wake.set()
+
+    # --- on demand ----------------------------------------------------------
+
+    def create_now(self, level: Level, pool_id: int, timeout: float) -> Dict[str, Any]:
+        """`ceph mirror snapshot create`: the scheduler's own path, now."""
+        image = TrackedImage(f'{pool_id}/{level.namespace}/{level.image_id}', level.pool,
+                             pool_id, level.namespace, level.image, level.image_id)
+        future = self._start_creation(image, None, 'manual')
+        return future.result(timeout)
+
+    # --- reporting ----------------------------------------------------------
+
+    def health_checks(self) -> Dict[str, Any]:
+        failing = self._records.failing()
+        with self._lock:
+            tracked = set(self._images)
+        failing = [r for r in failing if r['key'] in tracked or r.get('trigger') == 'manual']
+        if not failing:
+            return {}
+        detail = [f"{r['image']}: {r['error']} (failing since "
+                  f"{self._native.format_instant(int(r['failing_since']))}, "
+                  f"{r['consecutive_failures']} attempt(s))" for r in failing]
+        return {HEALTH_CHECK: {
+            'severity': 'warning',
+            'summary': f'{len(failing)} image(s) failed to get a scheduled mirror snapshot',
+            'count': len(failing),
+            'detail': detail,
+        }}
+
+    def status(self, within: Optional[Level]) -> Dict[str, Any]:
+        fmt = self._native.format_instant
+        rows = []
+        with self._lock:
+            images = list(self._images.values())
+            skipped = list(self._skipped.values())
+            entries = []
+            for image in images:
+                applicable = self._planner.applicable(image.key)
+                entries.append((image, applicable, self._planner.next_run(image.key),
+                                image.key in self._in_flight, self._notes.get(image.key)))
+        for image, applicable, next_run, in_flight, note in entries:
+            if within is not None and not _level_contains(within, image):
+                continue
+            record = self._records.get(image.key)
+            rows.append({
+                'image': image.spec,
+                'image_id': image.image_id,
+                'level': applicable[0] if applicable else None,
+                'schedules': applicable[1] if applicable else [],
+                'next_run': fmt(next_run) if next_run is not None else None,
+                'state': 'creating' if in_flight else ('error' if record and record['result'] == 'error' else 'scheduled'),
+                'last_run': _format_record(record, fmt),
+                'note': note or '',
+            })
+        for image, reason in skipped:
+            if within is not None and not _level_contains(within, image):
+                continue
+            rows.append({'image': image.spec, 'image_id': image.image_id, 'level': None,
+                         'schedules': [], 'next_run': None, 'state': 'skipped',
+                         'last_run': _format_record(self._records.get(image.key), fmt),
+                         'note': reason})
+        rows.sort(key=lambda r: (r['next_run'] or '9999', r['image']))
+        return {'images': rows,
+                'refreshed': fmt(int(self._last_refresh)) if self._last_refresh else None,
+                'refresh_error': self._refresh_error}
+
+
+def _level_contains(level: Level, image: TrackedImage) -> bool:
+    if level.kind == 'global':
+        return True
+    if level.pool != image.pool:
+        return False
+    if level.kind == 'pool':
+        return True
+    if level.namespace != image.namespace:
+        return False
+    return level.kind == 'namespace' or level.image == image.name
+
+
+def _format_record(record: Optional[Dict[str, Any]], fmt: Callable[[int], str]) -> Optional[Dict[str, Any]]:
+    if not record:
+        return None
+    return {
+        'time': fmt(int(record['time'])),
+        'result': record['result'],
+        'trigger': record.get('trigger', 'schedule'),
+        'snap_id': record.get('snap_id'),
+        'error': record.get('error', ''),
+        'lateness_seconds': record.get('lateness_seconds'),
+        'scheduled_for': fmt(int(record['scheduled_for'])) if record.get('scheduled_for') is not None else None,
+    }
