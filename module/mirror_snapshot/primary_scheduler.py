@@ -187,10 +187,10 @@ class PrimaryScheduler:
                 with self._lock:
                     self._planner.reschedule(key, now)
                 continue
-            trigger = self._trigger_for(key, when)
+            trigger = self._trigger_for(key)
             self._start_creation(image, when, trigger)
 
-    def _trigger_for(self, key: str, when: int) -> str:
+    def _trigger_for(self, key: str) -> str:
         record = self._records.get(key)
         return 'retry' if record and record.get('result') == 'error' else 'schedule'
 
@@ -259,7 +259,8 @@ class PrimaryScheduler:
         failing = self._records.failing()
         with self._lock:
             tracked = set(self._images)
-        failing = [r for r in failing if r['key'] in tracked or r.get('trigger') == 'manual']
+        # A failed manual `create` is answered to its caller; health is about schedules.
+        failing = [r for r in failing if r['key'] in tracked]
         if not failing:
             return {}
         detail = [f"{r['image']}: {r['error']} (failing since "
