@@ -16,6 +16,7 @@
 #include <string>
 #include <utility>
 
+#include "native/image_delta.h"
 #include "native/io_ctx.h"
 #include "native/omap_object.h"
 #include "native/peers.h"
@@ -398,6 +399,26 @@ PYBIND11_MODULE(_native, m) {
         "Id and mirroring state of one image (ENOENT if pool, namespace or image is missing).");
   m.def("mirror_snapshots", &MirrorSnapshotsOf, py::arg("cluster"), py::arg("pool"), py::arg("ns"),
         py::arg("name") = "", py::arg("id") = "");
+
+  m.def("image_delta",
+        [](const RadosCluster& c, const std::string& pool, const std::string& ns, const std::string& name,
+           uint64_t from_snap_id, uint64_t to_snap_id) {
+          const auto delta = WithoutGil([&] {
+            IoCtx ioctx = OpenPool(c, pool, ns);
+            auto image = Unwrap(ms::RbdImage::OpenByName(ioctx, name));
+            return Unwrap(ms::ComputeImageDelta(c, image, from_snap_id, to_snap_id));
+          });
+          py::dict out;
+          out["changed"] = delta.changed;
+          out["zeroed"] = delta.zeroed;
+          out["size_at_to"] = delta.size_at_to;
+          out["objects_scanned"] = delta.objects_scanned;
+          out["objects_changed"] = delta.objects_changed;
+          return out;
+        },
+        py::arg("cluster"), py::arg("pool"), py::arg("ns"), py::arg("name"), py::arg("from_snap_id"),
+        py::arg("to_snap_id"),
+        "Byte ranges of the image that changed between two snapshots (any namespace).");
 
   // --- primary mirror snapshots --------------------------------------------
   m.def("create_primary_snapshot",
