@@ -16,6 +16,7 @@
 #include <string>
 #include <utility>
 
+#include "native/delta_copier.h"
 #include "native/image_delta.h"
 #include "native/io_ctx.h"
 #include "native/omap_object.h"
@@ -419,6 +420,35 @@ PYBIND11_MODULE(_native, m) {
         py::arg("cluster"), py::arg("pool"), py::arg("ns"), py::arg("name"), py::arg("from_snap_id"),
         py::arg("to_snap_id"),
         "Byte ranges of the image that changed between two snapshots (any namespace).");
+
+  m.def("copy_delta",
+        [](const RadosCluster& src, const std::string& src_pool, const std::string& src_ns,
+           const std::string& src_name, uint64_t from_snap_id, uint64_t to_snap_id, const RadosCluster& dst,
+           const std::string& dst_pool, const std::string& dst_ns, const std::string& dst_name,
+           uint64_t max_in_flight_bytes, uint64_t resume_offset) {
+          const auto stats = WithoutGil([&] {
+            IoCtx src_io = OpenPool(src, src_pool, src_ns);
+            auto source = Unwrap(ms::RbdImage::OpenByName(src_io, src_name));
+            const auto delta = Unwrap(ms::ComputeImageDelta(src, source, from_snap_id, to_snap_id));
+            const int rc = rbd_snap_set_by_id(source.handle(), to_snap_id);
+            if (rc < 0) throw StatusError(Status::FromErrno(rc, "setting snapshot " + std::to_string(to_snap_id)));
+            IoCtx dst_io = OpenPool(dst, dst_pool, dst_ns);
+            auto target = Unwrap(ms::RbdImage::OpenByName(dst_io, dst_name));
+            ms::CopyOptions options;
+            options.max_in_flight_bytes = max_in_flight_bytes;
+            options.resume_offset = resume_offset;
+            return Unwrap(ms::ApplyDelta(source, delta, target, options));
+          });
+          py::dict out;
+          out["bytes_read"] = stats.bytes_read;
+          out["bytes_written"] = stats.bytes_written;
+          out["bytes_zeroed"] = stats.bytes_zeroed;
+          return out;
+        },
+        py::arg("src"), py::arg("src_pool"), py::arg("src_ns"), py::arg("src_name"), py::arg("from_snap_id"),
+        py::arg("to_snap_id"), py::arg("dst"), py::arg("dst_pool"), py::arg("dst_ns"), py::arg("dst_name"),
+        py::arg("max_in_flight_bytes") = 64ull << 20, py::arg("resume_offset") = 0,
+        "Apply the delta of a source image between two snapshots onto a target image (pipelined AIO).");
 
   // --- primary mirror snapshots --------------------------------------------
   m.def("create_primary_snapshot",

@@ -1,0 +1,42 @@
+// DeltaCopier: applies an ImageDelta of a source image (set to the delta's
+// `to` snapshot) onto a target image, with reads and writes overlapping
+// (librbd AIO) and memory bounded by the bytes in flight.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+#include "native/image_delta.h"
+#include "native/rbd_image.h"
+#include "native/result.h"
+
+namespace mirror_snapshot {
+
+struct CopyProgress {
+  uint64_t bytes_total = 0;   // changed + zeroed bytes of the delta
+  uint64_t bytes_done = 0;
+  // Every range below this image offset is applied: a resume may start here.
+  uint64_t checkpoint_offset = 0;
+};
+
+struct CopyOptions {
+  uint64_t max_in_flight_bytes = 64ull << 20;
+  uint64_t chunk_bytes = 4ull << 20;
+  uint64_t resume_offset = 0;  // ranges below it are already applied
+  // Called on the copying thread, at most every `progress_every_bytes`.
+  std::function<void(const CopyProgress&)> on_progress;
+  uint64_t progress_every_bytes = 64ull << 20;
+};
+
+struct CopyStats {
+  uint64_t bytes_read = 0;
+  uint64_t bytes_written = 0;
+  uint64_t bytes_zeroed = 0;  // written as write_zeroes (all-zero data or removed ranges)
+};
+
+// `source` must be set to the snapshot the delta goes `to`. The target is
+// resized to delta.size_at_to (grown first, shrunk last).
+Result<CopyStats> ApplyDelta(const RbdImage& source, const ImageDelta& delta, const RbdImage& target,
+                             const CopyOptions& options);
+
+}  // namespace mirror_snapshot
