@@ -62,7 +62,7 @@ Result<uint64_t> SnapshotSize(const RbdImage& image, uint64_t snap_id) {
   return *size;
 }
 
-Result<ImageLayout> Layout(const RbdImage& image, const std::string& ns) {
+Result<ImageLayout> Layout(const RbdImage& image) {
   uint64_t features = 0;
   int rc = rbd_get_features(image.handle(), &features);
   if (rc < 0) return Status::FromErrno(rc, "reading features of '" + image.spec() + "'");
@@ -76,7 +76,7 @@ Result<ImageLayout> Layout(const RbdImage& image, const std::string& ns) {
   layout.object_prefix = info.block_name_prefix;
   layout.object_size = info.obj_size;
   layout.data_pool_id = rbd_get_data_pool_id(image.handle());
-  layout.ns = ns;
+  layout.ns = image.ns();  // data objects live in the image's namespace
   return layout;
 }
 
@@ -102,11 +102,8 @@ Result<ImageDelta> ComputeImageDelta(const RadosCluster& cluster, const RbdImage
     if (!size.ok()) return size.status();
     from_size = size.value();
   }
-  // The image's namespace is the part of its spec between pool and name.
   const std::string& spec = image.spec();
-  const size_t first = spec.find('/'), last = spec.rfind('/');
-  const std::string ns = first != last ? spec.substr(first + 1, last - first - 1) : "";
-  auto layout = Layout(image, ns);
+  auto layout = Layout(image);
   if (!layout.ok()) return layout.status();
   const ImageLayout& l = layout.value();
 

@@ -70,7 +70,7 @@ Result<RbdImage> RbdImage::OpenByName(const IoCtx& ioctx, const std::string& nam
   rbd_image_t image = nullptr;
   const int rc = rbd_open(ioctx.handle(), name.c_str(), &image, nullptr);
   if (rc < 0) return OpenError(rc, spec);
-  return RbdImage(image, spec);
+  return RbdImage(image, spec, ioctx.ns());
 }
 
 Result<RbdImage> RbdImage::OpenById(const IoCtx& ioctx, const std::string& id) {
@@ -78,17 +78,20 @@ Result<RbdImage> RbdImage::OpenById(const IoCtx& ioctx, const std::string& id) {
   rbd_image_t image = nullptr;
   const int rc = rbd_open_by_id(ioctx.handle(), id.c_str(), &image, nullptr);
   if (rc < 0) return OpenError(rc, spec);
-  return RbdImage(image, spec);
+  return RbdImage(image, spec, ioctx.ns());
 }
 
 RbdImage::RbdImage(RbdImage&& other) noexcept
-    : image_(std::exchange(other.image_, nullptr)), spec_(std::move(other.spec_)) {}
+    : image_(std::exchange(other.image_, nullptr)),
+      spec_(std::move(other.spec_)),
+      ns_(std::move(other.ns_)) {}
 
 RbdImage& RbdImage::operator=(RbdImage&& other) noexcept {
   if (this != &other) {
     if (image_ != nullptr) rbd_close(image_);
     image_ = std::exchange(other.image_, nullptr);
     spec_ = std::move(other.spec_);
+    ns_ = std::move(other.ns_);
   }
   return *this;
 }

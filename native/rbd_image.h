@@ -56,6 +56,7 @@ class RbdImage {
 
   rbd_image_t handle() const { return image_; }
   const std::string& spec() const { return spec_; }  // "pool[/ns]/name" or "pool[/ns]/id:<id>"
+  const std::string& ns() const { return ns_; }       // the namespace it was opened in
 
   Result<std::string> Id() const;
   Result<MirrorInfo> Mirror() const;
@@ -72,10 +73,12 @@ class RbdImage {
   Status RemoveMetadata(const std::string& key) const;
 
  private:
-  RbdImage(rbd_image_t image, std::string spec) : image_(image), spec_(std::move(spec)) {}
+  RbdImage(rbd_image_t image, std::string spec, std::string ns)
+      : image_(image), spec_(std::move(spec)), ns_(std::move(ns)) {}
 
   rbd_image_t image_ = nullptr;
   std::string spec_;
+  std::string ns_;
 };
 
 }  // namespace mirror_snapshot
