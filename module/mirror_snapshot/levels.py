@@ -6,7 +6,7 @@ A level is where schedules attach, named as rbd_support names them:
 schedule.
 """
 import errno
-from typing import Any, Dict, NamedTuple
+from typing import Any, Dict, NamedTuple, Optional, Tuple
 
 from .errors import CommandError, invalid, not_found
 
@@ -44,6 +44,29 @@ class Level(NamedTuple):
     def describe(self) -> str:
         return 'global level' if self.kind == 'global' else f"level '{self.spec}'"
 
+    def same_level(self, other: 'Level') -> bool:
+        """The same level; images compare by id when both know it, else by name."""
+        if (self.kind, self.pool, self.namespace) != (other.kind, other.pool, other.namespace):
+            return False
+        if self.kind != 'image':
+            return True
+        if self.image_id and other.image_id:
+            return self.image_id == other.image_id
+        return self.image == other.image
+
+    def contains(self, other: 'Level') -> bool:
+        """`other` is this level or lies beneath it (an image is beneath its
+        namespace, its pool and global)."""
+        if self.kind == 'global':
+            return True
+        if other.kind == 'global' or self.pool != other.pool:
+            return False
+        if self.kind == 'pool':
+            return True
+        if other.kind == 'pool' or self.namespace != other.namespace:
+            return False
+        return self.kind == 'namespace' or self.same_level(other)
+
 
 def parse(native: Any, text: str) -> Level:
     """Syntax only: EINVAL naming the bad part."""
@@ -59,8 +82,14 @@ def resolve(native: Any, cluster: Any, level: Level, need_snapshot_mode: bool) -
     not an RBD pool, or (need_snapshot_mode) an image that is not mirrored in
     snapshot mode.
     """
+    return resolve_with_info(native, cluster, level, need_snapshot_mode)[0]
+
+
+def resolve_with_info(native: Any, cluster: Any, level: Level,
+                      need_snapshot_mode: bool) -> Tuple[Level, Optional[Dict[str, Any]]]:
+    """resolve(), also returning image_info() of an image level (None for others)."""
     if level.kind == 'global':
-        return level
+        return level, None
     if level.pool not in native.rbd_pools(cluster):
         try:
             cluster.pool_id(level.pool)
@@ -73,12 +102,12 @@ def resolve(native: Any, cluster: Any, level: Level, need_snapshot_mode: bool) -
         if not native.namespace_exists(cluster, level.pool, level.namespace):
             raise not_found(f"namespace '{level.pool}/{level.namespace}' does not exist")
     if level.kind != 'image':
-        return level
+        return level, None
     info = image_info(native, cluster, level)
     if need_snapshot_mode and info['mirror_mode'] != 'snapshot':
         raise invalid(f"image '{level.spec}' is not in snapshot mirror mode "
                       f"(mirroring: {info['mirror_mode']})")
-    return level._replace(image_id=info['id'])
+    return level._replace(image_id=info['id']), info
 
 
 def image_info(native: Any, cluster: Any, level: Level) -> Dict[str, Any]:

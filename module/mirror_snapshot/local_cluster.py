@@ -18,7 +18,6 @@ class LocalCluster:
         self._log = log
         self._lock = threading.Lock()
         self._client: Any = None
-        self.reconnects = 0
 
     def connect(self) -> None:
         client = self._open_client()
@@ -37,5 +36,4 @@ class LocalCluster:
         with self._lock:
             self._log.warning('the native client was blocklisted; opening a new one')
             self._client = self._open_client()
-            self.reconnects += 1
         return True

@@ -6,7 +6,6 @@ threads, persists state and reports health; the work runs in the native core
 """
 import errno
 import threading
-import time
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -289,8 +288,8 @@ class Module(MgrModule):
             level = levels.parse_image_spec(native, cmd['image_spec'])
             assert self._local is not None
             cluster = self._local.get()
-            level = levels.resolve(native, cluster, level, need_snapshot_mode=True)
-            info = levels.image_info(native, cluster, level)
+            level, info = levels.resolve_with_info(native, cluster, level, need_snapshot_mode=True)
+            assert info is not None  # an image level always has one
             if not info['primary']:
                 raise invalid(f"image '{level.spec}' is not primary (non-primary or demoted)")
             return level, cluster.pool_id(level.pool)

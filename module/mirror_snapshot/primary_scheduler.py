@@ -28,9 +28,17 @@ class TrackedImage(NamedTuple):
     name: str
     image_id: str
 
+    @classmethod
+    def of(cls, pool: str, pool_id: int, namespace: str, name: str, image_id: str) -> 'TrackedImage':
+        return cls(f'{pool_id}/{namespace}/{image_id}', pool, pool_id, namespace, name, image_id)
+
+    @property
+    def level(self) -> Level:
+        return Level('image', self.pool, self.namespace, self.name, self.image_id)
+
     @property
     def spec(self) -> str:
-        return f'{self.pool}/{self.namespace}/{self.name}' if self.namespace else f'{self.pool}/{self.name}'
+        return self.level.spec
 
     @property
     def state_key(self) -> str:
@@ -139,8 +147,7 @@ class PrimaryScheduler:
         for pool in sorted(wanted):
             for ns in self._native.namespaces(cluster, pool):
                 for image in self._native.snapshot_mirrored_images(cluster, pool, ns):
-                    tracked = TrackedImage(f"{pool_ids[pool]}/{ns}/{image['id']}", pool,
-                                           pool_ids[pool], ns, image['name'], image['id'])
+                    tracked = TrackedImage.of(pool, pool_ids[pool], ns, image['name'], image['id'])
                     names_by_id[(pool, ns, image['id'])] = image['name']
                     if image['primary']:
                         images.append(tracked)
@@ -207,27 +214,20 @@ class PrimaryScheduler:
                 trigger: str) -> Dict[str, Any]:
         """Runs on a creation thread."""
         started = time.time()
+        outcome: Dict[str, Any]
         try:
             run = native.create_primary_snapshot(self._cluster_ref.get(), image.pool, image.namespace,
                                                  id=image.image_id)
+            outcome = {'result': 'created' if run['snap_id'] is not None else 'skipped',
+                       'snap_id': run['snap_id'], 'error': run['skipped'], 'pruned': run['pruned']}
         except OSError as e:
             self._cluster_ref.recover(e)  # blocklisted: the retry gets a new client
-            record = self._records.record(image.key, image.pool, image.state_key, image.spec,
-                                          'error', scheduled_for, started,
-                                          error=e.strerror or str(e), errno_code=e.errno or errno.EIO,
-                                          trigger=trigger)
-            self._finish(image, record)
-            return record
+            outcome = {'result': 'error', 'error': e.strerror or str(e), 'errno_code': e.errno or errno.EIO}
         except Exception as e:
-            record = self._records.record(image.key, image.pool, image.state_key, image.spec,
-                                          'error', scheduled_for, started, error=str(e),
-                                          errno_code=errno.EIO, trigger=trigger)
-            self._finish(image, record)
-            return record
-        result = 'created' if run['snap_id'] is not None else 'skipped'
-        record = self._records.record(image.key, image.pool, image.state_key, image.spec, result,
-                                      scheduled_for, started, snap_id=run['snap_id'],
-                                      error=run['skipped'], pruned=run['pruned'], trigger=trigger)
+            outcome = {'result': 'error', 'error': str(e), 'errno_code': errno.EIO}
+        record = self._records.record(image.key, image.pool, image.state_key, image.spec,
+                                      scheduled_for=scheduled_for, started=started, trigger=trigger,
+                                      **outcome)
         self._finish(image, record)
         return record
 
@@ -248,8 +248,7 @@ class PrimaryScheduler:
 
     def create_now(self, level: Level, pool_id: int, timeout: float) -> Dict[str, Any]:
         """`ceph mirror snapshot create`: the scheduler's own path, now."""
-        image = TrackedImage(f'{pool_id}/{level.namespace}/{level.image_id}', level.pool,
-                             pool_id, level.namespace, level.image, level.image_id)
+        image = TrackedImage.of(level.pool, pool_id, level.namespace, level.image, level.image_id)
         future = self._start_creation(image, None, 'manual')
         return future.result(timeout)
 
@@ -285,7 +284,7 @@ class PrimaryScheduler:
                 entries.append((image, applicable, self._planner.next_run(image.key),
                                 image.key in self._in_flight, self._notes.get(image.key)))
         for image, applicable, next_run, in_flight, note in entries:
-            if within is not None and not _level_contains(within, image):
+            if within is not None and not within.contains(image.level):
                 continue
             record = self._records.get(image.key)
             rows.append({
@@ -299,7 +298,7 @@ class PrimaryScheduler:
                 'note': note or '',
             })
         for image, reason in skipped:
-            if within is not None and not _level_contains(within, image):
+            if within is not None and not within.contains(image.level):
                 continue
             rows.append({'image': image.spec, 'image_id': image.image_id, 'level': None,
                          'schedules': [], 'next_run': None, 'state': 'skipped',
@@ -309,18 +308,6 @@ class PrimaryScheduler:
         return {'images': rows,
                 'refreshed': fmt(int(self._last_refresh)) if self._last_refresh else None,
                 'refresh_error': self._refresh_error}
-
-
-def _level_contains(level: Level, image: TrackedImage) -> bool:
-    if level.kind == 'global':
-        return True
-    if level.pool != image.pool:
-        return False
-    if level.kind == 'pool':
-        return True
-    if level.namespace != image.namespace:
-        return False
-    return level.kind == 'namespace' or level.image == image.name
 
 
 def _format_record(record: Optional[Dict[str, Any]], fmt: Callable[[int], str]) -> Optional[Dict[str, Any]]:

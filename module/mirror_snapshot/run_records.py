@@ -7,7 +7,6 @@ knows each image's last run and catches up exactly once.
 """
 import json
 import threading
-import time
 from typing import Any, Dict, List, Optional
 
 STATE_OBJECT = 'mirror_snapshot_state'
@@ -84,7 +83,3 @@ class RunRecords:
             self._log.error(f'cannot persist the run record of {image_spec}: {e}')
         return record
 
-    def forget(self, keys: List[str]) -> None:
-        with self._lock:
-            for key in keys:
-                self._records.pop(key, None)

@@ -46,7 +46,7 @@ class ScheduleCommands:
         pools = self._native.rbd_pools(self._cluster_ref.get()) if level.kind == 'global' else [level.pool]
         rows = []
         for stored, items in self.store.load(pools):
-            if stored == level or (recursive and _contains(level, stored)) or _same_level(stored, level):
+            if level.same_level(stored) or (recursive and level.contains(stored)):
                 rows.append({'level': stored.spec, 'schedules': [
                     dict(item, description=describe_item(item)) for item in items]})
         rows.sort(key=lambda r: r['level'])
@@ -69,19 +69,3 @@ class ScheduleCommands:
                 raise not_found(f"image '{level.spec}' does not exist")
             return level
 
-
-def _same_level(a: Level, b: Level) -> bool:
-    return (a.kind, a.pool, a.namespace, a.image_id or a.image) == \
-        (b.kind, b.pool, b.namespace, b.image_id or b.image)
-
-
-def _contains(outer: Level, inner: Level) -> bool:
-    if outer.kind == 'global':
-        return True
-    if outer.pool != inner.pool or inner.kind == 'pool' and outer.kind != 'pool':
-        return False
-    if outer.kind == 'pool':
-        return True
-    if outer.kind == 'namespace':
-        return inner.kind in ('namespace', 'image') and inner.namespace == outer.namespace
-    return _same_level(outer, inner)
