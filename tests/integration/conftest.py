@@ -3,10 +3,12 @@ import time
 
 import pytest
 
+import importlib
 import json
+import sys
 import uuid
 
-from sandbox import Images, Site, sandbox, wait_for
+from sandbox import BUILD_DIR, Images, Site, sandbox, wait_for
 
 
 @pytest.fixture(scope='session', autouse=True)
@@ -55,3 +57,14 @@ def images(primary_ready: Site):
     for spec in imgs.created:
         primary_ready.ceph('mirror', 'snapshot', 'schedule', 'remove', spec, check=False)
     imgs.cleanup()
+
+
+@pytest.fixture(scope='session')
+def native():
+    """The module's native extension, loaded in this test process (its
+    functions take explicit clusters, so they work outside ceph-mgr too)."""
+    sys.path.insert(0, str(BUILD_DIR / 'mgr_module' / 'mirror_snapshot'))
+    try:
+        yield importlib.import_module('_native')
+    finally:
+        sys.path.pop(0)

@@ -10,7 +10,7 @@ import rados
 import rbd
 
 from sandbox import Images, Site
-from test_image_delta import MiB, mirror_snapshot, native, read_at, scenario  # noqa: F401
+from test_image_delta import MiB, mirror_snapshot, read_at, scenario
 
 
 def allocated_bytes(site: Site, spec: str) -> int:
@@ -19,7 +19,7 @@ def allocated_bytes(site: Site, spec: str) -> int:
 
 
 @pytest.mark.parametrize('kind', ['random-4k', 'sequential', 'discards', 'grow', 'shrink'])
-def test_first_copy_then_delta_reproduce_the_primary(native, images: Images, site_b: Site, kind) -> None:  # noqa: F811
+def test_first_copy_then_delta_reproduce_the_primary(native, images: Images, site_b: Site, kind) -> None:
     a = rados.Rados(conffile=str(images.site.conf))
     a.connect()
     a_io = a.open_ioctx('rbd')

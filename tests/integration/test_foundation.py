@@ -2,7 +2,6 @@
 answers through its native core, from its own threads, under concurrency."""
 import json
 import threading
-import time
 
 import pytest
 import rados

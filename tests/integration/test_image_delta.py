@@ -5,27 +5,15 @@ Oracle: a copy of the image at the `from` snapshot, with the delta applied
 (changed ranges read from the `to` snapshot, zeroed ranges zeroed), must equal
 the image at the `to` snapshot byte for byte."""
 import hashlib
-import importlib
-import os
 import random
-import sys
 
 import pytest
 import rados
 import rbd
 
-from sandbox import BUILD_DIR, Images
+from sandbox import Images
 
 MiB = 1 << 20
-
-
-@pytest.fixture(scope='module')
-def native():
-    sys.path.insert(0, str(BUILD_DIR / 'mgr_module' / 'mirror_snapshot'))
-    try:
-        yield importlib.import_module('_native')
-    finally:
-        sys.path.pop(0)
 
 
 @pytest.fixture
