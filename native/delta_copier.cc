@@ -1,79 +1,142 @@
 #include "native/delta_copier.h"
 
+#include <rados/librados.hpp>
+
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include "native/extent_set.h"
+
 namespace mirror_snapshot {
 namespace {
 
 // Completions only record the result and wake the driver thread: no librbd
-// call is made from librbd's own callback threads.
+// or librados call that can block is made from their callback threads.
 struct Signal {
   std::mutex mutex;
   std::condition_variable cv;
 };
 
-// One piece of work: copy (read, then write) or zero one range.
+// One piece of work on one range of the image:
+//   kCopy    read the range at `to` (librbd), then write it (or zero it);
+//   kZero    zero the range;
+//   kCreated sparse-read the object at `to` (librados), write its extents.
 struct Chunk {
+  enum class Kind { kCopy, kZero, kCreated };
   enum class State { kQueued, kReading, kWriting, kWritten };
 
   uint64_t offset = 0;
   uint64_t length = 0;
-  bool zero = false;
+  Kind kind = Kind::kCopy;
   State state = State::kQueued;
-  std::string buffer;
-  rbd_completion_t completion = nullptr;
+  uint64_t object_no = 0;  // kCreated
+
+  std::string buffer;                        // kCopy: the data read
+  librados::bufferlist sparse_data;          // kCreated: the data of...
+  std::map<uint64_t, uint64_t> sparse_map;   // ...these object extents
+  int sparse_rval = 0;
+  librados::ObjectReadOperation read_op;
+  std::unique_ptr<librados::AioCompletion> rados_completion;
+  std::vector<rbd_completion_t> completions;
+
   Signal* signal = nullptr;
+  int outstanding = 0;     // guarded by signal->mutex
   bool completed = false;  // guarded by signal->mutex
-  ssize_t result = 0;      // guarded by signal->mutex
+  int result = 0;          // guarded by signal->mutex: the first error
 };
 
-void OnComplete(rbd_completion_t completion, void* arg) {
-  auto* chunk = static_cast<Chunk*>(arg);
+void Finished(Chunk* chunk, int rc) {
   std::lock_guard<std::mutex> lock(chunk->signal->mutex);
-  chunk->result = rbd_aio_get_return_value(completion);
-  chunk->completed = true;
-  chunk->signal->cv.notify_all();
+  if (rc < 0 && chunk->result == 0) chunk->result = rc;
+  if (--chunk->outstanding == 0) {
+    chunk->completed = true;
+    chunk->signal->cv.notify_all();
+  }
+}
+
+void OnRbdComplete(rbd_completion_t completion, void* arg) {
+  Finished(static_cast<Chunk*>(arg), static_cast<int>(rbd_aio_get_return_value(completion)));
+}
+
+void OnRadosComplete(rados_completion_t, void* arg) {
+  auto* chunk = static_cast<Chunk*>(arg);
+  Finished(chunk, chunk->rados_completion->get_return_value());
 }
 
 // librbd calls the progress callback of rbd_resize2 unconditionally.
 int IgnoreProgress(uint64_t, uint64_t, void*) { return 0; }
 
-bool AllZero(const std::string& data) {
-  return std::all_of(data.begin(), data.end(), [](char c) { return c == 0; });
+bool AllZero(const char* data, uint64_t length) {
+  return std::all_of(data, data + length, [](char c) { return c == 0; });
 }
 
-// The delta as chunks in offset order, split at chunk-size boundaries, with
-// everything below `resume_offset` left out.
-std::deque<std::unique_ptr<Chunk>> Plan(const ImageDelta& delta, uint64_t chunk_bytes,
-                                        uint64_t resume_offset) {
+// A buffer cut into runs of data and runs of zeros; a zero run is at least
+// `block` bytes (blocks counted from the buffer's start), shorter zero
+// stretches stay inside data runs.
+struct Run {
+  uint64_t offset, length;  // within the buffer
+  bool zero;
+};
+
+std::vector<Run> SplitZeroRuns(const char* data, uint64_t length, uint64_t block) {
+  std::vector<Run> runs;
+  for (uint64_t pos = 0; pos < length;) {
+    const uint64_t n = std::min(block, length - pos);
+    const bool zero = AllZero(data + pos, n);
+    if (!runs.empty() && runs.back().zero == zero) {
+      runs.back().length += n;
+    } else {
+      runs.push_back({pos, n, zero});
+    }
+    pos += n;
+  }
+  return runs;
+}
+
+constexpr uint64_t kSparseBlock = 4096;       // created objects: zero blocks are holes
+constexpr uint64_t kZeroRunInCopy = 64 << 10;  // changed ranges: long zero runs become write_zeroes
+
+// The delta as chunks in offset order, split at chunk boundaries (created
+// objects: one chunk per object), with everything below `resume_offset` left out.
+std::deque<std::unique_ptr<Chunk>> Plan(const ImageDelta& delta, const CopyOptions& options) {
   struct Range {
     uint64_t offset, length;
-    bool zero;
+    Chunk::Kind kind;
     bool operator<(const Range& o) const { return offset < o.offset; }
   };
+  const uint64_t object_size = std::max<uint64_t>(delta.layout.object_size, 1);
   std::vector<Range> ranges;
-  for (const auto& [off, len] : delta.changed) ranges.push_back({off, len, false});
+  for (const auto& [off, len] : delta.changed) ranges.push_back({off, len, Chunk::Kind::kCopy});
+  for (const auto& [off, len] : delta.created) ranges.push_back({off, len, Chunk::Kind::kCreated});
   for (const auto& [off, len] : delta.zeroed) {
-    if (off < delta.size_at_to) ranges.push_back({off, std::min(len, delta.size_at_to - off), true});
+    if (off < delta.size_at_to) ranges.push_back({off, std::min(len, delta.size_at_to - off), Chunk::Kind::kZero});
   }
   std::sort(ranges.begin(), ranges.end());
+  const uint64_t chunk_bytes = std::max<uint64_t>(options.chunk_bytes, 4096);
   std::deque<std::unique_ptr<Chunk>> chunks;
   for (const Range& r : ranges) {
-    uint64_t pos = std::max(r.offset, resume_offset);
+    const uint64_t step = r.kind == Chunk::Kind::kCreated ? object_size : chunk_bytes;
     const uint64_t end = r.offset + r.length;
-    while (pos < end) {
-      const uint64_t stop = std::min(end, (pos / chunk_bytes + 1) * chunk_bytes);
-      auto chunk = std::make_unique<Chunk>();
-      chunk->offset = pos;
-      chunk->length = stop - pos;
-      chunk->zero = r.zero;
-      chunks.push_back(std::move(chunk));
+    for (uint64_t pos = r.offset; pos < end;) {
+      const uint64_t stop = std::min(end, (pos / step + 1) * step);
+      // A created object is redone whole unless entirely below the resume point.
+      const uint64_t start = r.kind == Chunk::Kind::kCreated
+                                 ? (stop > options.resume_offset ? pos : stop)
+                                 : std::max(pos, options.resume_offset);
+      if (start < stop) {
+        auto chunk = std::make_unique<Chunk>();
+        chunk->offset = start;
+        chunk->length = stop - start;
+        chunk->kind = r.kind;
+        chunk->object_no = pos / object_size;
+        chunks.push_back(std::move(chunk));
+      }
       pos = stop;
     }
   }
@@ -82,35 +145,40 @@ std::deque<std::unique_ptr<Chunk>> Plan(const ImageDelta& delta, uint64_t chunk_
 
 class Pipeline {
  public:
-  Pipeline(const RbdImage& source, const RbdImage& target, CopyStats* stats)
-      : source_(source), target_(target), stats_(stats) {}
+  Pipeline(librados::IoCtx* objects, const RbdImage& source, const ImageDelta& delta, const RbdImage& target,
+           const CopyOptions& options, CopyStats* stats)
+      : objects_(objects), source_(source), delta_(delta), target_(target), options_(options), stats_(stats) {}
 
-  // Starts the chunk's next phase: a read, or (after a read, or for zeroes) a write.
+  // Starts the chunk's next phase. Returns a negative errno if an operation
+  // could not be submitted. A phase with nothing to do completes at once.
   int Start(Chunk* c) {
     c->signal = &signal_;
-    {
-      std::lock_guard<std::mutex> lock(signal_.mutex);
-      c->completed = false;
-    }
-    rbd_aio_create_completion(c, &OnComplete, &c->completion);
-    if (c->state == Chunk::State::kQueued && !c->zero) {
+    if (c->state == Chunk::State::kQueued && c->kind != Chunk::Kind::kZero) {
       c->state = Chunk::State::kReading;
-      c->buffer.resize(c->length);
-      return rbd_aio_read2(source_.handle(), c->offset, c->length, c->buffer.data(), c->completion, 0);
+      return c->kind == Chunk::Kind::kCopy ? StartRead(c) : StartSparseRead(c);
     }
     c->state = Chunk::State::kWriting;
-    if (c->zero || AllZero(c->buffer)) {
-      c->buffer = std::string();  // all-zero data stays sparse on the target
-      stats_->bytes_zeroed += c->length;
-      return rbd_aio_write_zeroes(target_.handle(), c->offset, c->length, c->completion, 0, 0);
+    switch (c->kind) {
+      case Chunk::Kind::kZero:
+        return Submit(c, {{c->offset, c->length, nullptr}});
+      case Chunk::Kind::kCopy: {
+        stats_->bytes_read += c->length;
+        // Zeros on the target may overwrite old data: write_zeroes keeps it sparse.
+        std::vector<Write> writes;
+        for (const Run& run : SplitZeroRuns(c->buffer.data(), c->length, kZeroRunInCopy)) {
+          writes.push_back({c->offset + run.offset, run.length, run.zero ? nullptr : c->buffer.data() + run.offset});
+        }
+        return Submit(c, writes);
+      }
+      case Chunk::Kind::kCreated:
+        return Submit(c, CreatedObjectWrites(c));
     }
-    stats_->bytes_written += c->length;
-    return rbd_aio_write2(target_.handle(), c->offset, c->length, c->buffer.data(), c->completion, 0);
+    return 0;
   }
 
-  // Blocks until at least one chunk of `chunks` completed a phase; returns them.
-  std::vector<std::pair<Chunk*, ssize_t>> WaitForCompletions(const std::deque<std::unique_ptr<Chunk>>& chunks) {
-    std::vector<std::pair<Chunk*, ssize_t>> out;
+  // Blocks until at least one chunk completed a phase; returns them with results.
+  std::vector<std::pair<Chunk*, int>> WaitForCompletions(const std::deque<std::unique_ptr<Chunk>>& chunks) {
+    std::vector<std::pair<Chunk*, int>> out;
     std::unique_lock<std::mutex> lock(signal_.mutex);
     signal_.cv.wait(lock, [&] {
       return std::any_of(chunks.begin(), chunks.end(), [](const auto& c) { return c->completed; });
@@ -119,22 +187,142 @@ class Pipeline {
       if (c->completed) {
         c->completed = false;
         out.emplace_back(c.get(), c->result);
+        c->result = 0;
       }
     }
     return out;
   }
 
+  // Releases the chunk's completions; waits for them first if `wait`.
+  static void Release(Chunk* c, bool wait) {
+    for (rbd_completion_t completion : c->completions) {
+      if (wait) rbd_aio_wait_for_complete(completion);
+      rbd_aio_release(completion);
+    }
+    c->completions.clear();
+    if (c->rados_completion) {
+      if (wait) c->rados_completion->wait_for_complete();
+      c->rados_completion.reset();
+    }
+  }
+
  private:
+  struct Write {
+    uint64_t offset, length;
+    const char* data;  // nullptr: write zeroes
+  };
+
+  void Arm(Chunk* c, int operations) {
+    std::lock_guard<std::mutex> lock(signal_.mutex);
+    c->completed = false;
+    c->result = 0;
+    c->outstanding = operations;
+  }
+
+  int StartRead(Chunk* c) {
+    Arm(c, 1);
+    c->buffer.resize(c->length);
+    rbd_completion_t completion = nullptr;
+    rbd_aio_create_completion(c, &OnRbdComplete, &completion);
+    c->completions.push_back(completion);
+    return rbd_aio_read2(source_.handle(), c->offset, c->length, c->buffer.data(), completion, 0);
+  }
+
+  int StartSparseRead(Chunk* c) {
+    Arm(c, 1);
+    c->read_op.sparse_read(0, delta_.layout.object_size, &c->sparse_map, &c->sparse_data, &c->sparse_rval);
+    c->rados_completion.reset(librados::Rados::aio_create_completion(c, &OnRadosComplete));
+    return objects_->aio_operate(DataObjectName(delta_.layout, c->object_no), c->rados_completion.get(),
+                                 &c->read_op, nullptr);
+  }
+
+  // The writes of a created object: its non-zero extents; its holes only
+  // when the target may hold data there.
+  std::vector<Write> CreatedObjectWrites(Chunk* c) {
+    const uint64_t base = c->object_no * delta_.layout.object_size;
+    const uint64_t object_end = std::min(base + delta_.layout.object_size, delta_.size_at_to);
+    const char* data = c->sparse_map.empty() ? nullptr : c->sparse_data.c_str();
+    std::vector<Write> writes;
+    Extents holes = {{base, object_end - base}};
+    uint64_t data_pos = 0;
+    for (const auto& [off, len] : c->sparse_map) {
+      const char* bytes = data + data_pos;
+      data_pos += len;
+      const uint64_t at = base + off;
+      const uint64_t n = std::min(len, object_end > at ? object_end - at : 0);
+      if (n == 0) continue;
+      stats_->bytes_read += n;
+      holes = Subtract(holes, {{at, n}});
+      for (const Run& run : SplitZeroRuns(bytes, n, kSparseBlock)) {
+        if (!run.zero) {
+          writes.push_back({at + run.offset, run.length, bytes + run.offset});
+        } else if (options_.zero_created_gaps) {
+          writes.push_back({at + run.offset, run.length, nullptr});
+        }
+      }
+    }
+    if (options_.zero_created_gaps) {
+      for (const auto& [off, len] : holes) writes.push_back({off, len, nullptr});
+    }
+    return writes;
+  }
+
+  int Submit(Chunk* c, const std::vector<Write>& writes) {
+    if (writes.empty()) {
+      Arm(c, 1);
+      Finished(c, 0);
+      return 0;
+    }
+    Arm(c, static_cast<int>(writes.size()));
+    for (const Write& w : writes) {
+      rbd_completion_t completion = nullptr;
+      rbd_aio_create_completion(c, &OnRbdComplete, &completion);
+      c->completions.push_back(completion);
+      int rc = 0;
+      if (w.data == nullptr) {
+        stats_->bytes_zeroed += w.length;
+        rc = rbd_aio_write_zeroes(target_.handle(), w.offset, w.length, completion, 0, 0);
+      } else {
+        stats_->bytes_written += w.length;
+        rc = rbd_aio_write2(target_.handle(), w.offset, w.length, w.data, completion, 0);
+      }
+      if (rc < 0) {
+        // Account for the writes that will never complete, then report.
+        std::lock_guard<std::mutex> lock(signal_.mutex);
+        c->outstanding -= static_cast<int>(writes.size() - (c->completions.size() - 1));
+        rbd_aio_release(completion);
+        c->completions.pop_back();
+        return rc;
+      }
+    }
+    return 0;
+  }
+
+  librados::IoCtx* objects_;
   const RbdImage& source_;
+  const ImageDelta& delta_;
   const RbdImage& target_;
+  const CopyOptions& options_;
   CopyStats* stats_;
   Signal signal_;
 };
 
+Result<librados::IoCtx> OpenDataObjects(const RadosCluster& cluster, const ImageDelta& delta,
+                                        const std::string& spec) {
+  librados::Rados rados;
+  librados::Rados::from_rados_t(cluster.handle(), rados);
+  librados::IoCtx ioctx;
+  const int rc = rados.ioctx_create2(delta.layout.data_pool_id, ioctx);
+  if (rc < 0) return Status::FromErrno(rc, "opening the data pool of '" + spec + "'");
+  ioctx.set_namespace(delta.layout.ns);
+  ioctx.snap_set_read(delta.to_snap_id);
+  return ioctx;
+}
+
 }  // namespace
 
-Result<CopyStats> ApplyDelta(const RbdImage& source, const ImageDelta& delta, const RbdImage& target,
-                             const CopyOptions& options) {
+Result<CopyStats> ApplyDelta(const RadosCluster& source_cluster, const RbdImage& source,
+                             const ImageDelta& delta, const RbdImage& target, const CopyOptions& options) {
   CopyStats stats;
   uint64_t target_size = 0;
   int rc = rbd_get_size(target.handle(), &target_size);
@@ -143,17 +331,29 @@ Result<CopyStats> ApplyDelta(const RbdImage& source, const ImageDelta& delta, co
     rc = rbd_resize2(target.handle(), delta.size_at_to, false, &IgnoreProgress, nullptr);
     if (rc < 0) return Status::FromErrno(rc, "growing '" + target.spec() + "'");
   }
+  librados::IoCtx objects;
+  if (!delta.created.empty()) {
+    auto opened = OpenDataObjects(source_cluster, delta, source.spec());
+    if (!opened.ok()) return opened.status();
+    objects = std::move(opened).value();
+  }
 
-  const uint64_t chunk_bytes = std::max<uint64_t>(options.chunk_bytes, 4096);
-  std::deque<std::unique_ptr<Chunk>> queued = Plan(delta, chunk_bytes, options.resume_offset);
+  std::deque<std::unique_ptr<Chunk>> queued = Plan(delta, options);
   std::deque<std::unique_ptr<Chunk>> in_flight;  // offset order
-  Pipeline pipeline(source, target, &stats);
+  Pipeline pipeline(&objects, source, delta, target, options, &stats);
   CopyProgress progress;
-  progress.bytes_total = TotalLength(delta.changed) + TotalLength(delta.zeroed);
+  progress.bytes_total = TotalLength(delta.changed) + TotalLength(delta.created) + TotalLength(delta.zeroed);
   progress.checkpoint_offset = options.resume_offset;
-  uint64_t next_report = options.progress_every_bytes;
+  uint64_t remaining = 0;  // bytes below the resume point count as done
+  for (const auto& c : queued) remaining += c->length;
+  progress.bytes_done = progress.bytes_total > remaining ? progress.bytes_total - remaining : 0;
+  uint64_t next_report = progress.bytes_done + options.progress_every_bytes;
   uint64_t bytes_in_flight = 0;
   Status error;
+
+  auto fail = [&](int code, const Chunk* c, const std::string& what) {
+    if (error.ok()) error = Status::FromErrno(code, what + " at offset " + std::to_string(c->offset));
+  };
 
   while (error.ok() && (!queued.empty() || !in_flight.empty())) {
     while (!queued.empty() &&
@@ -165,31 +365,32 @@ Result<CopyStats> ApplyDelta(const RbdImage& source, const ImageDelta& delta, co
       in_flight.push_back(std::move(c));
       rc = pipeline.Start(raw);
       if (rc < 0) {
-        error = Status::FromErrno(rc, "submitting I/O at offset " + std::to_string(raw->offset));
+        fail(rc, raw, "submitting I/O for '" + target.spec() + "'");
         break;
       }
     }
     if (!error.ok()) break;
 
     for (auto [c, result] : pipeline.WaitForCompletions(in_flight)) {
-      rbd_aio_release(c->completion);
-      c->completion = nullptr;
+      const bool reading = c->state == Chunk::State::kReading;
+      Pipeline::Release(c, false);
+      if (reading && c->kind == Chunk::Kind::kCreated && result == -ENOENT) result = 0;  // no data at `to`
+      if (result == 0 && reading && c->sparse_rval < 0 && c->sparse_rval != -ENOENT) result = c->sparse_rval;
       if (result < 0) {
-        const std::string what = c->state == Chunk::State::kReading ? "reading '" + source.spec()
-                                                                     : "writing '" + target.spec();
-        error = Status::FromErrno(static_cast<int>(result), what + "' at offset " + std::to_string(c->offset));
+        fail(result, c, reading ? "reading '" + source.spec() + "'" : "writing '" + target.spec() + "'");
         break;
       }
-      if (c->state == Chunk::State::kReading) {
-        stats.bytes_read += c->length;
+      if (reading) {
         rc = pipeline.Start(c);
         if (rc < 0) {
-          error = Status::FromErrno(rc, "submitting a write at offset " + std::to_string(c->offset));
+          fail(rc, c, "submitting a write to '" + target.spec() + "'");
           break;
         }
       } else {
         c->state = Chunk::State::kWritten;
         c->buffer = std::string();
+        c->sparse_data.clear();
+        c->sparse_map.clear();
       }
     }
     // Retire written chunks from the front, in order: that is the checkpoint.
@@ -205,19 +406,14 @@ Result<CopyStats> ApplyDelta(const RbdImage& source, const ImageDelta& delta, co
     }
   }
   // After an error, let what is still in flight finish before its buffers go.
-  for (auto& c : in_flight) {
-    if (c->completion != nullptr) {
-      rbd_aio_wait_for_complete(c->completion);
-      rbd_aio_release(c->completion);
-      c->completion = nullptr;
-    }
-  }
+  for (auto& c : in_flight) Pipeline::Release(c.get(), true);
   if (!error.ok()) return error;
 
   if (target_size > delta.size_at_to) {
     rc = rbd_resize2(target.handle(), delta.size_at_to, true, &IgnoreProgress, nullptr);
     if (rc < 0) return Status::FromErrno(rc, "shrinking '" + target.spec() + "'");
   }
+  progress.checkpoint_offset = std::max(progress.checkpoint_offset, delta.size_at_to);
   if (options.on_progress) options.on_progress(progress);
   return stats;
 }

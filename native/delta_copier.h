@@ -1,19 +1,20 @@
 // DeltaCopier: applies an ImageDelta of a source image (set to the delta's
 // `to` snapshot) onto a target image, with reads and writes overlapping
-// (librbd AIO) and memory bounded by the bytes in flight.
+// (librbd and librados AIO) and memory bounded by the bytes in flight.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 
 #include "native/image_delta.h"
+#include "native/rados_cluster.h"
 #include "native/rbd_image.h"
 #include "native/result.h"
 
 namespace mirror_snapshot {
 
 struct CopyProgress {
-  uint64_t bytes_total = 0;   // changed + zeroed bytes of the delta
+  uint64_t bytes_total = 0;   // changed + created + zeroed bytes of the delta
   uint64_t bytes_done = 0;
   // Every range below this image offset is applied: a resume may start here.
   uint64_t checkpoint_offset = 0;
@@ -23,6 +24,11 @@ struct CopyOptions {
   uint64_t max_in_flight_bytes = 64ull << 20;
   uint64_t chunk_bytes = 4ull << 20;
   uint64_t resume_offset = 0;  // ranges below it are already applied
+  // Created objects (absent at `from`) are copied extent by extent; their
+  // holes are skipped, which is right only while the target has nothing
+  // there. Set this when it may (a clone's parent shows through, or a
+  // partial apply of another delta is being redone): holes are then zeroed.
+  bool zero_created_gaps = false;
   // Called on the copying thread, at most every `progress_every_bytes`.
   std::function<void(const CopyProgress&)> on_progress;
   uint64_t progress_every_bytes = 64ull << 20;
@@ -34,9 +40,10 @@ struct CopyStats {
   uint64_t bytes_zeroed = 0;  // written as write_zeroes (all-zero data or removed ranges)
 };
 
-// `source` must be set to the snapshot the delta goes `to`. The target is
-// resized to delta.size_at_to (grown first, shrunk last).
-Result<CopyStats> ApplyDelta(const RbdImage& source, const ImageDelta& delta, const RbdImage& target,
-                             const CopyOptions& options);
+// `source` must be set to the snapshot the delta goes `to`; `source_cluster`
+// is the client it was opened with (created objects are read with librados).
+// The target is resized to delta.size_at_to (grown first, shrunk last).
+Result<CopyStats> ApplyDelta(const RadosCluster& source_cluster, const RbdImage& source,
+                             const ImageDelta& delta, const RbdImage& target, const CopyOptions& options);
 
 }  // namespace mirror_snapshot

@@ -13,20 +13,14 @@
 #include "native/object_delta.h"
 
 namespace mirror_snapshot {
-namespace {
 
-struct ImageLayout {
-  std::string object_prefix;  // "rbd_data.<image id>"
-  uint64_t object_size = 0;
-  int64_t data_pool_id = -1;
-  std::string ns;
-};
-
-std::string ObjectName(const std::string& prefix, uint64_t object_no) {
+std::string DataObjectName(const ObjectLayout& layout, uint64_t object_no) {
   char suffix[32];
   std::snprintf(suffix, sizeof(suffix), ".%016" PRIx64, object_no);
-  return prefix + suffix;
+  return layout.object_prefix + suffix;
 }
+
+namespace {
 
 ObjectSnapSet Convert(const librados::snap_set_t& in) {
   ObjectSnapSet out;
@@ -62,7 +56,7 @@ Result<uint64_t> SnapshotSize(const RbdImage& image, uint64_t snap_id) {
   return *size;
 }
 
-Result<ImageLayout> Layout(const RbdImage& image) {
+Result<ObjectLayout> Layout(const RbdImage& image) {
   uint64_t features = 0;
   int rc = rbd_get_features(image.handle(), &features);
   if (rc < 0) return Status::FromErrno(rc, "reading features of '" + image.spec() + "'");
@@ -72,7 +66,7 @@ Result<ImageLayout> Layout(const RbdImage& image) {
   rbd_image_info_t info{};
   rc = rbd_stat(image.handle(), &info, sizeof(info));
   if (rc < 0) return Status::FromErrno(rc, "reading layout of '" + image.spec() + "'");
-  ImageLayout layout;
+  ObjectLayout layout;
   layout.object_prefix = info.block_name_prefix;
   layout.object_size = info.obj_size;
   layout.data_pool_id = rbd_get_data_pool_id(image.handle());
@@ -105,7 +99,7 @@ Result<ImageDelta> ComputeImageDelta(const RadosCluster& cluster, const RbdImage
   const std::string& spec = image.spec();
   auto layout = Layout(image);
   if (!layout.ok()) return layout.status();
-  const ImageLayout& l = layout.value();
+  const ObjectLayout& l = layout.value();
 
   librados::Rados rados;
   librados::Rados::from_rados_t(cluster.handle(), rados);
@@ -117,6 +111,8 @@ Result<ImageDelta> ComputeImageDelta(const RadosCluster& cluster, const RbdImage
 
   ImageDelta delta;
   delta.size_at_to = to_size.value();
+  delta.to_snap_id = to_snap_id;
+  delta.layout = l;
   const uint64_t span = std::max(to_size.value(), from_size);
   const uint64_t objects = (span + l.object_size - 1) / l.object_size;
   std::deque<std::unique_ptr<Pending>> in_flight;
@@ -140,7 +136,8 @@ Result<ImageDelta> ComputeImageDelta(const RadosCluster& cluster, const RbdImage
     if (od.unchanged()) return;
     ++delta.objects_changed;
     const uint64_t base = p->object_no * l.object_size;
-    for (const auto& [off, len] : od.changed) delta.changed.emplace_back(base + off, len);
+    Extents& data = od.created ? delta.created : delta.changed;
+    for (const auto& [off, len] : od.changed) data.emplace_back(base + off, len);
     for (const auto& [off, len] : od.zeroed) delta.zeroed.emplace_back(base + off, len);
   };
 
@@ -149,7 +146,7 @@ Result<ImageDelta> ComputeImageDelta(const RadosCluster& cluster, const RbdImage
     p->object_no = object_no;
     p->op.list_snaps(&p->snaps, &p->op_rc);
     p->completion.reset(librados::Rados::aio_create_completion());
-    rc = ioctx.aio_operate(ObjectName(l.object_prefix, object_no), p->completion.get(), &p->op, nullptr);
+    rc = ioctx.aio_operate(DataObjectName(l, object_no), p->completion.get(), &p->op, nullptr);
     if (rc < 0) {
       error = Status::FromErrno(rc, "listing snapshots of '" + spec + "'");
       break;
@@ -162,6 +159,7 @@ Result<ImageDelta> ComputeImageDelta(const RadosCluster& cluster, const RbdImage
 
   // Object deltas are in object order already; clip to the image at `to`.
   delta.changed = Intersect(Normalize(std::move(delta.changed)), {{0, delta.size_at_to}});
+  delta.created = Intersect(delta.created, {{0, delta.size_at_to}});
   delta.zeroed = Normalize(std::move(delta.zeroed));
   return delta;
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "native/extent_set.h"
 #include "native/rados_cluster.h"
@@ -12,10 +13,25 @@
 
 namespace mirror_snapshot {
 
+// Where the image's data objects live, for object-level reads.
+struct ObjectLayout {
+  std::string object_prefix;  // "rbd_data.<image id>"
+  uint64_t object_size = 0;
+  int64_t data_pool_id = -1;
+  std::string ns;
+};
+
+std::string DataObjectName(const ObjectLayout& layout, uint64_t object_no);
+
 struct ImageDelta {
   Extents changed;  // copy these from the `to` snapshot
   Extents zeroed;   // no data there at `to`: zero/discard them
+  // Whole objects that did not exist at `from` (every object, from nothing):
+  // copy only their allocated extents (sparse read of the object at `to`).
+  Extents created;
+  ObjectLayout layout;
   uint64_t size_at_to = 0;
+  uint64_t to_snap_id = 0;
   uint64_t objects_scanned = 0;
   uint64_t objects_changed = 0;
 };

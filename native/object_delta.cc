@@ -36,6 +36,7 @@ ObjectDelta ComputeObjectDelta(const ObjectSnapSet& set, uint64_t from_snap, uin
     return delta;
   }
   if (!from) {
+    delta.created = true;
     delta.changed = Normalize({{0, delta.size_at_to}});
     return delta;
   }

@@ -37,6 +37,9 @@ struct ObjectSnapSet {
 
 struct ObjectDelta {
   bool exists_at_to = false;
+  // Absent at `from`, present at `to`: `changed` is the whole object, but
+  // only its allocated extents hold data (a sparse read at `to` finds them).
+  bool created = false;
   uint64_t size_at_to = 0;
   Extents changed;  // read these from the `to` snapshot and write them
   Extents zeroed;   // no data at `to` (truncated or removed): zero/discard them

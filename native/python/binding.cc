@@ -412,6 +412,7 @@ PYBIND11_MODULE(_native, m) {
           py::dict out;
           out["changed"] = delta.changed;
           out["zeroed"] = delta.zeroed;
+          out["created"] = delta.created;
           out["size_at_to"] = delta.size_at_to;
           out["objects_scanned"] = delta.objects_scanned;
           out["objects_changed"] = delta.objects_changed;
@@ -437,7 +438,7 @@ PYBIND11_MODULE(_native, m) {
             ms::CopyOptions options;
             options.max_in_flight_bytes = max_in_flight_bytes;
             options.resume_offset = resume_offset;
-            return Unwrap(ms::ApplyDelta(source, delta, target, options));
+            return Unwrap(ms::ApplyDelta(src, source, delta, target, options));
           });
           py::dict out;
           out["bytes_read"] = stats.bytes_read;

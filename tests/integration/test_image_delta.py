@@ -40,7 +40,7 @@ def read_at(ioctx, name: str, snap_id: int) -> bytes:
 
 def apply_delta(source: bytes, target_at_to: bytes, delta: dict) -> bytes:
     out = bytearray(source[:delta['size_at_to']].ljust(delta['size_at_to'], b'\0'))
-    for off, length in delta['changed']:
+    for off, length in delta['changed'] + delta['created']:
         out[off:off + length] = target_at_to[off:off + length]
     for off, length in delta['zeroed']:
         end = min(off + length, len(out))

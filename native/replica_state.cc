@@ -1,0 +1,85 @@
+#include "native/replica_state.h"
+
+#include <charconv>
+#include <functional>
+#include <map>
+#include <sstream>
+#include <string_view>
+
+namespace mirror_snapshot {
+namespace {
+
+constexpr std::string_view kLocalSnapshotPrefix = "mirror_snapshot.primary.";
+
+template <typename Number>
+bool ParseNumber(std::string_view text, Number* out) {
+  if (text.empty()) return false;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
+  return ec == std::errc() && end == text.data() + text.size();
+}
+
+bool ParseDouble(const std::string& text, double* out) {
+  if (text.empty()) return false;
+  std::istringstream in(text);
+  in >> *out;
+  return !in.fail() && in.eof();
+}
+
+}  // namespace
+
+std::string EncodeReplicaState(const ReplicaState& s) {
+  std::ostringstream out;
+  out << "remote_fsid=" << s.remote_fsid << ",remote_image_id=" << s.remote_image_id
+      << ",global_id=" << s.global_id << ",primary_snap_id=" << s.primary_snap_id
+      << ",local_snap_id=" << s.local_snap_id << ",primary_snap_time=" << s.primary_snap_time
+      << ",inflight_to_snap_id=" << s.inflight_to_snap_id << ",checkpoint_offset=" << s.checkpoint_offset
+      << ",inflight_bytes_total=" << s.inflight_bytes_total << ",inflight_started=" << s.inflight_started
+      << ",last_sync_seconds=" << s.last_sync_seconds << ",last_sync_bytes=" << s.last_sync_bytes
+      << ",last_sync_finished=" << s.last_sync_finished;
+  return out.str();
+}
+
+std::optional<ReplicaState> DecodeReplicaState(const std::string& text) {
+  ReplicaState s;
+  const std::map<std::string, std::function<bool(const std::string&)>> fields = {
+      {"remote_fsid", [&](const std::string& v) { s.remote_fsid = v; return true; }},
+      {"remote_image_id", [&](const std::string& v) { s.remote_image_id = v; return true; }},
+      {"global_id", [&](const std::string& v) { s.global_id = v; return true; }},
+      {"primary_snap_id", [&](const std::string& v) { return ParseNumber(v, &s.primary_snap_id); }},
+      {"local_snap_id", [&](const std::string& v) { return ParseNumber(v, &s.local_snap_id); }},
+      {"primary_snap_time", [&](const std::string& v) { return ParseNumber(v, &s.primary_snap_time); }},
+      {"inflight_to_snap_id", [&](const std::string& v) { return ParseNumber(v, &s.inflight_to_snap_id); }},
+      {"checkpoint_offset", [&](const std::string& v) { return ParseNumber(v, &s.checkpoint_offset); }},
+      {"inflight_bytes_total", [&](const std::string& v) { return ParseNumber(v, &s.inflight_bytes_total); }},
+      {"inflight_started", [&](const std::string& v) { return ParseNumber(v, &s.inflight_started); }},
+      {"last_sync_seconds", [&](const std::string& v) { return ParseDouble(v, &s.last_sync_seconds); }},
+      {"last_sync_bytes", [&](const std::string& v) { return ParseNumber(v, &s.last_sync_bytes); }},
+      {"last_sync_finished", [&](const std::string& v) { return ParseNumber(v, &s.last_sync_finished); }},
+  };
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    const size_t comma = rest.find(',');
+    const std::string_view item = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    const size_t eq = item.find('=');
+    if (eq == std::string_view::npos) return std::nullopt;
+    const auto field = fields.find(std::string(item.substr(0, eq)));
+    if (field != fields.end() && !field->second(std::string(item.substr(eq + 1)))) return std::nullopt;
+  }
+  if (s.remote_fsid.empty() || s.remote_image_id.empty() || s.global_id.empty()) return std::nullopt;
+  return s;
+}
+
+std::string LocalSnapshotName(uint64_t primary_snap_id) {
+  return std::string(kLocalSnapshotPrefix) + std::to_string(primary_snap_id);
+}
+
+std::optional<uint64_t> PrimarySnapIdOfLocalName(const std::string& name) {
+  const std::string_view view = name;
+  if (view.substr(0, kLocalSnapshotPrefix.size()) != kLocalSnapshotPrefix) return std::nullopt;
+  uint64_t id = 0;
+  if (!ParseNumber(view.substr(kLocalSnapshotPrefix.size()), &id)) return std::nullopt;
+  return id;
+}
+
+}  // namespace mirror_snapshot
