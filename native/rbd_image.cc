@@ -129,37 +129,79 @@ Result<MirrorInfo> RbdImage::Mirror() const {
   return out;
 }
 
-Result<std::vector<MirrorSnapshot>> RbdImage::MirrorSnapshots() const {
+namespace {
+
+// Every snapshot with its namespace type, oldest first.
+Result<std::vector<std::pair<SnapshotInfo, rbd_snap_namespace_type_t>>> ListSnapshots(rbd_image_t image,
+                                                                                       const std::string& spec) {
   std::vector<rbd_snap_info_t> snaps(16);
   int count = 0;
   for (;;) {
     int max = static_cast<int>(snaps.size());
-    count = rbd_snap_list(image_, snaps.data(), &max);
+    count = rbd_snap_list(image, snaps.data(), &max);
     if (count == -ERANGE) {
       snaps.resize(static_cast<size_t>(max) + 1);
       continue;
     }
-    if (count < 0) return Status::FromErrno(count, "listing snapshots of '" + spec_ + "'");
+    if (count < 0) return Status::FromErrno(count, "listing snapshots of '" + spec + "'");
     break;
   }
+  std::vector<std::pair<SnapshotInfo, rbd_snap_namespace_type_t>> out;
+  for (int i = 0; i < count; ++i) {
+    rbd_snap_namespace_type_t type{};
+    if (rbd_snap_get_namespace_type(image, snaps[i].id, &type) < 0) continue;  // removed meanwhile
+    out.push_back({SnapshotInfo{snaps[i].id, snaps[i].name, snaps[i].size}, type});
+  }
+  rbd_snap_list_end(snaps.data());
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first.id < b.first.id; });
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<SnapshotInfo>> RbdImage::UserSnapshots() const {
+  auto all = ListSnapshots(image_, spec_);
+  if (!all.ok()) return all.status();
+  std::vector<SnapshotInfo> out;
+  for (auto& [info, type] : all.value()) {
+    if (type == RBD_SNAP_NAMESPACE_TYPE_USER) out.push_back(std::move(info));
+  }
+  return out;
+}
+
+Result<uint64_t> RbdImage::CreateSnapshot(const std::string& name) const {
+  int rc = rbd_snap_create(image_, name.c_str());
+  if (rc < 0 && rc != -EEXIST) return Status::FromErrno(rc, "creating snapshot '" + name + "' of '" + spec_ + "'");
+  uint64_t id = 0;
+  rc = rbd_snap_get_id(image_, name.c_str(), &id);
+  if (rc < 0) return Status::FromErrno(rc, "reading the id of snapshot '" + name + "' of '" + spec_ + "'");
+  return id;
+}
+
+Result<uint64_t> RbdImage::Size() const {
+  uint64_t size = 0;
+  const int rc = rbd_get_size(image_, &size);
+  if (rc < 0) return Status::FromErrno(rc, "reading the size of '" + spec_ + "'");
+  return size;
+}
+
+Result<std::vector<MirrorSnapshot>> RbdImage::MirrorSnapshots() const {
+  auto all = ListSnapshots(image_, spec_);
+  if (!all.ok()) return all.status();
   std::vector<MirrorSnapshot> out;
   Status error;
-  for (int i = 0; i < count && error.ok(); ++i) {
-    rbd_snap_namespace_type_t type{};
-    if (rbd_snap_get_namespace_type(image_, snaps[i].id, &type) < 0 ||
-        type != RBD_SNAP_NAMESPACE_TYPE_MIRROR) {
-      continue;  // user/trash/group snapshot, or removed meanwhile
-    }
+  for (const auto& [info, type] : all.value()) {
+    if (type != RBD_SNAP_NAMESPACE_TYPE_MIRROR) continue;  // user/trash/group snapshot
     rbd_snap_mirror_namespace_t ns{};
-    const int rc = rbd_snap_get_mirror_namespace(image_, snaps[i].id, &ns, sizeof(ns));
+    const int rc = rbd_snap_get_mirror_namespace(image_, info.id, &ns, sizeof(ns));
     if (rc == -ENOENT) continue;
     if (rc < 0) {
-      error = Status::FromErrno(rc, "reading mirror snapshot " + std::to_string(snaps[i].id) + " of '" + spec_ + "'");
+      error = Status::FromErrno(rc, "reading mirror snapshot " + std::to_string(info.id) + " of '" + spec_ + "'");
       break;
     }
     MirrorSnapshot snap;
-    snap.id = snaps[i].id;
-    snap.name = snaps[i].name;
+    snap.id = info.id;
+    snap.name = info.name;
     snap.state = static_cast<MirrorSnapshotState>(ns.state);
     snap.complete = ns.complete;
     snap.primary_mirror_uuid = ns.primary_mirror_uuid != nullptr ? ns.primary_mirror_uuid : "";
@@ -174,9 +216,7 @@ Result<std::vector<MirrorSnapshot>> RbdImage::MirrorSnapshots() const {
     if (rbd_snap_get_timestamp(image_, snap.id, &ts) == 0) snap.timestamp = ts.tv_sec;
     out.push_back(std::move(snap));
   }
-  rbd_snap_list_end(snaps.data());
   if (!error.ok()) return error;
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
   return out;
 }
 
@@ -241,6 +281,17 @@ Result<std::map<std::string, std::string>> RbdImage::MetadataWithPrefix(const st
     if (past_prefix || key_list.size() < 64) return out;
     start = key_list.back();
   }
+}
+
+Result<std::optional<std::string>> RbdImage::Metadata(const std::string& key) const {
+  auto value = GrowingBuffer(
+      [&](char* buffer, size_t* size) { return rbd_metadata_get(image_, key.c_str(), buffer, size); },
+      "reading metadata '" + key + "' of '" + spec_ + "'");
+  if (!value.ok() && value.status().code() == ENOENT) return std::optional<std::string>();
+  if (!value.ok()) return value.status();
+  std::string text = std::move(value).value();
+  while (!text.empty() && text.back() == '\0') text.pop_back();
+  return std::optional<std::string>(std::move(text));
 }
 
 Status RbdImage::SetMetadata(const std::string& key, const std::string& value) const {

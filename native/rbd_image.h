@@ -42,6 +42,12 @@ struct MirrorSnapshot {
   }
 };
 
+struct SnapshotInfo {
+  uint64_t id = 0;
+  std::string name;
+  uint64_t size = 0;
+};
+
 class RbdImage {
  public:
   // ENOENT "image 'pool/name' does not exist" when missing.
@@ -63,12 +69,19 @@ class RbdImage {
   // Mirror snapshots only (user snapshots are skipped), oldest first.
   Result<std::vector<MirrorSnapshot>> MirrorSnapshots() const;
   Result<uint64_t> CreateMirrorSnapshot(uint32_t flags) const;
+  // User-namespace snapshots only, oldest first.
+  Result<std::vector<SnapshotInfo>> UserSnapshots() const;
+  // Creates a user snapshot (an existing one of that name is kept); its id.
+  Result<uint64_t> CreateSnapshot(const std::string& name) const;
+  Result<uint64_t> Size() const;
   Status RemoveSnapshot(uint64_t snap_id) const;
   // The effective value of an rbd_* option for this image, image and pool
   // overrides included, as librbd itself sees it.
   Result<std::string> ConfigValue(const std::string& option) const;
   // Image metadata (image-meta) keys starting with prefix.
   Result<std::map<std::string, std::string>> MetadataWithPrefix(const std::string& prefix) const;
+  // One metadata value; nullopt when the key is not set.
+  Result<std::optional<std::string>> Metadata(const std::string& key) const;
   Status SetMetadata(const std::string& key, const std::string& value) const;
   Status RemoveMetadata(const std::string& key) const;
 

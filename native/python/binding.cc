@@ -17,6 +17,8 @@
 #include <utility>
 
 #include "native/delta_copier.h"
+#include "native/header_watcher.h"
+#include "native/image_replayer.h"
 #include "native/image_delta.h"
 #include "native/io_ctx.h"
 #include "native/omap_object.h"
@@ -238,6 +240,50 @@ ms::PeerSite PeerFromDict(const py::dict& d) {
   peer.mon_host = get("mon_host");
   peer.key = get("key");
   return peer;
+}
+
+py::dict ToDict(const ms::ReplicaState& s) {
+  py::dict out;
+  out["remote_fsid"] = s.remote_fsid;
+  out["remote_image_id"] = s.remote_image_id;
+  out["global_id"] = s.global_id;
+  out["primary_snap_id"] = s.primary_snap_id;
+  out["local_snap_id"] = s.local_snap_id;
+  out["local_snap_name"] = s.primary_snap_id ? ms::LocalSnapshotName(s.primary_snap_id) : std::string();
+  out["primary_snap_time"] = s.primary_snap_time;
+  out["inflight_to_snap_id"] = s.inflight_to_snap_id;
+  out["checkpoint_offset"] = s.checkpoint_offset;
+  out["inflight_bytes_total"] = s.inflight_bytes_total;
+  out["inflight_started"] = s.inflight_started;
+  out["last_sync_seconds"] = s.last_sync_seconds;
+  out["last_sync_bytes"] = s.last_sync_bytes;
+  out["last_sync_finished"] = s.last_sync_finished;
+  return out;
+}
+
+py::dict ToDict(const ms::ReplayResult& r) {
+  py::dict out;
+  out["outcome"] = ms::ToString(r.outcome);
+  out["state"] = ToDict(r.state);
+  out["newest_primary_snap_id"] = r.newest_primary_snap_id;
+  out["bytes_copied"] = r.bytes_copied;
+  out["seconds"] = r.seconds;
+  out["resumed"] = r.resumed;
+  out["resumed_at"] = r.resumed_at;
+  out["skipped_snapshots"] = r.skipped_snapshots;
+  return out;
+}
+
+py::dict ToDict(const ms::ReplayProgressView& v) {
+  py::dict out;
+  out["phase"] = v.phase;
+  out["from_snap_id"] = v.from_snap_id;
+  out["to_snap_id"] = v.to_snap_id;
+  out["bytes_done"] = v.bytes_done;
+  out["bytes_total"] = v.bytes_total;
+  out["started"] = v.started;
+  out["updated"] = v.updated;
+  return out;
 }
 
 IoCtx OpenPool(const RadosCluster& cluster, const std::string& pool, const std::string& ns) {
@@ -501,4 +547,48 @@ PYBIND11_MODULE(_native, m) {
                         const std::string& fsid) {
           Check(ms::PingPeer(OpenPool(remote, pool, ""), site_name, fsid));
         }, py::call_guard<py::gil_scoped_release>());
+
+  // --- the secondary: replaying primary images -------------------------------
+  py::class_<ms::ReplayProgress, std::shared_ptr<ms::ReplayProgress>>(m, "ReplayProgress")
+      .def(py::init<>())
+      .def("view", [](const ms::ReplayProgress& p) { return ToDict(p.View()); });
+  m.def("replay_image",
+        [](const RadosCluster& remote, const RadosCluster& local, const std::string& pool, const std::string& ns,
+           const std::string& remote_image_id, const std::string& image_name, const std::string& remote_fsid,
+           const std::string& local_fsid, std::shared_ptr<ms::ReplayProgress> progress,
+           uint64_t max_in_flight_bytes, unsigned keep_local_snapshots) {
+          ms::ReplayTarget target{&remote, &local, pool, ns, remote_image_id, image_name, remote_fsid, local_fsid};
+          ms::ReplayOptions options;
+          options.max_in_flight_bytes = max_in_flight_bytes;
+          options.keep_local_snapshots = keep_local_snapshots;
+          const auto result = WithoutGil([&] { return Unwrap(ms::ReplayImage(target, options, progress.get())); });
+          return ToDict(result);
+        },
+        py::arg("remote"), py::arg("local"), py::arg("pool"), py::arg("ns"), py::arg("remote_image_id"),
+        py::arg("image_name"), py::arg("remote_fsid"), py::arg("local_fsid"), py::arg("progress"),
+        py::arg("max_in_flight_bytes") = 64ull << 20, py::arg("keep_local_snapshots") = 3,
+        "Bring the secondary of a primary image up to the newest complete primary mirror snapshot (one delta).");
+  m.def("replica_state",
+        [](const RadosCluster& c, const std::string& pool, const std::string& ns, const std::string& name)
+            -> py::object {
+          const auto state = WithoutGil([&] {
+            IoCtx ioctx = OpenPool(c, pool, ns);
+            auto image = Unwrap(ms::RbdImage::OpenByName(ioctx, name));
+            return Unwrap(ms::ReadReplicaState(image));
+          });
+          if (!state) return py::none();
+          return ToDict(*state);
+        },
+        "The replica record of a local image, or None if it is not a replica (ENOENT if missing).");
+  py::class_<ms::HeaderWatcher>(m, "HeaderWatcher")
+      .def(py::init<>())
+      .def("watch", [](ms::HeaderWatcher& w, const RadosCluster& c, const std::string& pool, const std::string& ns,
+                       const std::string& image_id, const std::string& key) {
+             Check(w.Watch(c, pool, ns, image_id, key));
+           }, py::call_guard<py::gil_scoped_release>())
+      .def("unwatch", &ms::HeaderWatcher::Unwatch, py::call_guard<py::gil_scoped_release>())
+      .def("keys", &ms::HeaderWatcher::Keys)
+      .def("wait", &ms::HeaderWatcher::WaitForChanges, py::arg("timeout_seconds"),
+           py::call_guard<py::gil_scoped_release>(),
+           "Keys of the watched headers that changed (or whose watch broke) since the last call.");
 }

@@ -1,0 +1,249 @@
+#include "native/image_replayer.h"
+
+#include <cerrno>
+#include <chrono>
+#include <vector>
+
+#include "native/delta_copier.h"
+#include "native/image_delta.h"
+#include "native/io_ctx.h"
+#include "native/prune_policy.h"
+#include "native/replica_image.h"
+
+namespace mirror_snapshot {
+namespace {
+
+int64_t UnixNow() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The primary's snapshots a secondary may sync to: complete, taken while primary.
+std::vector<MirrorSnapshot> SyncableSnapshots(const std::vector<MirrorSnapshot>& all) {
+  std::vector<MirrorSnapshot> out;
+  for (const auto& s : all) {
+    if (s.complete && s.is_primary()) out.push_back(s);
+  }
+  return out;
+}
+
+const MirrorSnapshot* Find(const std::vector<MirrorSnapshot>& snaps, uint64_t id) {
+  for (const auto& s : snaps) {
+    if (s.id == id) return &s;
+  }
+  return nullptr;
+}
+
+Status Pin(const RbdImage& remote, const std::string& local_fsid, uint64_t from, uint64_t to) {
+  SyncPin pin;
+  if (from != 0) pin.from_snap_id = from;
+  pin.to_snap_id = to;
+  pin.updated = UnixNow();
+  return remote.SetMetadata(kSyncPinPrefix + local_fsid, FormatSyncPin(pin));
+}
+
+// Everything one step needs once both images are open.
+class Step {
+ public:
+  Step(const ReplayTarget& target, const ReplayOptions& options, ReplayProgress* progress, const RbdImage& remote,
+       const RbdImage& local, ReplicaState* state)
+      : target_(target), options_(options), progress_(progress), remote_(remote), local_(local), state_(state) {}
+
+  // Applies the delta primary_snap_id -> to.snap onto the local image and
+  // records `to` as complete. `resume_at` > 0 continues a delta in flight.
+  Result<ReplayResult> SyncTo(const MirrorSnapshot& to, uint64_t resume_at, bool zero_created_gaps) {
+    const auto started = std::chrono::steady_clock::now();
+    const uint64_t from = state_->primary_snap_id;
+    progress_->Begin(from, to.id);
+
+    Status status = Pin(remote_, target_.local_fsid, from, to.id);
+    if (!status.ok()) return status;
+    if (state_->inflight_to_snap_id != to.id) {
+      state_->inflight_to_snap_id = to.id;
+      state_->checkpoint_offset = resume_at;
+      state_->inflight_started = UnixNow();
+    }
+    status = WriteReplicaState(local_, *state_);
+    if (!status.ok()) return status;
+
+    auto delta = ComputeImageDelta(*target_.remote, remote_, from, to.id, options_.list_snaps_in_flight);
+    if (!delta.ok()) return delta.status();
+    const int rc = rbd_snap_set_by_id(remote_.handle(), to.id);
+    if (rc < 0) return Status::FromErrno(rc, "reading snapshot " + std::to_string(to.id) + " of '" + remote_.spec() + "'");
+
+    progress_->Phase("copying");
+    CopyOptions copy;
+    copy.max_in_flight_bytes = options_.max_in_flight_bytes;
+    copy.resume_offset = resume_at;
+    copy.zero_created_gaps = zero_created_gaps;
+    copy.progress_every_bytes = std::min<uint64_t>(options_.checkpoint_every_bytes, 16ull << 20);
+    uint64_t next_checkpoint = resume_at + options_.checkpoint_every_bytes;
+    copy.on_progress = [&](const CopyProgress& p) {
+      progress_->Bytes(p.bytes_done, p.bytes_total);
+      state_->inflight_bytes_total = p.bytes_total;
+      if (p.checkpoint_offset >= next_checkpoint) {
+        state_->checkpoint_offset = p.checkpoint_offset;
+        next_checkpoint = p.checkpoint_offset + options_.checkpoint_every_bytes;
+        WriteReplicaState(local_, *state_);  // best effort: a lost checkpoint only means recopying
+      }
+    };
+    auto stats = ApplyDelta(*target_.remote, remote_, delta.value(), local_, copy);
+    if (!stats.ok()) return stats.status();
+
+    progress_->Phase("snapshotting");
+    return Complete(to, stats.value().bytes_written + stats.value().bytes_zeroed,
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  }
+
+  // The delta to `to` is applied: take (or find) its local snapshot, mark it
+  // complete, move the pin forward, prune.
+  Result<ReplayResult> Complete(const MirrorSnapshot& to, uint64_t bytes, double seconds) {
+    auto local_snap = local_.CreateSnapshot(LocalSnapshotName(to.id));
+    if (!local_snap.ok()) return local_snap.status();
+    state_->primary_snap_id = to.id;
+    state_->local_snap_id = local_snap.value();
+    state_->primary_snap_time = to.timestamp;
+    state_->inflight_to_snap_id = 0;
+    state_->checkpoint_offset = 0;
+    state_->inflight_bytes_total = 0;
+    state_->inflight_started = 0;
+    state_->last_sync_seconds = seconds;
+    state_->last_sync_bytes = bytes;
+    state_->last_sync_finished = UnixNow();
+    Status status = WriteReplicaState(local_, *state_);
+    if (!status.ok()) return status;
+    progress_->End();
+    // From here on a failure costs nothing: the next step redoes it.
+    Pin(remote_, target_.local_fsid, to.id, to.id);
+    PruneReplicaSnapshots(local_, options_.keep_local_snapshots, state_->local_snap_id);
+
+    ReplayResult result;
+    result.outcome = ReplayOutcome::kSynced;
+    result.state = *state_;
+    result.bytes_copied = bytes;
+    result.seconds = seconds;
+    return result;
+  }
+
+ private:
+  const ReplayTarget& target_;
+  const ReplayOptions& options_;
+  ReplayProgress* progress_;
+  const RbdImage& remote_;
+  const RbdImage& local_;
+  ReplicaState* state_;
+};
+
+bool LocalSnapshotExists(const RbdImage& local, const std::string& name) {
+  uint64_t id = 0;
+  return rbd_snap_get_id(local.handle(), name.c_str(), &id) == 0;
+}
+
+}  // namespace
+
+const char* ToString(ReplayOutcome outcome) {
+  switch (outcome) {
+    case ReplayOutcome::kWaiting: return "waiting";
+    case ReplayOutcome::kUpToDate: return "up_to_date";
+    case ReplayOutcome::kSynced: return "synced";
+  }
+  return "unknown";
+}
+
+Result<std::optional<ReplicaState>> ReadReplicaState(const RbdImage& local) {
+  auto meta = local.Metadata(kReplicaStateKey);
+  if (!meta.ok()) return meta.status();
+  if (!meta.value()) return std::optional<ReplicaState>();
+  auto state = DecodeReplicaState(*meta.value());
+  if (!state) return Status::Error(EINVAL, "image '" + local.spec() + "' has an unreadable replica record");
+  return std::optional<ReplicaState>(*state);
+}
+
+Result<ReplayResult> ReplayImage(const ReplayTarget& target, const ReplayOptions& options,
+                                 ReplayProgress* progress) {
+  progress->Phase("connecting");
+  auto remote_io = IoCtx::Open(*target.remote, target.pool, target.ns);
+  if (!remote_io.ok()) return remote_io.status();
+  auto remote = RbdImage::OpenById(remote_io.value(), target.remote_image_id);
+  if (!remote.ok()) return remote.status();
+  auto mirror = remote.value().Mirror();
+  if (!mirror.ok()) return mirror.status();
+  if (mirror.value().mode != MirrorMode::kSnapshot) {
+    return Status::Error(EINVAL, "primary image '" + remote.value().spec() + "' is not mirrored in snapshot mode");
+  }
+  auto all_snaps = remote.value().MirrorSnapshots();
+  if (!all_snaps.ok()) return all_snaps.status();
+  const std::vector<MirrorSnapshot> snaps = SyncableSnapshots(all_snaps.value());
+
+  ReplayResult result;
+  if (snaps.empty()) {
+    progress->End();
+    return result;  // kWaiting
+  }
+  result.newest_primary_snap_id = snaps.back().id;
+
+  ReplicaState identity;
+  identity.remote_fsid = target.remote_fsid;
+  identity.remote_image_id = target.remote_image_id;
+  identity.global_id = mirror.value().global_id;
+  ReplicaState state;
+  auto local = OpenOrCreateReplica(*target.local, target.pool, target.ns, target.image_name, *target.remote,
+                                   remote.value(), identity, &state);
+  if (!local.ok()) return local.status();
+  Step step(target, options, progress, remote.value(), local.value(), &state);
+
+  if (state.primary_snap_id != 0 && !Find(snaps, state.primary_snap_id)) {
+    return Status::Error(ENOENT, "snapshot " + std::to_string(state.primary_snap_id) + " of '" +
+                                     remote.value().spec() +
+                                     "', the last one synced, is gone from the primary: the secondary needs a resync");
+  }
+
+  if (state.in_flight()) {
+    const MirrorSnapshot* to = Find(snaps, state.inflight_to_snap_id);
+    if (to != nullptr && LocalSnapshotExists(local.value(), LocalSnapshotName(to->id))) {
+      // Crashed after the local snapshot, before marking it complete.
+      auto done = step.Complete(*to, state.last_sync_bytes, 0);
+      if (done.ok()) done.value().resumed = true;
+      return done;
+    }
+    if (to != nullptr) {
+      const uint64_t at = state.checkpoint_offset;
+      auto synced = step.SyncTo(*to, at, false);
+      if (synced.ok()) {
+        synced.value().resumed = true;
+        synced.value().resumed_at = at;
+        synced.value().newest_primary_snap_id = snaps.back().id;
+      }
+      return synced;
+    }
+    // The delta's target vanished from the primary (removed by hand): redo
+    // from the last complete snapshot to the newest. What the partial apply
+    // wrote is covered by the new delta, except holes of created objects.
+    auto synced = step.SyncTo(snaps.back(), 0, true);
+    if (synced.ok()) synced.value().newest_primary_snap_id = snaps.back().id;
+    return synced;
+  }
+
+  if (state.primary_snap_id == snaps.back().id) {
+    progress->End();
+    result.outcome = ReplayOutcome::kUpToDate;
+    result.state = state;
+    return result;
+  }
+  if (state.primary_snap_id != 0) {
+    Status unchanged = CheckUnchangedSince(local.value(), LocalSnapshotName(state.primary_snap_id));
+    if (!unchanged.ok()) return unchanged;
+  }
+  unsigned skipped = 0;
+  for (const auto& s : snaps) {
+    if (s.id > state.primary_snap_id && s.id < snaps.back().id) ++skipped;
+  }
+  auto synced = step.SyncTo(snaps.back(), 0, false);
+  if (synced.ok()) {
+    synced.value().newest_primary_snap_id = snaps.back().id;
+    synced.value().skipped_snapshots = skipped;
+  }
+  return synced;
+}
+
+}  // namespace mirror_snapshot

@@ -1,0 +1,36 @@
+// ReplayProgress: what one image's sync is doing right now, written by the
+// syncing thread and read by status commands on other threads.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+namespace mirror_snapshot {
+
+struct ReplayProgressView {
+  std::string phase = "idle";  // idle, connecting, scanning, copying, snapshotting
+  uint64_t from_snap_id = 0;
+  uint64_t to_snap_id = 0;
+  uint64_t bytes_done = 0;
+  uint64_t bytes_total = 0;
+  double started = 0;  // unix seconds (with fraction) the current sync started
+  double updated = 0;
+};
+
+class ReplayProgress {
+ public:
+  void Begin(uint64_t from_snap_id, uint64_t to_snap_id);
+  void Phase(const std::string& phase);
+  void Bytes(uint64_t done, uint64_t total);
+  void End();
+  ReplayProgressView View() const;
+
+ private:
+  mutable std::mutex mutex_;
+  ReplayProgressView view_;
+};
+
+double NowSeconds();
+
+}  // namespace mirror_snapshot

@@ -1,0 +1,181 @@
+#include "native/replica_image.h"
+
+#include <rbd/features.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <vector>
+
+namespace mirror_snapshot {
+namespace {
+
+// Features a replica carries over from its primary. Journaling, striping
+// and the internal flags (operations, migrating, non-primary) are not.
+constexpr uint64_t kReplicatedFeatures = RBD_FEATURE_LAYERING | RBD_FEATURE_EXCLUSIVE_LOCK | RBD_FEATURE_OBJECT_MAP |
+                                         RBD_FEATURE_FAST_DIFF | RBD_FEATURE_DEEP_FLATTEN;
+
+class ImageOptions {
+ public:
+  ImageOptions() { rbd_image_options_create(&options_); }
+  ~ImageOptions() { rbd_image_options_destroy(options_); }
+  ImageOptions(const ImageOptions&) = delete;
+  ImageOptions& operator=(const ImageOptions&) = delete;
+  rbd_image_options_t get() const { return options_; }
+
+ private:
+  rbd_image_options_t options_ = nullptr;
+};
+
+Status EnsureNamespace(const RadosCluster& local, const std::string& pool, const std::string& ns) {
+  if (ns.empty()) return Status::Ok();
+  auto io = IoCtx::Open(local, pool);
+  if (!io.ok()) return io.status();
+  bool exists = false;
+  int rc = rbd_namespace_exists(io.value().handle(), ns.c_str(), &exists);
+  if (rc < 0) return Status::FromErrno(rc, "checking namespace '" + pool + "/" + ns + "'");
+  if (exists) return Status::Ok();
+  rc = rbd_namespace_create(io.value().handle(), ns.c_str());
+  if (rc < 0 && rc != -EEXIST) return Status::FromErrno(rc, "creating namespace '" + pool + "/" + ns + "'");
+  return Status::Ok();
+}
+
+// The name of the primary's separate data pool ("" when it has none).
+Result<std::string> DataPoolName(const RadosCluster& remote_cluster, const RbdImage& remote, uint64_t features) {
+  if ((features & RBD_FEATURE_DATA_POOL) == 0) return std::string();
+  const int64_t data_pool = rbd_get_data_pool_id(remote.handle());
+  if (data_pool < 0) return Status::FromErrno(static_cast<int>(data_pool), "reading the data pool of '" + remote.spec() + "'");
+  char name[512] = {0};
+  const int rc = rados_pool_reverse_lookup(remote_cluster.handle(), data_pool, name, sizeof(name));
+  if (rc < 0) return Status::FromErrno(rc, "looking up the data pool of '" + remote.spec() + "'");
+  return std::string(name);
+}
+
+Status CreateLike(const IoCtx& io, const std::string& name, const RadosCluster& remote_cluster,
+                  const RbdImage& remote) {
+  uint64_t features = 0;
+  int rc = rbd_get_features(remote.handle(), &features);
+  if (rc < 0) return Status::FromErrno(rc, "reading features of '" + remote.spec() + "'");
+  rbd_image_info_t info{};
+  rc = rbd_stat(remote.handle(), &info, sizeof(info));
+  if (rc < 0) return Status::FromErrno(rc, "reading the layout of '" + remote.spec() + "'");
+  auto data_pool = DataPoolName(remote_cluster, remote, features);
+  if (!data_pool.ok()) return data_pool.status();
+
+  ImageOptions options;
+  rbd_image_options_set_uint64(options.get(), RBD_IMAGE_OPTION_FEATURES, features & kReplicatedFeatures);
+  rbd_image_options_set_uint64(options.get(), RBD_IMAGE_OPTION_ORDER, static_cast<uint64_t>(info.order));
+  if (!data_pool.value().empty()) {
+    rbd_image_options_set_string(options.get(), RBD_IMAGE_OPTION_DATA_POOL, data_pool.value().c_str());
+  }
+  rc = rbd_create4(io.handle(), name.c_str(), info.size, options.get());
+  if (rc == -ENOENT && !data_pool.value().empty()) {
+    return Status::NotFound("data pool '" + data_pool.value() + "' of '" + remote.spec() +
+                            "' does not exist on this cluster");
+  }
+  if (rc < 0 && rc != -EEXIST) return Status::FromErrno(rc, "creating image '" + io.Describe() + "/" + name + "'");
+  return Status::Ok();
+}
+
+int StopAtFirstExtent(uint64_t, size_t, int, void* found) {
+  *static_cast<bool*>(found) = true;
+  return -ECANCELED;
+}
+
+// An image we may adopt as a replica: no snapshots and no data.
+Result<bool> Blank(const RbdImage& image) {
+  auto snaps = image.UserSnapshots();
+  if (!snaps.ok()) return snaps.status();
+  if (!snaps.value().empty()) return false;
+  auto size = image.Size();
+  if (!size.ok()) return size.status();
+  bool found = false;
+  const int rc = rbd_diff_iterate2(image.handle(), nullptr, 0, size.value(), 0, 1, &StopAtFirstExtent, &found);
+  if (rc < 0 && rc != -ECANCELED) return Status::FromErrno(rc, "reading the extents of '" + image.spec() + "'");
+  return !found;
+}
+
+}  // namespace
+
+Status WriteReplicaState(const RbdImage& local, const ReplicaState& state) {
+  return local.SetMetadata(kReplicaStateKey, EncodeReplicaState(state));
+}
+
+Result<RbdImage> OpenOrCreateReplica(const RadosCluster& local, const std::string& pool, const std::string& ns,
+                                     const std::string& name, const RadosCluster& remote_cluster,
+                                     const RbdImage& remote, const ReplicaState& identity,
+                                     ReplicaState* state) {
+  Status status = EnsureNamespace(local, pool, ns);
+  if (!status.ok()) return status;
+  auto io = IoCtx::Open(local, pool, ns);
+  if (!io.ok()) return io.status();
+  auto image = RbdImage::OpenByName(io.value(), name);
+  if (!image.ok() && image.status().code() == ENOENT) {
+    status = CreateLike(io.value(), name, remote_cluster, remote);
+    if (!status.ok()) return status;
+    image = RbdImage::OpenByName(io.value(), name);
+  }
+  if (!image.ok()) return image.status();
+
+  auto existing = image.value().Metadata(kReplicaStateKey);
+  if (!existing.ok()) return existing.status();
+  if (!existing.value()) {
+    auto blank = Blank(image.value());
+    if (!blank.ok()) return blank.status();
+    if (!blank.value()) {
+      return Status::Error(EEXIST, "image '" + image.value().spec() +
+                                       "' exists on this site and is not a replica: rename or remove it");
+    }
+    *state = identity;
+    status = WriteReplicaState(image.value(), *state);
+    if (!status.ok()) return status;
+    return image;
+  }
+  auto decoded = DecodeReplicaState(*existing.value());
+  if (!decoded) {
+    return Status::Error(EINVAL, "image '" + image.value().spec() + "' has an unreadable " +
+                                     std::string(kReplicaStateKey) + " record");
+  }
+  if (decoded->global_id != identity.global_id) {
+    return Status::Error(EEXIST, "image '" + image.value().spec() + "' replicates another image (global id " +
+                                     decoded->global_id + ", not " + identity.global_id + ")");
+  }
+  *state = *decoded;
+  return image;
+}
+
+Status CheckUnchangedSince(const RbdImage& local, const std::string& snap_name) {
+  auto size = local.Size();
+  if (!size.ok()) return size.status();
+  bool found = false;
+  const int rc = rbd_diff_iterate2(local.handle(), snap_name.c_str(), 0, size.value(), 0, 1, &StopAtFirstExtent,
+                                   &found);
+  if (rc < 0 && rc != -ECANCELED) {
+    return Status::FromErrno(rc, "comparing '" + local.spec() + "' with its snapshot '" + snap_name + "'");
+  }
+  if (found) {
+    return Status::Error(EBUSY, "secondary image '" + local.spec() + "' was written since snapshot '" + snap_name +
+                                    "' (not by the replayer): replication stopped to keep both writes");
+  }
+  return Status::Ok();
+}
+
+Status PruneReplicaSnapshots(const RbdImage& local, unsigned keep, uint64_t current) {
+  auto snaps = local.UserSnapshots();
+  if (!snaps.ok()) return snaps.status();
+  std::vector<SnapshotInfo> ours;
+  for (const auto& s : snaps.value()) {
+    if (PrimarySnapIdOfLocalName(s.name)) ours.push_back(s);
+  }
+  keep = std::max(keep, 1u);
+  if (ours.size() <= keep) return Status::Ok();
+  for (size_t i = 0; i + keep < ours.size(); ++i) {
+    if (ours[i].id == current) continue;
+    const int rc = rbd_snap_remove_by_id(local.handle(), ours[i].id);
+    if (rc < 0 && rc != -ENOENT) {
+      return Status::FromErrno(rc, "removing snapshot '" + ours[i].name + "' of '" + local.spec() + "'");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace mirror_snapshot

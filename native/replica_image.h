@@ -1,0 +1,36 @@
+// The secondary's local image: creating it like the primary, checking that
+// nobody wrote to it behind the replayer's back, pruning its old snapshots.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "native/io_ctx.h"
+#include "native/rados_cluster.h"
+#include "native/rbd_image.h"
+#include "native/replica_state.h"
+#include "native/result.h"
+
+namespace mirror_snapshot {
+
+// Opens the replica `name` in (pool, ns) of the local cluster, creating it
+// (and the namespace) like `remote` if it does not exist yet, with `identity`
+// recorded as its replica state. An existing image that is not a replica of
+// the same primary image is refused (EEXIST), never overwritten; an empty,
+// snapshot-less image without state is taken over (a crash right after
+// creating it).
+Result<RbdImage> OpenOrCreateReplica(const RadosCluster& local, const std::string& pool, const std::string& ns,
+                                     const std::string& name, const RadosCluster& remote_cluster,
+                                     const RbdImage& remote, const ReplicaState& identity,
+                                     ReplicaState* state);
+
+Status WriteReplicaState(const RbdImage& local, const ReplicaState& state);
+
+// EBUSY if the image's HEAD differs from snapshot `snap_name` (a client wrote).
+Status CheckUnchangedSince(const RbdImage& local, const std::string& snap_name);
+
+// Removes our local snapshots (LocalSnapshotName) beyond the newest `keep`;
+// `current` (the one holding the last complete sync) always stays.
+Status PruneReplicaSnapshots(const RbdImage& local, unsigned keep, uint64_t current);
+
+}  // namespace mirror_snapshot
