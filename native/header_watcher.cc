@@ -29,7 +29,7 @@ void HeaderWatcher::Changed(Entry* entry, bool broken) {
 }
 
 Status HeaderWatcher::Watch(const RadosCluster& cluster, const std::string& pool, const std::string& ns,
-                            const std::string& image_id, const std::string& key) {
+                            const std::string& oid, const std::string& key) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     const auto found = entries_.find(key);
@@ -43,12 +43,12 @@ Status HeaderWatcher::Watch(const RadosCluster& cluster, const std::string& pool
   auto entry = std::make_unique<Entry>();
   entry->owner = this;
   entry->key = key;
-  entry->oid = "rbd_header." + image_id;
+  entry->oid = oid;
   entry->ioctx = std::make_unique<IoCtx>(std::move(io).value());
   entry->cluster = &cluster;
   const int rc = rados_watch2(entry->ioctx->handle(), entry->oid.c_str(), &entry->cookie, &OnNotify, &OnError,
                               entry.get());
-  if (rc < 0) return Status::FromErrno(rc, "watching the header of image " + image_id + " in '" + pool + "'");
+  if (rc < 0) return Status::FromErrno(rc, "watching '" + oid + "' in '" + entry->ioctx->Describe() + "'");
   std::lock_guard<std::mutex> lock(mutex_);
   entries_[key] = std::move(entry);
   return Status::Ok();

@@ -1,8 +1,9 @@
 // HeaderWatcher: notices changes of primary images within milliseconds.
 // librbd notifies an image's header object (rbd_header.<id>) whenever it
-// changes (snapshot created or removed, resize, ...). This watches those
-// objects with plain RADOS watches (no image is opened) and hands the keys of
-// the images that changed to whoever waits.
+// changes (snapshot created or removed, resize, ...), and a pool's (or
+// namespace's) rbd_mirroring object when an image's mirroring is enabled or
+// disabled. This watches such objects with plain RADOS watches (no image is
+// opened) and hands the keys of those that changed to whoever waits.
 #pragma once
 
 #include <condition_variable>
@@ -26,11 +27,11 @@ class HeaderWatcher {
   HeaderWatcher(const HeaderWatcher&) = delete;
   HeaderWatcher& operator=(const HeaderWatcher&) = delete;
 
-  // Watches the header of image `image_id` in (pool, ns) of `cluster` under
-  // `key`. Idempotent; a watch that broke (its error callback fired) is
-  // re-established. The cluster must outlive the watch.
+  // Watches object `oid` in (pool, ns) of `cluster` under `key`. Idempotent;
+  // a watch that broke (its error callback fired) is re-established. The
+  // cluster must outlive the watch.
   Status Watch(const RadosCluster& cluster, const std::string& pool, const std::string& ns,
-               const std::string& image_id, const std::string& key);
+               const std::string& oid, const std::string& key);
   void Unwatch(const std::string& key);
   std::vector<std::string> Keys() const;
 

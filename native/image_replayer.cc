@@ -113,7 +113,9 @@ class Step {
     Status status = WriteReplicaState(local_, *state_);
     if (!status.ok()) return status;
     progress_->End();
-    // From here on a failure costs nothing: the next step redoes it.
+    // From here on a failure costs nothing: the next step redoes it. (The
+    // primary was read at `to`; metadata can only be written at its head.)
+    rbd_snap_set(remote_.handle(), nullptr);
     Pin(remote_, target_.local_fsid, to.id, to.id);
     PruneReplicaSnapshots(local_, options_.keep_local_snapshots, state_->local_snap_id);
 

@@ -115,6 +115,13 @@ Result<RbdImage> OpenOrCreateReplica(const RadosCluster& local, const std::strin
     image = RbdImage::OpenByName(io.value(), name);
   }
   if (!image.ok()) return image.status();
+  auto mirror = image.value().Mirror();
+  if (!mirror.ok()) return mirror.status();
+  if (mirror.value().mode != MirrorMode::kDisabled) {
+    return Status::Error(EEXIST, "image '" + image.value().spec() +
+                                     "' is mirrored by Ceph itself on this site (rbd-mirror's); give the pool to one "
+                                     "replayer (module option replay_skip_pools)");
+  }
 
   auto existing = image.value().Metadata(kReplicaStateKey);
   if (!existing.ok()) return existing.status();

@@ -11,13 +11,15 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from mgr_module import MgrModule, Option
 
-from . import levels, output
+from . import image_status, levels, output
 from ._version import MODULE_VERSION
 from .errors import CommandError, invalid
 from .executor import ExecutorNotReady, NativeExecutor
 from .local_cluster import BLOCKLISTED, LocalCluster
 from .peer_announcer import PeerAnnouncer
+from .peer_connections import PeerConnections
 from .primary_scheduler import CreationBusy, PrimaryScheduler
+from .replayer import Replayer
 from .run_records import RunRecords
 from .schedule_commands import ScheduleCommands
 
@@ -75,6 +77,17 @@ class Module(MgrModule):
             'perm': 'r',
         },
         {
+            'cmd': 'mirror snapshot image status name=image_spec,type=CephString',
+            'desc': 'Replication status of <pool>/[<ns>/]<image>: role, state, last complete '
+                    'snapshot, sync in flight, last sync, last error' + FORMAT_HELP,
+            'perm': 'r',
+        },
+        {
+            'cmd': 'mirror snapshot status',
+            'desc': 'Replication status of every mirrored image of this site' + FORMAT_HELP,
+            'perm': 'r',
+        },
+        {
             'cmd': 'mirror snapshot create name=image_spec,type=CephString',
             'desc': 'Create a mirror snapshot of <pool>/[<ns>/]<image> now (and prune)',
             'perm': 'w',
@@ -90,6 +103,14 @@ class Module(MgrModule):
         Option(name='refresh_interval', type='secs', default=60, min=5,
                desc='how often images are re-listed to notice new, removed, promoted '
                     'and demoted images (schedule changes apply at once)'),
+        Option(name='max_concurrent_image_syncs', type='int', default=4, min=1, max=64,
+               desc='secondary images synced at once; takes effect on module restart'),
+        Option(name='replay_memory_bytes', type='size', default=256 << 20, min=16 << 20,
+               desc='data buffers of all syncs together, shared equally by the concurrent syncs'),
+        Option(name='keep_local_snapshots', type='int', default=3, min=1, max=64,
+               desc='local snapshots a secondary image keeps (the newest complete one always stays)'),
+        Option(name='replay_skip_pools', type='str', default='',
+               desc='comma-separated pools this module does not replay (e.g. handed to rbd-mirror)'),
     ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -98,11 +119,13 @@ class Module(MgrModule):
         self._ready = threading.Event()
         self._executor = NativeExecutor(__package__, self.log, 'native')
         self._creator = NativeExecutor(__package__, self.log, 'create')
+        self._syncs = NativeExecutor(__package__, self.log, 'sync')
         self._native: Any = None
         self._local: Optional[LocalCluster] = None  # native client sharing our CephContext
         self._scheduler: Optional[PrimaryScheduler] = None
         self._schedules: Optional[ScheduleCommands] = None
         self._announcer: Optional[PeerAnnouncer] = None
+        self._replayer: Optional[Replayer] = None
         self._health: Dict[str, Dict[str, Any]] = {}
         self._health_lock = threading.Lock()
         self._handlers: Dict[str, Callable[[Dict[str, Any]], CommandResult]] = {
@@ -112,6 +135,8 @@ class Module(MgrModule):
             'mirror snapshot schedule ls': self._cmd_schedule_ls,
             'mirror snapshot schedule status': self._cmd_schedule_status,
             'mirror snapshot create': self._cmd_create,
+            'mirror snapshot image status': self._cmd_image_status,
+            'mirror snapshot status': self._cmd_status,
         }
 
     # --- lifecycle ---------------------------------------------------------
@@ -119,6 +144,7 @@ class Module(MgrModule):
     def serve(self) -> None:
         self._executor.start(int(self.get_module_option('native_threads') or 4))
         self._creator.start(int(self.get_module_option('max_concurrent_snap_create') or 10))
+        self._syncs.start(int(self.get_module_option('max_concurrent_image_syncs') or 4))
         try:
             self._native = self._executor.wait_ready(READY_TIMEOUT_SECONDS * 6)
         except ExecutorNotReady as e:
@@ -134,8 +160,13 @@ class Module(MgrModule):
             self._native, self._local, self._schedules.store, records, self._creator,
             self.log, self._refresh_interval,
             lambda checks: self._set_health('scheduler', checks))
-        self._announcer = PeerAnnouncer(self._native, self._local, self.log)
+        peers = PeerConnections(self._native)
+        self._announcer = PeerAnnouncer(self._native, self._local, peers, self.log)
+        self._replayer = Replayer(self._native, self._local, peers, self._syncs, self.log,
+                                  self.get_module_option,
+                                  lambda checks: self._set_health('replayer', checks))
         self._scheduler.start()
+        self._replayer.start()
         self._ready.set()
         self._announce_loop()
 
@@ -143,8 +174,15 @@ class Module(MgrModule):
         self._stopping.set()
         if self._scheduler:
             self._scheduler.stop()
+        if self._replayer:
+            self._replayer.stop()
         self._creator.stop()
+        self._syncs.stop()
         self._executor.stop()
+
+    def config_notify(self) -> None:
+        if self._replayer is not None:
+            self._replayer.refresh_soon()  # e.g. replay_skip_pools changed
 
     def _refresh_interval(self) -> float:
         return float(self.get_module_option('refresh_interval') or 60)
@@ -306,3 +344,47 @@ class Module(MgrModule):
             raise invalid(f"image '{level.spec}': {record['error']}")
         data = {'image': level.spec, 'snap_id': record['snap_id'], 'pruned': record['pruned']}
         return 0, output.render(data, fmt, lambda d: f"created snapshot {d['snap_id']} of {d['image']}"), ''
+
+    def _cmd_image_status(self, cmd: Dict[str, Any]) -> CommandResult:
+        fmt = output.requested_format(cmd)
+        self._require_ready()
+        assert self._replayer is not None
+
+        def job(native: Any) -> Dict[str, Any]:
+            level = levels.parse_image_spec(native, cmd['image_spec'])
+            found = self._replayer.find(level.pool, level.namespace, level.image)
+            if found is not None:
+                return found
+            assert self._local is not None
+            try:
+                return image_status.local_image_status(native, self._local.get(), level.pool,
+                                                       level.namespace, level.image)
+            except OSError as e:
+                if e.errno == errno.ENOENT:
+                    raise CommandError(errno.ENOENT, e.strerror or str(e))
+                raise
+
+        data = self._native_call(job)
+        return 0, output.render(data, fmt, lambda d: image_status.status_table([d])), ''
+
+    def _cmd_status(self, cmd: Dict[str, Any]) -> CommandResult:
+        fmt = output.requested_format(cmd)
+        self._require_ready()
+        assert self._replayer is not None and self._local is not None
+
+        def job(native: Any) -> List[Dict[str, Any]]:
+            cluster = self._local.get()
+            rows = self._replayer.statuses()
+            for pool in native.rbd_pools(cluster):
+                for ns in native.namespaces(cluster, pool):
+                    for image in native.snapshot_mirrored_images(cluster, pool, ns):
+                        if image['primary']:
+                            try:
+                                rows.append(image_status.primary_status(native, cluster, pool, ns,
+                                                                        image['name']))
+                            except OSError:
+                                continue  # removed meanwhile
+            return sorted(rows, key=lambda r: (r['image'], r['role']))
+
+        rows = self._native_call(job)
+        return 0, output.render({'images': rows}, fmt, lambda d: image_status.status_table(d['images'])), ''

@@ -6,18 +6,19 @@ it, as rbd-mirror does. The ping registers this site as a TX peer of the
 primary pool, and librbd only creates primary mirror snapshots in pools that
 have one.
 """
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List
+
+from .peer_connections import PeerConnections
 
 HEALTH_CHECK = 'MIRROR_SNAPSHOT_PEER_UNREACHABLE'
-CONNECT_TIMEOUT_SECONDS = 15
 
 
 class PeerAnnouncer:
-    def __init__(self, native: Any, cluster: Any, log: Any) -> None:
+    def __init__(self, native: Any, cluster: Any, peers: PeerConnections, log: Any) -> None:
         self._native = native
         self._cluster_ref = cluster  # LocalCluster
+        self._peers = peers
         self._log = log
-        self._connections: Dict[Tuple[str, str, str], Any] = {}  # (mon_host, client, key) -> Cluster
         self.errors: Dict[str, str] = {}  # 'pool -> site' -> error
 
     def announce(self) -> None:
@@ -36,10 +37,10 @@ class PeerAnnouncer:
                     continue
                 where = f"pool '{pool}' -> peer '{peer['site_name']}'"
                 try:
-                    remote = self._connection(peer)
+                    remote = self._peers.get(peer)
                     self._native.ping_peer(remote, pool, site_name, fsid)
                 except OSError as e:
-                    self._connections.pop(self._conn_key(peer), None)
+                    self._peers.failed(peer, e)
                     errors[where] = e.strerror or str(e)
         for where, error in errors.items():
             if self.errors.get(where) != error:
@@ -56,13 +57,3 @@ class PeerAnnouncer:
             'count': len(detail),
             'detail': detail,
         }}
-
-    @staticmethod
-    def _conn_key(peer: Dict[str, str]) -> Tuple[str, str, str]:
-        return (peer['mon_host'], peer['client_name'], peer['key'])
-
-    def _connection(self, peer: Dict[str, str]) -> Any:
-        key = self._conn_key(peer)
-        if key not in self._connections:
-            self._connections[key] = self._native.connect_peer(peer, CONNECT_TIMEOUT_SECONDS)
-        return self._connections[key]

@@ -444,6 +444,12 @@ PYBIND11_MODULE(_native, m) {
         "Images of pool/ns mirrored in snapshot mode: [{id, name, global_id, primary}].");
   m.def("image_info", &ImageInfo, py::arg("cluster"), py::arg("pool"), py::arg("ns"), py::arg("name"),
         "Id and mirroring state of one image (ENOENT if pool, namespace or image is missing).");
+  m.def("image_metadata",
+        [](const RadosCluster& c, const std::string& pool, const std::string& ns, const std::string& name,
+           const std::string& prefix) {
+          IoCtx ioctx = OpenPool(c, pool, ns);
+          return Unwrap(Unwrap(ms::RbdImage::OpenByName(ioctx, name)).MetadataWithPrefix(prefix));
+        }, py::call_guard<py::gil_scoped_release>(), "Image metadata whose keys start with prefix.");
   m.def("mirror_snapshots", &MirrorSnapshotsOf, py::arg("cluster"), py::arg("pool"), py::arg("ns"),
         py::arg("name") = "", py::arg("id") = "");
 
@@ -583,9 +589,9 @@ PYBIND11_MODULE(_native, m) {
   py::class_<ms::HeaderWatcher>(m, "HeaderWatcher")
       .def(py::init<>())
       .def("watch", [](ms::HeaderWatcher& w, const RadosCluster& c, const std::string& pool, const std::string& ns,
-                       const std::string& image_id, const std::string& key) {
-             Check(w.Watch(c, pool, ns, image_id, key));
-           }, py::call_guard<py::gil_scoped_release>())
+                       const std::string& oid, const std::string& key) {
+             Check(w.Watch(c, pool, ns, oid, key));
+           }, py::call_guard<py::gil_scoped_release>(), py::keep_alive<1, 2>())
       .def("unwatch", &ms::HeaderWatcher::Unwatch, py::call_guard<py::gil_scoped_release>())
       .def("keys", &ms::HeaderWatcher::Keys)
       .def("wait", &ms::HeaderWatcher::WaitForChanges, py::arg("timeout_seconds"),

@@ -8,7 +8,7 @@ import json
 import sys
 import uuid
 
-from sandbox import BUILD_DIR, Images, Site, sandbox, wait_for
+from sandbox import BUILD_DIR, Images, Site, purge_namespace, sandbox, wait_for
 
 
 @pytest.fixture(scope='session', autouse=True)
@@ -57,6 +57,7 @@ def images(primary_ready: Site):
     for spec in imgs.created:
         primary_ready.ceph('mirror', 'snapshot', 'schedule', 'remove', spec, check=False)
     imgs.cleanup()
+    purge_namespace(Site('site-b'), imgs.pool, imgs.namespace)  # the replicas
 
 
 @pytest.fixture(scope='session')

@@ -133,3 +133,14 @@ class Images:
             self.site.rbd('mirror', 'image', 'disable', '--force', spec, check=False)
             self.site.rbd('rm', '--no-progress', spec, check=False)
         self.site.rbd('namespace', 'remove', f'{self.pool}/{self.namespace}', check=False)
+
+
+def purge_namespace(site: Site, pool: str, namespace: str) -> None:
+    """Removes every image of pool/namespace on `site` (snapshots first), then the namespace."""
+    listing = site.rbd('ls', '--format', 'json', f'{pool}/{namespace}', check=False)
+    names = json.loads(listing.stdout) if listing.returncode == 0 and listing.stdout.strip() else []
+    for name in names:
+        spec = f'{pool}/{namespace}/{name}'
+        site.rbd('snap', 'purge', '--no-progress', spec, check=False)
+        site.rbd('rm', '--no-progress', spec, check=False)
+    site.rbd('namespace', 'remove', f'{pool}/{namespace}', check=False)

@@ -24,7 +24,8 @@ def test_first_copy_then_delta_reproduce_the_primary(native, images: Images, sit
     a.connect()
     a_io = a.open_ioctx('rbd')
     a_io.set_namespace(images.namespace)
-    target = Images(site_b, images.namespace)
+    # Another namespace than the primary's: the module's replayer owns that one on site-b.
+    target = Images(site_b, images.namespace + '-copy')
     target.setup()
     try:
         images.create('img', size='32M')
@@ -41,18 +42,18 @@ def test_first_copy_then_delta_reproduce_the_primary(native, images: Images, sit
         src = native.Cluster.connect(str(images.site.conf))
         dst = native.Cluster.connect(str(site_b.conf))
         first = native.copy_delta(src, 'rbd', images.namespace, 'img', 0, s1,
-                                  dst, 'rbd', images.namespace, 'img', 8 * MiB, 0)
+                                  dst, 'rbd', target.namespace, 'img', 8 * MiB, 0)
         assert first['bytes_read'] <= 20 * MiB
         b = rados.Rados(conffile=str(site_b.conf))
         b.connect()
         b_io = b.open_ioctx('rbd')
-        b_io.set_namespace(images.namespace)
+        b_io.set_namespace(target.namespace)
         try:
             with rbd.Image(b_io, 'img', read_only=True) as copy:
                 assert hashlib.sha256(copy.read(0, copy.size())).digest() == \
                     hashlib.sha256(read_at(a_io, 'img', s1)).digest()
             second = native.copy_delta(src, 'rbd', images.namespace, 'img', s1, s2,
-                                       dst, 'rbd', images.namespace, 'img', 8 * MiB, 0)
+                                       dst, 'rbd', target.namespace, 'img', 8 * MiB, 0)
             at_s2 = read_at(a_io, 'img', s2)
             with rbd.Image(b_io, 'img', read_only=True) as copy:
                 assert copy.size() == len(at_s2)

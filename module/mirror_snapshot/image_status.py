@@ -1,0 +1,91 @@
+"""Status of images this site does not replay: primaries, and secondaries
+whose replayer does not track them (their peer is gone, for instance).
+
+The fields are those of the replayer's status (replayer.py), so both sites
+answer `image status` and `status` with one shape.
+"""
+from typing import Any, Dict, List, Optional
+
+from . import replayer
+from .errors import CommandError, invalid
+
+SYNC_PIN_PREFIX = 'mirror_snapshot.sync.'
+
+
+def parse_pin(value: str) -> Dict[str, Any]:
+    fields = dict(part.split('=', 1) for part in value.split(',') if '=' in part)
+    def number(text: Optional[str]) -> Optional[int]:
+        return int(text) if text and text.isdigit() else None
+    return {'from_snap_id': number(fields.get('from')), 'to_snap_id': number(fields.get('to')),
+            'updated': number(fields.get('updated'))}
+
+
+def primary_status(native: Any, cluster: Any, pool: str, ns: str, name: str) -> Dict[str, Any]:
+    snaps = [s for s in native.mirror_snapshots(cluster, pool, ns, name)
+             if s['complete'] and s['state'] in ('primary', 'primary-demoted')]
+    newest = snaps[-1] if snaps else None
+    pins = native.image_metadata(cluster, pool, ns, name, SYNC_PIN_PREFIX)
+    secondaries = [dict(parse_pin(value), fsid=key[len(SYNC_PIN_PREFIX):]) for key, value in sorted(pins.items())]
+    return {
+        'image': '/'.join(p for p in (pool, ns, name) if p),
+        'role': 'primary',
+        'state': 'idle' if newest else 'waiting',
+        'last_complete': {'primary_snap_id': newest['id'], 'local_snap_name': newest['name'],
+                          'primary_snap_time': newest['timestamp']} if newest else None,
+        'in_flight': None,
+        'last_sync': None,
+        'last_error': None,
+        'secondaries': secondaries,
+    }
+
+
+def unreplayed_secondary_status(spec: str, replica: Dict[str, Any]) -> Dict[str, Any]:
+    return {
+        'image': spec,
+        'role': 'secondary',
+        'state': 'error',
+        'last_complete': replayer.last_complete(replica),
+        'in_flight': None,
+        'last_sync': replayer.last_sync_of(replica),
+        'last_error': 'not being replayed: its primary is not listed by any rx peer of this pool',
+    }
+
+
+def local_image_status(native: Any, cluster: Any, pool: str, ns: str, name: str) -> Dict[str, Any]:
+    """An image's status from its own records (the replayer does not track it)."""
+    spec = '/'.join(p for p in (pool, ns, name) if p)
+    info = native.image_info(cluster, pool, ns, name)  # ENOENT names what is missing
+    if info['mirror_mode'] == 'snapshot' and info['primary']:
+        return primary_status(native, cluster, pool, ns, name)
+    replica = native.replica_state(cluster, pool, ns, name)
+    if replica is not None:
+        return unreplayed_secondary_status(spec, replica)
+    raise invalid(f"image '{spec}' is neither a snapshot-mode primary nor a replica of one")
+
+
+def status_table(rows: List[Dict[str, Any]]) -> str:
+    from .output import table
+    body = []
+    for row in rows:
+        last = row['last_complete']
+        flight = row['in_flight']
+        progress = '-'
+        if flight and flight.get('bytes_total'):
+            done = flight.get('bytes_done') or 0
+            progress = f"{flight['phase']} {done * 100 // max(flight['bytes_total'], 1)}% of {flight['bytes_total'] >> 20} MiB"
+            if flight.get('eta_seconds') is not None:
+                progress += f" eta {flight['eta_seconds']:.0f}s"
+        sync = row['last_sync']
+        body.append([row['image'], row['role'], row['state'],
+                     str(last['primary_snap_id']) if last else '-',
+                     last['local_snap_name'] if last else '-',
+                     progress,
+                     f"{sync['seconds']:.1f}s {sync['bytes'] >> 20} MiB" if sync else '-',
+                     row['last_error'] or '-'])
+    return table(['IMAGE', 'ROLE', 'STATE', 'PRIMARY SNAP', 'LOCAL SNAP', 'IN FLIGHT', 'LAST SYNC', 'ERROR'], body)
+
+
+def require_found(status: Optional[Dict[str, Any]], spec: str) -> Dict[str, Any]:
+    if status is None:
+        raise CommandError(2, f"image '{spec}' is not mirrored by mirror_snapshot")
+    return status

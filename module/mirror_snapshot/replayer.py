@@ -1,0 +1,356 @@
+"""Secondary side: replicate every snapshot-mode primary image of our peers.
+
+For every RBD pool of this cluster with an rx peer (Ceph's own peer records),
+the replayer lists the peer pool's snapshot-mode primary images, watches
+their headers (a new mirror snapshot is noticed in milliseconds) and hands
+each changed image to the sync pool, which runs the native replayer until the
+secondary holds the newest complete primary snapshot. Failures put the image
+in `error` with the cause, raise a health warning and are retried with
+backoff; other images keep syncing.
+
+Threads: one module thread runs the loop (refresh, watch, retry); syncs run
+on the 'sync' NativeExecutor. Both call the extension (module threads only).
+"""
+import threading
+import time
+from typing import Any, Callable, Dict, List, Optional, Set
+
+from .peer_connections import PeerConnections, describe
+
+HEALTH_CHECK = 'MIRROR_SNAPSHOT_REPLAY_FAILED'
+RETRY_MIN_SECONDS = 5.0
+RETRY_MAX_SECONDS = 300.0
+WATCH_WAIT_SECONDS = 1.0
+# New images are announced on the peer's rbd_mirroring objects (watched); new
+# namespaces are not, so the peer is also re-listed this often.
+DISCOVERY_SECONDS = 5.0
+MIRRORING_PREFIX = 'mirroring:'
+
+
+class ReplayedImage:
+    """One primary image this site replicates, and what is known of its sync."""
+
+    def __init__(self, native: Any, pool: str, ns: str, image: Dict[str, Any],
+                 peer: Dict[str, str]) -> None:
+        self.pool = pool
+        self.ns = ns
+        self.name: str = image['name']
+        self.remote_id: str = image['id']
+        self.global_id: str = image['global_id']
+        self.peer = peer
+        self.progress = native.ReplayProgress()
+        self.replica: Optional[Dict[str, Any]] = None  # the native replica state
+        self.outcome = 'waiting'
+        self.last_sync: Optional[Dict[str, float]] = None
+        self.last_error: Optional[str] = None
+        self.failures = 0
+        self.retry_at = 0.0
+        self.running = False
+        self.pending = False
+
+    @property
+    def key(self) -> str:
+        return image_key(self.pool, self.ns, self.remote_id)
+
+    @property
+    def spec(self) -> str:
+        return '/'.join(p for p in (self.pool, self.ns, self.name) if p)
+
+
+def image_key(pool: str, ns: str, remote_id: str) -> str:
+    return f'{pool}/{ns}/{remote_id}'
+
+
+class Replayer:
+    def __init__(self, native: Any, local: Any, peers: PeerConnections, syncs: Any, log: Any,
+                 option: Callable[[str], Any], set_health: Callable[[Dict[str, Any]], None]) -> None:
+        self._native = native
+        self._local = local  # LocalCluster
+        self._peers = peers
+        self._syncs = syncs  # NativeExecutor
+        self._log = log
+        self._option = option
+        self._set_health = set_health
+        self._lock = threading.Lock()
+        self._images: Dict[str, ReplayedImage] = {}
+        self._pool_errors: Dict[str, str] = {}
+        self._stopping = threading.Event()
+        self._refresh_now = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+        self._watcher: Any = None
+
+    # --- lifecycle ------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name='mirror_snapshot.replayer', daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def refresh_soon(self) -> None:
+        self._refresh_now.set()
+
+    def _run(self) -> None:
+        self._watcher = self._native.HeaderWatcher()
+        next_refresh = 0.0
+        while not self._stopping.is_set():
+            if time.monotonic() >= next_refresh or self._refresh_now.is_set():
+                self._refresh_now.clear()
+                try:
+                    self._refresh()
+                except Exception as e:  # never let the loop die
+                    self._log.exception(f'replayer refresh failed: {e}')
+                next_refresh = time.monotonic() + min(DISCOVERY_SECONDS,
+                                                      float(self._option('refresh_interval') or 60))
+            for key in self._watcher.wait(WATCH_WAIT_SECONDS):
+                if key.startswith(MIRRORING_PREFIX):
+                    self._refresh_now.set()  # an image's mirroring was enabled or disabled
+                else:
+                    self._kick(key)
+            self._retry_due()
+            self._report_health()
+        for key in self._watcher.keys():
+            self._watcher.unwatch(key)
+
+    # --- discovering images ---------------------------------------------------
+
+    def _skipped_pools(self) -> Set[str]:
+        text = str(self._option('replay_skip_pools') or '')
+        return {p.strip() for p in text.replace(' ', ',').split(',') if p.strip()}
+
+    def _refresh(self) -> None:
+        local = self._local.get()
+        skipped = self._skipped_pools()
+        seen: Set[str] = set()
+        pool_errors: Dict[str, str] = {}
+        for pool in self._native.rbd_pools(local):
+            if pool in skipped:
+                continue
+            try:
+                peers = [p for p in self._native.peer_sites(local, pool)
+                         if p['direction'] != 'tx-only' and p['mon_host']]
+            except OSError as e:
+                pool_errors[pool] = f'cannot list mirror peers: {e.strerror}'
+                continue
+            for peer in peers:
+                try:
+                    seen |= self._refresh_pool(pool, peer)
+                except OSError as e:
+                    self._peers.failed(peer, e)
+                    message = f"{describe(peer)}: {e.strerror or e}"
+                    pool_errors[pool] = message
+                    seen |= self._mark_pool_failed(pool, message)
+        with self._lock:
+            self._pool_errors = pool_errors
+            for key in [key for key, image in self._images.items() if key not in seen and not image.running]:
+                del self._images[key]
+        for key in self._watcher.keys():
+            if key not in seen:
+                self._watcher.unwatch(key)
+
+    def _refresh_pool(self, pool: str, peer: Dict[str, str]) -> Set[str]:
+        remote = self._peers.get(peer)
+        seen: Set[str] = set()
+        for ns in self._native.namespaces(remote, pool):
+            mirroring_key = f'{MIRRORING_PREFIX}{pool}/{ns}'
+            seen.add(mirroring_key)
+            self._watcher.watch(remote, pool, ns, 'rbd_mirroring', mirroring_key)
+            for image in self._native.snapshot_mirrored_images(remote, pool, ns):
+                if not image['primary']:
+                    continue
+                key = image_key(pool, ns, image['id'])
+                seen.add(key)
+                with self._lock:
+                    tracked = self._images.get(key)
+                    new = tracked is None
+                    if new:
+                        tracked = ReplayedImage(self._native, pool, ns, image, peer)
+                        self._images[key] = tracked
+                    else:
+                        tracked.peer = peer
+                self._watcher.watch(remote, pool, ns, f"rbd_header.{image['id']}", key)
+                if new:
+                    self._kick(key)
+        return seen
+
+    def _mark_pool_failed(self, pool: str, message: str) -> Set[str]:
+        """The pool's peer is unreachable: its images go to error, and stay tracked."""
+        keys: Set[str] = set()
+        with self._lock:
+            for key, image in self._images.items():
+                if image.pool == pool:
+                    keys.add(key)
+                    if not image.running:
+                        self._failed(image, message)
+        return keys
+
+    # --- syncing --------------------------------------------------------------
+
+    def _kick(self, key: str) -> None:
+        with self._lock:
+            image = self._images.get(key)
+            if image is None:
+                return
+            if image.running:
+                image.pending = True
+                return
+            image.running = True
+            image.pending = False
+        self._syncs.submit(lambda native: self._sync(native, image))
+
+    def _retry_due(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            due = [key for key, image in self._images.items()
+                   if image.last_error and not image.running and image.retry_at <= now]
+        for key in due:
+            self._kick(key)
+
+    def _sync(self, native: Any, image: ReplayedImage) -> None:
+        """Runs on a sync thread: replay until up to date (or an error)."""
+        try:
+            local = self._local.get()
+            while not self._stopping.is_set():
+                with self._lock:
+                    image.pending = False
+                remote = self._peers.get(image.peer)
+                result = native.replay_image(
+                    remote, local, image.pool, image.ns, image.remote_id, image.name,
+                    remote.fsid(), local.fsid(), image.progress,
+                    self._in_flight_bytes(), int(self._option('keep_local_snapshots') or 3))
+                with self._lock:
+                    image.replica = result['state']
+                    image.outcome = result['outcome']
+                    image.last_error = None
+                    image.failures = 0
+                    if result['outcome'] == 'synced':
+                        image.last_sync = {'seconds': result['seconds'], 'bytes': result['bytes_copied'],
+                                           'finished': time.time(),
+                                           'skipped_snapshots': result['skipped_snapshots'],
+                                           'resumed_at': result['resumed_at'] if result['resumed'] else None}
+                        continue
+                    if not image.pending:
+                        break
+        except OSError as e:
+            self._peers.failed(image.peer, e)
+            with self._lock:
+                self._failed(image, e.strerror or str(e))
+            self._log.error(f"replaying '{image.spec}' failed: {e.strerror or e}")
+        except Exception as e:
+            self._log.exception(f"replaying '{image.spec}' failed")
+            with self._lock:
+                self._failed(image, f'internal error: {e}')
+        finally:
+            with self._lock:
+                image.running = False
+                again = image.pending and not image.last_error
+            if again:
+                self._kick(image.key)
+
+    def _failed(self, image: ReplayedImage, message: str) -> None:
+        """Record an error (call with the lock held)."""
+        image.last_error = message
+        image.failures += 1
+        backoff = min(RETRY_MIN_SECONDS * 2 ** (image.failures - 1), RETRY_MAX_SECONDS)
+        image.retry_at = time.monotonic() + backoff
+
+    def _in_flight_bytes(self) -> int:
+        memory = int(self._option('replay_memory_bytes') or (256 << 20))
+        syncs = max(1, int(self._option('max_concurrent_image_syncs') or 4))
+        return max(4 << 20, memory // syncs)
+
+    # --- reporting ------------------------------------------------------------
+
+    def _report_health(self) -> None:
+        with self._lock:
+            failed = [f"'{i.spec}': {i.last_error}" for i in self._images.values() if i.last_error]
+            failed += [f"pool '{pool}': {error}" for pool, error in self._pool_errors.items()]
+        if not failed:
+            self._set_health({})
+            return
+        self._set_health({HEALTH_CHECK: {
+            'severity': 'warning',
+            'summary': f'{len(failed)} image(s) or pool(s) cannot be replicated',
+            'count': len(failed),
+            'detail': sorted(failed),
+        }})
+
+    def find(self, pool: str, ns: str, name: str) -> Optional[Dict[str, Any]]:
+        with self._lock:
+            for image in self._images.values():
+                if (image.pool, image.ns, image.name) == (pool, ns, name):
+                    return self._status(image)
+        return None
+
+    def statuses(self) -> List[Dict[str, Any]]:
+        with self._lock:
+            images = sorted(self._images.values(), key=lambda i: i.spec)
+            out = [self._status(i) for i in images]
+            for pool, error in sorted(self._pool_errors.items()):
+                if not any(i.pool == pool for i in images):
+                    out.append({'image': f'{pool}/', 'role': 'secondary', 'state': 'error',
+                                'last_error': error, 'last_complete': None, 'in_flight': None,
+                                'last_sync': None})
+        return out
+
+    def _status(self, image: ReplayedImage) -> Dict[str, Any]:
+        """Call with the lock held."""
+        view = image.progress.view()
+        syncing = image.running and view['phase'] in ('scanning', 'copying', 'snapshotting')
+        if image.last_error:
+            state = 'error'
+        elif syncing:
+            state = 'syncing'
+        elif image.replica is None or not image.replica['primary_snap_id']:
+            state = 'waiting'
+        else:
+            state = 'idle'
+        return {
+            'image': image.spec,
+            'role': 'secondary',
+            'state': state,
+            'primary': {'site': image.peer['site_name'], 'image_id': image.remote_id,
+                        'global_id': image.global_id},
+            'last_complete': last_complete(image.replica),
+            'in_flight': in_flight(view, image.replica) if syncing or _interrupted(image.replica) else None,
+            'last_sync': image.last_sync or last_sync_of(image.replica),
+            'last_error': image.last_error,
+        }
+
+
+def _interrupted(replica: Optional[Dict[str, Any]]) -> bool:
+    return bool(replica and replica['inflight_to_snap_id'])
+
+
+def last_complete(replica: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+    if not replica or not replica['primary_snap_id']:
+        return None
+    return {'primary_snap_id': replica['primary_snap_id'],
+            'local_snap_name': replica['local_snap_name'],
+            'primary_snap_time': replica['primary_snap_time']}
+
+
+def last_sync_of(replica: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+    if not replica or not replica['last_sync_finished']:
+        return None
+    return {'seconds': replica['last_sync_seconds'], 'bytes': replica['last_sync_bytes'],
+            'finished': float(replica['last_sync_finished'])}
+
+
+def in_flight(view: Dict[str, Any], replica: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    """The sync in progress (from the live view), or one left interrupted."""
+    if view['phase'] == 'idle' and replica:
+        return {'phase': 'interrupted', 'from_snap_id': replica['primary_snap_id'],
+                'to_snap_id': replica['inflight_to_snap_id'], 'bytes_done': None,
+                'bytes_total': replica['inflight_bytes_total'], 'rate_bytes_per_sec': None,
+                'eta_seconds': None, 'checkpoint_offset': replica['checkpoint_offset']}
+    elapsed = max(time.time() - view['started'], 1e-3)
+    rate = view['bytes_done'] / elapsed
+    remaining = max(view['bytes_total'] - view['bytes_done'], 0)
+    return {'phase': view['phase'], 'from_snap_id': view['from_snap_id'], 'to_snap_id': view['to_snap_id'],
+            'bytes_done': view['bytes_done'], 'bytes_total': view['bytes_total'],
+            'rate_bytes_per_sec': rate, 'eta_seconds': remaining / rate if rate > 0 else None,
+            'checkpoint_offset': replica['checkpoint_offset'] if replica else None}

@@ -1,0 +1,285 @@
+"""The module on site-b replicates site-a's snapshot-mode images by itself.
+
+For every case: the SHA-256 of the primary's mirror snapshot equals that of
+the secondary's local snapshot holding it, and the secondary is not more
+allocated than the primary.
+"""
+import hashlib
+import json
+import random
+import time
+from typing import Dict, List, Optional
+
+import pytest
+import rados
+import rbd
+
+from sandbox import Images, Site, wait_for
+
+MiB = 1 << 20
+SYNC_TIMEOUT = 120
+
+
+class Client:
+    """A python-rados/rbd client of one site, in one namespace of pool rbd."""
+
+    def __init__(self, site: Site, namespace: str, pool: str = 'rbd') -> None:
+        self.cluster = rados.Rados(conffile=str(site.conf))
+        self.cluster.connect()
+        self.ioctx = self.cluster.open_ioctx(pool)
+        self.ioctx.set_namespace(namespace)
+
+    def close(self) -> None:
+        self.ioctx.close()
+        self.cluster.shutdown()
+
+    def image(self, name: str, snapshot: Optional[str] = None, read_only: bool = False) -> rbd.Image:
+        return rbd.Image(self.ioctx, name, snapshot=snapshot, read_only=read_only)
+
+    def digest(self, name: str, snap_id: Optional[int] = None, snap_name: Optional[str] = None) -> str:
+        with self.image(name, snapshot=snap_name, read_only=True) as image:
+            if snap_id is not None:
+                image.set_snap_by_id(snap_id)
+            h = hashlib.sha256()
+            size = image.size()
+            for off in range(0, size, 4 * MiB):
+                h.update(image.read(off, min(4 * MiB, size - off)))
+            return f'{size}:{h.hexdigest()}'
+
+
+@pytest.fixture
+def clients(images: Images, site_b: Site):
+    a = Client(images.site, images.namespace)
+    b = Client(site_b, images.namespace)
+    yield a, b
+    a.close()
+    b.close()
+
+
+def image_status(site: Site, spec: str) -> Optional[Dict]:
+    proc = site.mirror_snapshot('image', 'status', spec, '--format', 'json', check=False)
+    return json.loads(proc.stdout) if proc.returncode == 0 else None
+
+
+def snapshot_now(images: Images, name: str) -> int:
+    images.site.rbd('mirror', 'image', 'snapshot', images.spec(name))
+    return images.mirror_snapshots(images.spec(name))[-1]['id']
+
+
+def wait_synced(site_b: Site, spec: str, snap_id: int, timeout: float = SYNC_TIMEOUT) -> Dict:
+    def synced() -> Optional[Dict]:
+        status = image_status(site_b, spec)
+        last = status and status.get('last_complete')
+        return status if last and last['primary_snap_id'] >= snap_id else None
+    return wait_for(synced, timeout, interval=0.5, what=f'{spec} synced to snapshot {snap_id}')
+
+
+def allocated(site: Site, spec: str) -> int:
+    usage = json.loads(site.rbd('du', '--format', 'json', spec).stdout)
+    return sum(i['used_size'] for i in usage['images'] if i.get('snapshot') is None)
+
+
+def assert_replica_matches(images: Images, site_b: Site, clients, name: str, snap_id: int) -> Dict:
+    a, b = clients
+    status = wait_synced(site_b, images.spec(name), snap_id)
+    last = status['last_complete']
+    assert last['primary_snap_id'] == snap_id
+    assert last['local_snap_name'] == f'mirror_snapshot.primary.{snap_id}'
+    assert b.digest(name, snap_name=last['local_snap_name']) == a.digest(name, snap_id=snap_id)
+    assert allocated(site_b, images.spec(name)) <= allocated(images.site, images.spec(name))
+    return status
+
+
+def write_case(image: rbd.Image, rng: random.Random, kind: str) -> None:
+    size = image.size()
+    if kind == 'random-4k':
+        for _ in range(200):
+            image.write(rng.randbytes(4096), rng.randrange(0, size - 4096, 4096))
+    elif kind == 'large-sequential':
+        image.write(rng.randbytes(24 * MiB), 0)
+    elif kind == 'object-boundaries':
+        for obj in range(1, 7):
+            image.write(rng.randbytes(64 * 1024), obj * 4 * MiB - 32 * 1024)
+    elif kind == 'discard-zero':
+        image.discard(0, 4 * MiB)                 # a whole object
+        image.discard(5 * MiB, 100 * 1024)       # part of one
+        image.write_zeroes(8 * MiB, 4 * MiB)     # whole object of zeroes
+        image.write_zeroes(13 * MiB + 4096, 8192)
+    elif kind == 'grow':
+        image.resize(size + 12 * MiB)
+        image.write(rng.randbytes(MiB), size + 8 * MiB)
+    elif kind == 'shrink':
+        image.resize(size - 10 * MiB)
+    else:
+        raise AssertionError(kind)
+
+
+@pytest.mark.parametrize('kind', ['random-4k', 'large-sequential', 'object-boundaries', 'discard-zero',
+                                  'grow', 'shrink'])
+def test_replicates_every_delta_kind(images: Images, site_b: Site, clients, kind: str) -> None:
+    a, _ = clients
+    rng = random.Random(kind)
+    images.create('img', size='32M')
+    with a.image('img') as image:
+        image.write(rng.randbytes(20 * MiB), 0)   # a first sync with data
+        image.discard(9 * MiB, 2 * MiB)
+    first = snapshot_now(images, 'img')
+    assert_replica_matches(images, site_b, clients, 'img', first)
+    with a.image('img') as image:
+        write_case(image, rng, kind)
+    second = snapshot_now(images, 'img')
+    status = assert_replica_matches(images, site_b, clients, 'img', second)
+    assert status['role'] == 'secondary' and status['state'] == 'idle'
+    assert status['last_error'] is None
+    assert status['last_sync']['bytes'] > 0 or kind == 'shrink'
+
+
+def test_first_sync_is_sparse(images: Images, site_b: Site, clients) -> None:
+    a, b = clients
+    rng = random.Random(3)
+    images.create('sparse', size='256M')
+    with a.image('sparse') as image:
+        for _ in range(32):
+            image.write(rng.randbytes(64 * 1024), rng.randrange(0, 256 * MiB - 65536, 65536))
+    snap = snapshot_now(images, 'sparse')
+    status = assert_replica_matches(images, site_b, clients, 'sparse', snap)
+    # Only the 2 MiB written travel, not the 4 MiB objects around them.
+    assert status['last_sync']['bytes'] <= 2 * MiB, status['last_sync']
+
+
+def test_non_default_object_size_and_data_pool(images: Images, site_b: Site, clients) -> None:
+    a, b = clients
+    rng = random.Random(5)
+    spec = images.spec('layout')
+    images.site.rbd('create', '--size', '24M', '--object-size', '1M', '--data-pool', 'rbd_data', spec)
+    images.site.rbd('mirror', 'image', 'enable', spec, 'snapshot')
+    images.created.append(spec)
+    with a.image('layout') as image:
+        image.write(rng.randbytes(5 * MiB), 3 * MiB + 1234)
+    first = snapshot_now(images, 'layout')
+    assert_replica_matches(images, site_b, clients, 'layout', first)
+    with a.image('layout') as image:
+        image.write(rng.randbytes(300 * 1024), 10 * MiB - 1000)
+        image.discard(4 * MiB, MiB)
+    second = snapshot_now(images, 'layout')
+    assert_replica_matches(images, site_b, clients, 'layout', second)
+    info = json.loads(site_b.rbd('info', '--format', 'json', spec).stdout)
+    assert info['order'] == 20
+    assert info['data_pool'] == 'rbd_data'
+
+
+def test_several_images_sync_at_once(images: Images, site_b: Site, clients) -> None:
+    a, _ = clients
+    names = [f'multi{i}' for i in range(5)]
+    for i, name in enumerate(names):
+        images.create(name, size='24M')
+        with a.image(name) as image:
+            image.write(random.Random(i).randbytes(12 * MiB), i * MiB)
+    snaps = {name: snapshot_now(images, name) for name in names}
+    for name in names:
+        assert_replica_matches(images, site_b, clients, name, snaps[name])
+    listed = site_b.mirror_snapshot_json('status')['images']
+    ours = {row['image'] for row in listed if row['image'].startswith(f'rbd/{images.namespace}/')}
+    assert ours == {images.spec(n) for n in names}
+
+
+def test_pruned_middle_snapshots_are_skipped(images: Images, site_b: Site, clients) -> None:
+    a, _ = clients
+    rng = random.Random(9)
+    images.create('pruned', size='24M')
+    with a.image('pruned') as image:
+        image.write(rng.randbytes(4 * MiB), 0)
+    first = snapshot_now(images, 'pruned')
+    assert_replica_matches(images, site_b, clients, 'pruned', first)
+    site_b.ceph('config', 'set', 'mgr', 'mgr/mirror_snapshot/replay_skip_pools', 'rbd')
+    try:
+        wait_for(lambda: image_status(site_b, images.spec('pruned'))['state'] == 'error', 30,
+                 what='replay of pool rbd paused')
+        for i in range(6):   # more than rbd_mirroring_max_mirroring_snapshots (5): the middle ones go
+            with a.image('pruned') as image:
+                image.write(rng.randbytes(MiB), (i + 1) * 2 * MiB)
+            images.site.mirror_snapshot('create', images.spec('pruned'))
+        ids = [s['id'] for s in images.mirror_snapshots(images.spec('pruned'))]
+        assert first in ids, 'the synced snapshot is pinned, so never pruned'
+        newest = ids[-1]
+        assert len(ids) <= 5
+    finally:
+        site_b.ceph('config', 'rm', 'mgr', 'mgr/mirror_snapshot/replay_skip_pools')
+    status = assert_replica_matches(images, site_b, clients, 'pruned', newest)
+    assert status['last_sync']['skipped_snapshots'] >= 1
+
+
+def test_new_snapshots_are_noticed_within_seconds(images: Images, site_b: Site, clients) -> None:
+    a, _ = clients
+    images.create('quick', size='16M')
+    first = snapshot_now(images, 'quick')
+    wait_synced(site_b, images.spec('quick'), first)
+    with a.image('quick') as image:
+        image.write(b'x' * 65536, 0)
+    started = time.time()
+    second = snapshot_now(images, 'quick')
+    status = wait_synced(site_b, images.spec('quick'), second, timeout=30)
+    assert status['last_sync']['finished'] - started < 10, status['last_sync']
+
+
+def test_status_on_both_sites(images: Images, site_a: Site, site_b: Site, clients) -> None:
+    images.create('shown', size='16M')
+    snap = snapshot_now(images, 'shown')
+    wait_synced(site_b, images.spec('shown'), snap)
+    primary = site_a.mirror_snapshot_json('image', 'status', images.spec('shown'))
+    assert primary['role'] == 'primary'
+    assert primary['last_complete']['primary_snap_id'] == snap
+    pins = {p['fsid']: p for p in primary['secondaries']}
+    assert pins[site_b.fsid()]['from_snap_id'] == snap == pins[site_b.fsid()]['to_snap_id']
+    secondary = site_b.mirror_snapshot_json('image', 'status', images.spec('shown'))
+    for field in ('role', 'state', 'last_complete', 'in_flight', 'last_sync', 'last_error'):
+        assert field in secondary
+    plain = site_b.mirror_snapshot('image', 'status', images.spec('shown')).stdout.decode()
+    assert 'secondary' in plain and f'mirror_snapshot.primary.{snap}' in plain
+    missing = site_b.mirror_snapshot('image', 'status', images.spec('nosuch'), check=False)
+    assert missing.returncode == 2 and b'nosuch' in missing.stderr
+    bad = site_b.mirror_snapshot('image', 'status', 'rbd/', check=False)
+    assert bad.returncode == 22
+
+
+def test_unreachable_peer_is_an_error_then_recovers(images: Images, site_b: Site, clients) -> None:
+    a, _ = clients
+    images.create('peerless', size='16M')
+    first = snapshot_now(images, 'peerless')
+    wait_synced(site_b, images.spec('peerless'), first)
+    peer = json.loads(site_b.rbd('mirror', 'pool', 'info', 'rbd', '--format', 'json').stdout)['peers'][0]
+    mon_host = peer['mon_host']
+    site_b.rbd('mirror', 'pool', 'peer', 'set', 'rbd', peer['uuid'], 'mon-host', 'v2:127.0.0.1:1')
+    try:
+        site_b.ceph('config', 'set', 'mgr', 'mgr/mirror_snapshot/refresh_interval', '5')
+        status = wait_for(lambda: (s := image_status(site_b, images.spec('peerless'))) and
+                          s['state'] == 'error' and s, 90, what='peer error reported')
+        assert "peer 'site-a'" in status['last_error'], status['last_error']
+        health = site_b.ceph_json('health', 'detail')
+        assert 'MIRROR_SNAPSHOT_REPLAY_FAILED' in health['checks']
+    finally:
+        site_b.rbd('mirror', 'pool', 'peer', 'set', 'rbd', peer['uuid'], 'mon-host', mon_host)
+    with a.image('peerless') as image:
+        image.write(b'y' * 4096, 4096)
+    second = snapshot_now(images, 'peerless')
+    try:
+        assert_replica_matches(images, site_b, clients, 'peerless', second)
+    finally:
+        site_b.ceph('config', 'rm', 'mgr', 'mgr/mirror_snapshot/refresh_interval')
+    wait_for(lambda: 'MIRROR_SNAPSHOT_REPLAY_FAILED' not in site_b.ceph_json('health', 'detail')['checks'],
+             60, what='health warning cleared')
+
+
+def test_existing_local_image_is_never_overwritten(images: Images, site_b: Site, clients) -> None:
+    _, b = clients
+    site_b.rbd('namespace', 'create', f'rbd/{images.namespace}', check=False)
+    site_b.rbd('create', '--size', '8M', images.spec('taken'))
+    with b.image('taken') as image:
+        image.write(b'local data' * 100, 0)
+    before = b.digest('taken')
+    images.create('taken', size='16M')
+    snapshot_now(images, 'taken')
+    status = wait_for(lambda: (s := image_status(site_b, images.spec('taken'))) and
+                      s['state'] == 'error' and s, 60, what='conflict reported')
+    assert 'not a replica' in status['last_error']
+    assert b.digest('taken') == before
