@@ -42,6 +42,11 @@ Status Pin(const RbdImage& remote, const std::string& local_fsid, uint64_t from,
   return remote.SetMetadata(kSyncPinPrefix + local_fsid, FormatSyncPin(pin));
 }
 
+bool LocalSnapshotExists(const RbdImage& local, const std::string& name) {
+  uint64_t id = 0;
+  return rbd_snap_get_id(local.handle(), name.c_str(), &id) == 0;
+}
+
 // Everything one step needs once both images are open.
 class Step {
  public:
@@ -49,54 +54,66 @@ class Step {
        const RbdImage& local, ReplicaState* state)
       : target_(target), options_(options), progress_(progress), remote_(remote), local_(local), state_(state) {}
 
-  // Applies the delta primary_snap_id -> to.snap onto the local image and
-  // records `to` as complete. `resume_at` > 0 continues a delta in flight.
-  Result<ReplayResult> SyncTo(const MirrorSnapshot& to, uint64_t resume_at, bool zero_created_gaps) {
+  // Brings the local image from primary_snap_id to `to` and records `to` as
+  // complete. User snapshots the primary took in between are replicated on
+  // the way (a delta to each, then a local snapshot of the same name), so
+  // clones of them can be replicated too. The last delta resumes from the
+  // checkpoint when the record says it was in flight.
+  Result<ReplayResult> SyncTo(const MirrorSnapshot& to, bool force_zero_gaps) {
     const auto started = std::chrono::steady_clock::now();
     const uint64_t from = state_->primary_snap_id;
     progress_->Begin(from, to.id);
 
+    auto between = UserSnapshotsBetween(from, to.id);
+    if (!between.ok()) return between.status();
+    const uint64_t last_from = between.value().empty() ? from : between.value().back().id;
+    const bool resuming = state_->in_flight() && state_->inflight_to_snap_id == to.id &&
+                          state_->inflight_from_snap_id == last_from;
+    auto parent = local_.Parent();
+    if (!parent.ok()) return parent.status();
+    // Holes of objects created since `from` must be zeroed when the target may
+    // hold data there: a clone's parent, or a partial apply of another delta.
+    const bool zero_gaps = force_zero_gaps || parent.value().has_value() || (state_->in_flight() && !resuming);
+    const uint64_t resume_at = resuming ? state_->checkpoint_offset : 0;
+
     Status status = Pin(remote_, target_.local_fsid, from, to.id);
     if (!status.ok()) return status;
-    if (state_->inflight_to_snap_id != to.id) {
+    if (!resuming) {
       state_->inflight_to_snap_id = to.id;
-      state_->checkpoint_offset = resume_at;
+      state_->inflight_from_snap_id = last_from;
+      state_->checkpoint_offset = 0;
       state_->inflight_started = UnixNow();
     }
     status = WriteReplicaState(local_, *state_);
     if (!status.ok()) return status;
 
-    auto delta = ComputeImageDelta(*target_.remote, remote_, from, to.id, options_.list_snaps_in_flight);
-    if (!delta.ok()) return delta.status();
-    const int rc = rbd_snap_set_by_id(remote_.handle(), to.id);
-    if (rc < 0) return Status::FromErrno(rc, "reading snapshot " + std::to_string(to.id) + " of '" + remote_.spec() + "'");
-
-    progress_->Phase("copying");
-    CopyOptions copy;
-    copy.max_in_flight_bytes = options_.max_in_flight_bytes;
-    copy.resume_offset = resume_at;
-    copy.zero_created_gaps = zero_created_gaps;
-    copy.progress_every_bytes = std::min<uint64_t>(options_.checkpoint_every_bytes, 16ull << 20);
-    uint64_t next_checkpoint = resume_at + options_.checkpoint_every_bytes;
-    copy.on_progress = [&](const CopyProgress& p) {
-      progress_->Bytes(p.bytes_done, p.bytes_total);
-      state_->inflight_bytes_total = p.bytes_total;
-      if (p.checkpoint_offset >= next_checkpoint) {
-        state_->checkpoint_offset = p.checkpoint_offset;
-        next_checkpoint = p.checkpoint_offset + options_.checkpoint_every_bytes;
-        WriteReplicaState(local_, *state_);  // best effort: a lost checkpoint only means recopying
+    uint64_t bytes = 0;
+    uint64_t base = from;
+    for (const SnapshotInfo& user : between.value()) {
+      if (!LocalSnapshotExists(local_, user.name)) {
+        auto applied = Apply(base, user.id, 0, zero_gaps, false);
+        if (!applied.ok()) return applied.status();
+        bytes += applied.value();
+        auto made = local_.CreateSnapshot(user.name);
+        if (!made.ok()) return made.status();
       }
-    };
-    auto stats = ApplyDelta(*target_.remote, remote_, delta.value(), local_, copy);
-    if (!stats.ok()) return stats.status();
+      base = user.id;
+    }
+    auto applied = Apply(base, to.id, resume_at, zero_gaps, true);
+    if (!applied.ok()) return applied.status();
+    bytes += applied.value();
 
     progress_->Phase("snapshotting");
-    return Complete(to, stats.value().bytes_written + stats.value().bytes_zeroed,
-                    std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    auto result = Complete(to, bytes, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    if (result.ok()) {
+      result.value().resumed = resuming;
+      result.value().resumed_at = resume_at;
+    }
+    return result;
   }
 
-  // The delta to `to` is applied: take (or find) its local snapshot, mark it
-  // complete, move the pin forward, prune.
+  // The data of primary snapshot `to_id` is applied: take (or find) its local
+  // snapshot, mark it complete, move the pin forward, prune.
   Result<ReplayResult> Complete(const MirrorSnapshot& to, uint64_t bytes, double seconds) {
     auto local_snap = local_.CreateSnapshot(LocalSnapshotName(to.id));
     if (!local_snap.ok()) return local_snap.status();
@@ -104,6 +121,7 @@ class Step {
     state_->local_snap_id = local_snap.value();
     state_->primary_snap_time = to.timestamp;
     state_->inflight_to_snap_id = 0;
+    state_->inflight_from_snap_id = 0;
     state_->checkpoint_offset = 0;
     state_->inflight_bytes_total = 0;
     state_->inflight_started = 0;
@@ -113,9 +131,7 @@ class Step {
     Status status = WriteReplicaState(local_, *state_);
     if (!status.ok()) return status;
     progress_->End();
-    // From here on a failure costs nothing: the next step redoes it. (The
-    // primary was read at `to`; metadata can only be written at its head.)
-    rbd_snap_set(remote_.handle(), nullptr);
+    // From here on a failure costs nothing: the next step redoes it.
     Pin(remote_, target_.local_fsid, to.id, to.id);
     PruneReplicaSnapshots(local_, options_.keep_local_snapshots, state_->local_snap_id);
 
@@ -128,6 +144,51 @@ class Step {
   }
 
  private:
+  // The primary's user snapshots taken after `from` and before `to`, oldest first.
+  Result<std::vector<SnapshotInfo>> UserSnapshotsBetween(uint64_t from, uint64_t to) const {
+    auto snaps = remote_.UserSnapshots();
+    if (!snaps.ok()) return snaps.status();
+    std::vector<SnapshotInfo> out;
+    for (auto& s : snaps.value()) {
+      if (s.id > from && s.id < to) out.push_back(std::move(s));
+    }
+    return out;
+  }
+
+  // Applies the delta from -> to of the primary onto the local image; the
+  // bytes written and zeroed. Checkpoints go to the record if `checkpoint`.
+  Result<uint64_t> Apply(uint64_t from, uint64_t to, uint64_t resume_at, bool zero_gaps, bool checkpoint) {
+    progress_->Phase("scanning");
+    auto delta = ComputeImageDelta(*target_.remote, remote_, from, to, options_.list_snaps_in_flight);
+    if (!delta.ok()) return delta.status();
+    int rc = rbd_snap_set_by_id(remote_.handle(), to);
+    if (rc < 0) return Status::FromErrno(rc, "reading snapshot " + std::to_string(to) + " of '" + remote_.spec() + "'");
+
+    progress_->Phase("copying");
+    CopyOptions copy;
+    copy.max_in_flight_bytes = options_.max_in_flight_bytes;
+    copy.resume_offset = resume_at;
+    copy.zero_created_gaps = zero_gaps;
+    copy.progress_every_bytes = std::min<uint64_t>(options_.checkpoint_every_bytes, 16ull << 20);
+    uint64_t next_checkpoint = resume_at + options_.checkpoint_every_bytes;
+    copy.on_progress = [&](const CopyProgress& p) {
+      progress_->Bytes(p.bytes_done, p.bytes_total);
+      if (!checkpoint) return;
+      state_->inflight_bytes_total = p.bytes_total;
+      if (p.checkpoint_offset >= next_checkpoint) {
+        state_->checkpoint_offset = p.checkpoint_offset;
+        next_checkpoint = p.checkpoint_offset + options_.checkpoint_every_bytes;
+        WriteReplicaState(local_, *state_);  // best effort: a lost checkpoint only means recopying
+      }
+    };
+    auto stats = ApplyDelta(*target_.remote, remote_, delta.value(), local_, copy);
+    // Back to the primary's head: its metadata (the pin) can only be written there.
+    rc = rbd_snap_set(remote_.handle(), nullptr);
+    if (!stats.ok()) return stats.status();
+    if (rc < 0) return Status::FromErrno(rc, "returning to the head of '" + remote_.spec() + "'");
+    return stats.value().bytes_written + stats.value().bytes_zeroed;
+  }
+
   const ReplayTarget& target_;
   const ReplayOptions& options_;
   ReplayProgress* progress_;
@@ -135,11 +196,6 @@ class Step {
   const RbdImage& local_;
   ReplicaState* state_;
 };
-
-bool LocalSnapshotExists(const RbdImage& local, const std::string& name) {
-  uint64_t id = 0;
-  return rbd_snap_get_id(local.handle(), name.c_str(), &id) == 0;
-}
 
 }  // namespace
 
@@ -208,20 +264,10 @@ Result<ReplayResult> ReplayImage(const ReplayTarget& target, const ReplayOptions
       if (done.ok()) done.value().resumed = true;
       return done;
     }
-    if (to != nullptr) {
-      const uint64_t at = state.checkpoint_offset;
-      auto synced = step.SyncTo(*to, at, false);
-      if (synced.ok()) {
-        synced.value().resumed = true;
-        synced.value().resumed_at = at;
-        synced.value().newest_primary_snap_id = snaps.back().id;
-      }
-      return synced;
-    }
-    // The delta's target vanished from the primary (removed by hand): redo
-    // from the last complete snapshot to the newest. What the partial apply
-    // wrote is covered by the new delta, except holes of created objects.
-    auto synced = step.SyncTo(snaps.back(), 0, true);
+    // Resume the delta, or (its target vanished from the primary, removed by
+    // hand) redo from the last complete snapshot to the newest: the new delta
+    // covers what the partial apply wrote, except holes, which are zeroed.
+    auto synced = step.SyncTo(to != nullptr ? *to : snaps.back(), to == nullptr);
     if (synced.ok()) synced.value().newest_primary_snap_id = snaps.back().id;
     return synced;
   }
@@ -240,7 +286,7 @@ Result<ReplayResult> ReplayImage(const ReplayTarget& target, const ReplayOptions
   for (const auto& s : snaps) {
     if (s.id > state.primary_snap_id && s.id < snaps.back().id) ++skipped;
   }
-  auto synced = step.SyncTo(snaps.back(), 0, false);
+  auto synced = step.SyncTo(snaps.back(), false);
   if (synced.ok()) {
     synced.value().newest_primary_snap_id = snaps.back().id;
     synced.value().skipped_snapshots = skipped;

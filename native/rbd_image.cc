@@ -185,6 +185,18 @@ Result<uint64_t> RbdImage::Size() const {
   return size;
 }
 
+Result<std::optional<ParentSpec>> RbdImage::Parent() const {
+  rbd_linked_image_spec_t image{};
+  rbd_snap_spec_t snap{};
+  const int rc = rbd_get_parent(image_, &image, &snap);
+  if (rc == -ENOENT) return std::optional<ParentSpec>();
+  if (rc < 0) return Status::FromErrno(rc, "reading the parent of '" + spec_ + "'");
+  ParentSpec parent{image.pool_name, image.pool_namespace, image.image_name, image.image_id, snap.name, snap.id};
+  rbd_linked_image_spec_cleanup(&image);
+  rbd_snap_spec_cleanup(&snap);
+  return std::optional<ParentSpec>(std::move(parent));
+}
+
 Result<std::vector<MirrorSnapshot>> RbdImage::MirrorSnapshots() const {
   auto all = ListSnapshots(image_, spec_);
   if (!all.ok()) return all.status();

@@ -48,6 +48,16 @@ struct SnapshotInfo {
   uint64_t size = 0;
 };
 
+// The snapshot a clone was made from.
+struct ParentSpec {
+  std::string pool;
+  std::string ns;
+  std::string image_name;
+  std::string image_id;
+  std::string snap_name;
+  uint64_t snap_id = 0;
+};
+
 class RbdImage {
  public:
   // ENOENT "image 'pool/name' does not exist" when missing.
@@ -74,6 +84,8 @@ class RbdImage {
   // Creates a user snapshot (an existing one of that name is kept); its id.
   Result<uint64_t> CreateSnapshot(const std::string& name) const;
   Result<uint64_t> Size() const;
+  // The clone's parent (at the snapshot the image is set to), nullopt if none.
+  Result<std::optional<ParentSpec>> Parent() const;
   Status RemoveSnapshot(uint64_t snap_id) const;
   // The effective value of an rbd_* option for this image, image and pool
   // overrides included, as librbd itself sees it.

@@ -50,8 +50,9 @@ Result<std::string> DataPoolName(const RadosCluster& remote_cluster, const RbdIm
   return std::string(name);
 }
 
-Status CreateLike(const IoCtx& io, const std::string& name, const RadosCluster& remote_cluster,
-                  const RbdImage& remote) {
+// Features, object size and data pool of `remote`, as image options.
+Status LikeRemote(const RadosCluster& remote_cluster, const RbdImage& remote, const ImageOptions& options,
+                  uint64_t* size, std::string* data_pool_name) {
   uint64_t features = 0;
   int rc = rbd_get_features(remote.handle(), &features);
   if (rc < 0) return Status::FromErrno(rc, "reading features of '" + remote.spec() + "'");
@@ -60,19 +61,63 @@ Status CreateLike(const IoCtx& io, const std::string& name, const RadosCluster& 
   if (rc < 0) return Status::FromErrno(rc, "reading the layout of '" + remote.spec() + "'");
   auto data_pool = DataPoolName(remote_cluster, remote, features);
   if (!data_pool.ok()) return data_pool.status();
-
-  ImageOptions options;
   rbd_image_options_set_uint64(options.get(), RBD_IMAGE_OPTION_FEATURES, features & kReplicatedFeatures);
   rbd_image_options_set_uint64(options.get(), RBD_IMAGE_OPTION_ORDER, static_cast<uint64_t>(info.order));
   if (!data_pool.value().empty()) {
     rbd_image_options_set_string(options.get(), RBD_IMAGE_OPTION_DATA_POOL, data_pool.value().c_str());
   }
-  rc = rbd_create4(io.handle(), name.c_str(), info.size, options.get());
-  if (rc == -ENOENT && !data_pool.value().empty()) {
-    return Status::NotFound("data pool '" + data_pool.value() + "' of '" + remote.spec() +
-                            "' does not exist on this cluster");
+  *size = info.size;
+  *data_pool_name = data_pool.value();
+  return Status::Ok();
+}
+
+Status CreateLike(const IoCtx& io, const std::string& name, const RadosCluster& remote_cluster,
+                  const RbdImage& remote) {
+  ImageOptions options;
+  uint64_t size = 0;
+  std::string data_pool;
+  Status status = LikeRemote(remote_cluster, remote, options, &size, &data_pool);
+  if (!status.ok()) return status;
+  const int rc = rbd_create4(io.handle(), name.c_str(), size, options.get());
+  if (rc == -ENOENT && !data_pool.empty()) {
+    return Status::NotFound("data pool '" + data_pool + "' of '" + remote.spec() + "' does not exist on this cluster");
   }
   if (rc < 0 && rc != -EEXIST) return Status::FromErrno(rc, "creating image '" + io.Describe() + "/" + name + "'");
+  return Status::Ok();
+}
+
+// A clone of the primary's parent snapshot as replicated here (same pool,
+// namespace, image and snapshot names). EAGAIN while the parent (or its
+// snapshot) has not been replicated yet.
+Status CloneLike(const RadosCluster& local, const IoCtx& io, const std::string& name,
+                 const RadosCluster& remote_cluster, const RbdImage& remote, const ParentSpec& parent) {
+  const std::string parent_spec = (parent.ns.empty() ? parent.pool : parent.pool + "/" + parent.ns) + "/" +
+                                  parent.image_name + "@" + parent.snap_name;
+  const Status not_yet = Status::Error(EAGAIN, "parent '" + parent_spec + "' of '" + remote.spec() +
+                                                   "' is not replicated on this site yet");
+  auto parent_io = IoCtx::Open(local, parent.pool, parent.ns);
+  if (!parent_io.ok()) return parent_io.status().code() == ENOENT ? not_yet : parent_io.status();
+  auto parent_image = RbdImage::OpenByName(parent_io.value(), parent.image_name);
+  if (!parent_image.ok()) return parent_image.status().code() == ENOENT ? not_yet : parent_image.status();
+  uint64_t snap_id = 0;
+  if (rbd_snap_get_id(parent_image.value().handle(), parent.snap_name.c_str(), &snap_id) < 0) return not_yet;
+  int is_protected = 0;
+  int rc = rbd_snap_is_protected(parent_image.value().handle(), parent.snap_name.c_str(), &is_protected);
+  if (rc < 0) return Status::FromErrno(rc, "checking protection of '" + parent_spec + "'");
+  if (!is_protected) {  // clone format 1 needs it; harmless with format 2
+    rc = rbd_snap_protect(parent_image.value().handle(), parent.snap_name.c_str());
+    if (rc < 0 && rc != -EBUSY) return Status::FromErrno(rc, "protecting '" + parent_spec + "'");
+  }
+  ImageOptions options;
+  uint64_t size = 0;
+  std::string data_pool;
+  Status status = LikeRemote(remote_cluster, remote, options, &size, &data_pool);
+  if (!status.ok()) return status;
+  rc = rbd_clone3(parent_io.value().handle(), parent.image_name.c_str(), parent.snap_name.c_str(), io.handle(),
+                  name.c_str(), options.get());
+  if (rc < 0 && rc != -EEXIST) {
+    return Status::FromErrno(rc, "cloning '" + parent_spec + "' as '" + io.Describe() + "/" + name + "'");
+  }
   return Status::Ok();
 }
 
@@ -110,7 +155,10 @@ Result<RbdImage> OpenOrCreateReplica(const RadosCluster& local, const std::strin
   if (!io.ok()) return io.status();
   auto image = RbdImage::OpenByName(io.value(), name);
   if (!image.ok() && image.status().code() == ENOENT) {
-    status = CreateLike(io.value(), name, remote_cluster, remote);
+    auto parent = remote.Parent();
+    if (!parent.ok()) return parent.status();
+    status = parent.value() ? CloneLike(local, io.value(), name, remote_cluster, remote, *parent.value())
+                            : CreateLike(io.value(), name, remote_cluster, remote);
     if (!status.ok()) return status;
     image = RbdImage::OpenByName(io.value(), name);
   }
@@ -125,28 +173,33 @@ Result<RbdImage> OpenOrCreateReplica(const RadosCluster& local, const std::strin
 
   auto existing = image.value().Metadata(kReplicaStateKey);
   if (!existing.ok()) return existing.status();
-  if (!existing.value()) {
-    auto blank = Blank(image.value());
-    if (!blank.ok()) return blank.status();
-    if (!blank.value()) {
-      return Status::Error(EEXIST, "image '" + image.value().spec() +
-                                       "' exists on this site and is not a replica: rename or remove it");
+  std::optional<ReplicaState> decoded;
+  if (existing.value()) {
+    decoded = DecodeReplicaState(*existing.value());
+    if (!decoded) {
+      return Status::Error(EINVAL, "image '" + image.value().spec() + "' has an unreadable " +
+                                       std::string(kReplicaStateKey) + " record");
     }
-    *state = identity;
-    status = WriteReplicaState(image.value(), *state);
-    if (!status.ok()) return status;
-    return image;
+    if (decoded->global_id == identity.global_id) {
+      *state = *decoded;
+      return image;
+    }
   }
-  auto decoded = DecodeReplicaState(*existing.value());
-  if (!decoded) {
-    return Status::Error(EINVAL, "image '" + image.value().spec() + "' has an unreadable " +
-                                     std::string(kReplicaStateKey) + " record");
+  // No record of ours, or another image's: a clone inherits its parent's
+  // metadata. Only an image with no snapshots and no data is taken over.
+  auto blank = Blank(image.value());
+  if (!blank.ok()) return blank.status();
+  if (!blank.value()) {
+    if (decoded) {
+      return Status::Error(EEXIST, "image '" + image.value().spec() + "' replicates another image (global id " +
+                                       decoded->global_id + ", not " + identity.global_id + ")");
+    }
+    return Status::Error(EEXIST, "image '" + image.value().spec() +
+                                     "' exists on this site and is not a replica: rename or remove it");
   }
-  if (decoded->global_id != identity.global_id) {
-    return Status::Error(EEXIST, "image '" + image.value().spec() + "' replicates another image (global id " +
-                                     decoded->global_id + ", not " + identity.global_id + ")");
-  }
-  *state = *decoded;
+  *state = identity;
+  status = WriteReplicaState(image.value(), *state);
+  if (!status.ok()) return status;
   return image;
 }
 

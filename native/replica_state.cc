@@ -32,7 +32,8 @@ std::string EncodeReplicaState(const ReplicaState& s) {
   out << "remote_fsid=" << s.remote_fsid << ",remote_image_id=" << s.remote_image_id
       << ",global_id=" << s.global_id << ",primary_snap_id=" << s.primary_snap_id
       << ",local_snap_id=" << s.local_snap_id << ",primary_snap_time=" << s.primary_snap_time
-      << ",inflight_to_snap_id=" << s.inflight_to_snap_id << ",checkpoint_offset=" << s.checkpoint_offset
+      << ",inflight_to_snap_id=" << s.inflight_to_snap_id << ",inflight_from_snap_id=" << s.inflight_from_snap_id
+      << ",checkpoint_offset=" << s.checkpoint_offset
       << ",inflight_bytes_total=" << s.inflight_bytes_total << ",inflight_started=" << s.inflight_started
       << ",last_sync_seconds=" << s.last_sync_seconds << ",last_sync_bytes=" << s.last_sync_bytes
       << ",last_sync_finished=" << s.last_sync_finished;
@@ -49,6 +50,7 @@ std::optional<ReplicaState> DecodeReplicaState(const std::string& text) {
       {"local_snap_id", [&](const std::string& v) { return ParseNumber(v, &s.local_snap_id); }},
       {"primary_snap_time", [&](const std::string& v) { return ParseNumber(v, &s.primary_snap_time); }},
       {"inflight_to_snap_id", [&](const std::string& v) { return ParseNumber(v, &s.inflight_to_snap_id); }},
+      {"inflight_from_snap_id", [&](const std::string& v) { return ParseNumber(v, &s.inflight_from_snap_id); }},
       {"checkpoint_offset", [&](const std::string& v) { return ParseNumber(v, &s.checkpoint_offset); }},
       {"inflight_bytes_total", [&](const std::string& v) { return ParseNumber(v, &s.inflight_bytes_total); }},
       {"inflight_started", [&](const std::string& v) { return ParseNumber(v, &s.inflight_started); }},

@@ -24,9 +24,12 @@ struct ReplicaState {
   uint64_t local_snap_id = 0;
   int64_t primary_snap_time = 0;  // when the primary took it: the recovery point
 
-  // The delta being applied, from primary_snap_id to inflight_to_snap_id
-  // (0: none). Everything below checkpoint_offset is applied.
+  // The sync in flight towards primary snapshot inflight_to_snap_id (0:
+  // none). Its last delta starts at inflight_from_snap_id (primary_snap_id,
+  // or a user snapshot taken in between); everything below
+  // checkpoint_offset of that delta is applied.
   uint64_t inflight_to_snap_id = 0;
+  uint64_t inflight_from_snap_id = 0;
   uint64_t checkpoint_offset = 0;
   uint64_t inflight_bytes_total = 0;
   int64_t inflight_started = 0;

@@ -11,6 +11,7 @@ backoff; other images keep syncing.
 Threads: one module thread runs the loop (refresh, watch, retry); syncs run
 on the 'sync' NativeExecutor. Both call the extension (module threads only).
 """
+import errno
 import threading
 import time
 from typing import Any, Callable, Dict, List, Optional, Set
@@ -20,6 +21,7 @@ from .peer_connections import PeerConnections, describe
 HEALTH_CHECK = 'MIRROR_SNAPSHOT_REPLAY_FAILED'
 RETRY_MIN_SECONDS = 5.0
 RETRY_MAX_SECONDS = 300.0
+RETRY_SOON_SECONDS = 2.0
 WATCH_WAIT_SECONDS = 1.0
 # New images are announced on the peer's rbd_mirroring objects (watched); new
 # namespaces are not, so the peer is also re-listed this often.
@@ -237,7 +239,7 @@ class Replayer:
         except OSError as e:
             self._peers.failed(image.peer, e)
             with self._lock:
-                self._failed(image, e.strerror or str(e))
+                self._failed(image, e.strerror or str(e), soon=e.errno == errno.EAGAIN)
             self._log.error(f"replaying '{image.spec}' failed: {e.strerror or e}")
         except Exception as e:
             self._log.exception(f"replaying '{image.spec}' failed")
@@ -250,9 +252,13 @@ class Replayer:
             if again:
                 self._kick(image.key)
 
-    def _failed(self, image: ReplayedImage, message: str) -> None:
-        """Record an error (call with the lock held)."""
+    def _failed(self, image: ReplayedImage, message: str, soon: bool = False) -> None:
+        """Record an error (call with the lock held). `soon`: a condition that
+        clears by itself (a clone's parent not replicated yet): retry shortly."""
         image.last_error = message
+        if soon:
+            image.retry_at = time.monotonic() + RETRY_SOON_SECONDS
+            return
         image.failures += 1
         backoff = min(RETRY_MIN_SECONDS * 2 ** (image.failures - 1), RETRY_MAX_SECONDS)
         image.retry_at = time.monotonic() + backoff

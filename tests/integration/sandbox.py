@@ -136,11 +136,19 @@ class Images:
 
 
 def purge_namespace(site: Site, pool: str, namespace: str) -> None:
-    """Removes every image of pool/namespace on `site` (snapshots first), then the namespace."""
-    listing = site.rbd('ls', '--format', 'json', f'{pool}/{namespace}', check=False)
-    names = json.loads(listing.stdout) if listing.returncode == 0 and listing.stdout.strip() else []
-    for name in names:
-        spec = f'{pool}/{namespace}/{name}'
-        site.rbd('snap', 'purge', '--no-progress', spec, check=False)
-        site.rbd('rm', '--no-progress', spec, check=False)
+    """Removes every image of pool/namespace on `site` (clones before their
+    parents, snapshots unprotected first), then the namespace."""
+    for _ in range(3):
+        listing = site.rbd('ls', '--format', 'json', f'{pool}/{namespace}', check=False)
+        names = json.loads(listing.stdout) if listing.returncode == 0 and listing.stdout.strip() else []
+        if not names:
+            break
+        for name in names:
+            spec = f'{pool}/{namespace}/{name}'
+            snaps = site.rbd('snap', 'ls', '--format', 'json', spec, check=False)
+            for snap in json.loads(snaps.stdout) if snaps.returncode == 0 and snaps.stdout.strip() else []:
+                if snap.get('protected') == 'true':
+                    site.rbd('snap', 'unprotect', f"{spec}@{snap['name']}", check=False)
+            site.rbd('snap', 'purge', '--no-progress', spec, check=False)
+            site.rbd('rm', '--no-progress', spec, check=False)
     site.rbd('namespace', 'remove', f'{pool}/{namespace}', check=False)

@@ -283,3 +283,44 @@ def test_existing_local_image_is_never_overwritten(images: Images, site_b: Site,
                       s['state'] == 'error' and s, 60, what='conflict reported')
     assert 'not a replica' in status['last_error']
     assert b.digest('taken') == before
+
+
+def test_cloned_image_and_its_parent(images: Images, site_b: Site, clients) -> None:
+    a, b = clients
+    rng = random.Random(11)
+    images.create('parent', size='32M')
+    with a.image('parent') as image:
+        image.write(rng.randbytes(16 * MiB), 2 * MiB)
+    base = images.spec('parent') + '@base'
+    images.site.rbd('snap', 'create', base)
+    images.site.rbd('snap', 'protect', base)
+    parent_snap = snapshot_now(images, 'parent')
+    assert_replica_matches(images, site_b, clients, 'parent', parent_snap)
+    # The user snapshot taken between mirror snapshots is replicated too.
+    assert b.digest('parent', snap_name='base') == a.digest('parent', snap_name='base')
+
+    child = images.spec('child')
+    images.site.rbd('clone', base, child)
+    images.site.rbd('mirror', 'image', 'enable', child, 'snapshot')
+    images.created.insert(0, child)
+    try:
+        with a.image('child') as image:
+            for obj in (0, 3, 5):                      # copy-ups of parent objects
+                image.write(rng.randbytes(8192), obj * 4 * MiB + 100_000)
+            image.discard(6 * MiB + 4096, 64 * 1024)  # zeroes inside a parent object
+            image.write(rng.randbytes(MiB), 20 * MiB)  # beyond the parent's data
+        first = snapshot_now(images, 'child')
+        assert_replica_matches(images, site_b, clients, 'child', first)
+        info = json.loads(site_b.rbd('info', '--format', 'json', child).stdout)
+        assert info['parent']['image'] == 'parent' and info['parent']['snapshot'] == 'base'
+        with a.image('child') as image:
+            image.write(rng.randbytes(4096), 9 * MiB)   # another copy-up
+            image.resize(24 * MiB)
+        second = snapshot_now(images, 'child')
+        assert_replica_matches(images, site_b, clients, 'child', second)
+    finally:
+        images.site.rbd('mirror', 'image', 'disable', '--force', child, check=False)
+        images.site.rbd('snap', 'purge', child, check=False)
+        images.site.rbd('rm', '--no-progress', child, check=False)
+        images.site.rbd('snap', 'unprotect', base, check=False)
+        images.site.rbd('snap', 'rm', base, check=False)

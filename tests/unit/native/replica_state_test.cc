@@ -14,6 +14,7 @@ ReplicaState Sample() {
   s.local_snap_id = 7;
   s.primary_snap_time = 1795000000;
   s.inflight_to_snap_id = 45;
+  s.inflight_from_snap_id = 43;
   s.checkpoint_offset = 123456789;
   s.inflight_bytes_total = 987654321;
   s.inflight_started = 1795000100;
@@ -34,6 +35,7 @@ TEST(ReplicaState, RoundTripsEveryField) {
   EXPECT_EQ(back->local_snap_id, 7u);
   EXPECT_EQ(back->primary_snap_time, 1795000000);
   EXPECT_EQ(back->inflight_to_snap_id, 45u);
+  EXPECT_EQ(back->inflight_from_snap_id, 43u);
   EXPECT_EQ(back->checkpoint_offset, 123456789u);
   EXPECT_EQ(back->inflight_bytes_total, 987654321u);
   EXPECT_EQ(back->inflight_started, 1795000100);
