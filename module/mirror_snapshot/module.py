@@ -7,7 +7,7 @@ threads, persists state and reports health; the work runs in the native core
 import errno
 import threading
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from mgr_module import MgrModule, Option
 
@@ -164,7 +164,8 @@ class Module(MgrModule):
         self._announcer = PeerAnnouncer(self._native, self._local, peers, self.log)
         self._replayer = Replayer(self._native, self._local, peers, self._syncs, self.log,
                                   self.get_module_option,
-                                  lambda checks: self._set_health('replayer', checks))
+                                  lambda checks: self._set_health('replayer', checks),
+                                  self._full_pools)
         self._scheduler.start()
         self._replayer.start()
         self._ready.set()
@@ -179,6 +180,11 @@ class Module(MgrModule):
         self._creator.stop()
         self._syncs.stop()
         self._executor.stop()
+
+    def _full_pools(self) -> Set[str]:
+        """Pools of this cluster flagged full (OSDs full, or quota reached)."""
+        pools = self.get('osd_map').get('pools', [])
+        return {p['pool_name'] for p in pools if 'full' in p.get('flags_names', '').split(',')}
 
     def config_notify(self) -> None:
         if self._replayer is not None:

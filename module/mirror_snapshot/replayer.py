@@ -65,7 +65,8 @@ def image_key(pool: str, ns: str, remote_id: str) -> str:
 
 class Replayer:
     def __init__(self, native: Any, local: Any, peers: PeerConnections, syncs: Any, log: Any,
-                 option: Callable[[str], Any], set_health: Callable[[Dict[str, Any]], None]) -> None:
+                 option: Callable[[str], Any], set_health: Callable[[Dict[str, Any]], None],
+                 full_pools: Callable[[], Set[str]]) -> None:
         self._native = native
         self._local = local  # LocalCluster
         self._peers = peers
@@ -73,6 +74,7 @@ class Replayer:
         self._log = log
         self._option = option
         self._set_health = set_health
+        self._full_pools = full_pools  # local pools flagged full (OSDs or quota)
         self._lock = threading.Lock()
         self._images: Dict[str, ReplayedImage] = {}
         self._pool_errors: Dict[str, str] = {}
@@ -192,9 +194,14 @@ class Replayer:
     # --- syncing --------------------------------------------------------------
 
     def _kick(self, key: str) -> None:
+        full = self._full_pools()
         with self._lock:
             image = self._images.get(key)
             if image is None:
+                return
+            if image.pool in full and not image.running:
+                # Writes to a full pool block in librbd: do not start any.
+                self._failed(image, full_message(image.pool), soon=True)
                 return
             if image.running:
                 image.pending = True
@@ -271,8 +278,10 @@ class Replayer:
     # --- reporting ------------------------------------------------------------
 
     def _report_health(self) -> None:
+        full = self._full_pools()
         with self._lock:
-            failed = [f"'{i.spec}': {i.last_error}" for i in self._images.values() if i.last_error]
+            failed = [f"'{i.spec}': {self._error_of(i, full)}" for i in self._images.values()
+                      if self._error_of(i, full)]
             failed += [f"pool '{pool}': {error}" for pool, error in self._pool_errors.items()]
         if not failed:
             self._set_health({})
@@ -284,17 +293,25 @@ class Replayer:
             'detail': sorted(failed),
         }})
 
+    @staticmethod
+    def _error_of(image: ReplayedImage, full: Set[str]) -> Optional[str]:
+        if image.running and image.pool in full:
+            return full_message(image.pool)  # the sync in flight is blocked
+        return image.last_error
+
     def find(self, pool: str, ns: str, name: str) -> Optional[Dict[str, Any]]:
+        full = self._full_pools()
         with self._lock:
             for image in self._images.values():
                 if (image.pool, image.ns, image.name) == (pool, ns, name):
-                    return self._status(image)
+                    return self._status(image, full)
         return None
 
     def statuses(self) -> List[Dict[str, Any]]:
+        full = self._full_pools()
         with self._lock:
             images = sorted(self._images.values(), key=lambda i: i.spec)
-            out = [self._status(i) for i in images]
+            out = [self._status(i, full) for i in images]
             for pool, error in sorted(self._pool_errors.items()):
                 if not any(i.pool == pool for i in images):
                     out.append({'image': f'{pool}/', 'role': 'secondary', 'state': 'error',
@@ -302,11 +319,12 @@ class Replayer:
                                 'last_sync': None})
         return out
 
-    def _status(self, image: ReplayedImage) -> Dict[str, Any]:
+    def _status(self, image: ReplayedImage, full: Set[str]) -> Dict[str, Any]:
         """Call with the lock held."""
         view = image.progress.view()
         syncing = image.running and view['phase'] in ('scanning', 'copying', 'snapshotting')
-        if image.last_error:
+        error = self._error_of(image, full)
+        if error:
             state = 'error'
         elif syncing:
             state = 'syncing'
@@ -323,8 +341,12 @@ class Replayer:
             'last_complete': last_complete(image.replica),
             'in_flight': in_flight(view, image.replica) if syncing or _interrupted(image.replica) else None,
             'last_sync': image.last_sync or last_sync_of(image.replica),
-            'last_error': image.last_error,
+            'last_error': error,
         }
+
+
+def full_message(pool: str) -> str:
+    return f"pool '{pool}' on this site is full (OSDs or quota): replication is paused until it has room"
 
 
 def _interrupted(replica: Optional[Dict[str, Any]]) -> bool:

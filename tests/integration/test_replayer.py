@@ -324,3 +324,61 @@ def test_cloned_image_and_its_parent(images: Images, site_b: Site, clients) -> N
         images.site.rbd('rm', '--no-progress', child, check=False)
         images.site.rbd('snap', 'unprotect', base, check=False)
         images.site.rbd('snap', 'rm', base, check=False)
+
+
+def test_full_secondary_pool_pauses_with_an_error(images: Images, site_b: Site, clients) -> None:
+    a, _ = clients
+    rng = random.Random(13)
+    images.create('full', size='32M')
+    first = snapshot_now(images, 'full')
+    wait_synced(site_b, images.spec('full'), first)
+    site_b.ceph('osd', 'pool', 'set-quota', 'rbd', 'max_bytes', '1')
+    try:
+        wait_for(lambda: 'full' in site_b.ceph_json('osd', 'dump')['pools'][
+            [p['pool_name'] for p in site_b.ceph_json('osd', 'dump')['pools']].index('rbd')]['flags_names'],
+            60, what="site-b's pool rbd flagged full")
+        with a.image('full') as image:
+            image.write(rng.randbytes(8 * MiB), 0)
+        second = snapshot_now(images, 'full')
+        status = wait_for(lambda: (s := image_status(site_b, images.spec('full'))) and
+                          s['state'] == 'error' and s, 60, what='full pool reported')
+        assert "pool 'rbd' on this site is full" in status['last_error']
+        assert status['last_complete']['primary_snap_id'] == first   # nothing half-written is complete
+        assert 'MIRROR_SNAPSHOT_REPLAY_FAILED' in site_b.ceph_json('health', 'detail')['checks']
+    finally:
+        site_b.ceph('osd', 'pool', 'set-quota', 'rbd', 'max_bytes', '0')
+    assert_replica_matches(images, site_b, clients, 'full', second)
+
+
+def test_deleted_primary_mid_sync_is_never_complete(images: Images, site_b: Site, clients) -> None:
+    a, b = clients
+    images.create('doomed', size='1G')
+    first = snapshot_now(images, 'doomed')
+    wait_synced(site_b, images.spec('doomed'), first)
+    images.site.rbd('bench', '--io-type', 'write', '--io-size', '4M', '--io-pattern', 'seq',
+                    '--io-total', '768M', images.spec('doomed'))
+    # A small memory budget makes the sync slow enough to be caught in the middle.
+    site_b.ceph('config', 'set', 'mgr', 'mgr/mirror_snapshot/replay_memory_bytes', str(16 * MiB))
+    try:
+        second = snapshot_now(images, 'doomed')
+
+        def copying():
+            s = image_status(site_b, images.spec('doomed'))
+            flight = s and s['in_flight']
+            return flight and flight['phase'] == 'copying' and 0 < flight['bytes_done'] < flight['bytes_total'] // 2
+        wait_for(copying, 60, interval=0.05, what='sync copying')
+        images.site.rbd('mirror', 'image', 'disable', '--force', images.spec('doomed'))
+        images.site.rbd('snap', 'purge', images.spec('doomed'), check=False)
+        images.site.rbd('rm', '--no-progress', images.spec('doomed'))
+    finally:
+        site_b.ceph('config', 'rm', 'mgr', 'mgr/mirror_snapshot/replay_memory_bytes')
+
+    def settled():
+        s = image_status(site_b, images.spec('doomed'))
+        return s if s and s['state'] == 'error' and s['last_error'] else None
+    status = wait_for(settled, 90, what='deleted primary reported')
+    assert status['last_complete']['primary_snap_id'] == first, status
+    with b.image('doomed', read_only=True) as image:
+        names = [snap['name'] for snap in image.list_snaps()]
+    assert f'mirror_snapshot.primary.{second}' not in names
+    assert f'mirror_snapshot.primary.{first}' in names

@@ -64,6 +64,7 @@ RBDM_POOL = 'rbdm'
 RBDM_USER = 'rbd-mirror.bench'            # client.rbd-mirror.bench
 FIRST_SYNC_TIMEOUT = 300                  # our module discovers new images on its refresh
 SYNC_TIMEOUT = 900
+LIMIT_REPEATS = 3                         # rbd bench runs per limit (median)
 ERROR_PATIENCE = 120                      # seconds our module may stay in state error
 TAG = str(os.getpid())                    # in every image name: no clash with a crashed run
 
@@ -167,9 +168,9 @@ def rbd_bench(site: Site, spec: str, io_type: str, io_size: str, pattern: str, t
                     '--io-total', total, spec, timeout=1800)
     wall = time.monotonic() - started
     out = proc.stdout.decode(errors='replace')
-    match = re.search(r'elapsed:.*ops/sec:\s*([\d.]+)', out)
+    match = re.search(r'elapsed:.*ops/sec:\s*([\d.]+).*', out)
     rate = float(match.group(1)) * parse_size(io_size) / MiB if match else parse_size(total) / MiB / wall
-    return {'mib_per_s': rate, 'wall_seconds': wall}
+    return {'mib_per_s': rate, 'wall_seconds': wall, 'summary': match.group(0) if match else out[-200:]}
 
 
 def write_delta(site: Site, spec: str, delta: Delta) -> Dict[str, float]:
@@ -446,21 +447,31 @@ def timed_export_import(bench: Bench, delta: Delta, name: str) -> Dict[str, Any]
 
 # --- limits ------------------------------------------------------------------------------------
 
-def measure_limits(bench: Bench) -> Dict[str, float]:
-    """4 MiB sequential: read of a filled image on site-a, write of a fresh image on site-b."""
-    read_spec, write_spec = f'rbd/bench-limit-r-{TAG}', f'rbd/bench-limit-w-{TAG}'
+def fresh_image_write(site: Site, spec: str) -> Dict[str, Any]:
+    """4 MiB sequential write of 512 MiB into a new image, which is removed afterwards."""
+    try:
+        create_image(site, spec)
+        return rbd_bench(site, spec, 'write', '4M', 'seq', '512M')
+    finally:
+        remove_image(site, spec)
+
+
+def measure_limits(bench: Bench) -> Dict[str, Any]:
+    """4 MiB sequential, median of LIMIT_REPEATS: read of a filled image on site-a, write of a
+    fresh image on site-b (single `rbd bench` runs swing several-fold on this machine)."""
+    read_spec = f'rbd/bench-limit-r-{TAG}'
     try:
         create_image(bench.a, read_spec)
         fill = rbd_bench(bench.a, read_spec, 'write', '4M', 'seq', '512M')
-        create_image(bench.b, write_spec)
         settle(bench)
-        read = rbd_bench(bench.a, read_spec, 'read', '4M', 'seq', '512M')
-        write = rbd_bench(bench.b, write_spec, 'write', '4M', 'seq', '512M')
+        reads = [rbd_bench(bench.a, read_spec, 'read', '4M', 'seq', '512M') for _ in range(LIMIT_REPEATS)]
     finally:
         remove_image(bench.a, read_spec)
-        remove_image(bench.b, write_spec)
-    return {'read_a_mib_per_s': read['mib_per_s'], 'write_b_mib_per_s': write['mib_per_s'],
-            'write_a_mib_per_s': fill['mib_per_s']}
+    writes = [fresh_image_write(bench.b, f'rbd/bench-limit-w{i}-{TAG}') for i in range(LIMIT_REPEATS)]
+    return {'read_a_mib_per_s': statistics.median(r['mib_per_s'] for r in reads),
+            'write_b_mib_per_s': statistics.median(w['mib_per_s'] for w in writes),
+            'write_a_mib_per_s': fill['mib_per_s'],
+            'benches': {'fill_a': fill, 'read_a': reads, 'write_b': writes}}
 
 
 def write_limit_seconds(limits: Dict[str, float], delta: Delta) -> float:
