@@ -6,7 +6,9 @@ allocated than the primary.
 """
 import hashlib
 import json
+import os
 import random
+import signal
 import time
 from typing import Dict, List, Optional
 
@@ -14,7 +16,7 @@ import pytest
 import rados
 import rbd
 
-from sandbox import Images, Site, wait_for
+from sandbox import Images, Site, sandbox, wait_for
 
 MiB = 1 << 20
 SYNC_TIMEOUT = 120
@@ -382,3 +384,31 @@ def test_deleted_primary_mid_sync_is_never_complete(images: Images, site_b: Site
         names = [snap['name'] for snap in image.list_snaps()]
     assert f'mirror_snapshot.primary.{second}' not in names
     assert f'mirror_snapshot.primary.{first}' in names
+
+
+def test_killed_mgr_resumes_from_the_checkpoint(images: Images, site_b: Site, clients) -> None:
+    a, _ = clients
+    images.create('resumed', size='1G')
+    first = snapshot_now(images, 'resumed')
+    wait_synced(site_b, images.spec('resumed'), first)
+    images.site.rbd('bench', '--io-type', 'write', '--io-size', '4M', '--io-pattern', 'seq',
+                    '--io-total', '640M', images.spec('resumed'))
+    site_b.ceph('config', 'set', 'mgr', 'mgr/mirror_snapshot/replay_memory_bytes', str(16 * MiB))
+    try:
+        second = snapshot_now(images, 'resumed')
+
+        def past_a_checkpoint():
+            s = image_status(site_b, images.spec('resumed'))
+            flight = s and s['in_flight']
+            return flight and flight['phase'] == 'copying' and flight['bytes_done'] > 160 * MiB and s
+        wait_for(past_a_checkpoint, 90, interval=0.05, what='sync past its first checkpoints')
+        active = site_b.active_mgr()
+        os.kill(site_b.daemon_pid(f'mgr.{active}'), signal.SIGKILL)
+        status = wait_for(lambda: (s := image_status(site_b, images.spec('resumed'))) and
+                          s['last_complete'] and s['last_complete']['primary_snap_id'] == second and s,
+                          240, interval=1, what='sync finished by the next mgr')
+    finally:
+        site_b.ceph('config', 'rm', 'mgr', 'mgr/mirror_snapshot/replay_memory_bytes', check=False)
+        sandbox('up')   # the killed mgr comes back as a standby
+    assert status['last_sync']['resumed_at'] >= 64 * MiB, status['last_sync']
+    assert_replica_matches(images, site_b, clients, 'resumed', second)
