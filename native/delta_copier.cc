@@ -4,10 +4,12 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,10 +28,12 @@ struct Signal {
 // One piece of work on one range of the image:
 //   kCopy    read the range at `to` (librbd), then write it (or zero it);
 //   kZero    zero the range;
-//   kCreated sparse-read the object at `to` (librados), write its extents.
+//   kCreated find the object's non-zero 64 KiB blocks at `to` from checksums
+//            computed by the OSD, read only those (librados), write them.
+//            (A sparse read is the fallback: on memstore it returns every byte.)
 struct Chunk {
   enum class Kind { kCopy, kZero, kCreated };
-  enum class State { kQueued, kReading, kWriting, kWritten };
+  enum class State { kQueued, kProbing, kReading, kWriting, kWritten };
 
   uint64_t offset = 0;
   uint64_t length = 0;
@@ -38,10 +42,16 @@ struct Chunk {
   uint64_t object_no = 0;  // kCreated
 
   std::string buffer;                        // kCopy: the data read
-  librados::bufferlist sparse_data;          // kCreated: the data of...
+  librados::bufferlist checksums;            // kCreated: the probe's answer
+  int checksums_rval = 0;
+  std::vector<std::pair<uint64_t, uint64_t>> ranges;  // kCreated: object ranges read...
+  std::vector<librados::bufferlist> range_data;       // ...and their data
+  std::vector<int> range_rvals;
+  librados::bufferlist sparse_data;          // kCreated fallback: the data of...
   std::map<uint64_t, uint64_t> sparse_map;   // ...these object extents
   int sparse_rval = 0;
-  librados::ObjectReadOperation read_op;
+  bool probed = false;
+  std::unique_ptr<librados::ObjectReadOperation> read_op;
   std::unique_ptr<librados::AioCompletion> rados_completion;
   std::vector<rbd_completion_t> completions;
 
@@ -72,8 +82,16 @@ void OnRadosComplete(rados_completion_t, void* arg) {
 // librbd calls the progress callback of rbd_resize2 unconditionally.
 int IgnoreProgress(uint64_t, uint64_t, void*) { return 0; }
 
+// memcmp against a block of zeros: vectorised, unlike a byte loop.
 bool AllZero(const char* data, uint64_t length) {
-  return std::all_of(data, data + length, [](char c) { return c == 0; });
+  static const char kZeros[4096] = {};
+  while (length > 0) {
+    const uint64_t n = std::min<uint64_t>(length, sizeof(kZeros));
+    if (std::memcmp(data, kZeros, n) != 0) return false;
+    data += n;
+    length -= n;
+  }
+  return true;
 }
 
 // A buffer cut into runs of data and runs of zeros; a zero run is at least
@@ -97,6 +115,52 @@ std::vector<Run> SplitZeroRuns(const char* data, uint64_t length, uint64_t block
     pos += n;
   }
   return runs;
+}
+
+constexpr uint64_t kProbeBlock = 64 << 10;   // created objects: checksum granularity
+constexpr uint32_t kCrcInit = 0xffffffffu;
+
+// crc32c (Castagnoli) as RADOS computes it for the checksum op: no final
+// inversion. Only used once, for a block of zeros.
+uint32_t Crc32cOfZeros(uint64_t length, uint32_t crc) {
+  for (uint64_t i = 0; i < length; ++i) {
+    for (int bit = 0; bit < 8; ++bit) crc = (crc >> 1) ^ (0x82F63B78u & (0u - (crc & 1u)));
+  }
+  return crc;
+}
+
+uint32_t ZeroBlockCrc() {
+  static const uint32_t crc = Crc32cOfZeros(kProbeBlock, kCrcInit);
+  return crc;
+}
+
+uint32_t LittleEndian32(const char* p) {
+  const auto* b = reinterpret_cast<const unsigned char*>(p);
+  return static_cast<uint32_t>(b[0]) | static_cast<uint32_t>(b[1]) << 8 | static_cast<uint32_t>(b[2]) << 16 |
+         static_cast<uint32_t>(b[3]) << 24;
+}
+
+// The object ranges worth reading: blocks whose checksum is not that of
+// zeros, merged, plus the unprobed tail. nullopt if the answer is malformed.
+std::optional<std::vector<std::pair<uint64_t, uint64_t>>> NonZeroRanges(librados::bufferlist& answer,
+                                                                         uint64_t probed, uint64_t length) {
+  if (answer.length() < 4) return std::nullopt;
+  const char* p = answer.c_str();
+  const uint32_t count = LittleEndian32(p);
+  if (answer.length() < 4 + 4ull * count || count * kProbeBlock != probed) return std::nullopt;
+  std::vector<std::pair<uint64_t, uint64_t>> ranges;
+  auto add = [&](uint64_t off, uint64_t len) {
+    if (!ranges.empty() && ranges.back().first + ranges.back().second == off) {
+      ranges.back().second += len;
+    } else {
+      ranges.emplace_back(off, len);
+    }
+  };
+  for (uint32_t i = 0; i < count; ++i) {
+    if (LittleEndian32(p + 4 + 4ull * i) != ZeroBlockCrc()) add(i * kProbeBlock, kProbeBlock);
+  }
+  if (length > probed) add(probed, length - probed);
+  return ranges;
 }
 
 constexpr uint64_t kSparseBlock = 4096;       // created objects: zero blocks are holes
@@ -153,9 +217,29 @@ class Pipeline {
   // could not be submitted. A phase with nothing to do completes at once.
   int Start(Chunk* c) {
     c->signal = &signal_;
-    if (c->state == Chunk::State::kQueued && c->kind != Chunk::Kind::kZero) {
+    if (c->state == Chunk::State::kQueued && c->kind == Chunk::Kind::kCopy) {
       c->state = Chunk::State::kReading;
-      return c->kind == Chunk::Kind::kCopy ? StartRead(c) : StartSparseRead(c);
+      return StartRead(c);
+    }
+    if (c->state == Chunk::State::kQueued && c->kind == Chunk::Kind::kCreated) {
+      const uint64_t probed = c->length / kProbeBlock * kProbeBlock;
+      if (probed == 0) {
+        c->state = Chunk::State::kReading;
+        return StartSparseRead(c);
+      }
+      c->state = Chunk::State::kProbing;
+      return StartProbe(c, probed);
+    }
+    if (c->state == Chunk::State::kProbing) {
+      c->state = Chunk::State::kReading;
+      std::optional<std::vector<std::pair<uint64_t, uint64_t>>> ranges;
+      if (c->checksums_rval == 0) ranges = NonZeroRanges(c->checksums, c->length / kProbeBlock * kProbeBlock, c->length);
+      if (!ranges) return StartSparseRead(c);  // no usable checksums: read it all
+      c->probed = true;
+      c->ranges = std::move(*ranges);
+      if (!c->ranges.empty()) return StartRangesRead(c);
+      c->state = Chunk::State::kWriting;  // nothing but zeros
+      return Submit(c, CreatedObjectWrites(c));
     }
     c->state = Chunk::State::kWriting;
     switch (c->kind) {
@@ -228,34 +312,76 @@ class Pipeline {
     return rbd_aio_read2(source_.handle(), c->offset, c->length, c->buffer.data(), completion, 0);
   }
 
-  int StartSparseRead(Chunk* c) {
+  int StartProbe(Chunk* c, uint64_t probed) {
     Arm(c, 1);
-    c->read_op.sparse_read(0, delta_.layout.object_size, &c->sparse_map, &c->sparse_data, &c->sparse_rval);
-    c->rados_completion.reset(librados::Rados::aio_create_completion(c, &OnRadosComplete));
-    return objects_->aio_operate(DataObjectName(delta_.layout, c->object_no), c->rados_completion.get(),
-                                 &c->read_op, nullptr);
+    librados::bufferlist init;
+    const uint32_t value = kCrcInit;  // le32 on every platform Ceph runs on
+    init.append(reinterpret_cast<const char*>(&value), sizeof(value));
+    c->read_op = std::make_unique<librados::ObjectReadOperation>();
+    c->read_op->checksum(LIBRADOS_CHECKSUM_TYPE_CRC32C, init, 0, probed, kProbeBlock, &c->checksums,
+                         &c->checksums_rval);
+    return Operate(c);
   }
 
-  // The writes of a created object: its non-zero extents; its holes only
-  // when the target may hold data there.
+  int StartRangesRead(Chunk* c) {
+    Arm(c, 1);
+    c->range_data.assign(c->ranges.size(), librados::bufferlist());
+    c->range_rvals.assign(c->ranges.size(), 0);
+    c->read_op = std::make_unique<librados::ObjectReadOperation>();
+    for (size_t i = 0; i < c->ranges.size(); ++i) {
+      c->read_op->read(c->ranges[i].first, c->ranges[i].second, &c->range_data[i], &c->range_rvals[i]);
+    }
+    return Operate(c);
+  }
+
+  int Operate(Chunk* c) {
+    c->rados_completion.reset(librados::Rados::aio_create_completion(c, &OnRadosComplete));
+    return objects_->aio_operate(DataObjectName(delta_.layout, c->object_no), c->rados_completion.get(),
+                                 c->read_op.get(), nullptr);
+  }
+
+  int StartSparseRead(Chunk* c) {
+    Arm(c, 1);
+    c->read_op = std::make_unique<librados::ObjectReadOperation>();
+    c->read_op->sparse_read(0, delta_.layout.object_size, &c->sparse_map, &c->sparse_data, &c->sparse_rval);
+    return Operate(c);
+  }
+
+  // The writes of a created object: its non-zero data; its holes only when
+  // the target may hold data there.
   std::vector<Write> CreatedObjectWrites(Chunk* c) {
     const uint64_t base = c->object_no * delta_.layout.object_size;
     const uint64_t object_end = std::min(base + delta_.layout.object_size, delta_.size_at_to);
-    const char* data = c->sparse_map.empty() ? nullptr : c->sparse_data.c_str();
+    struct Piece {
+      uint64_t offset;  // within the object
+      const char* data;
+      uint64_t length;
+    };
+    std::vector<Piece> pieces;
+    if (c->probed) {
+      for (size_t i = 0; i < c->ranges.size(); ++i) {
+        librados::bufferlist& bl = c->range_data[i];
+        if (bl.length() > 0) pieces.push_back({c->ranges[i].first, bl.c_str(), bl.length()});
+      }
+    } else if (!c->sparse_map.empty()) {
+      const char* data = c->sparse_data.c_str();
+      uint64_t pos = 0;
+      for (const auto& [off, len] : c->sparse_map) {
+        pieces.push_back({off, data + pos, len});
+        pos += len;
+      }
+    }
     std::vector<Write> writes;
     Extents holes = {{base, object_end - base}};
-    uint64_t data_pos = 0;
-    for (const auto& [off, len] : c->sparse_map) {
-      const char* bytes = data + data_pos;
-      data_pos += len;
-      const uint64_t at = base + off;
-      const uint64_t n = std::min(len, object_end > at ? object_end - at : 0);
+    for (const Piece& piece : pieces) {
+      const uint64_t at = base + piece.offset;
+      const uint64_t n = std::min(piece.length, object_end > at ? object_end - at : 0);
       if (n == 0) continue;
       stats_->bytes_read += n;
       holes = Subtract(holes, {{at, n}});
-      for (const Run& run : SplitZeroRuns(bytes, n, kSparseBlock)) {
+      for (const Run& run : SplitZeroRuns(piece.data, n, kSparseBlock)) {
         if (!run.zero) {
-          writes.push_back({at + run.offset, run.length, bytes + run.offset});
+          writes.push_back({at + run.offset, run.length, piece.data + run.offset});
         } else if (options_.zero_created_gaps) {
           writes.push_back({at + run.offset, run.length, nullptr});
         }
@@ -372,10 +498,18 @@ Result<CopyStats> ApplyDelta(const RadosCluster& source_cluster, const RbdImage&
     if (!error.ok()) break;
 
     for (auto [c, result] : pipeline.WaitForCompletions(in_flight)) {
-      const bool reading = c->state == Chunk::State::kReading;
+      const bool probing = c->state == Chunk::State::kProbing;
+      const bool reading = c->state == Chunk::State::kReading || probing;
       Pipeline::Release(c, false);
+      if (probing) {
+        c->checksums_rval = result < 0 ? result : c->checksums_rval;  // any failure: fall back
+        result = 0;
+      }
       if (reading && c->kind == Chunk::Kind::kCreated && result == -ENOENT) result = 0;  // no data at `to`
       if (result == 0 && reading && c->sparse_rval < 0 && c->sparse_rval != -ENOENT) result = c->sparse_rval;
+      for (int rval : c->range_rvals) {
+        if (result == 0 && rval < 0 && rval != -ENOENT) result = rval;
+      }
       if (result < 0) {
         fail(result, c, reading ? "reading '" + source.spec() + "'" : "writing '" + target.spec() + "'");
         break;
@@ -391,6 +525,8 @@ Result<CopyStats> ApplyDelta(const RadosCluster& source_cluster, const RbdImage&
         c->buffer = std::string();
         c->sparse_data.clear();
         c->sparse_map.clear();
+        c->range_data.clear();
+        c->checksums.clear();
       }
     }
     // Retire written chunks from the front, in order: that is the checkpoint.

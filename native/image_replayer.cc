@@ -104,7 +104,7 @@ class Step {
     bytes += applied.value();
 
     progress_->Phase("snapshotting");
-    auto result = Complete(to, bytes, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    auto result = Complete(to, bytes, started);
     if (result.ok()) {
       result.value().resumed = resuming;
       result.value().resumed_at = resume_at;
@@ -114,9 +114,11 @@ class Step {
 
   // The data of primary snapshot `to_id` is applied: take (or find) its local
   // snapshot, mark it complete, move the pin forward, prune.
-  Result<ReplayResult> Complete(const MirrorSnapshot& to, uint64_t bytes, double seconds) {
+  Result<ReplayResult> Complete(const MirrorSnapshot& to, uint64_t bytes,
+                                std::chrono::steady_clock::time_point started) {
     auto local_snap = local_.CreateSnapshot(LocalSnapshotName(to.id));
     if (!local_snap.ok()) return local_snap.status();
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     state_->primary_snap_id = to.id;
     state_->local_snap_id = local_snap.value();
     state_->primary_snap_time = to.timestamp;
@@ -130,6 +132,7 @@ class Step {
     state_->last_sync_finished = UnixNow();
     Status status = WriteReplicaState(local_, *state_);
     if (!status.ok()) return status;
+    const double completed_at = NowSeconds();
     progress_->End();
     // From here on a failure costs nothing: the next step redoes it.
     Pin(remote_, target_.local_fsid, to.id, to.id);
@@ -140,6 +143,7 @@ class Step {
     result.state = *state_;
     result.bytes_copied = bytes;
     result.seconds = seconds;
+    result.completed_at = completed_at;
     return result;
   }
 
@@ -260,7 +264,7 @@ Result<ReplayResult> ReplayImage(const ReplayTarget& target, const ReplayOptions
     const MirrorSnapshot* to = Find(snaps, state.inflight_to_snap_id);
     if (to != nullptr && LocalSnapshotExists(local.value(), LocalSnapshotName(to->id))) {
       // Crashed after the local snapshot, before marking it complete.
-      auto done = step.Complete(*to, state.last_sync_bytes, 0);
+      auto done = step.Complete(*to, state.last_sync_bytes, std::chrono::steady_clock::now());
       if (done.ok()) done.value().resumed = true;
       return done;
     }

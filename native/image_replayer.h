@@ -52,7 +52,8 @@ struct ReplayResult {
   ReplicaState state;          // the secondary's state after this step
   uint64_t newest_primary_snap_id = 0;
   uint64_t bytes_copied = 0;   // data written + zeroed by this step
-  double seconds = 0;
+  double seconds = 0;          // from the step's start to the record saying complete
+  double completed_at = 0;     // unix time of that record (housekeeping follows it)
   bool resumed = false;        // continued a delta left in flight
   uint64_t resumed_at = 0;     // its checkpoint
   unsigned skipped_snapshots = 0;  // complete primary snapshots between from and to

@@ -131,6 +131,8 @@ Result<MirrorInfo> RbdImage::Mirror() const {
 
 namespace {
 
+int NoProgress(uint64_t, uint64_t, void*) { return 0; }
+
 // Every snapshot with its namespace type, oldest first.
 Result<std::vector<std::pair<SnapshotInfo, rbd_snap_namespace_type_t>>> ListSnapshots(rbd_image_t image,
                                                                                        const std::string& spec) {
@@ -170,7 +172,8 @@ Result<std::vector<SnapshotInfo>> RbdImage::UserSnapshots() const {
 }
 
 Result<uint64_t> RbdImage::CreateSnapshot(const std::string& name) const {
-  int rc = rbd_snap_create(image_, name.c_str());
+  // No quiesce round: this handle is the image's only writer.
+  int rc = rbd_snap_create2(image_, name.c_str(), RBD_SNAP_CREATE_SKIP_QUIESCE, &NoProgress, nullptr);
   if (rc < 0 && rc != -EEXIST) return Status::FromErrno(rc, "creating snapshot '" + name + "' of '" + spec_ + "'");
   uint64_t id = 0;
   rc = rbd_snap_get_id(image_, name.c_str(), &id);

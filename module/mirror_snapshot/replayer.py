@@ -226,10 +226,12 @@ class Replayer:
                 with self._lock:
                     image.pending = False
                 remote = self._peers.get(image.peer)
+                self._log.debug(f"replaying '{image.spec}'")
                 result = native.replay_image(
                     remote, local, image.pool, image.ns, image.remote_id, image.name,
                     remote.fsid(), local.fsid(), image.progress,
                     self._in_flight_bytes(), int(self._option('keep_local_snapshots') or 3))
+                self._log.debug(f"replaying '{image.spec}': {result['outcome']} in {result['seconds']:.3f} s")
                 with self._lock:
                     image.replica = result['state']
                     image.outcome = result['outcome']
@@ -237,7 +239,7 @@ class Replayer:
                     image.failures = 0
                     if result['outcome'] == 'synced':
                         image.last_sync = {'seconds': result['seconds'], 'bytes': result['bytes_copied'],
-                                           'finished': time.time(),
+                                           'finished': result['completed_at'],
                                            'skipped_snapshots': result['skipped_snapshots'],
                                            'resumed_at': result['resumed_at'] if result['resumed'] else None}
                         continue

@@ -268,6 +268,7 @@ py::dict ToDict(const ms::ReplayResult& r) {
   out["newest_primary_snap_id"] = r.newest_primary_snap_id;
   out["bytes_copied"] = r.bytes_copied;
   out["seconds"] = r.seconds;
+  out["completed_at"] = r.completed_at;
   out["resumed"] = r.resumed;
   out["resumed_at"] = r.resumed_at;
   out["skipped_snapshots"] = r.skipped_snapshots;

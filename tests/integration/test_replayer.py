@@ -58,6 +58,13 @@ def clients(images: Images, site_b: Site):
     b.close()
 
 
+def reset_option(site: Site, name: str, default: str) -> None:
+    """Back to the default. `config rm` alone leaves ceph-mgr 16.2's cached
+    module option at the removed value, so set the default first."""
+    site.ceph('config', 'set', 'mgr', f'mgr/mirror_snapshot/{name}', default, check=False)
+    site.ceph('config', 'rm', 'mgr', f'mgr/mirror_snapshot/{name}', check=False)
+
+
 def image_status(site: Site, spec: str) -> Optional[Dict]:
     proc = site.mirror_snapshot('image', 'status', spec, '--format', 'json', check=False)
     return json.loads(proc.stdout) if proc.returncode == 0 else None
@@ -206,7 +213,7 @@ def test_pruned_middle_snapshots_are_skipped(images: Images, site_b: Site, clien
         newest = ids[-1]
         assert len(ids) <= 5
     finally:
-        site_b.ceph('config', 'rm', 'mgr', 'mgr/mirror_snapshot/replay_skip_pools')
+        reset_option(site_b, 'replay_skip_pools', '')
     status = assert_replica_matches(images, site_b, clients, 'pruned', newest)
     assert status['last_sync']['skipped_snapshots'] >= 1
 
@@ -249,7 +256,7 @@ def test_unreachable_peer_is_an_error_then_recovers(images: Images, site_b: Site
     images.create('peerless', size='16M')
     first = snapshot_now(images, 'peerless')
     wait_synced(site_b, images.spec('peerless'), first)
-    peer = json.loads(site_b.rbd('mirror', 'pool', 'info', 'rbd', '--format', 'json').stdout)['peers'][0]
+    peer = json.loads(site_b.rbd('mirror', 'pool', 'info', 'rbd', '--all', '--format', 'json').stdout)['peers'][0]
     mon_host = peer['mon_host']
     site_b.rbd('mirror', 'pool', 'peer', 'set', 'rbd', peer['uuid'], 'mon-host', 'v2:127.0.0.1:1')
     try:
@@ -267,7 +274,7 @@ def test_unreachable_peer_is_an_error_then_recovers(images: Images, site_b: Site
     try:
         assert_replica_matches(images, site_b, clients, 'peerless', second)
     finally:
-        site_b.ceph('config', 'rm', 'mgr', 'mgr/mirror_snapshot/refresh_interval')
+        reset_option(site_b, 'refresh_interval', '60')
     wait_for(lambda: 'MIRROR_SNAPSHOT_REPLAY_FAILED' not in site_b.ceph_json('health', 'detail')['checks'],
              60, what='health warning cleared')
 
@@ -373,7 +380,7 @@ def test_deleted_primary_mid_sync_is_never_complete(images: Images, site_b: Site
         images.site.rbd('snap', 'purge', images.spec('doomed'), check=False)
         images.site.rbd('rm', '--no-progress', images.spec('doomed'))
     finally:
-        site_b.ceph('config', 'rm', 'mgr', 'mgr/mirror_snapshot/replay_memory_bytes')
+        reset_option(site_b, 'replay_memory_bytes', str(256 * MiB))
 
     def settled():
         s = image_status(site_b, images.spec('doomed'))
@@ -408,7 +415,7 @@ def test_killed_mgr_resumes_from_the_checkpoint(images: Images, site_b: Site, cl
                           s['last_complete'] and s['last_complete']['primary_snap_id'] == second and s,
                           240, interval=1, what='sync finished by the next mgr')
     finally:
-        site_b.ceph('config', 'rm', 'mgr', 'mgr/mirror_snapshot/replay_memory_bytes', check=False)
+        reset_option(site_b, 'replay_memory_bytes', str(256 * MiB))
         sandbox('up')   # the killed mgr comes back as a standby
     assert status['last_sync']['resumed_at'] >= 64 * MiB, status['last_sync']
     assert_replica_matches(images, site_b, clients, 'resumed', second)

@@ -589,6 +589,8 @@ class RbdMirrorDaemon:
                 deleted = False
                 log(f'{site.name}: pool {RBDM_POOL} kept: {proc.stderr.decode(errors="replace").strip()}')
         if deleted:
+            # `config rm` alone leaves ceph-mgr 16.2's cached module option as it was.
+            self.bench.b.ceph('config', 'set', 'mgr', 'mgr/mirror_snapshot/replay_skip_pools', '', check=False)
             self.bench.b.ceph('config', 'rm', 'mgr', 'mgr/mirror_snapshot/replay_skip_pools', check=False)
             self.bench.b.ceph('auth', 'rm', f'client.{RBDM_USER}', check=False)
 
@@ -814,8 +816,9 @@ def memory_mode(bench: Bench, args: argparse.Namespace, daemon: Optional[RbdMirr
     for engine in engines_for(bench, args):
         pid = active_mgr_pid(bench.b) if engine.name == 'ours' else daemon.pid
         process = 'site-b ceph-mgr (active)' if engine.name == 'ours' else 'site-b rbd-mirror'
-        results.append(guarded({'engine': engine.name, 'delta': '4 GiB first sync', 'process': process},
-                               lambda: first_sync_memory(engine, pid, '4G')))
+        results.append(guarded({'engine': engine.name, 'delta': f'{args.memory_size} first sync',
+                                'process': process},
+                               lambda: first_sync_memory(engine, pid, args.memory_size)))
     rows = [[r['engine'], r['process'], f'{r["baseline_mib"]:.0f}', f'{r["peak_mib"]:.0f}',
              f'{r["growth_mib"]:.0f}', f'{r["seconds_from_enable"]:.1f}',
              f'{r["module_seconds"]:.1f}' if r.get('module_seconds') is not None else '-']
@@ -857,6 +860,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--only', choices=sorted(DELTAS), help='measure one delta only')
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument('--memory', action='store_true', help='RSS of site-b processes during a 4 GiB first sync')
+    parser.add_argument('--memory-size', default='4G', help='image size for --memory (default 4G; the memstore '
+                        'OSDs keep the RSS they grow to until restarted)')
     mode.add_argument('--scaling', action='store_true', help='time vs delta size and vs images syncing at once')
     return parser.parse_args()
 
