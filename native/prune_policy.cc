@@ -4,6 +4,8 @@
 #include <charconv>
 #include <string_view>
 
+#include "native/key_values.h"
+
 namespace mirror_snapshot {
 
 std::vector<uint64_t> SnapshotsToPrune(const std::vector<MirrorSnapshot>& snapshots, uint64_t keep,
@@ -47,29 +49,25 @@ std::optional<uint64_t> ParseUnsigned(std::string_view text) {
 std::optional<SyncPin> ParseSyncPin(const std::string& value) {
   SyncPin pin;
   bool have_to = false;
-  std::string_view rest = value;
-  while (!rest.empty()) {
-    const size_t comma = rest.find(',');
-    const std::string_view field = rest.substr(0, comma);
-    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-    const size_t eq = field.find('=');
-    if (eq == std::string_view::npos) return std::nullopt;
-    const std::string_view key = field.substr(0, eq), text = field.substr(eq + 1);
+  const bool parsed = ForEachKeyValue(value, [&](std::string_view key, std::string_view text) {
     if (key == "from") {
-      if (text == "-") continue;
+      if (text == "-") return true;
       pin.from_snap_id = ParseUnsigned(text);
-      if (!pin.from_snap_id) return std::nullopt;
-    } else if (key == "to") {
+      return pin.from_snap_id.has_value();
+    }
+    if (key == "to") {
       const auto to = ParseUnsigned(text);
-      if (!to) return std::nullopt;
+      if (!to) return false;
       pin.to_snap_id = *to;
       have_to = true;
     } else if (key == "updated") {
       const auto updated = ParseUnsigned(text);
-      if (!updated) return std::nullopt;
+      if (!updated) return false;
       pin.updated = static_cast<int64_t>(*updated);
     }  // unknown fields are ignored: newer secondaries may add some
-  }
+    return true;
+  });
+  if (!parsed) return std::nullopt;
   if (!have_to) return std::nullopt;
   return pin;
 }

@@ -6,6 +6,8 @@
 #include <sstream>
 #include <string_view>
 
+#include "native/key_values.h"
+
 namespace mirror_snapshot {
 namespace {
 
@@ -58,16 +60,11 @@ std::optional<ReplicaState> DecodeReplicaState(const std::string& text) {
       {"last_sync_bytes", [&](const std::string& v) { return ParseNumber(v, &s.last_sync_bytes); }},
       {"last_sync_finished", [&](const std::string& v) { return ParseNumber(v, &s.last_sync_finished); }},
   };
-  std::string_view rest = text;
-  while (!rest.empty()) {
-    const size_t comma = rest.find(',');
-    const std::string_view item = rest.substr(0, comma);
-    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-    const size_t eq = item.find('=');
-    if (eq == std::string_view::npos) return std::nullopt;
-    const auto field = fields.find(std::string(item.substr(0, eq)));
-    if (field != fields.end() && !field->second(std::string(item.substr(eq + 1)))) return std::nullopt;
-  }
+  const bool parsed = ForEachKeyValue(text, [&](std::string_view key, std::string_view value) {
+    const auto field = fields.find(std::string(key));
+    return field == fields.end() || field->second(std::string(value));
+  });
+  if (!parsed) return std::nullopt;
   if (s.remote_fsid.empty() || s.remote_image_id.empty() || s.global_id.empty()) return std::nullopt;
   return s;
 }

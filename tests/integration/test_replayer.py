@@ -359,23 +359,37 @@ def test_full_secondary_pool_pauses_with_an_error(images: Images, site_b: Site, 
     assert_replica_matches(images, site_b, clients, 'full', second)
 
 
-def test_deleted_primary_mid_sync_is_never_complete(images: Images, site_b: Site, clients) -> None:
-    a, b = clients
-    images.create('doomed', size='1G')
-    first = snapshot_now(images, 'doomed')
-    wait_synced(site_b, images.spec('doomed'), first)
+def start_slow_sync(images: Images, site_b: Site, name: str, written: str):
+    """A 1 GiB image synced once, then `written` of sequential 4 MiB writes
+    and a snapshot, synced with a 16 MiB memory budget so that a test can
+    catch the sync in the middle (reset the budget with reset_option).
+    Returns (first, second) snapshot ids."""
+    images.create(name, size='1G')
+    first = snapshot_now(images, name)
+    wait_synced(site_b, images.spec(name), first)
     images.site.rbd('bench', '--io-type', 'write', '--io-size', '4M', '--io-pattern', 'seq',
-                    '--io-total', '768M', images.spec('doomed'))
-    # A small memory budget makes the sync slow enough to be caught in the middle.
+                    '--io-total', written, images.spec(name))
     site_b.ceph('config', 'set', 'mgr', 'mgr/mirror_snapshot/replay_memory_bytes', str(16 * MiB))
-    try:
-        second = snapshot_now(images, 'doomed')
+    return first, snapshot_now(images, name)
 
-        def copying():
-            s = image_status(site_b, images.spec('doomed'))
-            flight = s and s['in_flight']
-            return flight and flight['phase'] == 'copying' and 0 < flight['bytes_done'] < flight['bytes_total'] // 2
-        wait_for(copying, 60, interval=0.05, what='sync copying')
+
+def copying_past(site_b: Site, spec: str, fraction_min: float, fraction_max: float):
+    """A predicate: the sync of `spec` is copying, between the two fractions done."""
+    def check():
+        s = image_status(site_b, spec)
+        flight = s and s['in_flight']
+        if not flight or flight['phase'] != 'copying' or not flight['bytes_total']:
+            return None
+        done = flight['bytes_done'] / flight['bytes_total']
+        return s if fraction_min < done < fraction_max else None
+    return check
+
+
+def test_deleted_primary_mid_sync_is_never_complete(images: Images, site_b: Site, clients) -> None:
+    _, b = clients
+    try:
+        first, second = start_slow_sync(images, site_b, 'doomed', '512M')
+        wait_for(copying_past(site_b, images.spec('doomed'), 0, 0.5), 60, interval=0.05, what='sync copying')
         images.site.rbd('mirror', 'image', 'disable', '--force', images.spec('doomed'))
         images.site.rbd('snap', 'purge', images.spec('doomed'), check=False)
         images.site.rbd('rm', '--no-progress', images.spec('doomed'))
@@ -394,21 +408,10 @@ def test_deleted_primary_mid_sync_is_never_complete(images: Images, site_b: Site
 
 
 def test_killed_mgr_resumes_from_the_checkpoint(images: Images, site_b: Site, clients) -> None:
-    a, _ = clients
-    images.create('resumed', size='1G')
-    first = snapshot_now(images, 'resumed')
-    wait_synced(site_b, images.spec('resumed'), first)
-    images.site.rbd('bench', '--io-type', 'write', '--io-size', '4M', '--io-pattern', 'seq',
-                    '--io-total', '640M', images.spec('resumed'))
-    site_b.ceph('config', 'set', 'mgr', 'mgr/mirror_snapshot/replay_memory_bytes', str(16 * MiB))
     try:
-        second = snapshot_now(images, 'resumed')
-
-        def past_a_checkpoint():
-            s = image_status(site_b, images.spec('resumed'))
-            flight = s and s['in_flight']
-            return flight and flight['phase'] == 'copying' and flight['bytes_done'] > 160 * MiB and s
-        wait_for(past_a_checkpoint, 90, interval=0.05, what='sync past its first checkpoints')
+        _, second = start_slow_sync(images, site_b, 'resumed', '512M')
+        wait_for(copying_past(site_b, images.spec('resumed'), 0.25, 0.9), 90, interval=0.05,
+                 what='sync past its first checkpoints')
         active = site_b.active_mgr()
         os.kill(site_b.daemon_pid(f'mgr.{active}'), signal.SIGKILL)
         status = wait_for(lambda: (s := image_status(site_b, images.spec('resumed'))) and
