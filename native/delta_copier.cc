@@ -476,14 +476,20 @@ Result<CopyStats> ApplyDelta(const RadosCluster& source_cluster, const RbdImage&
   uint64_t next_report = progress.bytes_done + options.progress_every_bytes;
   uint64_t bytes_in_flight = 0;
   Status error;
+  // Chunks may start while this copy's cap and the shared budget allow; a
+  // copy with nothing in flight always starts one, so it cannot starve.
+  auto admit = [&](uint64_t length) {
+    const bool alone = in_flight.empty();
+    if (!alone && bytes_in_flight + length > options.max_in_flight_bytes) return false;
+    return options.budget == nullptr || options.budget->TryTake(length, alone);
+  };
 
   auto fail = [&](int code, const Chunk* c, const std::string& what) {
     if (error.ok()) error = Status::FromErrno(code, what + " at offset " + std::to_string(c->offset));
   };
 
   while (error.ok() && (!queued.empty() || !in_flight.empty())) {
-    while (!queued.empty() &&
-           (in_flight.empty() || bytes_in_flight + queued.front()->length <= options.max_in_flight_bytes)) {
+    while (!queued.empty() && admit(queued.front()->length)) {
       std::unique_ptr<Chunk> c = std::move(queued.front());
       queued.pop_front();
       bytes_in_flight += c->length;
@@ -532,6 +538,7 @@ Result<CopyStats> ApplyDelta(const RadosCluster& source_cluster, const RbdImage&
     // Retire written chunks from the front, in order: that is the checkpoint.
     while (!in_flight.empty() && in_flight.front()->state == Chunk::State::kWritten) {
       bytes_in_flight -= in_flight.front()->length;
+      if (options.budget != nullptr) options.budget->Give(in_flight.front()->length);
       progress.bytes_done += in_flight.front()->length;
       progress.checkpoint_offset = in_flight.front()->offset + in_flight.front()->length;
       in_flight.pop_front();
@@ -543,6 +550,7 @@ Result<CopyStats> ApplyDelta(const RadosCluster& source_cluster, const RbdImage&
   }
   // After an error, let what is still in flight finish before its buffers go.
   for (auto& c : in_flight) Pipeline::Release(c.get(), true);
+  if (options.budget != nullptr) options.budget->Give(bytes_in_flight);
   if (!error.ok()) return error;
 
   if (target_size > delta.size_at_to) {

@@ -7,6 +7,7 @@
 #include <functional>
 
 #include "native/image_delta.h"
+#include "native/memory_budget.h"
 #include "native/rados_cluster.h"
 #include "native/rbd_image.h"
 #include "native/result.h"
@@ -21,7 +22,10 @@ struct CopyProgress {
 };
 
 struct CopyOptions {
-  uint64_t max_in_flight_bytes = 64ull << 20;
+  uint64_t max_in_flight_bytes = 64ull << 20;  // this copy's own cap
+  // Shared with other copies (optional): every chunk in flight takes its
+  // bytes from it. A copy with nothing in flight always takes one chunk.
+  MemoryBudget* budget = nullptr;
   uint64_t chunk_bytes = 4ull << 20;
   uint64_t resume_offset = 0;  // ranges below it are already applied
   // Created objects (absent at `from`) are copied extent by extent; their

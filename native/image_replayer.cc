@@ -171,6 +171,7 @@ class Step {
     progress_->Phase("copying");
     CopyOptions copy;
     copy.max_in_flight_bytes = options_.max_in_flight_bytes;
+    copy.budget = options_.budget;
     copy.resume_offset = resume_at;
     copy.zero_created_gaps = zero_gaps;
     copy.progress_every_bytes = std::min<uint64_t>(options_.checkpoint_every_bytes, 16ull << 20);

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 
+#include "native/memory_budget.h"
 #include "native/rados_cluster.h"
 #include "native/rbd_image.h"
 #include "native/replay_progress.h"
@@ -35,6 +36,7 @@ struct ReplayTarget {
 
 struct ReplayOptions {
   uint64_t max_in_flight_bytes = 64ull << 20;
+  MemoryBudget* budget = nullptr;  // shared by every sync of the replayer (optional)
   unsigned list_snaps_in_flight = 64;
   uint64_t checkpoint_every_bytes = 64ull << 20;
   unsigned keep_local_snapshots = 3;

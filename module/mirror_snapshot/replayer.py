@@ -82,6 +82,7 @@ class Replayer:
         self._refresh_now = threading.Event()
         self._thread: Optional[threading.Thread] = None
         self._watcher: Any = None
+        self._budget: Any = None  # native.MemoryBudget, shared by every sync
 
     # --- lifecycle ------------------------------------------------------------
 
@@ -99,10 +100,12 @@ class Replayer:
 
     def _run(self) -> None:
         self._watcher = self._native.HeaderWatcher()
+        self._budget = self._native.MemoryBudget(self._memory_bytes())
         next_refresh = 0.0
         while not self._stopping.is_set():
             if time.monotonic() >= next_refresh or self._refresh_now.is_set():
                 self._refresh_now.clear()
+                self._budget.set_limit(self._memory_bytes())
                 try:
                     self._refresh()
                 except Exception as e:  # never let the loop die
@@ -230,7 +233,7 @@ class Replayer:
                 result = native.replay_image(
                     remote, local, image.pool, image.ns, image.remote_id, image.name,
                     remote.fsid(), local.fsid(), image.progress,
-                    self._in_flight_bytes(), int(self._option('keep_local_snapshots') or 3))
+                    self._memory_bytes(), int(self._option('keep_local_snapshots') or 3), self._budget)
                 self._log.debug(f"replaying '{image.spec}': {result['outcome']} in {result['seconds']:.3f} s")
                 with self._lock:
                     image.replica = result['state']
@@ -272,10 +275,8 @@ class Replayer:
         backoff = min(RETRY_MIN_SECONDS * 2 ** (image.failures - 1), RETRY_MAX_SECONDS)
         image.retry_at = time.monotonic() + backoff
 
-    def _in_flight_bytes(self) -> int:
-        memory = int(self._option('replay_memory_bytes') or (256 << 20))
-        syncs = max(1, int(self._option('max_concurrent_image_syncs') or 4))
-        return max(4 << 20, memory // syncs)
+    def _memory_bytes(self) -> int:
+        return int(self._option('replay_memory_bytes') or (256 << 20))
 
     # --- reporting ------------------------------------------------------------
 

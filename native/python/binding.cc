@@ -556,6 +556,10 @@ PYBIND11_MODULE(_native, m) {
         }, py::call_guard<py::gil_scoped_release>());
 
   // --- the secondary: replaying primary images -------------------------------
+  py::class_<ms::MemoryBudget, std::shared_ptr<ms::MemoryBudget>>(m, "MemoryBudget")
+      .def(py::init<uint64_t>(), py::arg("limit_bytes"))
+      .def("set_limit", &ms::MemoryBudget::SetLimit)
+      .def("used", &ms::MemoryBudget::used);
   py::class_<ms::ReplayProgress, std::shared_ptr<ms::ReplayProgress>>(m, "ReplayProgress")
       .def(py::init<>())
       .def("view", [](const ms::ReplayProgress& p) { return ToDict(p.View()); });
@@ -563,10 +567,11 @@ PYBIND11_MODULE(_native, m) {
         [](const RadosCluster& remote, const RadosCluster& local, const std::string& pool, const std::string& ns,
            const std::string& remote_image_id, const std::string& image_name, const std::string& remote_fsid,
            const std::string& local_fsid, std::shared_ptr<ms::ReplayProgress> progress,
-           uint64_t max_in_flight_bytes, unsigned keep_local_snapshots) {
+           uint64_t max_in_flight_bytes, unsigned keep_local_snapshots, std::shared_ptr<ms::MemoryBudget> budget) {
           ms::ReplayTarget target{&remote, &local, pool, ns, remote_image_id, image_name, remote_fsid, local_fsid};
           ms::ReplayOptions options;
           options.max_in_flight_bytes = max_in_flight_bytes;
+          options.budget = budget.get();
           options.keep_local_snapshots = keep_local_snapshots;
           const auto result = WithoutGil([&] { return Unwrap(ms::ReplayImage(target, options, progress.get())); });
           return ToDict(result);
@@ -574,6 +579,7 @@ PYBIND11_MODULE(_native, m) {
         py::arg("remote"), py::arg("local"), py::arg("pool"), py::arg("ns"), py::arg("remote_image_id"),
         py::arg("image_name"), py::arg("remote_fsid"), py::arg("local_fsid"), py::arg("progress"),
         py::arg("max_in_flight_bytes") = 64ull << 20, py::arg("keep_local_snapshots") = 3,
+        py::arg("budget") = nullptr,
         "Bring the secondary of a primary image up to the newest complete primary mirror snapshot (one delta).");
   m.def("replica_state",
         [](const RadosCluster& c, const std::string& pool, const std::string& ns, const std::string& name)

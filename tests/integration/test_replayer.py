@@ -65,6 +65,12 @@ def reset_option(site: Site, name: str, default: str) -> None:
     site.ceph('config', 'rm', 'mgr', f'mgr/mirror_snapshot/{name}', check=False)
 
 
+def wait_for_health(site: Site, check: str, present: bool, timeout: float = 60) -> None:
+    """Health reaches the monitors with the mgr's next report: wait for it."""
+    wait_for(lambda: (check in site.ceph_json('health', 'detail')['checks']) == present, timeout,
+             what=f"health check {check} {'raised' if present else 'cleared'}")
+
+
 def image_status(site: Site, spec: str) -> Optional[Dict]:
     proc = site.mirror_snapshot('image', 'status', spec, '--format', 'json', check=False)
     return json.loads(proc.stdout) if proc.returncode == 0 else None
@@ -264,8 +270,7 @@ def test_unreachable_peer_is_an_error_then_recovers(images: Images, site_b: Site
         status = wait_for(lambda: (s := image_status(site_b, images.spec('peerless'))) and
                           s['state'] == 'error' and s, 90, what='peer error reported')
         assert "peer 'site-a'" in status['last_error'], status['last_error']
-        health = site_b.ceph_json('health', 'detail')
-        assert 'MIRROR_SNAPSHOT_REPLAY_FAILED' in health['checks']
+        wait_for_health(site_b, 'MIRROR_SNAPSHOT_REPLAY_FAILED', present=True)
     finally:
         site_b.rbd('mirror', 'pool', 'peer', 'set', 'rbd', peer['uuid'], 'mon-host', mon_host)
     with a.image('peerless') as image:
@@ -275,8 +280,7 @@ def test_unreachable_peer_is_an_error_then_recovers(images: Images, site_b: Site
         assert_replica_matches(images, site_b, clients, 'peerless', second)
     finally:
         reset_option(site_b, 'refresh_interval', '60')
-    wait_for(lambda: 'MIRROR_SNAPSHOT_REPLAY_FAILED' not in site_b.ceph_json('health', 'detail')['checks'],
-             60, what='health warning cleared')
+    wait_for_health(site_b, 'MIRROR_SNAPSHOT_REPLAY_FAILED', present=False)
 
 
 def test_existing_local_image_is_never_overwritten(images: Images, site_b: Site, clients) -> None:
@@ -353,7 +357,7 @@ def test_full_secondary_pool_pauses_with_an_error(images: Images, site_b: Site, 
                           s['state'] == 'error' and s, 60, what='full pool reported')
         assert "pool 'rbd' on this site is full" in status['last_error']
         assert status['last_complete']['primary_snap_id'] == first   # nothing half-written is complete
-        assert 'MIRROR_SNAPSHOT_REPLAY_FAILED' in site_b.ceph_json('health', 'detail')['checks']
+        wait_for_health(site_b, 'MIRROR_SNAPSHOT_REPLAY_FAILED', present=True)
     finally:
         site_b.ceph('osd', 'pool', 'set-quota', 'rbd', 'max_bytes', '0')
     assert_replica_matches(images, site_b, clients, 'full', second)
