@@ -85,6 +85,10 @@ Result<std::string> LocalSiteName(const RadosCluster& cluster) {
   return std::string(name.data());
 }
 
+namespace {
+constexpr int kPeerOsdOpTimeoutSeconds = 60;
+}  // namespace
+
 Result<std::unique_ptr<RadosCluster>> ConnectToPeer(const PeerSite& peer, int timeout_seconds) {
   if (peer.mon_host.empty() || peer.key.empty()) {
     return Status::InvalidArgument("peer '" + peer.site_name +
@@ -98,6 +102,9 @@ Result<std::unique_ptr<RadosCluster>> ConnectToPeer(const PeerSite& peer, int ti
       {"keyring", ""},  // the key above is the only credential to use
       {"client_mount_timeout", std::to_string(timeout_seconds)},
       {"rados_mon_op_timeout", std::to_string(timeout_seconds)},
+      // No operation on a peer may hang a thread forever (a pool that is
+      // gone or has no active PG there): it fails, and is retried later.
+      {"rados_osd_op_timeout", std::to_string(kPeerOsdOpTimeoutSeconds)},
       {"admin_socket", ""},
       {"log_file", ""},
   };

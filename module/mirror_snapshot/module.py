@@ -120,6 +120,9 @@ class Module(MgrModule):
         self._executor = NativeExecutor(__package__, self.log, 'native')
         self._creator = NativeExecutor(__package__, self.log, 'create')
         self._syncs = NativeExecutor(__package__, self.log, 'sync')
+        # Its own thread: a peer that does not answer must not hold the
+        # threads that serve commands.
+        self._announcing = NativeExecutor(__package__, self.log, 'announce')
         self._native: Any = None
         self._local: Optional[LocalCluster] = None  # native client sharing our CephContext
         self._scheduler: Optional[PrimaryScheduler] = None
@@ -145,6 +148,7 @@ class Module(MgrModule):
         self._executor.start(int(self.get_module_option('native_threads') or 4))
         self._creator.start(int(self.get_module_option('max_concurrent_snap_create') or 10))
         self._syncs.start(int(self.get_module_option('max_concurrent_image_syncs') or 4))
+        self._announcing.start(1)
         try:
             self._native = self._executor.wait_ready(READY_TIMEOUT_SECONDS * 6)
         except ExecutorNotReady as e:
@@ -179,6 +183,7 @@ class Module(MgrModule):
             self._replayer.stop()
         self._creator.stop()
         self._syncs.stop()
+        self._announcing.stop()
         self._executor.stop()
 
     def _full_pools(self) -> Set[str]:
@@ -216,15 +221,22 @@ class Module(MgrModule):
         return cluster
 
     def _announce_loop(self) -> None:
-        """This thread (serve's) announces us to our primaries, periodically."""
+        """This thread (serve's) announces us to our primaries, periodically,
+        on the 'announce' thread; a round still running is not started again."""
         assert self._announcer is not None
+        announcer = self._announcer
+        running: Any = None
         while not self._stopping.is_set():
+            if running is None or running.done():
+                running = self._announcing.submit(lambda native: announcer.announce())
             try:
-                self._executor.call(lambda native: self._announcer.announce(),
-                                    timeout=COMMAND_TIMEOUT_SECONDS)
+                running.result(timeout=COMMAND_TIMEOUT_SECONDS)
+            except FutureTimeout:
+                self.log.error('announcing to peers is taking more than '
+                               f'{COMMAND_TIMEOUT_SECONDS:.0f} s; a peer does not answer')
             except Exception as e:
                 self.log.error(f'announcing to peers failed: {e}')
-            self._set_health('peers', self._announcer.health_checks())
+            self._set_health('peers', announcer.health_checks())
             self._stopping.wait(self._refresh_interval())
 
     def _set_health(self, source: str, checks: Dict[str, Any]) -> None:
