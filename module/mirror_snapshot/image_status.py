@@ -7,7 +7,8 @@ answer `image status` and `status` with one shape.
 from typing import Any, Dict, List, Optional
 
 from . import replayer
-from .errors import CommandError, invalid
+from .errors import invalid
+from .output import table
 
 SYNC_PIN_PREFIX = 'mirror_snapshot.sync.'
 
@@ -64,7 +65,6 @@ def local_image_status(native: Any, cluster: Any, pool: str, ns: str, name: str)
 
 
 def status_table(rows: List[Dict[str, Any]]) -> str:
-    from .output import table
     body = []
     for row in rows:
         last = row['last_complete']
@@ -84,8 +84,3 @@ def status_table(rows: List[Dict[str, Any]]) -> str:
                      row['last_error'] or '-'])
     return table(['IMAGE', 'ROLE', 'STATE', 'PRIMARY SNAP', 'LOCAL SNAP', 'IN FLIGHT', 'LAST SYNC', 'ERROR'], body)
 
-
-def require_found(status: Optional[Dict[str, Any]], spec: str) -> Dict[str, Any]:
-    if status is None:
-        raise CommandError(2, f"image '{spec}' is not mirrored by mirror_snapshot")
-    return status
