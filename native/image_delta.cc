@@ -36,27 +36,18 @@ ObjectSnapSet Convert(const librados::snap_set_t& in) {
   return out;
 }
 
-Result<uint64_t> SnapshotSize(const RbdImage& image, uint64_t snap_id) {
-  std::vector<rbd_snap_info_t> snaps(64);
-  int max = static_cast<int>(snaps.size());
-  int count = rbd_snap_list(image.handle(), snaps.data(), &max);
-  if (count == -ERANGE) {
-    snaps.resize(static_cast<size_t>(max));
-    count = rbd_snap_list(image.handle(), snaps.data(), &max);
-  }
-  if (count < 0) return Status::FromErrno(count, "listing snapshots of '" + image.spec() + "'");
-  std::optional<uint64_t> size;
-  for (int i = 0; i < count; ++i) {
-    if (snaps[i].id == snap_id) size = snaps[i].size;
-  }
-  rbd_snap_list_end(snaps.data());
-  if (!size) {
-    return Status::NotFound("snapshot " + std::to_string(snap_id) + " of '" + image.spec() + "' does not exist");
-  }
-  return *size;
-}
+// One outstanding list_snaps.
+struct Pending {
+  uint64_t object_no = 0;
+  librados::ObjectReadOperation op;
+  librados::snap_set_t snaps;
+  int op_rc = 0;
+  std::unique_ptr<librados::AioCompletion> completion;
+};
 
-Result<ObjectLayout> Layout(const RbdImage& image) {
+}  // namespace
+
+Result<ObjectLayout> ImageLayout(const RbdImage& image) {
   uint64_t features = 0;
   int rc = rbd_get_features(image.handle(), &features);
   if (rc < 0) return Status::FromErrno(rc, "reading features of '" + image.spec() + "'");
@@ -74,30 +65,19 @@ Result<ObjectLayout> Layout(const RbdImage& image) {
   return layout;
 }
 
-// One outstanding list_snaps.
-struct Pending {
-  uint64_t object_no = 0;
-  librados::ObjectReadOperation op;
-  librados::snap_set_t snaps;
-  int op_rc = 0;
-  std::unique_ptr<librados::AioCompletion> completion;
-};
-
-}  // namespace
-
 Result<ImageDelta> ComputeImageDelta(const RadosCluster& cluster, const RbdImage& image,
                                      uint64_t from_snap_id, uint64_t to_snap_id,
                                      unsigned max_in_flight) {
-  auto to_size = SnapshotSize(image, to_snap_id);
+  auto to_size = image.SnapshotSize(to_snap_id);
   if (!to_size.ok()) return to_size.status();
   uint64_t from_size = 0;
   if (from_snap_id != 0) {
-    auto size = SnapshotSize(image, from_snap_id);
+    auto size = image.SnapshotSize(from_snap_id);
     if (!size.ok()) return size.status();
     from_size = size.value();
   }
   const std::string& spec = image.spec();
-  auto layout = Layout(image);
+  auto layout = ImageLayout(image);
   if (!layout.ok()) return layout.status();
   const ObjectLayout& l = layout.value();
 

@@ -23,6 +23,9 @@ struct ObjectLayout {
 
 std::string DataObjectName(const ObjectLayout& layout, uint64_t object_no);
 
+// The layout of an open image; EOPNOTSUPP for fancy striping (STRIPINGV2).
+Result<ObjectLayout> ImageLayout(const RbdImage& image);
+
 struct ImageDelta {
   Extents changed;  // copy these from the `to` snapshot
   Extents zeroed;   // no data there at `to`: zero/discard them

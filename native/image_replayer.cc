@@ -9,6 +9,7 @@
 #include "native/io_ctx.h"
 #include "native/prune_policy.h"
 #include "native/replica_image.h"
+#include "native/role_change.h"
 
 namespace mirror_snapshot {
 namespace {
@@ -202,6 +203,43 @@ class Step {
   ReplicaState* state_;
 };
 
+// What the image of the same name on this site is, when it is not a plain
+// replica: a primary here (promoted; both primary is split-brain), or the old
+// primary, demoted, which becomes the secondary of its promoted peer.
+// nullopt: go on replicating (no image yet, or a replica).
+Result<std::optional<ReplayOutcome>> CheckLocalRole(const ReplayTarget& target, const MirrorInfo& remote_mirror,
+                                                    bool* adopted) {
+  auto io = IoCtx::Open(*target.local, target.pool, target.ns);
+  if (!io.ok()) return std::optional<ReplayOutcome>();  // the namespace is created later
+  auto image = RbdImage::OpenByName(io.value(), target.image_name);
+  if (!image.ok()) {
+    if (image.status().code() == ENOENT) return std::optional<ReplayOutcome>();
+    return image.status();
+  }
+  auto mirror = image.value().Mirror();
+  if (!mirror.ok()) return mirror.status();
+  if (mirror.value().mode == MirrorMode::kDisabled) {
+    auto record = ReadReplicaState(image.value());
+    if (!record.ok()) return record.status();
+    if (record.value() && record.value()->promoted) return std::optional<ReplayOutcome>(ReplayOutcome::kLocalPrimary);
+    return std::optional<ReplayOutcome>();
+  }
+  if (mirror.value().primary) {
+    if (remote_mirror.primary) {
+      return Status::Error(EEXIST, "split-brain: '" + image.value().spec() +
+                                       "' is primary on both sites; resync the one whose writes are to be discarded");
+    }
+    return std::optional<ReplayOutcome>(ReplayOutcome::kLocalPrimary);
+  }
+  if (mirror.value().mode == MirrorMode::kSnapshot && remote_mirror.primary) {
+    auto resync = ResyncFromPromoted(*target.local, io.value(), target.image_name, *target.remote,
+                                     target.local_fsid, target.remote_fsid, ResyncMode::kCleanFailback);
+    if (!resync.ok()) return resync.status();
+    *adopted = true;
+  }
+  return std::optional<ReplayOutcome>();
+}
+
 }  // namespace
 
 const char* ToString(ReplayOutcome outcome) {
@@ -209,6 +247,7 @@ const char* ToString(ReplayOutcome outcome) {
     case ReplayOutcome::kWaiting: return "waiting";
     case ReplayOutcome::kUpToDate: return "up_to_date";
     case ReplayOutcome::kSynced: return "synced";
+    case ReplayOutcome::kLocalPrimary: return "local_primary";
   }
   return "unknown";
 }
@@ -239,6 +278,13 @@ Result<ReplayResult> ReplayImage(const ReplayTarget& target, const ReplayOptions
   const std::vector<MirrorSnapshot> snaps = SyncableSnapshots(all_snaps.value());
 
   ReplayResult result;
+  auto role = CheckLocalRole(target, mirror.value(), &result.adopted);
+  if (!role.ok()) return role.status();
+  if (role.value()) {
+    progress->End();
+    result.outcome = *role.value();
+    return result;
+  }
   if (snaps.empty()) {
     progress->End();
     return result;  // kWaiting
@@ -295,6 +341,7 @@ Result<ReplayResult> ReplayImage(const ReplayTarget& target, const ReplayOptions
   if (synced.ok()) {
     synced.value().newest_primary_snap_id = snaps.back().id;
     synced.value().skipped_snapshots = skipped;
+    synced.value().adopted = result.adopted;
   }
   return synced;
 }

@@ -46,6 +46,7 @@ enum class ReplayOutcome {
   kWaiting,   // the primary has no complete mirror snapshot yet
   kUpToDate,  // the secondary already holds the newest one
   kSynced,    // this step synced one delta
+  kLocalPrimary,  // the image here is primary (promoted): nothing to replay into
 };
 const char* ToString(ReplayOutcome outcome);
 
@@ -59,6 +60,7 @@ struct ReplayResult {
   bool resumed = false;        // continued a delta left in flight
   uint64_t resumed_at = 0;     // its checkpoint
   unsigned skipped_snapshots = 0;  // complete primary snapshots between from and to
+  bool adopted = false;        // the old primary here became the secondary of its promoted peer
 };
 
 Result<ReplayResult> ReplayImage(const ReplayTarget& target, const ReplayOptions& options,

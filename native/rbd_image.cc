@@ -70,7 +70,7 @@ Result<RbdImage> RbdImage::OpenByName(const IoCtx& ioctx, const std::string& nam
   rbd_image_t image = nullptr;
   const int rc = rbd_open(ioctx.handle(), name.c_str(), &image, nullptr);
   if (rc < 0) return OpenError(rc, spec);
-  return RbdImage(image, spec, ioctx.ns());
+  return RbdImage(image, spec, ioctx.ns(), ioctx.pool_id());
 }
 
 Result<RbdImage> RbdImage::OpenById(const IoCtx& ioctx, const std::string& id) {
@@ -78,13 +78,14 @@ Result<RbdImage> RbdImage::OpenById(const IoCtx& ioctx, const std::string& id) {
   rbd_image_t image = nullptr;
   const int rc = rbd_open_by_id(ioctx.handle(), id.c_str(), &image, nullptr);
   if (rc < 0) return OpenError(rc, spec);
-  return RbdImage(image, spec, ioctx.ns());
+  return RbdImage(image, spec, ioctx.ns(), ioctx.pool_id());
 }
 
 RbdImage::RbdImage(RbdImage&& other) noexcept
     : image_(std::exchange(other.image_, nullptr)),
       spec_(std::move(other.spec_)),
-      ns_(std::move(other.ns_)) {}
+      ns_(std::move(other.ns_)),
+      pool_id_(other.pool_id_) {}
 
 RbdImage& RbdImage::operator=(RbdImage&& other) noexcept {
   if (this != &other) {
@@ -92,6 +93,7 @@ RbdImage& RbdImage::operator=(RbdImage&& other) noexcept {
     image_ = std::exchange(other.image_, nullptr);
     spec_ = std::move(other.spec_);
     ns_ = std::move(other.ns_);
+    pool_id_ = other.pool_id_;
   }
   return *this;
 }
@@ -248,6 +250,77 @@ Status RbdImage::RemoveSnapshot(uint64_t snap_id) const {
     return Status::FromErrno(rc, "removing snapshot " + std::to_string(snap_id) + " of '" + spec_ + "'");
   }
   return Status::Ok();
+}
+
+Result<std::optional<uint64_t>> RbdImage::SnapshotIdByName(const std::string& name) const {
+  uint64_t id = 0;
+  const int rc = rbd_snap_get_id(image_, name.c_str(), &id);
+  if (rc == -ENOENT) return std::optional<uint64_t>();
+  if (rc < 0) return Status::FromErrno(rc, "looking up snapshot '" + name + "' of '" + spec_ + "'");
+  return std::optional<uint64_t>(id);
+}
+
+Result<uint64_t> RbdImage::SnapshotSize(uint64_t snap_id) const {
+  std::vector<rbd_snap_info_t> snaps(64);
+  int max = static_cast<int>(snaps.size());
+  int count = rbd_snap_list(image_, snaps.data(), &max);
+  if (count == -ERANGE) {
+    snaps.resize(static_cast<size_t>(max));
+    count = rbd_snap_list(image_, snaps.data(), &max);
+  }
+  if (count < 0) return Status::FromErrno(count, "listing snapshots of '" + spec_ + "'");
+  std::optional<uint64_t> size;
+  for (int i = 0; i < count; ++i) {
+    if (snaps[i].id == snap_id) size = snaps[i].size;
+  }
+  rbd_snap_list_end(snaps.data());
+  if (!size) return Status::NotFound("snapshot " + std::to_string(snap_id) + " of '" + spec_ + "' does not exist");
+  return *size;
+}
+
+Status RbdImage::Resize(uint64_t size) const {
+  const int rc = rbd_resize(image_, size);
+  if (rc < 0) return Status::FromErrno(rc, "resizing '" + spec_ + "' to " + std::to_string(size) + " bytes");
+  return Status::Ok();
+}
+
+Result<unsigned> RbdImage::OtherWatchers() const {
+  std::vector<rbd_image_watcher_t> watchers(16);
+  size_t max = watchers.size();
+  int rc = rbd_watchers_list(image_, watchers.data(), &max);
+  if (rc == -ERANGE) {
+    watchers.resize(max);
+    rc = rbd_watchers_list(image_, watchers.data(), &max);
+  }
+  if (rc < 0) return Status::FromErrno(rc, "listing the clients of '" + spec_ + "'");
+  rbd_watchers_list_cleanup(watchers.data(), max);
+  return max > 0 ? static_cast<unsigned>(max - 1) : 0u;  // one of them is this handle
+}
+
+namespace {
+
+Status MirrorCall(int rc, const std::string& what, const std::string& spec) {
+  if (rc < 0) return Status::FromErrno(rc, what + " '" + spec + "'");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status RbdImage::EnableSnapshotMirroring() const {
+  return MirrorCall(rbd_mirror_image_enable2(image_, RBD_MIRROR_IMAGE_MODE_SNAPSHOT),
+                    "enabling snapshot mirroring of", spec_);
+}
+
+Status RbdImage::DisableMirroring(bool force) const {
+  return MirrorCall(rbd_mirror_image_disable(image_, force), "disabling mirroring of", spec_);
+}
+
+Status RbdImage::DemoteMirroring() const {
+  return MirrorCall(rbd_mirror_image_demote(image_), "demoting", spec_);
+}
+
+Status RbdImage::PromoteMirroring(bool force) const {
+  return MirrorCall(rbd_mirror_image_promote(image_, force), "promoting", spec_);
 }
 
 Result<std::string> RbdImage::ConfigValue(const std::string& option) const {

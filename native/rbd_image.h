@@ -73,6 +73,7 @@ class RbdImage {
   rbd_image_t handle() const { return image_; }
   const std::string& spec() const { return spec_; }  // "pool[/ns]/name" or "pool[/ns]/id:<id>"
   const std::string& ns() const { return ns_; }       // the namespace it was opened in
+  int64_t pool_id() const { return pool_id_; }         // the pool of its header (not its data pool)
 
   Result<std::string> Id() const;
   Result<MirrorInfo> Mirror() const;
@@ -87,6 +88,19 @@ class RbdImage {
   // The clone's parent (at the snapshot the image is set to), nullopt if none.
   Result<std::optional<ParentSpec>> Parent() const;
   Status RemoveSnapshot(uint64_t snap_id) const;
+  // The id of a user snapshot, nullopt if there is none of that name.
+  Result<std::optional<uint64_t>> SnapshotIdByName(const std::string& name) const;
+  // The image size at snapshot `snap_id` (any namespace).
+  Result<uint64_t> SnapshotSize(uint64_t snap_id) const;
+  Status Resize(uint64_t size) const;
+  // Other clients that have the image open (watchers other than this handle).
+  Result<unsigned> OtherWatchers() const;
+
+  // Ceph's own mirroring state changes (librbd rbd_mirror_image_*).
+  Status EnableSnapshotMirroring() const;
+  Status DisableMirroring(bool force) const;
+  Status DemoteMirroring() const;
+  Status PromoteMirroring(bool force) const;
   // The effective value of an rbd_* option for this image, image and pool
   // overrides included, as librbd itself sees it.
   Result<std::string> ConfigValue(const std::string& option) const;
@@ -98,12 +112,13 @@ class RbdImage {
   Status RemoveMetadata(const std::string& key) const;
 
  private:
-  RbdImage(rbd_image_t image, std::string spec, std::string ns)
-      : image_(image), spec_(std::move(spec)), ns_(std::move(ns)) {}
+  RbdImage(rbd_image_t image, std::string spec, std::string ns, int64_t pool_id)
+      : image_(image), spec_(std::move(spec)), ns_(std::move(ns)), pool_id_(pool_id) {}
 
   rbd_image_t image_ = nullptr;
   std::string spec_;
   std::string ns_;
+  int64_t pool_id_ = -1;
 };
 
 }  // namespace mirror_snapshot

@@ -39,6 +39,9 @@ std::string EncodeReplicaState(const ReplicaState& s) {
       << ",inflight_bytes_total=" << s.inflight_bytes_total << ",inflight_started=" << s.inflight_started
       << ",last_sync_seconds=" << s.last_sync_seconds << ",last_sync_bytes=" << s.last_sync_bytes
       << ",last_sync_finished=" << s.last_sync_finished;
+  if (s.promoted) {
+    out << ",promoted=1,promoted_snap_id=" << s.promoted_snap_id << ",promoted_at=" << s.promoted_at;
+  }
   return out.str();
 }
 
@@ -59,6 +62,9 @@ std::optional<ReplicaState> DecodeReplicaState(const std::string& text) {
       {"last_sync_seconds", [&](const std::string& v) { return ParseDouble(v, &s.last_sync_seconds); }},
       {"last_sync_bytes", [&](const std::string& v) { return ParseNumber(v, &s.last_sync_bytes); }},
       {"last_sync_finished", [&](const std::string& v) { return ParseNumber(v, &s.last_sync_finished); }},
+      {"promoted", [&](const std::string& v) { s.promoted = v == "1"; return v == "0" || v == "1"; }},
+      {"promoted_snap_id", [&](const std::string& v) { return ParseNumber(v, &s.promoted_snap_id); }},
+      {"promoted_at", [&](const std::string& v) { return ParseNumber(v, &s.promoted_at); }},
   };
   const bool parsed = ForEachKeyValue(text, [&](std::string_view key, std::string_view value) {
     const auto field = fields.find(std::string(key));

@@ -39,6 +39,15 @@ struct ReplicaState {
   uint64_t last_sync_bytes = 0;
   int64_t last_sync_finished = 0;
 
+  // Set when this image was promoted: it is a primary now, and the record
+  // stays as its lineage (the old primary's identity and the last snapshot
+  // synced from it), so the old primary can become its secondary without a
+  // full copy. promoted_snap_id is the first mirror snapshot taken here,
+  // whose data equals primary_snap_id's.
+  bool promoted = false;
+  uint64_t promoted_snap_id = 0;
+  int64_t promoted_at = 0;
+
   bool in_flight() const { return inflight_to_snap_id != 0; }
 };
 

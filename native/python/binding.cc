@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "native/delta_copier.h"
+#include "native/head_rollback.h"
 #include "native/header_watcher.h"
 #include "native/image_replayer.h"
 #include "native/image_delta.h"
@@ -27,6 +28,7 @@
 #include "native/primary_snapshots.h"
 #include "native/rados_cluster.h"
 #include "native/rbd_image.h"
+#include "native/role_change.h"
 #include "native/schedule_planner.h"
 #include "native/version.h"
 #include "scheduler/instant.h"
@@ -258,6 +260,21 @@ py::dict ToDict(const ms::ReplicaState& s) {
   out["last_sync_seconds"] = s.last_sync_seconds;
   out["last_sync_bytes"] = s.last_sync_bytes;
   out["last_sync_finished"] = s.last_sync_finished;
+  out["promoted"] = s.promoted;
+  out["promoted_snap_id"] = s.promoted_snap_id;
+  out["promoted_at"] = s.promoted_at;
+  return out;
+}
+
+py::dict ToDict(const ms::RollbackReport& r) {
+  py::dict out;
+  out["snap_id"] = r.snap_id;
+  out["objects_examined"] = r.objects_examined;
+  out["objects_rolled_back"] = r.objects_rolled_back;
+  out["bytes_rolled_back"] = r.bytes_rolled_back;
+  out["size_before"] = r.size_before;
+  out["size_after"] = r.size_after;
+  out["seconds"] = r.seconds;
   return out;
 }
 
@@ -272,6 +289,7 @@ py::dict ToDict(const ms::ReplayResult& r) {
   out["resumed"] = r.resumed;
   out["resumed_at"] = r.resumed_at;
   out["skipped_snapshots"] = r.skipped_snapshots;
+  out["adopted"] = r.adopted;
   return out;
 }
 
@@ -593,6 +611,59 @@ PYBIND11_MODULE(_native, m) {
           return ToDict(*state);
         },
         "The replica record of a local image, or None if it is not a replica (ENOENT if missing).");
+  // --- changing roles: demote, promote, resync ----------------------------------
+  m.def("demote_image",
+        [](const RadosCluster& c, const std::string& pool, const std::string& ns, const std::string& name) {
+          const auto report = WithoutGil([&] { return Unwrap(ms::DemotePrimary(OpenPool(c, pool, ns), name)); });
+          py::dict out;
+          out["demoted_snap_id"] = report.demoted_snap_id;
+          return out;
+        });
+  m.def("promote_image",
+        [](const RadosCluster& local, const std::string& pool, const std::string& ns, const std::string& name,
+           const RadosCluster* remote, bool force) {
+          const auto r = WithoutGil([&] {
+            return Unwrap(ms::PromoteSecondary(local, OpenPool(local, pool, ns), name, remote, force));
+          });
+          py::dict out;
+          out["primary_snap_id"] = r.primary_snap_id;
+          out["recovery_point"] = r.recovery_point;
+          out["promoted_snap_id"] = r.promoted_snap_id;
+          out["forced"] = r.forced;
+          out["rolled_back"] = r.rolled_back ? py::object(ToDict(r.rollback)) : py::object(py::none());
+          return out;
+        },
+        py::arg("local"), py::arg("pool"), py::arg("ns"), py::arg("name"), py::arg("remote").none(true),
+        py::arg("force"));
+  m.def("resync_image",
+        [](const RadosCluster& local, const std::string& pool, const std::string& ns, const std::string& name,
+           const RadosCluster& remote, const std::string& local_fsid, const std::string& remote_fsid, bool force) {
+          const auto r = WithoutGil([&] {
+            return Unwrap(ms::ResyncFromPromoted(local, OpenPool(local, pool, ns), name, remote, local_fsid,
+                                                 remote_fsid,
+                                                 force ? ms::ResyncMode::kForced : ms::ResyncMode::kCommand));
+          });
+          py::dict out;
+          out["common_snap_id"] = r.common_snap_id;
+          out["base_snap_id"] = r.base_snap_id;
+          out["rolled_back"] = r.rolled_back ? py::object(ToDict(r.rollback)) : py::object(py::none());
+          out["state"] = ToDict(r.state);
+          return out;
+        });
+  m.def("rollback_head",
+        [](const RadosCluster& c, const std::string& pool, const std::string& ns, const std::string& name,
+           const std::string& snap_name) {
+          const auto r = WithoutGil([&] {
+            IoCtx io = OpenPool(c, pool, ns);
+            auto image = Unwrap(ms::RbdImage::OpenByName(io, name));
+            auto id = Unwrap(image.SnapshotIdByName(snap_name));
+            if (!id) throw StatusError(Status::NotFound("snapshot '" + snap_name + "' of '" + image.spec() +
+                                                        "' does not exist"));
+            return Unwrap(ms::RollbackHead(c, image, *id, snap_name));
+          });
+          return ToDict(r);
+        },
+        "Roll HEAD back to a user snapshot, touching only the objects changed since (benchmarks and tests).");
   py::class_<ms::HeaderWatcher>(m, "HeaderWatcher")
       .def(py::init<>())
       .def("watch", [](ms::HeaderWatcher& w, const RadosCluster& c, const std::string& pool, const std::string& ns,

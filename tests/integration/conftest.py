@@ -37,11 +37,14 @@ def site(request: pytest.FixtureRequest) -> Site:
 
 @pytest.fixture(scope='session')
 def primary_ready(site_a: Site, sandbox_up: None) -> Site:
-    """site-a can create mirror snapshots once site-b's module announced
-    itself as a TX peer of pool rbd (as rbd-mirror would)."""
+    """site-a can create mirror snapshots once site-b is a peer of pool rbd
+    that receives from it, with its mirror uuid known: the rx-tx peer of
+    the sandbox's bootstrap, or a tx-only one site-b's module announced (as
+    rbd-mirror would)."""
     def has_tx_peer() -> bool:
         info = json.loads(site_a.rbd('mirror', 'pool', 'info', 'rbd', '--format', 'json').stdout)
-        return any(p['direction'] == 'tx-only' for p in info.get('peers', []))
+        return any(p['direction'] in ('tx-only', 'rx-tx') and p.get('mirror_uuid')
+                   for p in info.get('peers', []))
     wait_for(has_tx_peer, 90, what='site-b to announce itself to site-a')
     return site_a
 

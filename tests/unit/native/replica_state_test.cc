@@ -53,6 +53,23 @@ TEST(ReplicaState, FreshStateHasNothingInFlight) {
   EXPECT_FALSE(back->in_flight());
 }
 
+TEST(ReplicaState, PromotionLineageRoundTripsAndIsOmittedUntilPromoted) {
+  ReplicaState s = Sample();
+  EXPECT_EQ(EncodeReplicaState(s).find("promoted"), std::string::npos);
+  s.promoted = true;
+  s.promoted_snap_id = 52;
+  s.promoted_at = 1795000200;
+  const auto back = DecodeReplicaState(EncodeReplicaState(s));
+  ASSERT_TRUE(back.has_value());
+  EXPECT_TRUE(back->promoted);
+  EXPECT_EQ(back->promoted_snap_id, 52u);
+  EXPECT_EQ(back->promoted_at, 1795000200);
+  EXPECT_FALSE(DecodeReplicaState(EncodeReplicaState(s) + ",promoted=yes").has_value());
+  const auto plain = DecodeReplicaState(EncodeReplicaState(Sample()));
+  ASSERT_TRUE(plain.has_value());
+  EXPECT_FALSE(plain->promoted);
+}
+
 TEST(ReplicaState, UnknownKeysAreIgnored) {
   const auto back = DecodeReplicaState(EncodeReplicaState(Sample()) + ",added_later=xyz");
   ASSERT_TRUE(back.has_value());

@@ -1,0 +1,72 @@
+// Changing which site is primary: demote a primary, promote a secondary
+// (rolling back a partially applied delta when forced), and turn an old
+// primary into the secondary of the new one without a full copy.
+//
+// The lineage that makes failback incremental: a promoted secondary keeps its
+// replica record (promoted=1), naming the old primary image and the last
+// snapshot X synced from it, and records the first mirror snapshot P0 it
+// took as primary, whose data equals X's. P0 is pinned for the old primary.
+// The old primary rolls back to X (discarding writes nobody replicated),
+// takes the local snapshot that stands for P0, drops Ceph's mirroring and
+// becomes a replica whose next delta is P0 -> newest.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "native/head_rollback.h"
+#include "native/io_ctx.h"
+#include "native/rados_cluster.h"
+#include "native/rbd_image.h"
+#include "native/replica_state.h"
+#include "native/result.h"
+
+namespace mirror_snapshot {
+
+struct DemoteReport {
+  uint64_t demoted_snap_id = 0;  // the final mirror snapshot, for the secondary to sync
+};
+
+// Ceph's mirror demote of a snapshot-mode primary: librbd then refuses client
+// writes (the image is non-primary) and takes a "demoted" mirror snapshot.
+// EINVAL if the image is not a snapshot-mode primary.
+Result<DemoteReport> DemotePrimary(const IoCtx& io, const std::string& name);
+
+struct PromoteReport {
+  uint64_t primary_snap_id = 0;   // the old primary's snapshot this image holds: the consistency point
+  int64_t recovery_point = 0;     // when that snapshot was taken
+  uint64_t promoted_snap_id = 0;  // the first mirror snapshot taken here as primary
+  bool forced = false;
+  bool rolled_back = false;       // a partial apply (or stray writes) was undone
+  RollbackReport rollback;
+};
+
+// Promotes a secondary to primary. Without `force`, `remote` (nullptr when
+// the peer cannot be reached) must show the old primary demoted and its final
+// snapshot synced here (EBUSY otherwise). With `force`, HEAD is rolled back to
+// the last complete local snapshot (only the objects that changed). Then
+// Ceph's snapshot mirroring is enabled here, so this site's schedules apply.
+Result<PromoteReport> PromoteSecondary(const RadosCluster& local, const IoCtx& io, const std::string& name,
+                                       const RadosCluster* remote, bool force);
+
+struct ResyncReport {
+  uint64_t common_snap_id = 0;  // the old primary's snapshot both sides hold
+  uint64_t base_snap_id = 0;    // the new primary's snapshot with the same data (P0)
+  bool rolled_back = false;
+  RollbackReport rollback;      // the divergent writes discarded here
+  ReplicaState state;           // the replica record written
+};
+
+enum class ResyncMode {
+  kCommand,       // the operator's resync: rolls back divergent writes
+  kForced,        // ...of an image still primary here
+  kCleanFailback  // the replayer's automatic step: only a demoted image that holds X exactly
+};
+
+// Turns the old primary `name` (this cluster) into a replica of the image of
+// the same name on `remote`, which must have been promoted from it.
+Result<ResyncReport> ResyncFromPromoted(const RadosCluster& local, const IoCtx& io, const std::string& name,
+                                        const RadosCluster& remote, const std::string& local_fsid,
+                                        const std::string& remote_fsid, ResyncMode mode);
+
+}  // namespace mirror_snapshot
