@@ -489,6 +489,10 @@ Result<CopyStats> ApplyDelta(const RadosCluster& source_cluster, const RbdImage&
   };
 
   while (error.ok() && (!queued.empty() || !in_flight.empty())) {
+    if (options.cancelled && options.cancelled()) {
+      error = Status::Error(ECANCELED, "the sync of '" + target.spec() + "' was stopped");
+      break;
+    }
     while (!queued.empty() && admit(queued.front()->length)) {
       std::unique_ptr<Chunk> c = std::move(queued.front());
       queued.pop_front();

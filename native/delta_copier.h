@@ -33,6 +33,9 @@ struct CopyOptions {
   // there. Set this when it may (a clone's parent shows through, or a
   // partial apply of another delta is being redone): holes are then zeroed.
   bool zero_created_gaps = false;
+  // Polled between chunks: true stops the copy (ECANCELED) once what is in
+  // flight has finished. The checkpoint reported so far stays valid.
+  std::function<bool()> cancelled;
   // Called on the copying thread, at most every `progress_every_bytes`.
   std::function<void(const CopyProgress&)> on_progress;
   uint64_t progress_every_bytes = 64ull << 20;

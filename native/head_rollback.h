@@ -6,8 +6,9 @@
 // (no data crosses the network). The HEAD object map is corrected where an
 // object's existence changed (cls_rbd object_map_update), so librbd reads
 // and fast-diff stay right. The image must be writable (a resize may be
-// needed) and no other client may have it open: their cached object map
-// would be stale. The caller must reopen `image` before using it for I/O.
+// needed) and no other client may be writing it (holding its exclusive
+// lock): its cached object map would be stale. The caller must reopen
+// `image` before using it for I/O.
 #pragma once
 
 #include <cstdint>

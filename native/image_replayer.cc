@@ -40,7 +40,9 @@ Status Pin(const RbdImage& remote, const std::string& local_fsid, uint64_t from,
   if (from != 0) pin.from_snap_id = from;
   pin.to_snap_id = to;
   pin.updated = UnixNow();
-  return remote.SetMetadata(kSyncPinPrefix + local_fsid, FormatSyncPin(pin));
+  Status status = remote.SetMetadata(kSyncPinPrefix + local_fsid, FormatSyncPin(pin));
+  // A demoted primary is read-only, and nothing prunes it either.
+  return status.code() == EROFS ? Status::Ok() : status;
 }
 
 bool LocalSnapshotExists(const RbdImage& local, const std::string& name) {
@@ -175,6 +177,7 @@ class Step {
     copy.budget = options_.budget;
     copy.resume_offset = resume_at;
     copy.zero_created_gaps = zero_gaps;
+    copy.cancelled = [this] { return progress_->cancelled(); };
     copy.progress_every_bytes = std::min<uint64_t>(options_.checkpoint_every_bytes, 16ull << 20);
     uint64_t next_checkpoint = resume_at + options_.checkpoint_every_bytes;
     copy.on_progress = [&](const CopyProgress& p) {
@@ -231,7 +234,10 @@ Result<std::optional<ReplayOutcome>> CheckLocalRole(const ReplayTarget& target, 
     }
     return std::optional<ReplayOutcome>(ReplayOutcome::kLocalPrimary);
   }
-  if (mirror.value().mode == MirrorMode::kSnapshot && remote_mirror.primary) {
+  if (mirror.value().mode == MirrorMode::kSnapshot && !remote_mirror.primary) {
+    return std::optional<ReplayOutcome>(ReplayOutcome::kWaiting);  // demoted on both sites: wait for a promote
+  }
+  if (mirror.value().mode == MirrorMode::kSnapshot) {
     auto resync = ResyncFromPromoted(*target.local, io.value(), target.image_name, *target.remote,
                                      target.local_fsid, target.remote_fsid, ResyncMode::kCleanFailback);
     if (!resync.ok()) return resync.status();
@@ -263,6 +269,9 @@ Result<std::optional<ReplicaState>> ReadReplicaState(const RbdImage& local) {
 
 Result<ReplayResult> ReplayImage(const ReplayTarget& target, const ReplayOptions& options,
                                  ReplayProgress* progress) {
+  if (progress->cancelled()) {
+    return Status::Error(ECANCELED, "the sync of '" + target.image_name + "' is paused (its role is changing)");
+  }
   progress->Phase("connecting");
   auto remote_io = IoCtx::Open(*target.remote, target.pool, target.ns);
   if (!remote_io.ok()) return remote_io.status();

@@ -284,17 +284,22 @@ Status RbdImage::Resize(uint64_t size) const {
   return Status::Ok();
 }
 
-Result<unsigned> RbdImage::OtherWatchers() const {
-  std::vector<rbd_image_watcher_t> watchers(16);
-  size_t max = watchers.size();
-  int rc = rbd_watchers_list(image_, watchers.data(), &max);
+Result<std::vector<std::string>> RbdImage::LockOwners() const {
+  rbd_lock_mode_t mode;
+  std::vector<char*> owners(8);
+  size_t max = owners.size();
+  int rc = rbd_lock_get_owners(image_, &mode, owners.data(), &max);
   if (rc == -ERANGE) {
-    watchers.resize(max);
-    rc = rbd_watchers_list(image_, watchers.data(), &max);
+    owners.resize(max);
+    rc = rbd_lock_get_owners(image_, &mode, owners.data(), &max);
   }
-  if (rc < 0) return Status::FromErrno(rc, "listing the clients of '" + spec_ + "'");
-  rbd_watchers_list_cleanup(watchers.data(), max);
-  return max > 0 ? static_cast<unsigned>(max - 1) : 0u;  // one of them is this handle
+  // EINVAL: no exclusive-lock feature, or a non-primary image (read-only:
+  // no client can be writing it either).
+  if (rc == -ENOENT || rc == -EOPNOTSUPP || rc == -EINVAL) return std::vector<std::string>();
+  if (rc < 0) return Status::FromErrno(rc, "reading the lock owners of '" + spec_ + "'");
+  std::vector<std::string> out(owners.begin(), owners.begin() + static_cast<std::ptrdiff_t>(max));
+  rbd_lock_get_owners_cleanup(owners.data(), max);
+  return out;
 }
 
 namespace {

@@ -93,8 +93,9 @@ class RbdImage {
   // The image size at snapshot `snap_id` (any namespace).
   Result<uint64_t> SnapshotSize(uint64_t snap_id) const;
   Status Resize(uint64_t size) const;
-  // Other clients that have the image open (watchers other than this handle).
-  Result<unsigned> OtherWatchers() const;
+  // Clients holding the image's exclusive lock (a writer is active), e.g.
+  // "client.4123"; empty when none does (or exclusive-lock is off).
+  Result<std::vector<std::string>> LockOwners() const;
 
   // Ceph's own mirroring state changes (librbd rbd_mirror_image_*).
   Status EnableSnapshotMirroring() const;

@@ -2,6 +2,7 @@
 // syncing thread and read by status commands on other threads.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -26,9 +27,16 @@ class ReplayProgress {
   void End();
   ReplayProgressView View() const;
 
+  // Asks the sync using this progress to stop at its next chunk (and every
+  // later sync to refuse to start) until cleared: how a role change gets the
+  // image to itself.
+  void SetCancelled(bool cancelled) { cancelled_.store(cancelled); }
+  bool cancelled() const { return cancelled_.load(); }
+
  private:
   mutable std::mutex mutex_;
   ReplayProgressView view_;
+  std::atomic<bool> cancelled_{false};
 };
 
 double NowSeconds();

@@ -32,12 +32,14 @@ std::optional<MirrorSnapshot> NewestPrimarySnapshot(const std::vector<MirrorSnap
   return std::nullopt;
 }
 
-Status RequireNoOtherClients(const RbdImage& image, const std::string& doing) {
-  auto others = image.OtherWatchers();
-  if (!others.ok()) return others.status();
-  if (others.value() > 0) {
-    return Status::Error(EBUSY, "image '" + image.spec() + "' is open by " + std::to_string(others.value()) +
-                                    " other client(s): stop them before " + doing);
+// A client writing the image holds its exclusive lock: the rollback and the
+// role change must not race with it (nor leave it a stale object map).
+Status RequireNoWriter(const RbdImage& image, const std::string& doing) {
+  auto owners = image.LockOwners();
+  if (!owners.ok()) return owners.status();
+  if (!owners.value().empty()) {
+    return Status::Error(EBUSY, "image '" + image.spec() + "' is being written by " + owners.value().front() +
+                                    " (it holds the exclusive lock): stop it before " + doing);
   }
   return Status::Ok();
 }
@@ -157,7 +159,7 @@ Result<PromoteReport> PromoteSecondary(const RadosCluster& local, const IoCtx& i
       Status clean = CheckCleanPromote(io, image.value(), state, remote);
       if (!clean.ok()) return clean;
     }
-    Status alone = RequireNoOtherClients(image.value(), "promoting it");
+    Status alone = RequireNoWriter(image.value(), "promoting it");
     if (!alone.ok()) return alone;
     const std::string base = LocalSnapshotName(state.primary_snap_id);
     const bool dirty = state.in_flight() || !CheckUnchangedSince(image.value(), base).ok();
@@ -283,7 +285,7 @@ Result<ResyncReport> ResyncFromPromoted(const RadosCluster& local, const IoCtx& 
     return Status::Error(EBUSY, "image '" + spec + "' is primary: resync discards its writes since snapshot " +
                                     std::to_string(common) + "; demote it first or use --force");
   }
-  Status status = RequireNoOtherClients(image.value(), "resyncing it");
+  Status status = RequireNoWriter(image.value(), "resyncing it");
   if (!status.ok()) return status;
 
   // Writable again for the rollback and the snapshot: promote (locally).

@@ -21,21 +21,34 @@ def parse_pin(value: str) -> Dict[str, Any]:
             'updated': number(fields.get('updated'))}
 
 
-def primary_status(native: Any, cluster: Any, pool: str, ns: str, name: str) -> Dict[str, Any]:
+def primary_status(native: Any, cluster: Any, pool: str, ns: str, name: str,
+                   split_brain: Optional[str] = None, demoted: bool = False) -> Dict[str, Any]:
+    """A snapshot-mode image of this site: primary, or demoted (Ceph's
+    non-primary; its final snapshot is the demoted one)."""
     snaps = [s for s in native.mirror_snapshots(cluster, pool, ns, name)
              if s['complete'] and s['state'] in ('primary', 'primary-demoted')]
     newest = snaps[-1] if snaps else None
-    pins = native.image_metadata(cluster, pool, ns, name, SYNC_PIN_PREFIX)
+    pins = native.image_metadata(cluster, pool, ns, name, SYNC_PIN_PREFIX) if not demoted else {}
     secondaries = [dict(parse_pin(value), fsid=key[len(SYNC_PIN_PREFIX):]) for key, value in sorted(pins.items())]
+    state = 'idle' if newest else 'waiting'
+    if demoted:
+        state = 'demoted'
+    if split_brain:
+        state = 'error'
+    lineage = native.replica_state(cluster, pool, ns, name)
     return {
         'image': '/'.join(p for p in (pool, ns, name) if p),
-        'role': 'primary',
-        'state': 'idle' if newest else 'waiting',
+        'role': 'demoted' if demoted else 'primary',
+        'state': state,
+        'promoted': {'from_image_id': lineage['remote_image_id'], 'from_snap_id': lineage['primary_snap_id'],
+                     'recovery_point': lineage['primary_snap_time'],
+                     'first_snap_id': lineage['promoted_snap_id'], 'at': lineage['promoted_at']}
+        if lineage and lineage['promoted'] else None,
         'last_complete': {'primary_snap_id': newest['id'], 'local_snap_name': newest['name'],
                           'primary_snap_time': newest['timestamp']} if newest else None,
         'in_flight': None,
         'last_sync': None,
-        'last_error': None,
+        'last_error': split_brain,
         'secondaries': secondaries,
     }
 
@@ -52,12 +65,13 @@ def unreplayed_secondary_status(spec: str, replica: Dict[str, Any]) -> Dict[str,
     }
 
 
-def local_image_status(native: Any, cluster: Any, pool: str, ns: str, name: str) -> Dict[str, Any]:
+def local_image_status(native: Any, cluster: Any, pool: str, ns: str, name: str,
+                       split_brain: Optional[str] = None) -> Dict[str, Any]:
     """An image's status from its own records (the replayer does not track it)."""
     spec = '/'.join(p for p in (pool, ns, name) if p)
     info = native.image_info(cluster, pool, ns, name)  # ENOENT names what is missing
-    if info['mirror_mode'] == 'snapshot' and info['primary']:
-        return primary_status(native, cluster, pool, ns, name)
+    if info['mirror_mode'] == 'snapshot':
+        return primary_status(native, cluster, pool, ns, name, split_brain, demoted=not info['primary'])
     replica = native.replica_state(cluster, pool, ns, name)
     if replica is not None:
         return unreplayed_secondary_status(spec, replica)

@@ -20,6 +20,7 @@ from .peer_announcer import PeerAnnouncer
 from .peer_connections import PeerConnections
 from .primary_scheduler import CreationBusy, PrimaryScheduler
 from .replayer import Replayer
+from .role_commands import RoleCommands, promote_text, resync_text
 from .run_records import RunRecords
 from .schedule_commands import ScheduleCommands
 
@@ -29,6 +30,7 @@ CommandResult = Tuple[int, str, str]
 # ETIMEDOUT: commands must never hang the mgr's command dispatch.
 READY_TIMEOUT_SECONDS = 10.0
 COMMAND_TIMEOUT_SECONDS = 60.0
+ROLE_CHANGE_TIMEOUT_SECONDS = 180.0  # a sync to stop, a peer to answer, a rollback
 CREATE_TIMEOUT_SECONDS = 120.0
 
 LEVEL_SPEC = 'name=level_spec,type=CephString'
@@ -88,6 +90,28 @@ class Module(MgrModule):
             'perm': 'r',
         },
         {
+            'cmd': 'mirror snapshot image demote name=image_spec,type=CephString',
+            'desc': 'Demote a primary <pool>/[<ns>/]<image>: clients can no longer write it, and its '
+                    'final snapshot is synced by the secondary before a clean promote' + FORMAT_HELP,
+            'perm': 'w',
+        },
+        {
+            'cmd': 'mirror snapshot image promote name=image_spec,type=CephString '
+                   'name=force,type=CephBool,req=false',
+            'desc': 'Promote a secondary: without --force only once the primary is demoted and its '
+                    'final snapshot synced; with --force a partially applied delta is rolled back '
+                    'to the last complete snapshot' + FORMAT_HELP,
+            'perm': 'w',
+        },
+        {
+            'cmd': 'mirror snapshot image resync name=image_spec,type=CephString '
+                   'name=force,type=CephBool,req=false',
+            'desc': 'Make the old primary the secondary of its promoted peer, copying only what '
+                    'changed: writes made here since the last common snapshot are discarded '
+                    '(--force if it is still primary)' + FORMAT_HELP,
+            'perm': 'w',
+        },
+        {
             'cmd': 'mirror snapshot create name=image_spec,type=CephString',
             'desc': 'Create a mirror snapshot of <pool>/[<ns>/]<image> now (and prune)',
             'perm': 'w',
@@ -129,6 +153,7 @@ class Module(MgrModule):
         self._schedules: Optional[ScheduleCommands] = None
         self._announcer: Optional[PeerAnnouncer] = None
         self._replayer: Optional[Replayer] = None
+        self._roles: Optional[RoleCommands] = None
         self._health: Dict[str, Dict[str, Any]] = {}
         self._health_lock = threading.Lock()
         self._handlers: Dict[str, Callable[[Dict[str, Any]], CommandResult]] = {
@@ -140,6 +165,9 @@ class Module(MgrModule):
             'mirror snapshot create': self._cmd_create,
             'mirror snapshot image status': self._cmd_image_status,
             'mirror snapshot status': self._cmd_status,
+            'mirror snapshot image demote': self._cmd_demote,
+            'mirror snapshot image promote': self._cmd_promote,
+            'mirror snapshot image resync': self._cmd_resync,
         }
 
     # --- lifecycle ---------------------------------------------------------
@@ -170,6 +198,8 @@ class Module(MgrModule):
                                   self.get_module_option,
                                   lambda checks: self._set_health('replayer', checks),
                                   self._full_pools)
+        self._roles = RoleCommands(self._native, self._local, peers, self._replayer, self._scheduler,
+                                   self.log)
         self._scheduler.start()
         self._replayer.start()
         self._ready.set()
@@ -375,8 +405,9 @@ class Module(MgrModule):
                 return found
             assert self._local is not None
             try:
-                return image_status.local_image_status(native, self._local.get(), level.pool,
-                                                       level.namespace, level.image)
+                return image_status.local_image_status(
+                    native, self._local.get(), level.pool, level.namespace, level.image,
+                    self._replayer.split_brain(level.pool, level.namespace, level.image))
             except OSError as e:
                 if e.errno == errno.ENOENT:
                     raise CommandError(errno.ENOENT, e.strerror or str(e))
@@ -384,6 +415,29 @@ class Module(MgrModule):
 
         data = self._native_call(job)
         return 0, output.render(data, fmt, lambda d: image_status.status_table([d])), ''
+
+    def _role_change(self, job: Callable[[RoleCommands], Dict[str, Any]]) -> Dict[str, Any]:
+        self._require_ready()
+        roles = self._roles
+        assert roles is not None
+        self._executor.wait_ready(READY_TIMEOUT_SECONDS)
+        return self._executor.call(lambda native: job(roles), timeout=ROLE_CHANGE_TIMEOUT_SECONDS)
+
+    def _cmd_demote(self, cmd: Dict[str, Any]) -> CommandResult:
+        fmt = output.requested_format(cmd)
+        data = self._role_change(lambda roles: roles.demote(cmd['image_spec']))
+        return 0, output.render(data, fmt, lambda d: f"demoted {d['image']}: final snapshot "
+                                                     f"{d['demoted_snap_id']}"), ''
+
+    def _cmd_promote(self, cmd: Dict[str, Any]) -> CommandResult:
+        fmt = output.requested_format(cmd)
+        data = self._role_change(lambda roles: roles.promote(cmd['image_spec'], bool(cmd.get('force'))))
+        return 0, output.render(data, fmt, promote_text), ''
+
+    def _cmd_resync(self, cmd: Dict[str, Any]) -> CommandResult:
+        fmt = output.requested_format(cmd)
+        data = self._role_change(lambda roles: roles.resync(cmd['image_spec'], bool(cmd.get('force'))))
+        return 0, output.render(data, fmt, resync_text), ''
 
     def _cmd_status(self, cmd: Dict[str, Any]) -> CommandResult:
         fmt = output.requested_format(cmd)
@@ -396,12 +450,13 @@ class Module(MgrModule):
             for pool in native.rbd_pools(cluster):
                 for ns in native.namespaces(cluster, pool):
                     for image in native.snapshot_mirrored_images(cluster, pool, ns):
-                        if image['primary']:
-                            try:
-                                rows.append(image_status.primary_status(native, cluster, pool, ns,
-                                                                        image['name']))
-                            except OSError:
-                                continue  # removed meanwhile
+                        try:
+                            rows.append(image_status.primary_status(
+                                native, cluster, pool, ns, image['name'],
+                                self._replayer.split_brain(pool, ns, image['name']),
+                                demoted=not image['primary']))
+                        except OSError:
+                            continue  # removed meanwhile
             return sorted(rows, key=lambda r: (r['image'], r['role']))
 
         rows = self._native_call(job)

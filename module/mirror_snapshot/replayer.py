@@ -19,6 +19,9 @@ from typing import Any, Callable, Dict, List, Optional, Set
 from .peer_connections import PeerConnections, describe
 
 HEALTH_CHECK = 'MIRROR_SNAPSHOT_REPLAY_FAILED'
+SPLIT_BRAIN_CHECK = 'MIRROR_SNAPSHOT_SPLIT_BRAIN'
+SPLIT_BRAIN = 'split-brain'  # how the native replayer's message starts
+PAUSE_TIMEOUT_SECONDS = 60.0
 RETRY_MIN_SECONDS = 5.0
 RETRY_MAX_SECONDS = 300.0
 RETRY_SOON_SECONDS = 2.0
@@ -39,10 +42,13 @@ class ReplayedImage:
         self.name: str = image['name']
         self.remote_id: str = image['id']
         self.global_id: str = image['global_id']
+        self.remote_primary: bool = image['primary']  # False: demoted there
         self.peer = peer
         self.progress = native.ReplayProgress()
         self.replica: Optional[Dict[str, Any]] = None  # the native replica state
         self.outcome = 'waiting'
+        self.newest_primary_snap_id = 0
+        self.paused = False  # a role change has the image to itself
         self.last_sync: Optional[Dict[str, float]] = None
         self.last_error: Optional[str] = None
         self.failures = 0
@@ -165,9 +171,9 @@ class Replayer:
             mirroring_key = f'{MIRRORING_PREFIX}{pool}/{ns}'
             seen.add(mirroring_key)
             self._watcher.watch(remote, pool, ns, 'rbd_mirroring', mirroring_key)
+            # Demoted primaries too: their final snapshot is synced before a
+            # clean promote here.
             for image in self._native.snapshot_mirrored_images(remote, pool, ns):
-                if not image['primary']:
-                    continue
                 key = image_key(pool, ns, image['id'])
                 seen.add(key)
                 with self._lock:
@@ -178,6 +184,7 @@ class Replayer:
                         self._images[key] = tracked
                     else:
                         tracked.peer = peer
+                        tracked.remote_primary = image['primary']
                 self._watcher.watch(remote, pool, ns, f"rbd_header.{image['id']}", key)
                 if new:
                     self._kick(key)
@@ -200,7 +207,7 @@ class Replayer:
         full = self._full_pools()
         with self._lock:
             image = self._images.get(key)
-            if image is None:
+            if image is None or image.paused:
                 return
             if image.pool in full and not image.running:
                 # Writes to a full pool block in librbd: do not start any.
@@ -235,9 +242,13 @@ class Replayer:
                     remote.fsid(), local.fsid(), image.progress,
                     self._memory_bytes(), int(self._option('keep_local_snapshots') or 3), self._budget)
                 self._log.debug(f"replaying '{image.spec}': {result['outcome']} in {result['seconds']:.3f} s")
+                if result['adopted']:
+                    self._log.info(f"'{image.spec}' was the primary before its peer's promotion: "
+                                   f"it is that image's secondary now")
                 with self._lock:
-                    image.replica = result['state']
+                    image.replica = result['state'] if result['outcome'] != 'local_primary' else None
                     image.outcome = result['outcome']
+                    image.newest_primary_snap_id = result['newest_primary_snap_id']
                     image.last_error = None
                     image.failures = 0
                     if result['outcome'] == 'synced':
@@ -249,6 +260,8 @@ class Replayer:
                     if not image.pending:
                         break
         except OSError as e:
+            if e.errno == errno.ECANCELED and image.paused:
+                return  # a role change stopped it; it says what happens next
             self._peers.failed(image.peer, e)
             with self._lock:
                 self._failed(image, e.strerror or str(e), soon=e.errno == errno.EAGAIN)
@@ -263,6 +276,36 @@ class Replayer:
                 again = image.pending and not image.last_error
             if again:
                 self._kick(image.key)
+
+    # --- role changes ---------------------------------------------------------
+
+    def pause(self, pool: str, ns: str, name: str) -> List[ReplayedImage]:
+        """Stops syncing the image (the sync in flight stops at its next chunk)
+        and waits until no sync runs: a role change has it to itself."""
+        with self._lock:
+            paused = [i for i in self._images.values() if (i.pool, i.ns, i.name) == (pool, ns, name)]
+            for image in paused:
+                image.paused = True
+                image.progress.set_cancelled(True)
+        deadline = time.monotonic() + PAUSE_TIMEOUT_SECONDS
+        while any(i.running for i in paused):
+            if time.monotonic() > deadline:
+                self.resume(paused)
+                raise TimeoutError(f"the sync of '{paused[0].spec}' did not stop in time")
+            time.sleep(0.05)
+        return paused
+
+    def resume(self, images: List[ReplayedImage]) -> None:
+        with self._lock:
+            for image in images:
+                image.paused = False
+                image.progress.set_cancelled(False)
+                image.last_error = None
+                image.failures = 0
+                image.retry_at = 0.0
+        for image in images:
+            self._kick(image.key)
+        self.refresh_soon()
 
     def _failed(self, image: ReplayedImage, message: str, soon: bool = False) -> None:
         """Record an error (call with the lock held). `soon`: a condition that
@@ -283,18 +326,27 @@ class Replayer:
     def _report_health(self) -> None:
         full = self._full_pools()
         with self._lock:
-            failed = [f"'{i.spec}': {self._error_of(i, full)}" for i in self._images.values()
-                      if self._error_of(i, full)]
+            errors = [(i.spec, self._error_of(i, full)) for i in self._images.values()]
+            failed = [f"'{spec}': {error}" for spec, error in errors
+                      if error and not error.startswith(SPLIT_BRAIN)]
+            split = [f"'{spec}': {error}" for spec, error in errors if error and error.startswith(SPLIT_BRAIN)]
             failed += [f"pool '{pool}': {error}" for pool, error in self._pool_errors.items()]
-        if not failed:
-            self._set_health({})
-            return
-        self._set_health({HEALTH_CHECK: {
-            'severity': 'warning',
-            'summary': f'{len(failed)} image(s) or pool(s) cannot be replicated',
-            'count': len(failed),
-            'detail': sorted(failed),
-        }})
+        checks: Dict[str, Any] = {}
+        if failed:
+            checks[HEALTH_CHECK] = {
+                'severity': 'warning',
+                'summary': f'{len(failed)} image(s) or pool(s) cannot be replicated',
+                'count': len(failed),
+                'detail': sorted(failed),
+            }
+        if split:
+            checks[SPLIT_BRAIN_CHECK] = {
+                'severity': 'warning',
+                'summary': f'{len(split)} image(s) are primary on both sites (split-brain)',
+                'count': len(split),
+                'detail': sorted(split),
+            }
+        self._set_health(checks)
 
     @staticmethod
     def _error_of(image: ReplayedImage, full: Set[str]) -> Optional[str]:
@@ -302,18 +354,33 @@ class Replayer:
             return full_message(image.pool)  # the sync in flight is blocked
         return image.last_error
 
+    @staticmethod
+    def _replays_here(image: ReplayedImage) -> bool:
+        """False for an image that is primary here (promoted, or split-brain):
+        its status is the primary's."""
+        return image.outcome != 'local_primary' and not (image.last_error or '').startswith(SPLIT_BRAIN)
+
     def find(self, pool: str, ns: str, name: str) -> Optional[Dict[str, Any]]:
         full = self._full_pools()
         with self._lock:
             for image in self._images.values():
-                if (image.pool, image.ns, image.name) == (pool, ns, name):
+                if (image.pool, image.ns, image.name) == (pool, ns, name) and self._replays_here(image):
                     return self._status(image, full)
+        return None
+
+    def split_brain(self, pool: str, ns: str, name: str) -> Optional[str]:
+        """The split-brain error of a primary image of this site, if any."""
+        with self._lock:
+            for image in self._images.values():
+                if (image.pool, image.ns, image.name) == (pool, ns, name) and \
+                        (image.last_error or '').startswith(SPLIT_BRAIN):
+                    return image.last_error
         return None
 
     def statuses(self) -> List[Dict[str, Any]]:
         full = self._full_pools()
         with self._lock:
-            images = sorted(self._images.values(), key=lambda i: i.spec)
+            images = sorted((i for i in self._images.values() if self._replays_here(i)), key=lambda i: i.spec)
             out = [self._status(i, full) for i in images]
             for pool, error in sorted(self._pool_errors.items()):
                 if not any(i.pool == pool for i in images):
@@ -335,12 +402,20 @@ class Replayer:
             state = 'waiting'
         else:
             state = 'idle'
+        replica = image.replica or {}
+        ready = (not image.remote_primary and not error and not replica.get('inflight_to_snap_id')
+                 and bool(replica.get('primary_snap_id'))
+                 and replica.get('primary_snap_id') == image.newest_primary_snap_id)
         return {
             'image': image.spec,
             'role': 'secondary',
             'state': state,
             'primary': {'site': image.peer['site_name'], 'image_id': image.remote_id,
-                        'global_id': image.global_id},
+                        'global_id': image.global_id,
+                        'state': 'primary' if image.remote_primary else 'demoted'},
+            # The primary was demoted and its final snapshot is here: a
+            # promote without --force will succeed.
+            'ready_to_promote': ready,
             'last_complete': last_complete(image.replica),
             'in_flight': in_flight(view, image.replica) if syncing or _interrupted(image.replica) else None,
             'last_sync': image.last_sync or last_sync_of(image.replica),

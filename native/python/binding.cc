@@ -580,7 +580,9 @@ PYBIND11_MODULE(_native, m) {
       .def("used", &ms::MemoryBudget::used);
   py::class_<ms::ReplayProgress, std::shared_ptr<ms::ReplayProgress>>(m, "ReplayProgress")
       .def(py::init<>())
-      .def("view", [](const ms::ReplayProgress& p) { return ToDict(p.View()); });
+      .def("view", [](const ms::ReplayProgress& p) { return ToDict(p.View()); })
+      .def("set_cancelled", &ms::ReplayProgress::SetCancelled)
+      .def("cancelled", &ms::ReplayProgress::cancelled);
   m.def("replay_image",
         [](const RadosCluster& remote, const RadosCluster& local, const std::string& pool, const std::string& ns,
            const std::string& remote_image_id, const std::string& image_name, const std::string& remote_fsid,

@@ -1,0 +1,104 @@
+"""demote, promote and resync: changing which site's image is primary.
+
+The work is native (role_change.*); this file finds the peer, gets the image
+to itself (the replayer stops syncing it first) and words the results.
+"""
+import errno
+from typing import Any, Dict, List, Optional, Tuple
+
+from . import levels
+from .errors import CommandError
+from .peer_connections import PeerConnections, describe
+
+
+class RoleCommands:
+    def __init__(self, native: Any, local: Any, peers: PeerConnections, replayer: Any,
+                 scheduler: Any, log: Any) -> None:
+        self._native = native
+        self._local = local  # LocalCluster
+        self._peers = peers
+        self._replayer = replayer
+        self._scheduler = scheduler
+        self._log = log
+
+    def demote(self, image_spec: str) -> Dict[str, Any]:
+        level = levels.parse_image_spec(self._native, image_spec)
+        report = self._native.demote_image(self._local.get(), level.pool, level.namespace, level.image)
+        self._scheduler.schedules_changed()  # it is not scheduled any more
+        self._log.info(f"demoted '{level.spec}': final snapshot {report['demoted_snap_id']}")
+        return {'image': level.spec, 'demoted_snap_id': report['demoted_snap_id']}
+
+    def promote(self, image_spec: str, force: bool) -> Dict[str, Any]:
+        level = levels.parse_image_spec(self._native, image_spec)
+        cluster = self._local.get()
+        remote, peer_error = self._peer_of(cluster, level.pool)
+        if remote is None and not force:
+            raise CommandError(errno.EBUSY, f"cannot check the primary of '{level.spec}' ({peer_error}): "
+                                            "promote with --force to fail over without it")
+        paused = self._pause(level)
+        try:
+            report = self._native.promote_image(cluster, level.pool, level.namespace, level.image,
+                                                remote, force)
+        finally:
+            self._replayer.resume(paused)
+        self._scheduler.schedules_changed()  # this site's schedules cover it now
+        rolled = report['rolled_back']
+        self._log.info(f"promoted '{level.spec}'{' (forced)' if force else ''} at primary snapshot "
+                       f"{report['primary_snap_id']}" + (f", rolled back {rolled['objects_rolled_back']} objects"
+                                                         if rolled else ''))
+        return dict(report, image=level.spec)
+
+    def resync(self, image_spec: str, force: bool) -> Dict[str, Any]:
+        level = levels.parse_image_spec(self._native, image_spec)
+        cluster = self._local.get()
+        remote, peer_error = self._peer_of(cluster, level.pool)
+        if remote is None:
+            raise CommandError(errno.ENOTCONN, f"cannot resync '{level.spec}': {peer_error}")
+        paused = self._pause(level)
+        try:
+            report = self._native.resync_image(cluster, level.pool, level.namespace, level.image, remote,
+                                               cluster.fsid(), remote.fsid(), force)
+        finally:
+            self._replayer.resume(paused)
+        self._scheduler.schedules_changed()
+        self._replayer.refresh_soon()
+        return {'image': level.spec, 'common_snap_id': report['common_snap_id'],
+                'base_snap_id': report['base_snap_id'], 'rolled_back': report['rolled_back']}
+
+    def _pause(self, level: Any) -> List[Any]:
+        try:
+            return self._replayer.pause(level.pool, level.namespace, level.image)
+        except TimeoutError as e:
+            raise CommandError(errno.EBUSY, str(e))
+
+    def _peer_of(self, cluster: Any, pool: str) -> Tuple[Optional[Any], str]:
+        """A connected client of the pool's rx peer, or (None, why not)."""
+        peers = [p for p in self._native.peer_sites(cluster, pool)
+                 if p['direction'] != 'tx-only' and p['mon_host']]
+        if not peers:
+            return None, f"pool '{pool}' has no mirror peer to receive from"
+        try:
+            return self._peers.get(peers[0]), ''
+        except OSError as e:
+            self._peers.failed(peers[0], e)
+            return None, f"{describe(peers[0])}: {e.strerror or e}"
+
+
+def promote_text(report: Dict[str, Any]) -> str:
+    lines = [f"promoted {report['image']}: holds primary snapshot {report['primary_snap_id']} "
+             f"(recovery point {report['recovery_point']}), first snapshot here {report['promoted_snap_id']}"]
+    rolled = report.get('rolled_back')
+    if rolled:
+        lines.append(f"rolled back a partial apply: {rolled['objects_rolled_back']} objects, "
+                     f"{rolled['bytes_rolled_back']} bytes in {rolled['seconds']:.3f} s")
+    return '\n'.join(lines)
+
+
+def resync_text(report: Dict[str, Any]) -> str:
+    text = (f"{report['image']} is now the secondary of its peer, from the peer's snapshot "
+            f"{report['base_snap_id']} (same data as snapshot {report['common_snap_id']} here)")
+    rolled = report.get('rolled_back')
+    if rolled:
+        text += (f"; discarded writes since: {rolled['objects_rolled_back']} objects, "
+                 f"{rolled['bytes_rolled_back']} bytes")
+    return text
