@@ -100,6 +100,18 @@ Status RecordPromotion(const RbdImage& image, ReplicaState* state) {
   return image.SetMetadata(kSyncPinPrefix + state->remote_fsid, FormatSyncPin(pin));
 }
 
+// Image-mode mirroring of the pool (or namespace) the image is in, so that
+// Ceph accepts enabling it: a namespace the replayer created has none yet.
+Status AllowImageMirroring(const IoCtx& io) {
+  rbd_mirror_mode_t mode = RBD_MIRROR_MODE_DISABLED;
+  int rc = rbd_mirror_mode_get(io.handle(), &mode);
+  if (rc < 0) return Status::FromErrno(rc, "reading the mirror mode of '" + io.Describe() + "'");
+  if (mode != RBD_MIRROR_MODE_DISABLED) return Status::Ok();
+  rc = rbd_mirror_mode_set(io.handle(), RBD_MIRROR_MODE_IMAGE);
+  if (rc < 0) return Status::FromErrno(rc, "enabling image-mode mirroring of '" + io.Describe() + "'");
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<DemoteReport> DemotePrimary(const IoCtx& io, const std::string& name) {
@@ -183,7 +195,9 @@ Result<PromoteReport> PromoteSecondary(const RadosCluster& local, const IoCtx& i
   }
 
   if (mirror.value().mode == MirrorMode::kDisabled) {
-    Status status = image.value().EnableSnapshotMirroring();
+    Status status = AllowImageMirroring(io);
+    if (!status.ok()) return status;
+    status = image.value().EnableSnapshotMirroring();
     if (!status.ok()) return status;
   }
   Status status = RecordPromotion(image.value(), &state);
@@ -200,6 +214,13 @@ Result<ResyncReport> ResyncFromPromoted(const RadosCluster& local, const IoCtx& 
   const std::string spec = image.value().spec();
   auto image_id = image.value().Id();
   if (!image_id.ok()) return image_id.status();
+  auto own_record = ReadReplicaState(image.value());
+  if (!own_record.ok()) return own_record.status();
+  auto own_mirror = image.value().Mirror();
+  if (!own_mirror.ok()) return own_mirror.status();
+  if (own_mirror.value().mode == MirrorMode::kDisabled && own_record.value() && !own_record.value()->promoted) {
+    return Status::InvalidArgument("image '" + spec + "' is already a secondary: nothing to resync");
+  }
 
   // The new primary, and its lineage back to this image.
   auto remote_io = IoCtx::Open(remote, io.pool_name(), io.ns());
@@ -242,17 +263,10 @@ Result<ResyncReport> ResyncFromPromoted(const RadosCluster& local, const IoCtx& 
   state.primary_snap_time = base_snap->timestamp;
   const std::string base_name = LocalSnapshotName(base);
 
-  auto mirror = image.value().Mirror();
-  if (!mirror.ok()) return mirror.status();
+  const auto& mirror = own_mirror;
   if (mirror.value().mode == MirrorMode::kDisabled) {
     // Stopped after dropping Ceph's mirroring: the local snapshot standing for
     // P0 was taken before that, so only the record is missing.
-    auto existing = ReadReplicaState(image.value());
-    if (!existing.ok()) return existing.status();
-    if (existing.value() && existing.value()->global_id == state.global_id && !existing.value()->promoted) {
-      return Status::InvalidArgument("image '" + spec + "' is already a secondary of the peer's '" +
-                                     peer.value().spec() + "'");
-    }
     auto held = image.value().SnapshotIdByName(base_name);
     if (!held.ok()) return held.status();
     if (!held.value()) {

@@ -169,8 +169,13 @@ class Replayer:
         seen: Set[str] = set()
         for ns in self._native.namespaces(remote, pool):
             mirroring_key = f'{MIRRORING_PREFIX}{pool}/{ns}'
+            try:
+                self._watcher.watch(remote, pool, ns, 'rbd_mirroring', mirroring_key)
+            except OSError as e:
+                if e.errno == errno.ENOENT:
+                    continue  # the namespace was removed (or has no mirroring) since it was listed
+                raise
             seen.add(mirroring_key)
-            self._watcher.watch(remote, pool, ns, 'rbd_mirroring', mirroring_key)
             # Demoted primaries too: their final snapshot is synced before a
             # clean promote here.
             for image in self._native.snapshot_mirrored_images(remote, pool, ns):

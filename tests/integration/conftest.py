@@ -8,6 +8,7 @@ import json
 import sys
 import uuid
 
+from replication import Client
 from sandbox import BUILD_DIR, Images, Site, purge_namespace, sandbox, wait_for
 
 
@@ -72,3 +73,13 @@ def native():
         yield importlib.import_module('_native')
     finally:
         sys.path.pop(0)
+
+
+@pytest.fixture
+def clients(images: Images, site_b: Site):
+    """python-rados/rbd clients of both sites, in the test's namespace."""
+    a = Client(images.site, images.namespace)
+    b = Client(site_b, images.namespace)
+    yield a, b
+    a.close()
+    b.close()
