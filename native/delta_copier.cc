@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "native/crc32c.h"
 #include "native/extent_set.h"
 
 namespace mirror_snapshot {
@@ -118,19 +119,10 @@ std::vector<Run> SplitZeroRuns(const char* data, uint64_t length, uint64_t block
 }
 
 constexpr uint64_t kProbeBlock = 64 << 10;   // created objects: checksum granularity
-constexpr uint32_t kCrcInit = 0xffffffffu;
-
-// crc32c (Castagnoli) as RADOS computes it for the checksum op: no final
-// inversion. Only used once, for a block of zeros.
-uint32_t Crc32cOfZeros(uint64_t length, uint32_t crc) {
-  for (uint64_t i = 0; i < length; ++i) {
-    for (int bit = 0; bit < 8; ++bit) crc = (crc >> 1) ^ (0x82F63B78u & (0u - (crc & 1u)));
-  }
-  return crc;
-}
+constexpr uint32_t kCrcInit = kCrc32cSeed;
 
 uint32_t ZeroBlockCrc() {
-  static const uint32_t crc = Crc32cOfZeros(kProbeBlock, kCrcInit);
+  static const uint32_t crc = Crc32cOfZeros(kCrcInit, kProbeBlock);
   return crc;
 }
 

@@ -7,9 +7,11 @@
 #include "native/delta_copier.h"
 #include "native/image_delta.h"
 #include "native/io_ctx.h"
+#include "native/peers.h"
 #include "native/prune_policy.h"
 #include "native/replica_image.h"
 #include "native/role_change.h"
+#include "native/snapshot_release.h"
 
 namespace mirror_snapshot {
 namespace {
@@ -139,6 +141,7 @@ class Step {
     progress_->End();
     // From here on a failure costs nothing: the next step redoes it.
     Pin(remote_, target_.local_fsid, to.id, to.id);
+    ReleaseOlder(to.id);
     PruneReplicaSnapshots(local_, options_.keep_local_snapshots, state_->local_snap_id);
 
     ReplayResult result;
@@ -151,6 +154,19 @@ class Step {
   }
 
  private:
+  // Unlinks this site from the primary's snapshots older than `synced`
+  // (best effort; see snapshot_release.h).
+  void ReleaseOlder(uint64_t synced) const {
+    auto site = LocalSiteName(*target_.local);
+    auto pool_io = IoCtx::Open(*target_.remote, target_.pool);
+    if (!site.ok() || !pool_io.ok()) return;
+    auto uuid = OurPeerUuidOnPrimary(pool_io.value(), site.value());
+    auto image_io = IoCtx::Open(*target_.remote, target_.pool, target_.ns);
+    if (!uuid.ok() || !image_io.ok()) return;
+    ReleaseOlderPrimarySnapshots(image_io.value(), remote_, target_.remote_image_id, uuid.value(),
+                                 kSyncPinPrefix + target_.local_fsid, synced);
+  }
+
   // The primary's user snapshots taken after `from` and before `to`, oldest first.
   Result<std::vector<SnapshotInfo>> UserSnapshotsBetween(uint64_t from, uint64_t to) const {
     auto snaps = remote_.UserSnapshots();

@@ -20,7 +20,7 @@ from .peer_announcer import PeerAnnouncer
 from .peer_connections import PeerConnections
 from .primary_scheduler import CreationBusy, PrimaryScheduler
 from .replayer import Replayer
-from .role_commands import RoleCommands, promote_text, resync_text
+from .image_commands import ImageCommands, promote_text, resync_text, verify_text
 from .run_records import RunRecords
 from .schedule_commands import ScheduleCommands
 
@@ -30,7 +30,7 @@ CommandResult = Tuple[int, str, str]
 # ETIMEDOUT: commands must never hang the mgr's command dispatch.
 READY_TIMEOUT_SECONDS = 10.0
 COMMAND_TIMEOUT_SECONDS = 60.0
-ROLE_CHANGE_TIMEOUT_SECONDS = 180.0  # a sync to stop, a peer to answer, a rollback
+PEER_COMMAND_TIMEOUT_SECONDS = 180.0  # a sync to stop, a peer to answer, a rollback or a verify
 CREATE_TIMEOUT_SECONDS = 120.0
 
 LEVEL_SPEC = 'name=level_spec,type=CephString'
@@ -112,6 +112,14 @@ class Module(MgrModule):
             'perm': 'w',
         },
         {
+            'cmd': 'mirror snapshot image verify name=image_spec,type=CephString '
+                   'name=snap_id,type=CephString,req=false',
+            'desc': 'On the secondary: compare a primary snapshot (default: the last one synced) with '
+                    'the local snapshot holding it, object by object, and list mismatching '
+                    'extents' + FORMAT_HELP,
+            'perm': 'r',
+        },
+        {
             'cmd': 'mirror snapshot create name=image_spec,type=CephString',
             'desc': 'Create a mirror snapshot of <pool>/[<ns>/]<image> now (and prune)',
             'perm': 'w',
@@ -153,7 +161,7 @@ class Module(MgrModule):
         self._schedules: Optional[ScheduleCommands] = None
         self._announcer: Optional[PeerAnnouncer] = None
         self._replayer: Optional[Replayer] = None
-        self._roles: Optional[RoleCommands] = None
+        self._image_commands: Optional[ImageCommands] = None
         self._health: Dict[str, Dict[str, Any]] = {}
         self._health_lock = threading.Lock()
         self._handlers: Dict[str, Callable[[Dict[str, Any]], CommandResult]] = {
@@ -168,6 +176,7 @@ class Module(MgrModule):
             'mirror snapshot image demote': self._cmd_demote,
             'mirror snapshot image promote': self._cmd_promote,
             'mirror snapshot image resync': self._cmd_resync,
+            'mirror snapshot image verify': self._cmd_verify,
         }
 
     # --- lifecycle ---------------------------------------------------------
@@ -198,7 +207,7 @@ class Module(MgrModule):
                                   self.get_module_option,
                                   lambda checks: self._set_health('replayer', checks),
                                   self._full_pools)
-        self._roles = RoleCommands(self._native, self._local, peers, self._replayer, self._scheduler,
+        self._image_commands = ImageCommands(self._native, self._local, peers, self._replayer, self._scheduler,
                                    self.log)
         self._scheduler.start()
         self._replayer.start()
@@ -416,28 +425,33 @@ class Module(MgrModule):
         data = self._native_call(job)
         return 0, output.render(data, fmt, lambda d: image_status.status_table([d])), ''
 
-    def _role_change(self, job: Callable[[RoleCommands], Dict[str, Any]]) -> Dict[str, Any]:
+    def _with_peer(self, job: Callable[[ImageCommands], Dict[str, Any]]) -> Dict[str, Any]:
         self._require_ready()
-        roles = self._roles
-        assert roles is not None
+        commands = self._image_commands
+        assert commands is not None
         self._executor.wait_ready(READY_TIMEOUT_SECONDS)
-        return self._executor.call(lambda native: job(roles), timeout=ROLE_CHANGE_TIMEOUT_SECONDS)
+        return self._executor.call(lambda native: job(commands), timeout=PEER_COMMAND_TIMEOUT_SECONDS)
 
     def _cmd_demote(self, cmd: Dict[str, Any]) -> CommandResult:
         fmt = output.requested_format(cmd)
-        data = self._role_change(lambda roles: roles.demote(cmd['image_spec']))
+        data = self._with_peer(lambda commands: commands.demote(cmd['image_spec']))
         return 0, output.render(data, fmt, lambda d: f"demoted {d['image']}: final snapshot "
                                                      f"{d['demoted_snap_id']}"), ''
 
     def _cmd_promote(self, cmd: Dict[str, Any]) -> CommandResult:
         fmt = output.requested_format(cmd)
-        data = self._role_change(lambda roles: roles.promote(cmd['image_spec'], bool(cmd.get('force'))))
+        data = self._with_peer(lambda commands: commands.promote(cmd['image_spec'], bool(cmd.get('force'))))
         return 0, output.render(data, fmt, promote_text), ''
 
     def _cmd_resync(self, cmd: Dict[str, Any]) -> CommandResult:
         fmt = output.requested_format(cmd)
-        data = self._role_change(lambda roles: roles.resync(cmd['image_spec'], bool(cmd.get('force'))))
+        data = self._with_peer(lambda commands: commands.resync(cmd['image_spec'], bool(cmd.get('force'))))
         return 0, output.render(data, fmt, resync_text), ''
+
+    def _cmd_verify(self, cmd: Dict[str, Any]) -> CommandResult:
+        fmt = output.requested_format(cmd)
+        data = self._with_peer(lambda commands: commands.verify(cmd['image_spec'], cmd.get('snap_id', '')))
+        return 0, output.render(data, fmt, verify_text), ''
 
     def _cmd_status(self, cmd: Dict[str, Any]) -> CommandResult:
         fmt = output.requested_format(cmd)

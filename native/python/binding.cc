@@ -21,6 +21,7 @@
 #include "native/header_watcher.h"
 #include "native/image_replayer.h"
 #include "native/image_delta.h"
+#include "native/image_verify.h"
 #include "native/io_ctx.h"
 #include "native/omap_object.h"
 #include "native/peers.h"
@@ -666,6 +667,26 @@ PYBIND11_MODULE(_native, m) {
           return ToDict(r);
         },
         "Roll HEAD back to a user snapshot, touching only the objects changed since (benchmarks and tests).");
+  m.def("verify_image",
+        [](const RadosCluster& local, const std::string& pool, const std::string& ns, const std::string& name,
+           const RadosCluster& remote, uint64_t primary_snap_id) {
+          const auto r = WithoutGil([&] {
+            return Unwrap(ms::VerifyReplica(local, OpenPool(local, pool, ns), name, remote, primary_snap_id));
+          });
+          py::dict out;
+          out["primary_snap_id"] = r.primary_snap_id;
+          out["local_snap_name"] = r.local_snap_name;
+          out["size"] = r.result.size;
+          out["size_mismatch"] = r.result.size_mismatch;
+          out["objects_compared"] = r.result.objects_compared;
+          out["bytes_compared"] = r.result.bytes_compared;
+          out["seconds"] = r.result.seconds;
+          py::list mismatches;
+          for (const auto& [off, len] : r.result.mismatches) mismatches.append(py::make_tuple(off, len));
+          out["mismatches"] = mismatches;
+          return out;
+        },
+        "Compare a secondary's snapshot with the primary snapshot it holds, object by object.");
   py::class_<ms::HeaderWatcher>(m, "HeaderWatcher")
       .def(py::init<>())
       .def("watch", [](ms::HeaderWatcher& w, const RadosCluster& c, const std::string& pool, const std::string& ns,

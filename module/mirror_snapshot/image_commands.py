@@ -1,7 +1,9 @@
-"""demote, promote and resync: changing which site's image is primary.
+"""Commands on one mirrored image that need its peer: demote, promote and
+resync (changing which site is primary), and verify.
 
-The work is native (role_change.*); this file finds the peer, gets the image
-to itself (the replayer stops syncing it first) and words the results.
+The work is native (role_change.*, image_verify.*); this file finds the
+peer, gets the image to itself for a role change (the replayer stops syncing
+it first) and words the results.
 """
 import errno
 from typing import Any, Dict, List, Optional, Tuple
@@ -11,7 +13,7 @@ from .errors import CommandError
 from .peer_connections import PeerConnections, describe
 
 
-class RoleCommands:
+class ImageCommands:
     def __init__(self, native: Any, local: Any, peers: PeerConnections, replayer: Any,
                  scheduler: Any, log: Any) -> None:
         self._native = native
@@ -65,6 +67,18 @@ class RoleCommands:
         return {'image': level.spec, 'common_snap_id': report['common_snap_id'],
                 'base_snap_id': report['base_snap_id'], 'rolled_back': report['rolled_back']}
 
+    def verify(self, image_spec: str, snap: str) -> Dict[str, Any]:
+        level = levels.parse_image_spec(self._native, image_spec)
+        if snap and not snap.isdigit():
+            raise CommandError(errno.EINVAL, f"snapshot '{snap}' is not a primary snapshot id (a number)")
+        cluster = self._local.get()
+        remote, peer_error = self._peer_of(cluster, level.pool)
+        if remote is None:
+            raise CommandError(errno.ENOTCONN, f"cannot verify '{level.spec}': {peer_error}")
+        report = self._native.verify_image(cluster, level.pool, level.namespace, level.image, remote,
+                                           int(snap or 0))
+        return dict(report, image=level.spec, mismatches=[list(m) for m in report['mismatches']])
+
     def _pause(self, level: Any) -> List[Any]:
         try:
             return self._replayer.pause(level.pool, level.namespace, level.image)
@@ -102,3 +116,15 @@ def resync_text(report: Dict[str, Any]) -> str:
         text += (f"; discarded writes since: {rolled['objects_rolled_back']} objects, "
                  f"{rolled['bytes_rolled_back']} bytes")
     return text
+
+
+def verify_text(report: Dict[str, Any]) -> str:
+    head = (f"{report['image']}: primary snapshot {report['primary_snap_id']} vs {report['local_snap_name']}: "
+            f"{report['objects_compared']} objects, {report['bytes_compared']} bytes in {report['seconds']:.2f} s")
+    if report['size_mismatch']:
+        head += '; SIZES DIFFER'
+    if not report['mismatches']:
+        return head + '; identical' if not report['size_mismatch'] else head
+    lines = [head + f"; {len(report['mismatches'])} mismatching extent(s):"]
+    lines += [f'  offset {off} length {length}' for off, length in report['mismatches']]
+    return '\n'.join(lines)
