@@ -26,4 +26,11 @@ inline uint32_t Crc32cOfZeros(uint32_t crc, uint64_t length) {
   return crc;
 }
 
+// The checksum op answers a le32 count, then one le32 crc per block.
+inline uint32_t ReadLe32(const char* p) {
+  const auto* b = reinterpret_cast<const unsigned char*>(p);
+  return static_cast<uint32_t>(b[0]) | static_cast<uint32_t>(b[1]) << 8 | static_cast<uint32_t>(b[2]) << 16 |
+         static_cast<uint32_t>(b[3]) << 24;
+}
+
 }  // namespace mirror_snapshot

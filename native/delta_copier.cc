@@ -126,11 +126,6 @@ uint32_t ZeroBlockCrc() {
   return crc;
 }
 
-uint32_t LittleEndian32(const char* p) {
-  const auto* b = reinterpret_cast<const unsigned char*>(p);
-  return static_cast<uint32_t>(b[0]) | static_cast<uint32_t>(b[1]) << 8 | static_cast<uint32_t>(b[2]) << 16 |
-         static_cast<uint32_t>(b[3]) << 24;
-}
 
 // The object ranges worth reading: blocks whose checksum is not that of
 // zeros, merged, plus the unprobed tail. nullopt if the answer is malformed.
@@ -138,7 +133,7 @@ std::optional<std::vector<std::pair<uint64_t, uint64_t>>> NonZeroRanges(librados
                                                                          uint64_t probed, uint64_t length) {
   if (answer.length() < 4) return std::nullopt;
   const char* p = answer.c_str();
-  const uint32_t count = LittleEndian32(p);
+  const uint32_t count = ReadLe32(p);
   if (answer.length() < 4 + 4ull * count || count * kProbeBlock != probed) return std::nullopt;
   std::vector<std::pair<uint64_t, uint64_t>> ranges;
   auto add = [&](uint64_t off, uint64_t len) {
@@ -149,7 +144,7 @@ std::optional<std::vector<std::pair<uint64_t, uint64_t>>> NonZeroRanges(librados
     }
   };
   for (uint32_t i = 0; i < count; ++i) {
-    if (LittleEndian32(p + 4 + 4ull * i) != ZeroBlockCrc()) add(i * kProbeBlock, kProbeBlock);
+    if (ReadLe32(p + 4 + 4ull * i) != ZeroBlockCrc()) add(i * kProbeBlock, kProbeBlock);
   }
   if (length > probed) add(probed, length - probed);
   return ranges;

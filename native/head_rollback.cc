@@ -6,13 +6,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <deque>
-#include <memory>
 #include <set>
 #include <vector>
 
 #include "native/image_delta.h"
 #include "native/object_delta.h"
+#include "native/snap_set_lister.h"
 
 namespace mirror_snapshot {
 namespace {
@@ -34,20 +33,6 @@ librados::bufferlist ObjectMapUpdate(uint64_t object_no, uint8_t state) {
   in.append(static_cast<char>(state));
   in.append(static_cast<char>(0));
   return in;
-}
-
-ObjectSnapSet Convert(const librados::snap_set_t& in) {
-  ObjectSnapSet out;
-  out.seq = in.seq;
-  for (const auto& clone : in.clones) {
-    CloneInfo c;
-    c.id = clone.cloneid;
-    c.snaps.assign(clone.snaps.begin(), clone.snaps.end());
-    c.overlap.assign(clone.overlap.begin(), clone.overlap.end());
-    c.size = clone.size;
-    out.clones.push_back(std::move(c));
-  }
-  return out;
 }
 
 int CollectObject(uint64_t offset, size_t, int, void* arg) {
@@ -98,14 +83,6 @@ Status SetWriteContext(const RbdImage& image, librados::IoCtx* io) {
   return Status::Ok();
 }
 
-struct ObjectWork {
-  uint64_t object_no = 0;
-  librados::ObjectReadOperation list;
-  librados::snap_set_t snaps;
-  int list_rc = 0;
-  std::unique_ptr<librados::AioCompletion> completion;
-};
-
 }  // namespace
 
 Result<RollbackReport> RollbackHead(const RadosCluster& cluster, const RbdImage& image, uint64_t snap_id,
@@ -144,9 +121,6 @@ Result<RollbackReport> RollbackHead(const RadosCluster& cluster, const RbdImage&
   rc = rados.ioctx_create2(l.data_pool_id, data);
   if (rc < 0) return Status::FromErrno(rc, "opening the data pool of '" + spec + "'");
   data.set_namespace(l.ns);
-  librados::IoCtx lister;
-  lister.dup(data);
-  lister.snap_set_read(LIBRADOS_SNAP_DIR);
   Status status = SetWriteContext(image, &data);
   if (!status.ok()) return status;
   librados::IoCtx meta;
@@ -158,66 +132,36 @@ Result<RollbackReport> RollbackHead(const RadosCluster& cluster, const RbdImage&
   }
   const std::string object_map = "rbd_object_map." + image_id.value();
 
-  // One object at a time per slot: read its snap set, then roll it back
-  // (and fix its object map bit) if it changed.
-  std::deque<std::unique_ptr<ObjectWork>> in_flight;
-  Status error;
-  auto finish_one = [&]() {
-    std::unique_ptr<ObjectWork> w = std::move(in_flight.front());
-    in_flight.pop_front();
-    w->completion->wait_for_complete();
-    const int r = w->completion->get_return_value();
-    ++report.objects_examined;
-    if (r == -ENOENT || !error.ok()) return;  // never existed: nothing to undo
-    if (r < 0 || w->list_rc < 0) {
-      error = Status::FromErrno(r < 0 ? r : w->list_rc, "listing snapshots of object " +
-                                                            std::to_string(w->object_no) + " of '" + spec + "'");
-      return;
-    }
-    const ObjectSnapSet set = Convert(w->snaps);
-    const ObjectDelta delta = ComputeObjectDelta(set, snap_id, kHeadId);
-    if (delta.unchanged()) return;
-    const bool existed = ServingClone(set, snap_id).has_value();
-    const std::string oid = DataObjectName(l, w->object_no);
-    librados::ObjectWriteOperation rollback;
-    rollback.selfmanaged_snap_rollback(snap_id);
-    int wr = data.operate(oid, &rollback);
-    if (wr == -ENOENT) wr = 0;  // head absent and absent at the snapshot too
-    if (wr < 0) {
-      error = Status::FromErrno(wr, "rolling back object " + std::to_string(w->object_no) + " of '" + spec + "'");
-      return;
-    }
-    if (has_object_map && existed != delta.exists_at_to) {
-      librados::ObjectWriteOperation update;
-      librados::bufferlist in = ObjectMapUpdate(w->object_no, existed ? kObjectExists : kObjectNonexistent);
-      update.exec("rbd", "object_map_update", in);
-      wr = meta.operate(object_map, &update);
-      if (wr < 0) {
-        error = Status::FromErrno(wr, "updating the object map of '" + spec + "'");
-        return;
-      }
-    }
-    ++report.objects_rolled_back;
-    for (const auto& [off, len] : delta.changed) report.bytes_rolled_back += len;
-    for (const auto& [off, len] : delta.zeroed) report.bytes_rolled_back += len;
-  };
-
-  for (uint64_t object_no : candidates.value()) {
-    if (!error.ok()) break;
-    auto w = std::make_unique<ObjectWork>();
-    w->object_no = object_no;
-    w->list.list_snaps(&w->snaps, &w->list_rc);
-    w->completion.reset(librados::Rados::aio_create_completion());
-    rc = lister.aio_operate(DataObjectName(l, object_no), w->completion.get(), &w->list, nullptr);
-    if (rc < 0) {
-      error = Status::FromErrno(rc, "listing snapshots of '" + spec + "'");
-      break;
-    }
-    in_flight.push_back(std::move(w));
-    if (in_flight.size() >= max_in_flight) finish_one();
-  }
-  while (!in_flight.empty()) finish_one();
-  if (!error.ok()) return error;
+  // Read each candidate's snap set; roll back (and fix the object map bit
+  // of) those that changed.
+  const std::vector<uint64_t>& objects = candidates.value();
+  status = ForEachSnapSet(
+      cluster, l, objects.size(), [&](uint64_t i) { return objects[i]; }, max_in_flight, spec,
+      [&](uint64_t object_no, const std::optional<ObjectSnapSet>& set) {
+        ++report.objects_examined;
+        if (!set) return Status::Ok();  // never existed: nothing to undo
+        const ObjectDelta delta = ComputeObjectDelta(*set, snap_id, kHeadId);
+        if (delta.unchanged()) return Status::Ok();
+        const bool existed = ServingClone(*set, snap_id).has_value();
+        librados::ObjectWriteOperation rollback;
+        rollback.selfmanaged_snap_rollback(snap_id);
+        int wr = data.operate(DataObjectName(l, object_no), &rollback);
+        if (wr == -ENOENT) wr = 0;  // head absent and absent at the snapshot too
+        if (wr < 0) return Status::FromErrno(wr, "rolling back object " + std::to_string(object_no) + " of '" +
+                                                     spec + "'");
+        if (has_object_map && existed != delta.exists_at_to) {
+          librados::ObjectWriteOperation update;
+          librados::bufferlist in = ObjectMapUpdate(object_no, existed ? kObjectExists : kObjectNonexistent);
+          update.exec("rbd", "object_map_update", in);
+          wr = meta.operate(object_map, &update);
+          if (wr < 0) return Status::FromErrno(wr, "updating the object map of '" + spec + "'");
+        }
+        ++report.objects_rolled_back;
+        for (const auto& [off, len] : delta.changed) report.bytes_rolled_back += len;
+        for (const auto& [off, len] : delta.zeroed) report.bytes_rolled_back += len;
+        return Status::Ok();
+      });
+  if (!status.ok()) return status;
 
   if (head_size.value() > snap_size.value()) {
     Status shrunk = image.Resize(snap_size.value());

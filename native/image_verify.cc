@@ -24,11 +24,6 @@ uint32_t ZeroBlockCrc() {
   return crc;
 }
 
-uint32_t LittleEndian32(const char* p) {
-  const auto* b = reinterpret_cast<const unsigned char*>(p);
-  return static_cast<uint32_t>(b[0]) | static_cast<uint32_t>(b[1]) << 8 | static_cast<uint32_t>(b[2]) << 16 |
-         static_cast<uint32_t>(b[3]) << 24;
-}
 
 // One side: where its objects are, read at its snapshot.
 struct Side {
@@ -91,7 +86,7 @@ Result<std::vector<uint32_t>> ObjectCrcs(Side& side, uint64_t object_no, uint64_
                                                        side.image->spec() + "'");
     }
     const char* p = out.c_str();
-    for (uint64_t b = 0; b < whole / kBlock; ++b) crcs[b] = LittleEndian32(p + 4 + 4 * b);
+    for (uint64_t b = 0; b < whole / kBlock; ++b) crcs[b] = ReadLe32(p + 4 + 4 * b);
   }
   if (size > whole) {  // a partial last block: read it, pad with zeros
     librados::bufferlist tail;

@@ -141,6 +141,8 @@ class Module(MgrModule):
                desc='data buffers of all syncs together, shared equally by the concurrent syncs'),
         Option(name='keep_local_snapshots', type='int', default=3, min=1, max=64,
                desc='local snapshots a secondary image keeps (the newest complete one always stays)'),
+        Option(name='replay_stall_seconds', type='secs', default=60, min=5,
+               desc='a sync with no progress for this long is reported as stalled (status and health)'),
         Option(name='replay_skip_pools', type='str', default='',
                desc='comma-separated pools this module does not replay (e.g. handed to rbd-mirror)'),
     ]

@@ -26,6 +26,7 @@ RETRY_MIN_SECONDS = 5.0
 RETRY_MAX_SECONDS = 300.0
 RETRY_SOON_SECONDS = 2.0
 WATCH_WAIT_SECONDS = 1.0
+HEALTH_SECONDS = 1.0
 # New images are announced on the peer's rbd_mirroring objects (watched); new
 # namespaces are not, so the peer is also re-listed this often.
 DISCOVERY_SECONDS = 5.0
@@ -87,6 +88,7 @@ class Replayer:
         self._stopping = threading.Event()
         self._refresh_now = threading.Event()
         self._thread: Optional[threading.Thread] = None
+        self._health_thread: Optional[threading.Thread] = None
         self._watcher: Any = None
         self._budget: Any = None  # native.MemoryBudget, shared by every sync
 
@@ -95,11 +97,24 @@ class Replayer:
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name='mirror_snapshot.replayer', daemon=True)
         self._thread.start()
+        # Health has its own thread: the loop above blocks while this site's
+        # OSDs do not answer, and that is exactly when a stall must be reported.
+        self._health_thread = threading.Thread(target=self._health_loop, name='mirror_snapshot.replay_health',
+                                               daemon=True)
+        self._health_thread.start()
 
     def stop(self) -> None:
         self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        for thread in (self._thread, self._health_thread):
+            if thread is not None:
+                thread.join(timeout=10)
+
+    def _health_loop(self) -> None:
+        while not self._stopping.wait(HEALTH_SECONDS):
+            try:
+                self._report_health()
+            except Exception as e:  # never let the loop die
+                self._log.exception(f'replayer health report failed: {e}')
 
     def refresh_soon(self) -> None:
         self._refresh_now.set()
@@ -124,7 +139,6 @@ class Replayer:
                 else:
                     self._kick(key)
             self._retry_due()
-            self._report_health()
         for key in self._watcher.keys():
             self._watcher.unwatch(key)
 
@@ -338,26 +352,25 @@ class Replayer:
             failed += [f"pool '{pool}': {error}" for pool, error in self._pool_errors.items()]
         checks: Dict[str, Any] = {}
         if failed:
-            checks[HEALTH_CHECK] = {
-                'severity': 'warning',
-                'summary': f'{len(failed)} image(s) or pool(s) cannot be replicated',
-                'count': len(failed),
-                'detail': sorted(failed),
-            }
+            checks[HEALTH_CHECK] = warning(f'{len(failed)} image(s) or pool(s) cannot be replicated', failed)
         if split:
-            checks[SPLIT_BRAIN_CHECK] = {
-                'severity': 'warning',
-                'summary': f'{len(split)} image(s) are primary on both sites (split-brain)',
-                'count': len(split),
-                'detail': sorted(split),
-            }
+            checks[SPLIT_BRAIN_CHECK] = warning(f'{len(split)} image(s) are primary on both sites (split-brain)',
+                                                split)
         self._set_health(checks)
 
-    @staticmethod
-    def _error_of(image: ReplayedImage, full: Set[str]) -> Optional[str]:
+    def _error_of(self, image: ReplayedImage, full: Set[str]) -> Optional[str]:
         if image.running and image.pool in full:
             return full_message(image.pool)  # the sync in flight is blocked
+        if image.running:
+            view = image.progress.view()
+            idle = time.time() - view['updated']
+            if view['phase'] in ('scanning', 'copying', 'snapshotting') and idle > self._stall_seconds():
+                return (f"stalled: no progress for {idle:.0f} s in phase {view['phase']} (OSDs of either "
+                        f"site down or blocked?); it goes on by itself when they answer")
         return image.last_error
+
+    def _stall_seconds(self) -> float:
+        return float(self._option('replay_stall_seconds') or 60)
 
     @staticmethod
     def _replays_here(image: ReplayedImage) -> bool:
@@ -426,6 +439,10 @@ class Replayer:
             'last_sync': image.last_sync or last_sync_of(image.replica),
             'last_error': error,
         }
+
+
+def warning(summary: str, details: List[str]) -> Dict[str, Any]:
+    return {'severity': 'warning', 'summary': summary, 'count': len(details), 'detail': sorted(details)}
 
 
 def full_message(pool: str) -> str:

@@ -8,23 +8,11 @@ import hashlib
 import random
 
 import pytest
-import rados
 import rbd
 
 from sandbox import Images
 
 MiB = 1 << 20
-
-
-@pytest.fixture
-def cluster(images: Images):
-    c = rados.Rados(conffile=str(images.site.conf))
-    c.connect()
-    ioctx = c.open_ioctx('rbd')
-    ioctx.set_namespace(images.namespace)
-    yield c, ioctx
-    ioctx.close()
-    c.shutdown()
 
 
 def mirror_snapshot(images: Images, name: str) -> int:
@@ -71,8 +59,8 @@ def scenario(image, rng: random.Random, kind: str) -> None:
 
 
 @pytest.mark.parametrize('kind', ['random-4k', 'sequential', 'discards', 'grow', 'shrink'])
-def test_delta_between_mirror_snapshots_reproduces_the_image(native, images: Images, cluster, kind) -> None:
-    c, ioctx = cluster
+def test_delta_between_mirror_snapshots_reproduces_the_image(native, images: Images, clients, kind) -> None:
+    ioctx = clients[0].ioctx
     spec = images.create('img', size='32M')
     rng = random.Random(kind)
     with rbd.Image(ioctx, 'img') as image:

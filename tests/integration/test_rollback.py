@@ -8,7 +8,6 @@ import hashlib
 import random
 
 import pytest
-import rados
 import rbd
 
 from sandbox import Images
@@ -17,14 +16,8 @@ MiB = 1 << 20
 
 
 @pytest.fixture
-def ioctx(images: Images):
-    c = rados.Rados(conffile=str(images.site.conf))
-    c.connect()
-    io = c.open_ioctx('rbd')
-    io.set_namespace(images.namespace)
-    yield io
-    io.close()
-    c.shutdown()
+def ioctx(clients):
+    return clients[0].ioctx  # site-a, in the test's namespace
 
 
 def digest(ioctx, name: str, snapshot=None) -> str:
