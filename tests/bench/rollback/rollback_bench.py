@@ -6,7 +6,8 @@ For each image: write the base data, take snapshot `base`, write the "partial de
 4 MiB writes at random object-aligned offsets), then time (1) ours, rolling HEAD back to `base`,
 and (2) after writing the same delta again, `rbd snap rollback`. Objects touched: ours reports the
 objects it rolled back; `rbd snap rollback` sends a rollback to every object the object map shows
-in HEAD or in the snapshot (counted here from the object map, `rbd du`'s used size / object size).
+in HEAD or in the snapshot (counted here as HEAD's objects from the object map: `rbd du`'s used size
+of HEAD / object size).
 
 Images (fresh, in pool rbd, named benchrb-*, removed at the end):
   thin      64 GiB, 1 GiB written (the case `rbd snap rollback` is fast on: the object map
@@ -59,7 +60,7 @@ def fill(site: Site, name: str, total: int) -> None:
 
 def allocated_objects(site: Site, name: str) -> int:
     usage = json.loads(site.rbd('du', '--format', 'json', f'{POOL}/{name}').stdout)
-    return sum(i['used_size'] for i in usage['images']) // OBJECT
+    return sum(i['used_size'] for i in usage['images'] if i.get('snapshot') is None) // OBJECT
 
 
 def one_case(site: Site, ioctx, native, cluster, label: str, size: int, written: int,
