@@ -272,7 +272,9 @@ class Pipeline {
     }
     c->completions.clear();
     if (c->rados_completion) {
-      if (wait) c->rados_completion->wait_for_complete();
+      // Not just wait_for_complete(): librados runs our callback after it
+      // marks the op complete, and the callback reads the completion.
+      if (wait) c->rados_completion->wait_for_complete_and_cb();
       c->rados_completion.reset();
     }
   }

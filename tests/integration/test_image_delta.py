@@ -15,9 +15,20 @@ from sandbox import Images
 MiB = 1 << 20
 
 
+PIN = 'mirror_snapshot.sync.test-pin'
+
+
 def mirror_snapshot(images: Images, name: str) -> int:
-    images.site.rbd('mirror', 'image', 'snapshot', images.spec(name))
-    return images.mirror_snapshots(images.spec(name))[-1]['id']
+    """A new mirror snapshot, pinned (with the first one this test took) as a
+    secondary would pin them: site-b's replayer, after syncing, releases the
+    primary's older snapshots that no secondary pins."""
+    spec = images.spec(name)
+    images.site.rbd('mirror', 'image', 'snapshot', spec)
+    snap_id = images.mirror_snapshots(spec)[-1]['id']
+    pinned = images.site.rbd('image-meta', 'get', spec, PIN, check=False)
+    first = pinned.stdout.decode().split(',')[0].split('=')[1] if pinned.returncode == 0 else str(snap_id)
+    images.site.rbd('image-meta', 'set', spec, PIN, f'from={first},to={snap_id},updated=0')
+    return snap_id
 
 
 def read_at(ioctx, name: str, snap_id: int) -> bytes:
