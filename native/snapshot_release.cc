@@ -57,11 +57,12 @@ unsigned ReleaseOlderPrimarySnapshots(const IoCtx& remote_image_io, const RbdIma
   auto snaps = remote.MirrorSnapshots();
   if (!snaps.ok()) return 0;
   const std::string header = "rbd_header." + remote_image_id;
-  std::set<uint64_t> others;
-  bool others_read = false;
+  // A snapshot another secondary pins stays linked: librbd removes
+  // snapshots that no peer is linked to at its next creation.
+  const std::set<uint64_t> others = PinnedByOthers(remote, own_pin_key);
   unsigned released = 0;
   for (const auto& snap : snaps.value()) {
-    if (snap.id >= synced_snap_id || !snap.is_primary()) continue;
+    if (snap.id >= synced_snap_id || !snap.is_primary() || others.count(snap.id) != 0) continue;
     bool linked = false;
     for (const auto& uuid : snap.peer_uuids) linked = linked || uuid == peer_uuid;
     if (!linked) continue;
@@ -70,13 +71,7 @@ unsigned ReleaseOlderPrimarySnapshots(const IoCtx& remote_image_io, const RbdIma
                               in.data(), in.size(), nullptr, 0);
     // ERESTART: we were its last peer and a newer snapshot exists, so cls_rbd
     // leaves the removal to us. A snapshot left with no peer goes too.
-    if (rc == -ERESTART || (rc == 0 && snap.peer_uuids.size() == 1)) {
-      if (!others_read) {
-        others = PinnedByOthers(remote, own_pin_key);
-        others_read = true;
-      }
-      if (others.count(snap.id) == 0) remote.RemoveSnapshot(snap.id);
-    }
+    if (rc == -ERESTART || (rc == 0 && snap.peer_uuids.size() == 1)) remote.RemoveSnapshot(snap.id);
     if (rc == 0 || rc == -ERESTART) ++released;
   }
   return released;
