@@ -127,11 +127,7 @@ class Step {
     state_->primary_snap_id = to.id;
     state_->local_snap_id = local_snap.value();
     state_->primary_snap_time = to.timestamp;
-    state_->inflight_to_snap_id = 0;
-    state_->inflight_from_snap_id = 0;
-    state_->checkpoint_offset = 0;
-    state_->inflight_bytes_total = 0;
-    state_->inflight_started = 0;
+    state_->ClearInFlight();
     state_->last_sync_seconds = seconds;
     state_->last_sync_bytes = bytes;
     state_->last_sync_finished = UnixNow();

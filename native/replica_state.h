@@ -49,6 +49,14 @@ struct ReplicaState {
   int64_t promoted_at = 0;
 
   bool in_flight() const { return inflight_to_snap_id != 0; }
+  // Forgets the sync in flight (it completed, or was rolled back).
+  void ClearInFlight() {
+    inflight_to_snap_id = 0;
+    inflight_from_snap_id = 0;
+    checkpoint_offset = 0;
+    inflight_bytes_total = 0;
+    inflight_started = 0;
+  }
 };
 
 // "key=value" pairs joined by ','; unknown keys are ignored on decode, so a

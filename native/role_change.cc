@@ -183,11 +183,7 @@ Result<PromoteReport> PromoteSecondary(const RadosCluster& local, const IoCtx& i
       image = RbdImage::OpenByName(io, name);  // its object map copy is stale
       if (!image.ok()) return image.status();
     }
-    state.inflight_to_snap_id = 0;
-    state.inflight_from_snap_id = 0;
-    state.checkpoint_offset = 0;
-    state.inflight_bytes_total = 0;
-    state.inflight_started = 0;
+    state.ClearInFlight();
     state.promoted = true;
     state.promoted_at = UnixNow();
     Status status = WriteReplicaState(image.value(), state);  // from here on the replayer leaves it alone

@@ -70,6 +70,18 @@ TEST(ReplicaState, PromotionLineageRoundTripsAndIsOmittedUntilPromoted) {
   EXPECT_FALSE(plain->promoted);
 }
 
+TEST(ReplicaState, ClearInFlightKeepsTheLastCompleteSync) {
+  ReplicaState s = Sample();
+  s.ClearInFlight();
+  EXPECT_FALSE(s.in_flight());
+  EXPECT_EQ(s.inflight_from_snap_id, 0u);
+  EXPECT_EQ(s.checkpoint_offset, 0u);
+  EXPECT_EQ(s.inflight_bytes_total, 0u);
+  EXPECT_EQ(s.inflight_started, 0);
+  EXPECT_EQ(s.primary_snap_id, 41u);
+  EXPECT_EQ(s.local_snap_id, 7u);
+}
+
 TEST(ReplicaState, UnknownKeysAreIgnored) {
   const auto back = DecodeReplicaState(EncodeReplicaState(Sample()) + ",added_later=xyz");
   ASSERT_TRUE(back.has_value());
