@@ -100,12 +100,12 @@ def wait_for(predicate, timeout: float, interval: float = 0.5, what: str = 'cond
 
 
 class Images:
-    """Mirrored test images in their own namespace of pool `rbd`."""
+    """Mirrored test images in their own namespace of a pool (`rbd` unless told)."""
 
-    def __init__(self, site: Site, namespace: str) -> None:
+    def __init__(self, site: Site, namespace: str, pool: str = 'rbd') -> None:
         self.site = site
         self.namespace = namespace
-        self.pool = 'rbd'
+        self.pool = pool
         self.created: List[str] = []
 
     def setup(self) -> None:

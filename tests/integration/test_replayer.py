@@ -315,28 +315,3 @@ def test_killed_mgr_resumes_from_the_checkpoint(images: Images, site_b: Site, cl
         sandbox('up')   # the killed mgr comes back as a standby
     assert status['last_sync']['resumed_at'] >= 64 * MiB, status['last_sync']
     assert_replica_matches(images, site_b, clients, 'resumed', second)
-
-
-def test_stopped_osd_stalls_the_sync_which_then_resumes_by_itself(images: Images, site_b: Site, clients) -> None:
-    """site-b's OSD frozen (SIGSTOP) in the middle of a sync: the image is
-    reported stalled (status and health), and finishes once the OSD runs again."""
-    spec = images.spec('stall')
-    site_b.ceph('config', 'set', 'mgr', 'mgr/mirror_snapshot/replay_stall_seconds', '5')
-    osd = site_b.daemon_pid('osd.0')
-    assert osd is not None
-    try:
-        _, second = start_slow_sync(images, site_b, 'stall', '256M')
-        wait_for(copying_past(site_b, spec, 0.05, 0.8), 90, interval=0.05, what='sync copying')
-        os.kill(osd, signal.SIGSTOP)
-        try:
-            stalled = wait_for(lambda: (s := image_status(site_b, spec)) and
-                               (s['last_error'] or '').startswith('stalled') and s, 60, what='stall reported')
-            assert stalled['state'] == 'error'
-            wait_for_health(site_b, 'MIRROR_SNAPSHOT_REPLAY_FAILED', True)
-        finally:
-            os.kill(osd, signal.SIGCONT)
-    finally:
-        reset_option(site_b, 'replay_memory_bytes', str(256 * MiB))
-        reset_option(site_b, 'replay_stall_seconds', '60')
-    assert_replica_matches(images, site_b, clients, 'stall', second)
-    wait_for_health(site_b, 'MIRROR_SNAPSHOT_REPLAY_FAILED', False)

@@ -1,4 +1,5 @@
 """packaging/sandbox: idempotent, restarts what stopped, and fails clearly."""
+import json
 import os
 import signal
 import socket
@@ -8,7 +9,7 @@ from pathlib import Path
 
 from sandbox import Site, sandbox
 
-DAEMONS = ('mon.a', 'mgr.x', 'mgr.y', 'osd.0')
+DAEMONS = ('mon.a', 'mgr.x', 'mgr.y', 'osd.0', 'osd.1')
 
 
 def pids(site: Site) -> dict:
@@ -31,6 +32,18 @@ def test_status_reports_every_daemon_and_health() -> None:
         assert f'== {site}' in text
     assert text.count('running (pid') == 2 * len(DAEMONS)
     assert 'HEALTH_' in text
+
+
+def test_pool_rbd_persist_lives_on_the_bluestore_osd_alone(site: Site) -> None:
+    """The OSD-restart tests rely on it: killing osd.1 touches no other pool,
+    and its data survives the kill."""
+    assert site.ceph_json('osd', 'metadata', '1')['osd_objectstore'] == 'bluestore'
+    for pool, osd in (('rbd_persist', 1), ('rbd', 0)):
+        pgs = site.ceph_json('pg', 'ls-by-pool', pool)
+        pgs = pgs['pg_stats'] if isinstance(pgs, dict) else pgs
+        assert pgs and all(pg['up'] == [osd] for pg in pgs), (pool, [pg['up'] for pg in pgs])
+    info = json.loads(site.rbd('mirror', 'pool', 'info', 'rbd_persist', '--format', 'json').stdout)
+    assert info['mode'] == 'image' and len(info['peers']) == 1, info
 
 
 def test_up_restarts_a_killed_mgr_and_the_module_answers_again(site_b: Site) -> None:
