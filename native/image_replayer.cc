@@ -8,18 +8,15 @@
 #include "native/image_delta.h"
 #include "native/io_ctx.h"
 #include "native/peers.h"
+#include "native/primary_snapshots.h"
 #include "native/prune_policy.h"
 #include "native/replica_image.h"
 #include "native/role_change.h"
 #include "native/snapshot_release.h"
+#include "native/unix_clock.h"
 
 namespace mirror_snapshot {
 namespace {
-
-int64_t UnixNow() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // The primary's snapshots a secondary may sync to: complete, taken while primary.
 std::vector<MirrorSnapshot> SyncableSnapshots(const std::vector<MirrorSnapshot>& all) {
@@ -38,11 +35,7 @@ const MirrorSnapshot* Find(const std::vector<MirrorSnapshot>& snaps, uint64_t id
 }
 
 Status Pin(const RbdImage& remote, const std::string& local_fsid, uint64_t from, uint64_t to) {
-  SyncPin pin;
-  if (from != 0) pin.from_snap_id = from;
-  pin.to_snap_id = to;
-  pin.updated = UnixNow();
-  Status status = remote.SetMetadata(kSyncPinPrefix + local_fsid, FormatSyncPin(pin));
+  Status status = WriteSyncPin(remote, local_fsid, from != 0 ? std::optional<uint64_t>(from) : std::nullopt, to);
   // A demoted primary is read-only, and nothing prunes it either.
   return status.code() == EROFS ? Status::Ok() : status;
 }

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "native/prune_policy.h"
+#include "native/unix_clock.h"
 
 namespace mirror_snapshot {
 namespace {
@@ -76,6 +77,15 @@ Result<std::set<uint64_t>> SyncPinnedSnapshots(const RbdImage& image) {
     pinned.insert(pin->to_snap_id);
   }
   return pinned;
+}
+
+Status WriteSyncPin(const RbdImage& image, const std::string& secondary_fsid, std::optional<uint64_t> from,
+                    uint64_t to) {
+  SyncPin pin;
+  pin.from_snap_id = from;
+  pin.to_snap_id = to;
+  pin.updated = UnixNow();
+  return image.SetMetadata(kSyncPinPrefix + secondary_fsid, FormatSyncPin(pin));
 }
 
 Result<SnapshotRun> CreatePrimarySnapshot(const IoCtx& ioctx, const ImageLocator& locator,

@@ -35,6 +35,11 @@ Result<uint64_t> MaxMirroringSnapshots(const RbdImage& image);
 // Snapshots that secondaries recorded as their sync source or target.
 Result<std::set<uint64_t>> SyncPinnedSnapshots(const RbdImage& image);
 
+// Records (from, to) as the sync of the secondary `secondary_fsid`, so that
+// neither snapshot is pruned while it needs them; no `from` on a first sync.
+Status WriteSyncPin(const RbdImage& image, const std::string& secondary_fsid, std::optional<uint64_t> from,
+                    uint64_t to);
+
 // Opens the image; if it is a primary image in snapshot mirror mode, makes
 // room (prunes to keep-1, so librbd's own unlinking never picks a pinned
 // snapshot), creates a mirror snapshot, and prunes again. Images that are not

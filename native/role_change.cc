@@ -1,21 +1,17 @@
 #include "native/role_change.h"
 
 #include <cerrno>
-#include <chrono>
 #include <optional>
 #include <vector>
 
 #include "native/image_replayer.h"
+#include "native/primary_snapshots.h"
 #include "native/prune_policy.h"
+#include "native/unix_clock.h"
 #include "native/replica_image.h"
 
 namespace mirror_snapshot {
 namespace {
-
-int64_t UnixNow() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 const MirrorSnapshot* FindSnapshot(const std::vector<MirrorSnapshot>& snaps, uint64_t id) {
   for (const auto& s : snaps) {
@@ -93,11 +89,7 @@ Status RecordPromotion(const RbdImage& image, ReplicaState* state) {
   }
   Status status = WriteReplicaState(image, *state);
   if (!status.ok()) return status;
-  SyncPin pin;
-  pin.from_snap_id = state->promoted_snap_id;
-  pin.to_snap_id = state->promoted_snap_id;
-  pin.updated = UnixNow();
-  return image.SetMetadata(kSyncPinPrefix + state->remote_fsid, FormatSyncPin(pin));
+  return WriteSyncPin(image, state->remote_fsid, state->promoted_snap_id, state->promoted_snap_id);
 }
 
 // Image-mode mirroring of the pool (or namespace) the image is in, so that

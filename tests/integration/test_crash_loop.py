@@ -13,6 +13,8 @@ import subprocess
 import time
 from typing import Dict, List, Optional
 
+import rbd
+
 from replication import reset_option, snapshot_now, wait_synced
 from sandbox import SANDBOX_SCRIPT, Images, Site, sandbox
 
@@ -44,6 +46,15 @@ def after_the_kill(last_sync: Dict, killed_at: float) -> str:
     if last_sync.get('resumed_at') is not None:
         return f"resumed at {last_sync['resumed_at'] / MiB:.0f} MiB, copied {copied:.1f} MiB"
     return f'redone from the start, copied {copied:.1f} MiB'
+
+
+def snapshots_and_record(images: Images, site_b: Site) -> str:
+    """What both sites hold, for a failure message."""
+    spec = images.spec('crash')
+    primary = images.site.rbd('snap', 'ls', '--all', spec, check=False).stdout.decode()
+    local = site_b.rbd('snap', 'ls', '--all', spec, check=False).stdout.decode()
+    record = site_b.rbd('image-meta', 'get', spec, 'mirror_snapshot.replica', check=False).stdout.decode()
+    return f'primary snapshots:\n{primary}\nsecondary snapshots:\n{local}\nrecord: {record}'
 
 
 def fail_over(site: Site, kill: bool) -> subprocess.Popen:
@@ -83,7 +94,11 @@ def test_killed_mgr_never_loses_or_corrupts_a_sync(images: Images, site_b: Site,
             restarting = fail_over(site_b, kill)
             status = wait_synced(site_b, spec, snap, timeout=180)
             local = f'mirror_snapshot.primary.{snap}'
-            matches = b.digest('crash', snap_name=local) == a.digest('crash', snap_id=snap)
+            try:
+                matches = b.digest('crash', snap_name=local) == a.digest('crash', snap_id=snap)
+            except rbd.ImageNotFound as e:
+                raise AssertionError(f'iteration {i + 1}: {e}; status {status}; '
+                                     f'{snapshots_and_record(images, site_b)}') from e
             rows.append({'iteration': i + 1, 'how': 'SIGKILL' if kill else 'mgr fail',
                          'written_mib': written // MiB, 'after': after_the_kill(status['last_sync'], killed_at),
                          'matches': matches})
