@@ -11,6 +11,7 @@
 #include "native/primary_snapshots.h"
 #include "native/prune_policy.h"
 #include "native/replica_image.h"
+#include "native/replicated_user_snapshots.h"
 #include "native/role_change.h"
 #include "native/snapshot_release.h"
 #include "native/unix_clock.h"
@@ -34,10 +35,10 @@ const MirrorSnapshot* Find(const std::vector<MirrorSnapshot>& snaps, uint64_t id
   return nullptr;
 }
 
-Status Pin(const RbdImage& remote, const std::string& local_fsid, uint64_t from, uint64_t to) {
-  Status status = WriteSyncPin(remote, local_fsid, from != 0 ? std::optional<uint64_t>(from) : std::nullopt, to);
-  // A demoted primary is read-only, and nothing prunes it either.
-  return status.code() == EROFS ? Status::Ok() : status;
+Status Pin(const IoCtx& remote_io, const std::string& remote_image_id, const std::string& local_fsid, uint64_t from,
+           uint64_t to) {
+  return WriteSyncPin(remote_io, remote_image_id, local_fsid, from != 0 ? std::optional<uint64_t>(from) : std::nullopt,
+                      to);
 }
 
 bool LocalSnapshotExists(const RbdImage& local, const std::string& name) {
@@ -48,9 +49,15 @@ bool LocalSnapshotExists(const RbdImage& local, const std::string& name) {
 // Everything one step needs once both images are open.
 class Step {
  public:
-  Step(const ReplayTarget& target, const ReplayOptions& options, ReplayProgress* progress, const RbdImage& remote,
-       const RbdImage& local, ReplicaState* state)
-      : target_(target), options_(options), progress_(progress), remote_(remote), local_(local), state_(state) {}
+  Step(const ReplayTarget& target, const ReplayOptions& options, ReplayProgress* progress, const IoCtx& remote_io,
+       const RbdImage& remote, const RbdImage& local, ReplicaState* state)
+      : target_(target),
+        options_(options),
+        progress_(progress),
+        remote_io_(remote_io),
+        remote_(remote),
+        local_(local),
+        state_(state) {}
 
   // Brings the local image from primary_snap_id to `to` and records `to` as
   // complete. User snapshots the primary took in between are replicated on
@@ -74,7 +81,7 @@ class Step {
     const bool zero_gaps = force_zero_gaps || parent.value().has_value() || (state_->in_flight() && !resuming);
     const uint64_t resume_at = resuming ? state_->checkpoint_offset : 0;
 
-    Status status = Pin(remote_, target_.local_fsid, from, to.id);
+    Status status = Pin(remote_io_, target_.remote_image_id, target_.local_fsid, from, to.id);
     if (!status.ok()) return status;
     if (!resuming) {
       state_->inflight_to_snap_id = to.id;
@@ -92,6 +99,8 @@ class Step {
         auto applied = Apply(base, user.id, 0, zero_gaps, false);
         if (!applied.ok()) return applied.status();
         bytes += applied.value();
+        status = MarkReplicatedUserSnapshot(local_, user.name, user.id);
+        if (!status.ok()) return status;
         auto made = local_.CreateSnapshot(user.name);
         if (!made.ok()) return made.status();
       }
@@ -129,9 +138,10 @@ class Step {
     const double completed_at = NowSeconds();
     progress_->End();
     // From here on a failure costs nothing: the next step redoes it.
-    Pin(remote_, target_.local_fsid, to.id, to.id);
+    Pin(remote_io_, target_.remote_image_id, target_.local_fsid, to.id, to.id);
     ReleaseOlder(to.id);
     PruneReplicaSnapshots(local_, options_.keep_local_snapshots, state_->local_snap_id);
+    RemoveUserSnapshotsGoneFromPrimary(remote_, local_);
 
     ReplayResult result;
     result.outcome = ReplayOutcome::kSynced;
@@ -206,6 +216,7 @@ class Step {
   const ReplayTarget& target_;
   const ReplayOptions& options_;
   ReplayProgress* progress_;
+  const IoCtx& remote_io_;
   const RbdImage& remote_;
   const RbdImage& local_;
   ReplicaState* state_;
@@ -313,7 +324,7 @@ Result<ReplayResult> ReplayImage(const ReplayTarget& target, const ReplayOptions
   auto local = OpenOrCreateReplica(*target.local, target.pool, target.ns, target.image_name, *target.remote,
                                    remote.value(), identity, &state);
   if (!local.ok()) return local.status();
-  Step step(target, options, progress, remote.value(), local.value(), &state);
+  Step step(target, options, progress, remote_io.value(), remote.value(), local.value(), &state);
 
   if (state.primary_snap_id != 0 && !Find(snaps, state.primary_snap_id)) {
     return Status::Error(ENOENT, "snapshot " + std::to_string(state.primary_snap_id) + " of '" +

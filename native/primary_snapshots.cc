@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <charconv>
 
+#include <rados/librados.h>
+
+#include "native/cls_encoding.h"
 #include "native/prune_policy.h"
 #include "native/unix_clock.h"
 
@@ -79,13 +82,22 @@ Result<std::set<uint64_t>> SyncPinnedSnapshots(const RbdImage& image) {
   return pinned;
 }
 
-Status WriteSyncPin(const RbdImage& image, const std::string& secondary_fsid, std::optional<uint64_t> from,
-                    uint64_t to) {
+Status WriteSyncPin(const IoCtx& image_io, const std::string& image_id, const std::string& secondary_fsid,
+                    std::optional<uint64_t> from, uint64_t to) {
   SyncPin pin;
   pin.from_snap_id = from;
   pin.to_snap_id = to;
   pin.updated = UnixNow();
-  return image.SetMetadata(kSyncPinPrefix + secondary_fsid, FormatSyncPin(pin));
+  const std::string key = kSyncPinPrefix + secondary_fsid;
+  // cls_rbd metadata_set's input: map<string, bufferlist>.
+  std::string in;
+  AppendLe(&in, 1, 4);
+  AppendBytes(&in, key);
+  AppendBytes(&in, FormatSyncPin(pin));
+  const std::string header = "rbd_header." + image_id;
+  const int rc = rados_exec(image_io.handle(), header.c_str(), "rbd", "metadata_set", in.data(), in.size(), nullptr, 0);
+  if (rc < 0) return Status::FromErrno(rc, "setting metadata '" + key + "' of image " + image_id);
+  return Status::Ok();
 }
 
 Result<SnapshotRun> CreatePrimarySnapshot(const IoCtx& ioctx, const ImageLocator& locator,

@@ -35,10 +35,14 @@ Result<uint64_t> MaxMirroringSnapshots(const RbdImage& image);
 // Snapshots that secondaries recorded as their sync source or target.
 Result<std::set<uint64_t>> SyncPinnedSnapshots(const RbdImage& image);
 
-// Records (from, to) as the sync of the secondary `secondary_fsid`, so that
-// neither snapshot is pruned while it needs them; no `from` on a first sync.
-Status WriteSyncPin(const RbdImage& image, const std::string& secondary_fsid, std::optional<uint64_t> from,
-                    uint64_t to);
+// Records (from, to) as the sync of the secondary `secondary_fsid` on image
+// `image_id` of `image_io`, so that neither snapshot is pruned while it needs
+// them; no `from` on a first sync. Written with cls_rbd directly, not
+// through librbd: that would take the image's exclusive lock away from the
+// client writing it (and wait out a dead owner's watch, ~30 s, after a mgr
+// failover).
+Status WriteSyncPin(const IoCtx& image_io, const std::string& image_id, const std::string& secondary_fsid,
+                    std::optional<uint64_t> from, uint64_t to);
 
 // Opens the image; if it is a primary image in snapshot mirror mode, makes
 // room (prunes to keep-1, so librbd's own unlinking never picks a pinned

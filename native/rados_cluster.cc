@@ -77,4 +77,26 @@ Result<std::string> RadosCluster::Addresses() const {
 
 uint64_t RadosCluster::InstanceId() const { return rados_get_instance_id(cluster_); }
 
+Status RadosCluster::BlocklistAdd(const std::string& address, double expire_seconds) const {
+  for (char c : address) {
+    // An address is "[v2:]ip:port/nonce": nothing to escape in the JSON below.
+    if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) {
+      return Status::InvalidArgument("not a client address: '" + address + "'");
+    }
+  }
+  const std::string command = R"({"prefix": "osd blocklist", "blocklistop": "add", "addr": ")" + address +
+                              R"(", "expire": )" + std::to_string(expire_seconds) + "}";
+  const char* commands[] = {command.c_str()};
+  char* out = nullptr;
+  char* status = nullptr;
+  size_t out_len = 0;
+  size_t status_len = 0;
+  const int rc = rados_mon_command(cluster_, commands, 1, nullptr, 0, &out, &out_len, &status, &status_len);
+  const std::string message = status != nullptr ? std::string(status, status_len) : std::string();
+  rados_buffer_free(out);
+  rados_buffer_free(status);
+  if (rc < 0) return Status::FromErrno(rc, "blocklisting client " + address + (message.empty() ? "" : ": " + message));
+  return Status::Ok();
+}
+
 }  // namespace mirror_snapshot

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "native/result.h"
+#include "native/status.h"
 
 namespace mirror_snapshot {
 
@@ -39,6 +40,9 @@ class RadosCluster {
   // failed-over mgr's clients are blocklisted with it.
   Result<std::string> Addresses() const;
   uint64_t InstanceId() const;
+  // `ceph osd blocklist add <address> <expire>` on this cluster: fences off
+  // a client (its watches go, its exclusive locks can be broken at once).
+  Status BlocklistAdd(const std::string& address, double expire_seconds) const;
 
  private:
   explicit RadosCluster(rados_t cluster) : cluster_(cluster) {}

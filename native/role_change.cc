@@ -75,7 +75,7 @@ Status CheckCleanPromote(const IoCtx& io, const RbdImage& local, const ReplicaSt
 
 // After mirroring was enabled: record P0 (the oldest primary mirror
 // snapshot) and pin it for the old primary's site.
-Status RecordPromotion(const RbdImage& image, ReplicaState* state) {
+Status RecordPromotion(const IoCtx& io, const RbdImage& image, ReplicaState* state) {
   auto snaps = image.MirrorSnapshots();
   if (!snaps.ok()) return snaps.status();
   for (const auto& s : snaps.value()) {
@@ -89,7 +89,9 @@ Status RecordPromotion(const RbdImage& image, ReplicaState* state) {
   }
   Status status = WriteReplicaState(image, *state);
   if (!status.ok()) return status;
-  return WriteSyncPin(image, state->remote_fsid, state->promoted_snap_id, state->promoted_snap_id);
+  auto id = image.Id();
+  if (!id.ok()) return id.status();
+  return WriteSyncPin(io, id.value(), state->remote_fsid, state->promoted_snap_id, state->promoted_snap_id);
 }
 
 // Image-mode mirroring of the pool (or namespace) the image is in, so that
@@ -188,7 +190,7 @@ Result<PromoteReport> PromoteSecondary(const RadosCluster& local, const IoCtx& i
     status = image.value().EnableSnapshotMirroring();
     if (!status.ok()) return status;
   }
-  Status status = RecordPromotion(image.value(), &state);
+  Status status = RecordPromotion(io, image.value(), &state);
   if (!status.ok()) return status;
   report.promoted_snap_id = state.promoted_snap_id;
   return report;

@@ -5,22 +5,18 @@
 #include <cerrno>
 #include <set>
 
+#include "native/cls_encoding.h"
 #include "native/peers.h"
 #include "native/prune_policy.h"
 
 namespace mirror_snapshot {
 namespace {
 
-void AppendLe(std::string* out, uint64_t value, int bytes) {
-  for (int i = 0; i < bytes; ++i) out->push_back(static_cast<char>((value >> (8 * i)) & 0xff));
-}
-
 // cls_rbd's input: snapid_t (u64) then the peer uuid (u32 length + bytes).
 std::string UnlinkInput(uint64_t snap_id, const std::string& peer_uuid) {
   std::string in;
   AppendLe(&in, snap_id, 8);
-  AppendLe(&in, peer_uuid.size(), 4);
-  in += peer_uuid;
+  AppendBytes(&in, peer_uuid);
   return in;
 }
 

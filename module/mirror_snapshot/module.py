@@ -18,6 +18,7 @@ from .executor import ExecutorNotReady, NativeExecutor
 from .local_cluster import BLOCKLISTED, LocalCluster
 from .peer_announcer import PeerAnnouncer
 from .peer_connections import PeerConnections
+from .peer_fence import PeerFence
 from .primary_scheduler import CreationBusy, PrimaryScheduler
 from .replayer import Replayer
 from .image_commands import ImageCommands, promote_text, resync_text, verify_text
@@ -203,7 +204,8 @@ class Module(MgrModule):
             self._native, self._local, self._schedules.store, records, self._creator,
             self.log, self._refresh_interval,
             lambda checks: self._set_health('scheduler', checks))
-        peers = PeerConnections(self._native)
+        fence = PeerFence(self.get_store, self.set_store, self.log)
+        peers = PeerConnections(self._native, on_connect=fence.connected)
         self._announcer = PeerAnnouncer(self._native, self._local, peers, self.log)
         self._replayer = Replayer(self._native, self._local, peers, self._syncs, self.log,
                                   self.get_module_option,

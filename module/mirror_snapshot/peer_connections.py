@@ -6,7 +6,7 @@ user connects again.
 """
 import errno
 import threading
-from typing import Any, Dict, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 CONNECT_TIMEOUT_SECONDS = 15
 
@@ -26,8 +26,10 @@ def describe(peer: Dict[str, str]) -> str:
 
 
 class PeerConnections:
-    def __init__(self, native: Any) -> None:
+    def __init__(self, native: Any,
+                 on_connect: Optional[Callable[[Dict[str, str], Any], None]] = None) -> None:
         self._native = native
+        self._on_connect = on_connect  # called with each new client, before it is used
         self._lock = threading.Lock()
         self._clients: Dict[PeerKey, Any] = {}
 
@@ -39,6 +41,8 @@ class PeerConnections:
         if client is not None:
             return client
         client = self._native.connect_peer(peer, CONNECT_TIMEOUT_SECONDS)
+        if self._on_connect is not None:
+            self._on_connect(peer, client)
         with self._lock:
             return self._clients.setdefault(key, client)
 

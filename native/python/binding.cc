@@ -419,6 +419,9 @@ PYBIND11_MODULE(_native, m) {
       .def("addresses", [](const RadosCluster& c) { return Unwrap(c.Addresses()); },
            py::call_guard<py::gil_scoped_release>())
       .def("instance_id", &RadosCluster::InstanceId)
+      .def("blocklist_add", [](const RadosCluster& c, const std::string& address, double expire_seconds) {
+             Check(c.BlocklistAdd(address, expire_seconds));
+           }, py::arg("address"), py::arg("expire_seconds"), py::call_guard<py::gil_scoped_release>())
       .def("site_name", [](const RadosCluster& c) { return Unwrap(ms::LocalSiteName(c)); },
            py::call_guard<py::gil_scoped_release>())
       .def("pool_id", [](const RadosCluster& c, const std::string& pool) {

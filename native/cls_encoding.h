@@ -1,0 +1,20 @@
+// Ceph's little-endian wire encoding, for the few cls_rbd calls made with
+// rados_exec (their inputs are a handful of integers and strings).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace mirror_snapshot {
+
+inline void AppendLe(std::string* out, uint64_t value, int bytes) {
+  for (int i = 0; i < bytes; ++i) out->push_back(static_cast<char>((value >> (8 * i)) & 0xff));
+}
+
+// A std::string or a bufferlist: u32 length, then the bytes.
+inline void AppendBytes(std::string* out, const std::string& bytes) {
+  AppendLe(out, bytes.size(), 4);
+  *out += bytes;
+}
+
+}  // namespace mirror_snapshot
