@@ -5,7 +5,7 @@ equal the primary's byte for byte: 0 mismatches allowed. The table printed
 says what was recopied after each kill.
 
 CRASH_LOOP_SEED picks another sequence of deltas and kill moments;
-CRASH_LOOP_KILLS sets the number of kills (default 5 in CI, see KILLS)."""
+CRASH_LOOP_KILLS sets the number of kills (default 20, as issue 6 asks)."""
 import os
 import random
 import signal
@@ -19,9 +19,7 @@ from replication import reset_option, snapshot_now, wait_synced
 from sandbox import SANDBOX_SCRIPT, Images, Site, sandbox
 
 MiB = 1 << 20
-# The issue asks for at least 20; CI runs 5 until the rare failure in the
-# closing note of 2026-11-23 is understood (CRASH_LOOP_KILLS=20 runs them all).
-KILLS = int(os.environ.get('CRASH_LOOP_KILLS', '5'))
+KILLS = int(os.environ.get('CRASH_LOOP_KILLS', '20'))
 GRACEFUL_FAILOVERS = 1
 
 
@@ -86,13 +84,15 @@ def test_killed_mgr_never_loses_or_corrupts_a_sync(images: Images, site_b: Site,
             if restarting is not None:      # a standby again before the next kill
                 assert restarting.wait(timeout=120) == 0
             snap = snapshot_now(images, 'crash')
-            # The sync starts within milliseconds (header watch); kill at a
-            # random moment of it, or just after. (No status polling here: a
-            # CLI call every few ms would slow the sync it watches.)
-            time.sleep(rng.uniform(0.1, 1.6))
+            # The sync starts within milliseconds (header watch) and copies
+            # some 100 MiB/s: kill at a random moment of it, or just after.
+            # (No status polling here: a CLI call every few ms would slow the
+            # sync it watches.)
+            time.sleep(rng.uniform(0.05, 0.3 + 0.012 * written / MiB))
             killed_at = time.time()
             restarting = fail_over(site_b, kill)
             status = wait_synced(site_b, spec, snap, timeout=180)
+            recovered_in = time.time() - killed_at
             local = f'mirror_snapshot.primary.{snap}'
             try:
                 matches = b.digest('crash', snap_name=local) == a.digest('crash', snap_id=snap)
@@ -101,16 +101,16 @@ def test_killed_mgr_never_loses_or_corrupts_a_sync(images: Images, site_b: Site,
                                      f'{snapshots_and_record(images, site_b)}') from e
             rows.append({'iteration': i + 1, 'how': 'SIGKILL' if kill else 'mgr fail',
                          'written_mib': written // MiB, 'after': after_the_kill(status['last_sync'], killed_at),
-                         'matches': matches})
+                         'recovered_in': recovered_in, 'matches': matches})
     finally:
         if restarting is not None:
             restarting.wait(timeout=120)
         sandbox('up')
         reset_option(site_b, 'replay_memory_bytes', str(256 * MiB))
-        print('\n  #  how       written  what the next mgr did                      data')
+        print('\n  #  how       written  what the next mgr did                      synced after  data')
         for r in rows:
             print(f"{r['iteration']:3}  {r['how']:8}  {r['written_mib']:3} MiB  {r['after']:42}  "
-                  f"{'ok' if r['matches'] else 'MISMATCH'}")
+                  f"{r['recovered_in']:9.1f} s  {'ok' if r['matches'] else 'MISMATCH'}")
     mismatches = [r for r in rows if not r['matches']]
     assert not mismatches, mismatches
     assert len(rows) == KILLS + GRACEFUL_FAILOVERS

@@ -8,7 +8,9 @@ import json
 import os
 import random
 import signal
+import subprocess
 import time
+from pathlib import Path
 
 import pytest
 import rbd
@@ -172,22 +174,43 @@ def test_status_on_both_sites(images: Images, site_a: Site, site_b: Site, client
     assert bad.returncode == 22
 
 
-def test_unreachable_peer_is_an_error_then_recovers(images: Images, site_b: Site, clients) -> None:
+def wrong_key_file(tmp_path: Path) -> str:
+    """A file holding a well-formed cephx key that site-a does not know."""
+    key = subprocess.run(['ceph-authtool', '--gen-print-key'], capture_output=True, check=True).stdout
+    path = tmp_path / 'wrong.key'
+    path.write_bytes(key)
+    return str(path)
+
+
+@pytest.mark.parametrize('fault', ['unreachable', 'wrong-key'])
+def test_peer_fault_is_an_error_then_recovers(images: Images, site_b: Site, clients, tmp_path: Path,
+                                             fault: str) -> None:
+    """The peer record points to no monitor, or carries a key site-a rejects:
+    error naming the peer, health warning; once the record is right again the
+    image catches up by itself."""
     a, _ = clients
     images.create('peerless', size='16M')
     first = snapshot_now(images, 'peerless')
     wait_synced(site_b, images.spec('peerless'), first)
     peer = json.loads(site_b.rbd('mirror', 'pool', 'info', 'rbd', '--all', '--format', 'json').stdout)['peers'][0]
-    mon_host = peer['mon_host']
-    site_b.rbd('mirror', 'pool', 'peer', 'set', 'rbd', peer['uuid'], 'mon-host', 'v2:127.0.0.1:1')
+    if fault == 'unreachable':
+        broken, restored = ('mon-host', 'v2:127.0.0.1:1'), ('mon-host', peer['mon_host'])
+    else:
+        good = tmp_path / 'good.key'
+        good.write_text(peer['key'])
+        broken, restored = ('key-file', wrong_key_file(tmp_path)), ('key-file', str(good))
+    site_b.rbd('mirror', 'pool', 'peer', 'set', 'rbd', peer['uuid'], *broken)
     try:
         site_b.ceph('config', 'set', 'mgr', 'mgr/mirror_snapshot/refresh_interval', '5')
         status = wait_for(lambda: (s := image_status(site_b, images.spec('peerless'))) and
                           s['state'] == 'error' and s, 90, what='peer error reported')
         assert "peer 'site-a'" in status['last_error'], status['last_error']
+        if fault == 'wrong-key':
+            assert 'denied' in status['last_error'].lower() or 'permitted' in status['last_error'].lower(), \
+                status['last_error']
         wait_for_health(site_b, 'MIRROR_SNAPSHOT_REPLAY_FAILED', present=True)
     finally:
-        site_b.rbd('mirror', 'pool', 'peer', 'set', 'rbd', peer['uuid'], 'mon-host', mon_host)
+        site_b.rbd('mirror', 'pool', 'peer', 'set', 'rbd', peer['uuid'], *restored)
     with a.image('peerless') as image:
         image.write(b'y' * 4096, 4096)
     second = snapshot_now(images, 'peerless')
@@ -211,6 +234,39 @@ def test_existing_local_image_is_never_overwritten(images: Images, site_b: Site,
                       s['state'] == 'error' and s, 60, what='conflict reported')
     assert 'not a replica' in status['last_error']
     assert b.digest('taken') == before
+
+
+def user_snapshot_names(site: Site, spec: str) -> set:
+    return {s['name'] for s in json.loads(site.rbd('snap', 'ls', '--format', 'json', spec).stdout)}
+
+
+def test_user_snapshots_follow_the_primary_and_local_ones_stay(images: Images, site_b: Site, clients) -> None:
+    """User snapshots taken on the primary are replicated; one the primary
+    removes is removed at the next sync; one an operator took on the
+    secondary is never touched."""
+    a, b = clients
+    spec = images.spec('users')
+    images.create('users', size='16M')
+    with a.image('users') as image:
+        image.write(b'1' * 4096, 0)
+        image.create_snap('kept')
+        image.write(b'2' * 4096, 0)
+        image.create_snap('gone')
+        image.write(b'3' * 4096, 0)
+    first = snapshot_now(images, 'users')
+    assert_replica_matches(images, site_b, clients, 'users', first)
+    assert {'kept', 'gone'} <= user_snapshot_names(site_b, spec)
+    assert b.digest('users', snap_name='gone') == a.digest('users', snap_name='gone')
+    site_b.rbd('snap', 'create', f'{spec}@operator')
+
+    images.site.rbd('snap', 'rm', f'{spec}@gone')
+    with a.image('users') as image:
+        image.write(b'4' * 4096, 0)
+    second = snapshot_now(images, 'users')
+    assert_replica_matches(images, site_b, clients, 'users', second)
+    names = user_snapshot_names(site_b, spec)
+    assert 'gone' not in names and {'kept', 'operator'} <= names, names
+    assert b.digest('users', snap_name='kept') == a.digest('users', snap_name='kept')
 
 
 def test_cloned_image_and_its_parent(images: Images, site_b: Site, clients) -> None:
@@ -315,3 +371,30 @@ def test_killed_mgr_resumes_from_the_checkpoint(images: Images, site_b: Site, cl
         sandbox('up')   # the killed mgr comes back as a standby
     assert status['last_sync']['resumed_at'] >= 64 * MiB, status['last_sync']
     assert_replica_matches(images, site_b, clients, 'resumed', second)
+
+
+def test_next_mgr_blocklists_its_predecessors_peer_clients(images: Images, site_a: Site, site_b: Site) -> None:
+    """The monitors fence a failed mgr's clients of its own cluster only; the
+    next instance of the module fences those it had on the peer cluster, so
+    that none of them keeps a primary image's exclusive lock (~30 s)."""
+    def recorded() -> list:
+        proc = site_b.ceph('config-key', 'get', 'mgr/mirror_snapshot/peer_clients', check=False)
+        return json.loads(proc.stdout).get('site-a', []) if proc.returncode == 0 else []
+    images.create('fenced', size='8M')
+    wait_synced(site_b, images.spec('fenced'), snapshot_now(images, 'fenced'))
+    before = set(wait_for(recorded, 60, what="site-b's peer clients recorded"))
+    try:
+        active = site_b.active_mgr()
+        os.kill(site_b.daemon_pid(f'mgr.{active}'), signal.SIGKILL)
+        site_b.ceph('mgr', 'fail', active)
+        nonces = {a.rsplit('/', 1)[1] for a in before}
+
+        def fenced() -> bool:
+            listed = site_a.ceph('osd', 'blocklist', 'ls').stdout.decode()
+            return all(f'/{n} ' in listed for n in nonces)
+        wait_for(fenced, 90, what="the dead mgr's peer clients blocklisted on site-a")
+        # The new instance records its own clients instead.
+        wait_for(lambda: (now := set(recorded())) and not (now & before), 60, what='the record replaced')
+    finally:
+        sandbox('up')   # the killed mgr comes back as a standby
+
