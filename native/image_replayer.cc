@@ -160,9 +160,8 @@ class Step {
     auto pool_io = IoCtx::Open(*target_.remote, target_.pool);
     if (!site.ok() || !pool_io.ok()) return;
     auto uuid = OurPeerUuidOnPrimary(pool_io.value(), site.value());
-    auto image_io = IoCtx::Open(*target_.remote, target_.pool, target_.ns);
-    if (!uuid.ok() || !image_io.ok()) return;
-    ReleaseOlderPrimarySnapshots(image_io.value(), remote_, target_.remote_image_id, uuid.value(),
+    if (!uuid.ok()) return;
+    ReleaseOlderPrimarySnapshots(remote_io_, remote_, target_.remote_image_id, uuid.value(),
                                  kSyncPinPrefix + target_.local_fsid, synced);
   }
 

@@ -7,8 +7,8 @@
 #include "native/image_replayer.h"
 #include "native/primary_snapshots.h"
 #include "native/prune_policy.h"
-#include "native/unix_clock.h"
 #include "native/replica_image.h"
+#include "native/unix_clock.h"
 
 namespace mirror_snapshot {
 namespace {
