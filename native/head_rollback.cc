@@ -9,6 +9,7 @@
 #include <set>
 #include <vector>
 
+#include "native/cls_encoding.h"
 #include "native/image_delta.h"
 #include "native/object_delta.h"
 #include "native/snap_set_lister.h"
@@ -20,18 +21,16 @@ namespace {
 constexpr uint8_t kObjectNonexistent = 0;
 constexpr uint8_t kObjectExists = 1;
 
-void EncodeLe64(librados::bufferlist* out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out->append(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
 // The input of cls_rbd's object_map_update: [start, end), new state, no
 // expected current state (an absent boost::optional encodes as one 0 byte).
 librados::bufferlist ObjectMapUpdate(uint64_t object_no, uint8_t state) {
+  std::string encoded;
+  AppendLe(&encoded, object_no, 8);
+  AppendLe(&encoded, object_no + 1, 8);
+  AppendLe(&encoded, state, 1);
+  AppendLe(&encoded, 0, 1);
   librados::bufferlist in;
-  EncodeLe64(&in, object_no);
-  EncodeLe64(&in, object_no + 1);
-  in.append(static_cast<char>(state));
-  in.append(static_cast<char>(0));
+  in.append(encoded);
   return in;
 }
 
