@@ -1,11 +1,11 @@
 #include "native/primary_snapshots.h"
 
 #include <algorithm>
-#include <charconv>
 
 #include <rados/librados.h>
 
 #include "native/cls_encoding.h"
+#include "native/parse_unsigned.h"
 #include "native/prune_policy.h"
 #include "native/unix_clock.h"
 
@@ -60,13 +60,11 @@ Result<RbdImage> Prepare(const IoCtx& ioctx, const ImageLocator& locator, Snapsh
 Result<uint64_t> MaxMirroringSnapshots(const RbdImage& image) {
   auto text = image.ConfigValue("rbd_mirroring_max_mirroring_snapshots");
   if (!text.ok()) return text.status();
-  uint64_t value = 0;
-  const std::string& s = text.value();
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-  if (ec != std::errc() || end != s.data() + s.size()) {
-    return Status::InvalidArgument("rbd_mirroring_max_mirroring_snapshots is not a number: '" + s + "'");
+  const auto value = ParseUnsigned(text.value());
+  if (!value) {
+    return Status::InvalidArgument("rbd_mirroring_max_mirroring_snapshots is not a number: '" + text.value() + "'");
   }
-  return std::max(value, kMinMirroringSnapshots);
+  return std::max(*value, kMinMirroringSnapshots);
 }
 
 Result<std::set<uint64_t>> SyncPinnedSnapshots(const RbdImage& image) {

@@ -1,10 +1,10 @@
 #include "native/prune_policy.h"
 
 #include <algorithm>
-#include <charconv>
 #include <string_view>
 
 #include "native/key_values.h"
+#include "native/parse_unsigned.h"
 
 namespace mirror_snapshot {
 
@@ -34,17 +34,6 @@ std::vector<uint64_t> SnapshotsToPrune(const std::vector<MirrorSnapshot>& snapsh
   }
   return out;
 }
-
-namespace {
-
-std::optional<uint64_t> ParseUnsigned(std::string_view text) {
-  uint64_t value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
-  return value;
-}
-
-}  // namespace
 
 std::optional<SyncPin> ParseSyncPin(const std::string& value) {
   SyncPin pin;

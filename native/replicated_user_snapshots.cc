@@ -1,20 +1,10 @@
 #include "native/replicated_user_snapshots.h"
 
-#include <charconv>
-#include <optional>
 #include <set>
 
+#include "native/parse_unsigned.h"
+
 namespace mirror_snapshot {
-namespace {
-
-std::optional<uint64_t> ParseSnapId(const std::string& text) {
-  uint64_t value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return value;
-}
-
-}  // namespace
 
 Status MarkReplicatedUserSnapshot(const RbdImage& local, const std::string& name, uint64_t primary_snap_id) {
   return local.SetMetadata(kReplicatedUserSnapPrefix + name, std::to_string(primary_snap_id));
@@ -31,7 +21,7 @@ Result<unsigned> RemoveUserSnapshotsGoneFromPrimary(const RbdImage& remote, cons
 
   unsigned removed = 0;
   for (const auto& [key, value] : marks.value()) {
-    const auto primary_id = ParseSnapId(value);
+    const auto primary_id = ParseUnsigned(value);
     if (primary_id && on_primary.count(*primary_id)) continue;
     const std::string name = key.substr(std::string(kReplicatedUserSnapPrefix).size());
     auto id = local.SnapshotIdByName(name);
