@@ -126,7 +126,6 @@ uint32_t ZeroBlockCrc() {
   return crc;
 }
 
-
 // The object ranges worth reading: blocks whose checksum is not that of
 // zeros, merged, plus the unprobed tail. nullopt if the answer is malformed.
 std::optional<std::vector<std::pair<uint64_t, uint64_t>>> NonZeroRanges(librados::bufferlist& answer,

@@ -24,7 +24,6 @@ uint32_t ZeroBlockCrc() {
   return crc;
 }
 
-
 // One side: where its objects are, read at its snapshot.
 struct Side {
   const RbdImage* image = nullptr;
