@@ -397,4 +397,3 @@ def test_next_mgr_blocklists_its_predecessors_peer_clients(images: Images, site_
         wait_for(lambda: (now := set(recorded())) and not (now & before), 60, what='the record replaced')
     finally:
         sandbox('up')   # the killed mgr comes back as a standby
-
