@@ -137,6 +137,7 @@ class Step {
     if (!status.ok()) return status;
     const double completed_at = NowSeconds();
     progress_->End();
+    const std::map<std::string, double> phase_seconds = progress_->PhaseSeconds();
     // From here on a failure costs nothing: the next step redoes it.
     Pin(remote_io_, target_.remote_image_id, target_.local_fsid, to.id, to.id);
     ReleaseOlder(to.id);
@@ -149,6 +150,7 @@ class Step {
     result.bytes_copied = bytes;
     result.seconds = seconds;
     result.completed_at = completed_at;
+    result.phase_seconds = phase_seconds;
     return result;
   }
 
@@ -287,6 +289,7 @@ Result<ReplayResult> ReplayImage(const ReplayTarget& target, const ReplayOptions
   if (progress->cancelled()) {
     return Status::Error(ECANCELED, "the sync of '" + target.image_name + "' is paused (its role is changing)");
   }
+  progress->ResetPhaseTimes();
   progress->Phase("connecting");
   auto remote_io = IoCtx::Open(*target.remote, target.pool, target.ns);
   if (!remote_io.ok()) return remote_io.status();

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -61,6 +62,7 @@ struct ReplayResult {
   uint64_t resumed_at = 0;     // its checkpoint
   unsigned skipped_snapshots = 0;  // complete primary snapshots between from and to
   bool adopted = false;        // the old primary here became the secondary of its promoted peer
+  std::map<std::string, double> phase_seconds;  // connecting, scanning, copying, snapshotting
 };
 
 Result<ReplayResult> ReplayImage(const ReplayTarget& target, const ReplayOptions& options,

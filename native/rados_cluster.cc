@@ -77,6 +77,13 @@ Result<std::string> RadosCluster::Addresses() const {
 
 uint64_t RadosCluster::InstanceId() const { return rados_get_instance_id(cluster_); }
 
+Result<std::string> RadosCluster::ConfigValue(const std::string& option) const {
+  std::array<char, 4096> buf{};
+  const int rc = rados_conf_get(cluster_, option.c_str(), buf.data(), buf.size());
+  if (rc < 0) return Status::FromErrno(rc, "reading config option '" + option + "'");
+  return std::string(buf.data());
+}
+
 Status RadosCluster::BlocklistAdd(const std::string& address, double expire_seconds) const {
   for (char c : address) {
     // An address is "[v2:]ip:port/nonce": nothing to escape in the JSON below.

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <string>
 
@@ -27,6 +28,11 @@ class ReplayProgress {
   void End();
   ReplayProgressView View() const;
 
+  // Seconds spent in each phase since ResetPhaseTimes(), the current one
+  // included: where the time of the last step went.
+  void ResetPhaseTimes();
+  std::map<std::string, double> PhaseSeconds() const;
+
   // Asks the sync using this progress to stop at its next chunk (and every
   // later sync to refuse to start) until cleared: how a role change gets the
   // image to itself.
@@ -34,8 +40,12 @@ class ReplayProgress {
   bool cancelled() const { return cancelled_.load(); }
 
  private:
+  void ClosePhase(double now);  // mutex_ held
+
   mutable std::mutex mutex_;
   ReplayProgressView view_;
+  std::map<std::string, double> phase_seconds_;
+  double phase_started_ = 0;
   std::atomic<bool> cancelled_{false};
 };
 

@@ -7,9 +7,49 @@ next user of the client opens a fresh one and carries on.
 """
 import errno
 import threading
-from typing import Any, Callable
+from typing import Any, Callable, Dict, Optional
 
 BLOCKLISTED = errno.ESHUTDOWN  # what librados returns to a blocklisted client
+
+# The client is our own (its own CephContext, as the mgr's entity), not one
+# sharing the mgr's configuration, because the replayer needs librbd set up
+# for bulk copying, which the mgr's own settings must not be changed for:
+REPLICATION_CLIENT_CONFIG = {
+    # Write-around caching acknowledges a write before the OSDs have it. A
+    # sync checkpoint must only count writes the OSDs acknowledged, and with
+    # the cache on librbd also copies every write buffer.
+    'rbd_cache': 'false',
+    # Write buffers are lent to librbd instead of copied: the copy of a
+    # 4 MiB buffer (and the fresh pages it lands in) cost more CPU than the
+    # rest of the client's work. librbd holds a write's completion until it
+    # lets go of the buffer, so the copier's lifetimes stay right.
+    'rbd_disable_zero_copy_writes': 'false',
+    # The mgr's [mgr] section names its admin socket and log file by
+    # $name, which is the mgr's name here too: never take them over.
+    'admin_socket': '',
+    'log_file': '',
+}
+# The mgr's own settings that may come from its command line or defaults
+# rather than the config file, and that a client of the same name needs.
+INHERITED_OPTIONS = ('mon_host', 'keyring', 'key', 'keyfile')
+
+
+def own_client_config(get_option: Callable[[str], Any], log_file: Optional[str]) -> Dict[str, str]:
+    """The options of our own client: the mgr's identity, settings for bulk copying."""
+    config = {name: str(get_option(name)) for name in INHERITED_OPTIONS if get_option(name)}
+    config.update(REPLICATION_CLIENT_CONFIG)
+    if log_file:
+        config['log_file'] = log_file
+    return config
+
+
+def own_log_file(mgr_log_file: Any) -> Optional[str]:
+    """Our client logs beside the mgr: <mgr log>.mirror_snapshot.log, or not at all."""
+    path = str(mgr_log_file or '')
+    if not path:
+        return None
+    stem = path[:-len('.log')] if path.endswith('.log') else path
+    return stem + '.mirror_snapshot.log'
 
 
 class LocalCluster:

@@ -15,7 +15,7 @@ from . import image_status, levels, output
 from ._version import MODULE_VERSION
 from .errors import CommandError, invalid
 from .executor import ExecutorNotReady, NativeExecutor
-from .local_cluster import BLOCKLISTED, LocalCluster
+from .local_cluster import BLOCKLISTED, LocalCluster, own_client_config, own_log_file
 from .peer_announcer import PeerAnnouncer
 from .peer_connections import PeerConnections
 from .peer_fence import PeerFence
@@ -159,7 +159,8 @@ class Module(MgrModule):
         # threads that serve commands.
         self._announcing = NativeExecutor(__package__, self.log, 'announce')
         self._native: Any = None
-        self._local: Optional[LocalCluster] = None  # native client sharing our CephContext
+        self._local: Optional[LocalCluster] = None  # native client of our own cluster
+        self._native_client_name: Optional[str] = None  # what it connected as
         self._scheduler: Optional[PrimaryScheduler] = None
         self._schedules: Optional[ScheduleCommands] = None
         self._announcer: Optional[PeerAnnouncer] = None
@@ -258,7 +259,19 @@ class Module(MgrModule):
         return False
 
     def _open_local_cluster(self, native: Any) -> Any:
-        cluster = native.Cluster.from_mgr_context(self.get_context())
+        entity = f'mgr.{self.get_mgr_id()}'
+        config = own_client_config(self.get_ceph_option, own_log_file(self.get_ceph_option('log_file')))
+        try:
+            cluster = native.Cluster.connect(self.get_ceph_conf_path(), entity, config)
+            self._native_client_name = entity
+            self.log.info(f'native client: own configuration as {entity} '
+                          f'(rbd_cache off, zero-copy writes), log {config.get("log_file") or "none"}')
+        except OSError as e:
+            # Still replicates, with the mgr's librbd settings (buffers copied).
+            self.log.warning(f'native client: cannot connect as {entity} with its own configuration '
+                             f'({e.strerror or e}); sharing the mgr\'s')
+            cluster = native.Cluster.from_mgr_context(self.get_context())
+            self._native_client_name = f'{entity} (sharing the mgr\'s CephContext)'
         # Registered so that a mgr failover blocklists this client too.
         self._ceph_register_client(cluster.addresses())
         return cluster
@@ -334,6 +347,11 @@ class Module(MgrModule):
                 'librbd_version': versions['librbd'],
                 'cluster_fsid': cluster.fsid() if cluster is not None else None,
                 'native_thread': threading.current_thread().name,
+                # How the client that copies images is set up (see local_cluster.py).
+                'client_name': self._native_client_name,
+                'client_rbd_cache': cluster.config_value('rbd_cache') if cluster is not None else None,
+                'client_zero_copy_writes': (cluster.config_value('rbd_disable_zero_copy_writes') == 'false'
+                                            if cluster is not None else None),
             }
 
         data = self._native_call(job)

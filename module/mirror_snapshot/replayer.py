@@ -274,6 +274,8 @@ class Replayer:
                         image.last_sync = {'seconds': result['seconds'], 'bytes': result['bytes_copied'],
                                            'finished': result['completed_at'],
                                            'skipped_snapshots': result['skipped_snapshots'],
+                                           'phase_seconds': {phase: round(seconds, 3) for phase, seconds
+                                                             in result['phase_seconds'].items()},
                                            'resumed_at': result['resumed_at'] if result['resumed'] else None}
                         continue
                     if not image.pending:

@@ -291,6 +291,7 @@ py::dict ToDict(const ms::ReplayResult& r) {
   out["resumed_at"] = r.resumed_at;
   out["skipped_snapshots"] = r.skipped_snapshots;
   out["adopted"] = r.adopted;
+  out["phase_seconds"] = r.phase_seconds;
   return out;
 }
 
@@ -416,6 +417,10 @@ PYBIND11_MODULE(_native, m) {
                   "Connect to a cluster from a config file and explicit options.")
       .def("fsid", [](const RadosCluster& c) { return Unwrap(c.Fsid()); },
            py::call_guard<py::gil_scoped_release>())
+      .def("config_value", [](const RadosCluster& c, const std::string& option) {
+             return Unwrap(c.ConfigValue(option));
+           }, py::arg("option"), py::call_guard<py::gil_scoped_release>(),
+           "A config option's value as this client sees it (ENOENT for an unknown option).")
       .def("addresses", [](const RadosCluster& c) { return Unwrap(c.Addresses()); },
            py::call_guard<py::gil_scoped_release>())
       .def("instance_id", &RadosCluster::InstanceId)

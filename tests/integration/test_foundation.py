@@ -1,6 +1,7 @@
 """The walking skeleton: the module loads in a real ceph-mgr on both sites and
 answers through its native core, from its own threads, under concurrency."""
 import json
+import subprocess
 import threading
 
 import pytest
@@ -27,6 +28,23 @@ def test_version_comes_from_the_native_core(site: Site) -> None:
     assert info['cluster_fsid'] == site.fsid()
     # ...and was called on one of the module's own threads (threading rule).
     assert info['native_thread'].startswith('mirror_snapshot-native-')
+
+
+def test_native_client_is_set_up_for_bulk_copies_without_taking_the_mgrs_socket(site: Site) -> None:
+    info = site.mirror_snapshot_json('version')
+    mgr = site.active_mgr()
+    # Its own configuration, as the mgr's entity: write-around cache off (a
+    # write counts once the OSDs have it), write buffers lent, not copied.
+    assert info['client_name'] == f'mgr.{mgr}'
+    assert info['client_rbd_cache'] == 'false'
+    assert info['client_zero_copy_writes'] is True
+    # The mgr's own settings are untouched by it...
+    assert site.ceph('config', 'show', f'mgr.{mgr}', 'rbd_cache').stdout.decode().strip() == 'true'
+    # ...and the admin socket its name shares with the mgr is still the mgr's.
+    asok = site.dir / 'run' / f'mgr.{mgr}.asok'
+    answer = subprocess.run(['ceph', '--admin-daemon', str(asok), 'mgr_status'], capture_output=True, timeout=30)
+    assert answer.returncode == 0, answer.stderr.decode()
+    assert json.loads(answer.stdout)['initialized'] is True
 
 
 def test_plain_format_is_a_readable_table(site: Site) -> None:

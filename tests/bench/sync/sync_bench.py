@@ -271,7 +271,8 @@ class Ours(Engine):
         finished = sync.get('finished')
         done_at = finished if finished is not None and finished >= t0 else polled_at
         return {'done_at': done_at, 'polled_at': polled_at, 'finished': finished,
-                'module_seconds': sync.get('seconds'), 'module_bytes': sync.get('bytes')}
+                'module_seconds': sync.get('seconds'), 'module_bytes': sync.get('bytes'),
+                'phase_seconds': sync.get('phase_seconds')}
 
     def check_not_stuck_in_error(self, spec: str, status: Optional[Dict[str, Any]]) -> None:
         """The module retries failed syncs; an error that lasts ERROR_PATIENCE s fails the case."""
@@ -746,6 +747,10 @@ def module_seconds_line(records: List[Dict[str, Any]], deltas: List[Delta]) -> s
         values = [r['module_seconds'] for r in records if r['delta'] == delta.key and r['engine'] == 'ours'
                   and r.get('module_seconds') is not None]
         parts.append(f'{delta.key} {seconds_cell(values)} s')
+        for r in records:
+            if r['delta'] == delta.key and r['engine'] == 'ours' and r.get('phase_seconds'):
+                phases = ', '.join(f'{k} {v:.2f}' for k, v in r['phase_seconds'].items())
+                parts.append(f'{delta.key} run {r["run"]} phases: {phases}')
     return "ours, the module's own last_sync.seconds: " + ', '.join(parts)
 
 
