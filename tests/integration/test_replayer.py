@@ -64,6 +64,11 @@ def test_replicates_every_delta_kind(images: Images, site_b: Site, clients, kind
     assert status['role'] == 'secondary' and status['state'] == 'idle'
     assert status['last_error'] is None
     assert status['last_sync']['bytes'] > 0 or kind == 'shrink'
+    # Where the step's time went: its phases add up to its duration.
+    phases = status['last_sync']['phase_seconds']
+    assert {'connecting', 'scanning', 'copying', 'snapshotting'} <= set(phases), phases
+    step = sum(seconds for phase, seconds in phases.items() if phase != 'connecting')
+    assert abs(step - status['last_sync']['seconds']) < 1.0, status['last_sync']
 
 
 def test_first_sync_is_sparse(images: Images, site_b: Site, clients) -> None:
