@@ -1,6 +1,7 @@
 #include "native/delta_copier.h"
 
 #include <rados/librados.hpp>
+#include <rbd/features.h>
 
 #include <algorithm>
 #include <condition_variable>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "native/crc32c.h"
+#include "native/data_objects.h"
 #include "native/extent_set.h"
 
 namespace mirror_snapshot {
@@ -24,6 +26,12 @@ namespace {
 struct Signal {
   std::mutex mutex;
   std::condition_variable cv;
+};
+
+// One write to the target: data, or zeroes when `data` is nullptr.
+struct Write {
+  uint64_t offset, length;  // image offsets
+  const char* data;
 };
 
 // One piece of work on one range of the image:
@@ -53,6 +61,8 @@ struct Chunk {
   int sparse_rval = 0;
   bool probed = false;
   std::unique_ptr<librados::ObjectReadOperation> read_op;
+  std::vector<Write> rest;  // kCreated: sent as one librados op after the first write
+  std::unique_ptr<librados::ObjectWriteOperation> write_op;
   std::unique_ptr<librados::AioCompletion> rados_completion;
   std::vector<rbd_completion_t> completions;
 
@@ -195,9 +205,18 @@ std::deque<std::unique_ptr<Chunk>> Plan(const ImageDelta& delta, const CopyOptio
 
 class Pipeline {
  public:
+  // `target_objects`: the target's data objects, or nullptr to write only through librbd.
   Pipeline(librados::IoCtx* objects, const RbdImage& source, const ImageDelta& delta, const RbdImage& target,
-           const CopyOptions& options, CopyStats* stats)
-      : objects_(objects), source_(source), delta_(delta), target_(target), options_(options), stats_(stats) {}
+           librados::IoCtx* target_objects, const ObjectLayout& target_layout, const CopyOptions& options,
+           CopyStats* stats)
+      : objects_(objects),
+        source_(source),
+        delta_(delta),
+        target_(target),
+        target_objects_(target_objects),
+        target_layout_(target_layout),
+        options_(options),
+        stats_(stats) {}
 
   // Starts the chunk's next phase. Returns a negative errno if an operation
   // could not be submitted. A phase with nothing to do completes at once.
@@ -225,7 +244,7 @@ class Pipeline {
       c->ranges = std::move(*ranges);
       if (!c->ranges.empty()) return StartRangesRead(c);
       c->state = Chunk::State::kWriting;  // nothing but zeros
-      return Submit(c, CreatedObjectWrites(c));
+      return SubmitCreated(c, CreatedObjectWrites(c));
     }
     c->state = Chunk::State::kWriting;
     switch (c->kind) {
@@ -241,9 +260,32 @@ class Pipeline {
         return Submit(c, writes);
       }
       case Chunk::Kind::kCreated:
-        return Submit(c, CreatedObjectWrites(c));
+        return SubmitCreated(c, CreatedObjectWrites(c));
     }
     return 0;
+  }
+
+  // The writes of a created object held back until its first write was done:
+  // one librados operation on the target's data object.
+  int SubmitRest(Chunk* c) {
+    const uint64_t base = c->object_no * target_layout_.object_size;
+    c->write_op = std::make_unique<librados::ObjectWriteOperation>();
+    for (const Write& w : c->rest) {
+      if (w.data == nullptr) {
+        stats_->bytes_zeroed += w.length;
+        c->write_op->zero(w.offset - base, w.length);
+      } else {
+        stats_->bytes_written += w.length;
+        // No copy: the chunk keeps the data until the operation completes.
+        c->write_op->write(w.offset - base, librados::bufferlist::static_from_mem(const_cast<char*>(w.data),
+                                                                                  w.length));
+      }
+    }
+    c->rest.clear();
+    Arm(c, 1);
+    c->rados_completion.reset(librados::Rados::aio_create_completion(c, &OnRadosComplete));
+    return target_objects_->aio_operate(DataObjectName(target_layout_, c->object_no), c->rados_completion.get(),
+                                        c->write_op.get());
   }
 
   // Blocks until at least one chunk completed a phase; returns them with results.
@@ -276,14 +318,10 @@ class Pipeline {
       if (wait) c->rados_completion->wait_for_complete_and_cb();
       c->rados_completion.reset();
     }
+    c->write_op.reset();
   }
 
  private:
-  struct Write {
-    uint64_t offset, length;
-    const char* data;  // nullptr: write zeroes
-  };
-
   void Arm(Chunk* c, int operations) {
     std::lock_guard<std::mutex> lock(signal_.mutex);
     c->completed = false;
@@ -381,6 +419,24 @@ class Pipeline {
     return writes;
   }
 
+  // A created object's writes: all through librbd, or (with the target's
+  // data objects at hand) its first data write through librbd and the rest
+  // held back for SubmitRest. librbd marks the object in the object map
+  // before writing it, so the map never says "absent" for an object that
+  // exists, and the librados operation finds the exclusive lock taken.
+  int SubmitCreated(Chunk* c, std::vector<Write> writes) {
+    if (target_objects_ != nullptr && writes.size() > 1) {
+      auto first = std::find_if(writes.begin(), writes.end(), [](const Write& w) { return w.data != nullptr; });
+      if (first != writes.end()) {
+        const Write lead = *first;
+        writes.erase(first);
+        c->rest = std::move(writes);
+        return Submit(c, {lead});
+      }
+    }
+    return Submit(c, writes);
+  }
+
   int Submit(Chunk* c, const std::vector<Write>& writes) {
     if (writes.empty()) {
       Arm(c, 1);
@@ -416,21 +472,54 @@ class Pipeline {
   const RbdImage& source_;
   const ImageDelta& delta_;
   const RbdImage& target_;
+  librados::IoCtx* target_objects_;
+  const ObjectLayout& target_layout_;
   const CopyOptions& options_;
   CopyStats* stats_;
   Signal signal_;
 };
 
-Result<librados::IoCtx> OpenDataObjects(const RadosCluster& cluster, const ImageDelta& delta,
-                                        const std::string& spec) {
-  librados::Rados rados;
-  librados::Rados::from_rados_t(cluster.handle(), rados);
-  librados::IoCtx ioctx;
-  const int rc = rados.ioctx_create2(delta.layout.data_pool_id, ioctx);
-  if (rc < 0) return Status::FromErrno(rc, "opening the data pool of '" + spec + "'");
-  ioctx.set_namespace(delta.layout.ns);
-  ioctx.snap_set_read(delta.to_snap_id);
-  return ioctx;
+// The source's data objects, read at the delta's `to` snapshot.
+Result<librados::IoCtx> OpenSourceObjects(const RadosCluster& cluster, const ImageDelta& delta,
+                                          const std::string& spec) {
+  auto io = OpenDataObjects(cluster, delta.layout, spec);
+  if (io.ok()) io.value().snap_set_read(delta.to_snap_id);
+  return io;
+}
+
+// Whether created objects may be written partly with librados (see
+// CopyOptions::target_cluster): not through a journal, a parent's data
+// (librbd copies it up) or a write-back cache (which could hold the first
+// write after the rest reached the OSD).
+Result<bool> TargetTakesObjectWrites(const RadosCluster& cluster, const RbdImage& target) {
+  auto cache = cluster.ConfigValue("rbd_cache");
+  if (!cache.ok()) return cache.status();
+  if (cache.value() != "false") return false;
+  uint64_t features = 0;
+  const int rc = rbd_get_features(target.handle(), &features);
+  if (rc < 0) return Status::FromErrno(rc, "reading features of '" + target.spec() + "'");
+  if (features & (RBD_FEATURE_JOURNALING | RBD_FEATURE_STRIPINGV2)) return false;
+  auto parent = target.Parent();
+  if (!parent.ok()) return parent.status();
+  return !parent.value().has_value();
+}
+
+// The target's data objects with its snapshot context, when created
+// objects may be written through them; else nullopt.
+Result<std::optional<librados::IoCtx>> OpenTargetObjects(const CopyOptions& options, const ImageDelta& delta,
+                                                         const RbdImage& target, ObjectLayout* layout) {
+  if (options.target_cluster == nullptr || delta.created.empty()) return std::optional<librados::IoCtx>();
+  auto eligible = TargetTakesObjectWrites(*options.target_cluster, target);
+  if (!eligible.ok()) return eligible.status();
+  if (!eligible.value()) return std::optional<librados::IoCtx>();
+  auto target_layout = ImageLayout(target);
+  if (!target_layout.ok()) return target_layout.status();
+  *layout = target_layout.value();
+  auto io = OpenDataObjects(*options.target_cluster, *layout, target.spec());
+  if (!io.ok()) return io.status();
+  Status status = SetImageWriteContext(target, &io.value());
+  if (!status.ok()) return status;
+  return std::optional<librados::IoCtx>(std::move(io).value());
 }
 
 }  // namespace
@@ -447,14 +536,18 @@ Result<CopyStats> ApplyDelta(const RadosCluster& source_cluster, const RbdImage&
   }
   librados::IoCtx objects;
   if (!delta.created.empty()) {
-    auto opened = OpenDataObjects(source_cluster, delta, source.spec());
+    auto opened = OpenSourceObjects(source_cluster, delta, source.spec());
     if (!opened.ok()) return opened.status();
     objects = std::move(opened).value();
   }
+  ObjectLayout target_layout;
+  auto target_objects = OpenTargetObjects(options, delta, target, &target_layout);
+  if (!target_objects.ok()) return target_objects.status();
 
   std::deque<std::unique_ptr<Chunk>> queued = Plan(delta, options);
   std::deque<std::unique_ptr<Chunk>> in_flight;  // offset order
-  Pipeline pipeline(&objects, source, delta, target, options, &stats);
+  Pipeline pipeline(&objects, source, delta, target,
+                    target_objects.value() ? &*target_objects.value() : nullptr, target_layout, options, &stats);
   CopyProgress progress;
   progress.bytes_total = TotalLength(delta.changed) + TotalLength(delta.created) + TotalLength(delta.zeroed);
   progress.checkpoint_offset = options.resume_offset;
@@ -514,6 +607,12 @@ Result<CopyStats> ApplyDelta(const RadosCluster& source_cluster, const RbdImage&
       }
       if (reading) {
         rc = pipeline.Start(c);
+        if (rc < 0) {
+          fail(rc, c, "submitting a write to '" + target.spec() + "'");
+          break;
+        }
+      } else if (!c->rest.empty()) {
+        rc = pipeline.SubmitRest(c);
         if (rc < 0) {
           fail(rc, c, "submitting a write to '" + target.spec() + "'");
           break;

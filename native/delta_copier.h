@@ -33,6 +33,14 @@ struct CopyOptions {
   // there. Set this when it may (a clone's parent shows through, or a
   // partial apply of another delta is being redone): holes are then zeroed.
   bool zero_created_gaps = false;
+  // The target's cluster. When set, and the target is a plain image (no
+  // parent, journal or fancy striping) written with librbd's cache off, the
+  // writes of a created object after its first data write go to the OSD as
+  // one librados operation instead of one librbd write each: a delta of many
+  // small extents (random writes) costs the OSD a few ops per object, not one
+  // per extent. The first write goes through librbd, which marks the object
+  // in the object map (and takes the exclusive lock) before the rest is sent.
+  const RadosCluster* target_cluster = nullptr;
   // Polled between chunks: true stops the copy (ECANCELED) once what is in
   // flight has finished. The checkpoint reported so far stays valid.
   std::function<bool()> cancelled;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "native/cls_encoding.h"
+#include "native/data_objects.h"
 #include "native/image_delta.h"
 #include "native/object_delta.h"
 #include "native/snap_set_lister.h"
@@ -61,27 +62,6 @@ Result<std::vector<uint64_t>> Candidates(const RbdImage& image, const std::strin
   return out;
 }
 
-// librados' write snapshot context for the image: newer snapshots than the
-// one rolled back to must keep their data (the OSD clones before rolling back).
-Status SetWriteContext(const RbdImage& image, librados::IoCtx* io) {
-  std::vector<rbd_snap_info_t> snaps(64);
-  int max = static_cast<int>(snaps.size());
-  int count = rbd_snap_list(image.handle(), snaps.data(), &max);
-  if (count == -ERANGE) {
-    snaps.resize(static_cast<size_t>(max));
-    count = rbd_snap_list(image.handle(), snaps.data(), &max);
-  }
-  if (count < 0) return Status::FromErrno(count, "listing snapshots of '" + image.spec() + "'");
-  std::vector<librados::snap_t> ids;
-  for (int i = 0; i < count; ++i) ids.push_back(snaps[i].id);
-  rbd_snap_list_end(snaps.data());
-  std::sort(ids.rbegin(), ids.rend());
-  const librados::snap_t seq = ids.empty() ? 0 : ids.front();
-  const int rc = io->selfmanaged_snap_set_write_ctx(seq, ids);
-  if (rc < 0) return Status::FromErrno(rc, "setting the snapshot context of '" + image.spec() + "'");
-  return Status::Ok();
-}
-
 }  // namespace
 
 Result<RollbackReport> RollbackHead(const RadosCluster& cluster, const RbdImage& image, uint64_t snap_id,
@@ -114,14 +94,14 @@ Result<RollbackReport> RollbackHead(const RadosCluster& cluster, const RbdImage&
   auto candidates = Candidates(image, snap_name, span, l.object_size, head_size.value());
   if (!candidates.ok()) return candidates.status();
 
+  auto opened = OpenDataObjects(cluster, l, spec);
+  if (!opened.ok()) return opened.status();
+  librados::IoCtx data = std::move(opened).value();
+  // Newer snapshots than the one rolled back to keep their data: the OSD clones first.
+  Status status = SetImageWriteContext(image, &data);
+  if (!status.ok()) return status;
   librados::Rados rados;
   librados::Rados::from_rados_t(cluster.handle(), rados);
-  librados::IoCtx data;
-  rc = rados.ioctx_create2(l.data_pool_id, data);
-  if (rc < 0) return Status::FromErrno(rc, "opening the data pool of '" + spec + "'");
-  data.set_namespace(l.ns);
-  Status status = SetWriteContext(image, &data);
-  if (!status.ok()) return status;
   librados::IoCtx meta;
   const bool has_object_map = (features & RBD_FEATURE_OBJECT_MAP) != 0;
   if (has_object_map) {

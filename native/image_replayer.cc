@@ -193,6 +193,7 @@ class Step {
     copy.budget = options_.budget;
     copy.resume_offset = resume_at;
     copy.zero_created_gaps = zero_gaps;
+    copy.target_cluster = target_.local;
     copy.cancelled = [this] { return progress_->cancelled(); };
     copy.progress_every_bytes = std::min<uint64_t>(options_.checkpoint_every_bytes, 16ull << 20);
     uint64_t next_checkpoint = resume_at + options_.checkpoint_every_bytes;

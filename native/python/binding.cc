@@ -518,6 +518,7 @@ PYBIND11_MODULE(_native, m) {
             ms::CopyOptions options;
             options.max_in_flight_bytes = max_in_flight_bytes;
             options.resume_offset = resume_offset;
+            options.target_cluster = &dst;
             return Unwrap(ms::ApplyDelta(src, source, delta, target, options));
           });
           py::dict out;
