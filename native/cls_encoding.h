@@ -17,4 +17,13 @@ inline void AppendBytes(std::string* out, const std::string& bytes) {
   *out += bytes;
 }
 
+// The input of cls_rbd's metadata_set for one key: map<string, bufferlist>.
+inline std::string MetadataSetInput(const std::string& key, const std::string& value) {
+  std::string in;
+  AppendLe(&in, 1, 4);
+  AppendBytes(&in, key);
+  AppendBytes(&in, value);
+  return in;
+}
+
 }  // namespace mirror_snapshot

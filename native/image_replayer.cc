@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "native/delta_copier.h"
+#include "native/header_metadata_writer.h"
 #include "native/image_delta.h"
 #include "native/io_ctx.h"
 #include "native/peers.h"
@@ -197,6 +198,8 @@ class Step {
     copy.cancelled = [this] { return progress_->cancelled(); };
     copy.progress_every_bytes = std::min<uint64_t>(options_.checkpoint_every_bytes, 16ull << 20);
     uint64_t next_checkpoint = resume_at + options_.checkpoint_every_bytes;
+    auto checkpoints = HeaderMetadataWriter::Open(*target_.local, local_);
+    if (!checkpoints.ok()) return checkpoints.status();
     copy.on_progress = [&](const CopyProgress& p) {
       progress_->Bytes(p.bytes_done, p.bytes_total);
       if (!checkpoint) return;
@@ -204,10 +207,14 @@ class Step {
       if (p.checkpoint_offset >= next_checkpoint) {
         state_->checkpoint_offset = p.checkpoint_offset;
         next_checkpoint = p.checkpoint_offset + options_.checkpoint_every_bytes;
-        WriteReplicaState(local_, *state_);  // best effort: a lost checkpoint only means recopying
+        // Sent without waiting, and without librbd (see header_metadata_writer.h).
+        checkpoints.value().Set(kReplicaStateKey, EncodeReplicaState(*state_));
       }
     };
     auto stats = ApplyDelta(*target_.remote, remote_, delta.value(), local_, copy);
+    // Best effort: a lost checkpoint only means recopying. Drained before
+    // anything else writes the record, so the last write is the newest.
+    checkpoints.value().Drain();
     // Back to the primary's head: its metadata (the pin) can only be written there.
     rc = rbd_snap_set(remote_.handle(), nullptr);
     if (!stats.ok()) return stats.status();

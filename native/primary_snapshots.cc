@@ -87,11 +87,7 @@ Status WriteSyncPin(const IoCtx& image_io, const std::string& image_id, const st
   pin.to_snap_id = to;
   pin.updated = UnixNow();
   const std::string key = kSyncPinPrefix + secondary_fsid;
-  // cls_rbd metadata_set's input: map<string, bufferlist>.
-  std::string in;
-  AppendLe(&in, 1, 4);
-  AppendBytes(&in, key);
-  AppendBytes(&in, FormatSyncPin(pin));
+  const std::string in = MetadataSetInput(key, FormatSyncPin(pin));
   const std::string header = "rbd_header." + image_id;
   const int rc = rados_exec(image_io.handle(), header.c_str(), "rbd", "metadata_set", in.data(), in.size(), nullptr, 0);
   if (rc < 0) return Status::FromErrno(rc, "setting metadata '" + key + "' of image " + image_id);
