@@ -2,8 +2,10 @@
 """Delta-sync benchmark: our engine vs stock rbd-mirror vs export-diff | import-diff.
 
 Runs against the two sandbox clusters (site-a -> site-b) and times, for one delta written on
-site-a, how long it takes from `rbd mirror image snapshot` on site-a until site-b holds that
-snapshot completely:
+site-a, how long it takes from the creation of the primary mirror snapshot (`rbd mirror image
+snapshot` on site-a has returned) until site-b holds that snapshot completely. The time from the
+start of that command is reported too: it adds site-a's own snapshot creation (mostly the wait
+for site-a's monitors to allocate the snapshot id), the same for both engines.
 
   ours        images in pool `rbd`; the mirror_snapshot mgr module on site-b replicates them
               (complete = `ceph mirror snapshot image status` on site-b reports the snapshot in
@@ -144,20 +146,22 @@ def enable_snapshot_mirroring(site: Site, spec: str) -> int:
     return primary_mirror_snap_ids(site, spec)[-1]
 
 
-def take_mirror_snapshot(site: Site, spec: str) -> Tuple[float, int]:
-    t0 = time.time()
+def take_mirror_snapshot(site: Site, spec: str) -> Tuple[float, float, int]:
+    """Returns (command started, snapshot created = command returned, snapshot id)."""
+    started = time.time()
     site.rbd('mirror', 'image', 'snapshot', spec)
-    return t0, primary_mirror_snap_ids(site, spec)[-1]
+    return started, time.time(), primary_mirror_snap_ids(site, spec)[-1]
 
 
 def take_mirror_snapshots_at_once(site: Site, specs: List[str]) -> Tuple[float, Dict[str, int]]:
-    t0 = time.time()
+    """Returns (every snapshot created = the last command returned, snapshot ids)."""
     procs = {spec: subprocess.Popen(['rbd', '-c', str(site.conf), 'mirror', 'image', 'snapshot', spec],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for spec in specs}
     for spec, proc in procs.items():
         _, err = proc.communicate(timeout=120)
         if proc.returncode != 0:
             raise CommandFailed(f'rbd mirror image snapshot {spec}: {err.decode(errors="replace")}')
+    t0 = time.time()
     return t0, {spec: primary_mirror_snap_ids(site, spec)[-1] for spec in specs}
 
 
@@ -371,9 +375,10 @@ def timed_delta(engine: Engine, delta: Delta, name: str) -> Dict[str, Any]:
         specs = prepare_mirrored(engine, [name])
         write = write_delta(engine.bench.a, specs[0], delta)
         settle(engine.bench)
-        t0, snap_id = take_mirror_snapshot(engine.bench.a, specs[0])
-        result = wait_synced(engine, {specs[0]: snap_id}, t0, SYNC_TIMEOUT)[specs[0]]
+        started, t0, snap_id = take_mirror_snapshot(engine.bench.a, specs[0])
+        result = wait_synced(engine, {specs[0]: snap_id}, started, SYNC_TIMEOUT)[specs[0]]
         return dict(result, seconds=result['done_at'] - t0, poll_seconds=result['polled_at'] - t0,
+                    seconds_from_command=result['done_at'] - started, snapshot_seconds=t0 - started,
                     snap_id=snap_id, write_mib_per_s=write['mib_per_s'])
     finally:
         for spec in specs or [engine.spec(name)]:
@@ -740,6 +745,21 @@ def limits_table(limits: List[Dict[str, float]]) -> str:
     return markdown(['rbd bench', 'MiB/s', 's for 512 MiB', 's for 256 MiB'], rows)
 
 
+def from_command_line(records: List[Dict[str, Any]], deltas: List[Delta]) -> str:
+    """The same times counted from the start of `rbd mirror image snapshot` on site-a."""
+    parts = []
+    for delta in deltas:
+        for engine in ('ours', 'rbd-mirror'):
+            values = [r['seconds_from_command'] for r in records
+                      if r['delta'] == delta.key and r['engine'] == engine and 'seconds_from_command' in r]
+            if values:
+                parts.append(f'{delta.key} {engine} {seconds_cell(values)} s')
+        creation = [r['snapshot_seconds'] for r in records if r['delta'] == delta.key and 'snapshot_seconds' in r]
+        if creation:
+            parts.append(f'{delta.key} site-a snapshot creation {seconds_cell(creation)} s')
+    return 'from the start of `rbd mirror image snapshot` instead: ' + ', '.join(parts)
+
+
 def module_seconds_line(records: List[Dict[str, Any]], deltas: List[Delta]) -> str:
     """Our module's own last_sync.seconds: the sync alone, without noticing and scanning."""
     parts = []
@@ -806,6 +826,7 @@ def compare_mode(bench: Bench, args: argparse.Namespace, daemon: Optional[RbdMir
     pool_check = rbd_pool_untouched_by_rbd_mirror(bench) if daemon else None
     print('\n' + main_table(records, limits, deltas) + '\n')
     print(limits_table(limits) + '\n')
+    print(from_command_line(records, deltas) + '\n')
     print(module_seconds_line(records, deltas) + '\n')
     if errors_text(records):
         print('Failed cases:\n' + errors_text(records) + '\n')
