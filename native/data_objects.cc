@@ -5,15 +5,28 @@
 
 namespace mirror_snapshot {
 
-Result<librados::IoCtx> OpenDataObjects(const RadosCluster& cluster, const ObjectLayout& layout,
-                                        const std::string& spec) {
+namespace {
+
+Result<librados::IoCtx> OpenPool(const RadosCluster& cluster, int64_t pool_id, const std::string& ns,
+                                 const std::string& what) {
   librados::Rados rados;
   librados::Rados::from_rados_t(cluster.handle(), rados);
   librados::IoCtx io;
-  const int rc = rados.ioctx_create2(layout.data_pool_id, io);
-  if (rc < 0) return Status::FromErrno(rc, "opening the data pool of '" + spec + "'");
-  io.set_namespace(layout.ns);
+  const int rc = rados.ioctx_create2(pool_id, io);
+  if (rc < 0) return Status::FromErrno(rc, "opening " + what);
+  io.set_namespace(ns);
   return io;
+}
+
+}  // namespace
+
+Result<librados::IoCtx> OpenDataObjects(const RadosCluster& cluster, const ObjectLayout& layout,
+                                        const std::string& spec) {
+  return OpenPool(cluster, layout.data_pool_id, layout.ns, "the data pool of '" + spec + "'");
+}
+
+Result<librados::IoCtx> OpenHeaderObjects(const RadosCluster& cluster, const RbdImage& image) {
+  return OpenPool(cluster, image.pool_id(), image.ns(), "the pool of '" + image.spec() + "'");
 }
 
 Status SetImageWriteContext(const RbdImage& image, librados::IoCtx* io) {

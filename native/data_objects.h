@@ -1,5 +1,6 @@
-// An image's data objects through librados: the I/O context of its data pool
-// and namespace, and the snapshot context writes to them must carry.
+// An image's RADOS objects through librados' C++ API: the I/O contexts of its
+// data pool and of its header's pool (both in the image's namespace), and the
+// snapshot context writes to its data objects must carry.
 #pragma once
 
 #include <rados/librados.hpp>
@@ -16,6 +17,10 @@ namespace mirror_snapshot {
 // The data pool of `layout`, in its namespace. `spec` names the image in errors.
 Result<librados::IoCtx> OpenDataObjects(const RadosCluster& cluster, const ObjectLayout& layout,
                                         const std::string& spec);
+
+// The pool and namespace of the image's header (and object map); `cluster`
+// is the client `image` was opened with.
+Result<librados::IoCtx> OpenHeaderObjects(const RadosCluster& cluster, const RbdImage& image);
 
 // Makes writes through `io` carry the image's snapshot context (every
 // snapshot, newest first), so the OSD clones what older snapshots pin.

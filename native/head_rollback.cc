@@ -100,14 +100,12 @@ Result<RollbackReport> RollbackHead(const RadosCluster& cluster, const RbdImage&
   // Newer snapshots than the one rolled back to keep their data: the OSD clones first.
   Status status = SetImageWriteContext(image, &data);
   if (!status.ok()) return status;
-  librados::Rados rados;
-  librados::Rados::from_rados_t(cluster.handle(), rados);
-  librados::IoCtx meta;
+  librados::IoCtx meta;  // the header's pool holds the object map
   const bool has_object_map = (features & RBD_FEATURE_OBJECT_MAP) != 0;
   if (has_object_map) {
-    rc = rados.ioctx_create2(image.pool_id(), meta);  // the header's pool holds the object map
-    if (rc < 0) return Status::FromErrno(rc, "opening the pool of '" + spec + "'");
-    meta.set_namespace(l.ns);
+    auto header_pool = OpenHeaderObjects(cluster, image);
+    if (!header_pool.ok()) return header_pool.status();
+    meta = std::move(header_pool).value();
   }
   const std::string object_map = "rbd_object_map." + image_id.value();
 

@@ -3,19 +3,16 @@
 #include <utility>
 
 #include "native/cls_encoding.h"
+#include "native/data_objects.h"
 
 namespace mirror_snapshot {
 
 Result<HeaderMetadataWriter> HeaderMetadataWriter::Open(const RadosCluster& cluster, const RbdImage& image) {
   auto id = image.Id();
   if (!id.ok()) return id.status();
-  librados::Rados rados;
-  librados::Rados::from_rados_t(cluster.handle(), rados);
-  librados::IoCtx io;
-  const int rc = rados.ioctx_create2(image.pool_id(), io);
-  if (rc < 0) return Status::FromErrno(rc, "opening the pool of '" + image.spec() + "'");
-  io.set_namespace(image.ns());
-  return HeaderMetadataWriter(std::move(io), "rbd_header." + id.value(), image.spec());
+  auto io = OpenHeaderObjects(cluster, image);
+  if (!io.ok()) return io.status();
+  return HeaderMetadataWriter(std::move(io).value(), "rbd_header." + id.value(), image.spec());
 }
 
 HeaderMetadataWriter::HeaderMetadataWriter(librados::IoCtx io, std::string header, std::string spec)

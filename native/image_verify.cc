@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "native/crc32c.h"
+#include "native/data_objects.h"
 #include "native/image_delta.h"
 #include "native/image_replayer.h"
 
@@ -37,11 +38,9 @@ Status OpenSide(const RadosCluster& cluster, const RbdImage& image, uint64_t sna
   auto layout = ImageLayout(image);
   if (!layout.ok()) return layout.status();
   side->layout = layout.value();
-  librados::Rados rados;
-  librados::Rados::from_rados_t(cluster.handle(), rados);
-  const int rc = rados.ioctx_create2(side->layout.data_pool_id, side->io);
-  if (rc < 0) return Status::FromErrno(rc, "opening the data pool of '" + image.spec() + "'");
-  side->io.set_namespace(side->layout.ns);
+  auto io = OpenDataObjects(cluster, side->layout, image.spec());
+  if (!io.ok()) return io.status();
+  side->io = std::move(io).value();
   side->io.snap_set_read(snap_id);
   auto parent = image.Parent();
   if (!parent.ok()) return parent.status();

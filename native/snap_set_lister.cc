@@ -5,6 +5,9 @@
 #include <cerrno>
 #include <deque>
 #include <memory>
+#include <utility>
+
+#include "native/data_objects.h"
 
 namespace mirror_snapshot {
 namespace {
@@ -37,12 +40,9 @@ struct Pending {
 Status ForEachSnapSet(const RadosCluster& cluster, const ObjectLayout& layout, uint64_t count,
                       const std::function<uint64_t(uint64_t)>& next_object, unsigned max_in_flight,
                       const std::string& spec, const SnapSetVisitor& visit) {
-  librados::Rados rados;
-  librados::Rados::from_rados_t(cluster.handle(), rados);
-  librados::IoCtx ioctx;
-  int rc = rados.ioctx_create2(layout.data_pool_id, ioctx);
-  if (rc < 0) return Status::FromErrno(rc, "opening the data pool of '" + spec + "'");
-  ioctx.set_namespace(layout.ns);
+  auto opened = OpenDataObjects(cluster, layout, spec);
+  if (!opened.ok()) return opened.status();
+  librados::IoCtx ioctx = std::move(opened).value();
   ioctx.snap_set_read(LIBRADOS_SNAP_DIR);
 
   std::deque<std::unique_ptr<Pending>> in_flight;
@@ -67,7 +67,7 @@ Status ForEachSnapSet(const RadosCluster& cluster, const ObjectLayout& layout, u
     p->object_no = next_object(i);
     p->op.list_snaps(&p->snaps, &p->op_rc);
     p->completion.reset(librados::Rados::aio_create_completion());
-    rc = ioctx.aio_operate(DataObjectName(layout, p->object_no), p->completion.get(), &p->op, nullptr);
+    const int rc = ioctx.aio_operate(DataObjectName(layout, p->object_no), p->completion.get(), &p->op, nullptr);
     if (rc < 0) {
       error = Status::FromErrno(rc, "listing snapshots of '" + spec + "'");
       break;
