@@ -286,8 +286,10 @@ def test_failures_show_in_status_and_health_until_resolved(images: Images) -> No
                        and status_of(site, img), 75, what='the failed run in status')
         assert row['state'] == 'error'
         assert 'does not exist' in row['last_run']['error']
-        health = site.ceph_json('health', 'detail')
-        check = health['checks']['MIRROR_SNAPSHOT_SCHEDULE_FAILED']
+        # The mgr hands health checks to the monitors with its next report: wait for it.
+        check = wait_for(
+            lambda: site.ceph_json('health', 'detail')['checks'].get('MIRROR_SNAPSHOT_SCHEDULE_FAILED'),
+            30, what='the health warning')
         assert check['severity'] == 'HEALTH_WARN'
         assert any(img in d['message'] for d in check['detail'])
     finally:
