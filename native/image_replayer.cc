@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <optional>
 #include <vector>
 
 #include "native/delta_copier.h"
@@ -9,6 +10,7 @@
 #include "native/image_delta.h"
 #include "native/io_ctx.h"
 #include "native/peers.h"
+#include "native/prepared_snapshot.h"
 #include "native/primary_snapshots.h"
 #include "native/prune_policy.h"
 #include "native/replica_image.h"
@@ -107,6 +109,8 @@ class Step {
       }
       base = user.id;
     }
+    // The snapshot id is asked for now, so that the copy hides the wait.
+    prepared_.emplace(PreparedSnapshot::Begin(*target_.local, local_));
     auto applied = Apply(base, to.id, resume_at, zero_gaps, true);
     if (!applied.ok()) return applied.status();
     bytes += applied.value();
@@ -124,7 +128,7 @@ class Step {
   // snapshot, mark it complete, move the pin forward, prune.
   Result<ReplayResult> Complete(const MirrorSnapshot& to, uint64_t bytes,
                                 std::chrono::steady_clock::time_point started) {
-    auto local_snap = local_.CreateSnapshot(LocalSnapshotName(to.id));
+    auto local_snap = TakeLocalSnapshot(LocalSnapshotName(to.id));
     if (!local_snap.ok()) return local_snap.status();
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     state_->primary_snap_id = to.id;
@@ -156,6 +160,17 @@ class Step {
   }
 
  private:
+  // The snapshot prepared during the copy, or else librbd's (a journaled
+  // image, a resumed step, or a newer snapshot taken meanwhile).
+  Result<uint64_t> TakeLocalSnapshot(const std::string& name) {
+    if (prepared_) {
+      auto taken = prepared_->Take(name);
+      prepared_.reset();
+      if (taken.ok()) return taken;
+    }
+    return local_.CreateSnapshot(name);
+  }
+
   // Unlinks this site from the primary's snapshots older than `synced`
   // (best effort; see snapshot_release.h).
   void ReleaseOlder(uint64_t synced) const {
@@ -229,6 +244,7 @@ class Step {
   const RbdImage& remote_;
   const RbdImage& local_;
   ReplicaState* state_;
+  std::optional<PreparedSnapshot> prepared_;
 };
 
 // What the image of the same name on this site is, when it is not a plain

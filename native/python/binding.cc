@@ -25,6 +25,7 @@
 #include "native/io_ctx.h"
 #include "native/omap_object.h"
 #include "native/peers.h"
+#include "native/prepared_snapshot.h"
 #include "native/pool_images.h"
 #include "native/primary_snapshots.h"
 #include "native/rados_cluster.h"
@@ -310,6 +311,23 @@ py::dict ToDict(const ms::ReplayProgressView& v) {
 IoCtx OpenPool(const RadosCluster& cluster, const std::string& pool, const std::string& ns) {
   return Unwrap(IoCtx::Open(cluster, pool, ns));
 }
+
+// A snapshot prepared on an image opened for it (tests drive each step).
+class TestPreparedSnapshot {
+ public:
+  TestPreparedSnapshot(const RadosCluster& cluster, const std::string& pool, const std::string& ns,
+                       const std::string& name)
+      : io_(OpenPool(cluster, pool, ns)),
+        image_(Unwrap(ms::RbdImage::OpenByName(io_, name))),
+        prepared_(ms::PreparedSnapshot::Begin(cluster, image_)) {}
+
+  uint64_t Take(const std::string& snap_name) { return Unwrap(prepared_.Take(snap_name)); }
+
+ private:
+  IoCtx io_;
+  ms::RbdImage image_;
+  ms::PreparedSnapshot prepared_;
+};
 
 ms::ImageLocator Locator(std::string name, std::string id) {
   return ms::ImageLocator{std::move(name), std::move(id)};
@@ -696,6 +714,13 @@ PYBIND11_MODULE(_native, m) {
           return out;
         },
         "Compare a secondary's snapshot with the primary snapshot it holds, object by object.");
+  py::class_<TestPreparedSnapshot>(m, "PreparedSnapshot")
+      .def(py::init<const RadosCluster&, const std::string&, const std::string&, const std::string&>(),
+           py::arg("cluster"), py::arg("pool"), py::arg("ns"), py::arg("name"),
+           py::call_guard<py::gil_scoped_release>(), py::keep_alive<1, 2>(),
+           "Open an image and ask for a snapshot id (see native/prepared_snapshot.h).")
+      .def("take", &TestPreparedSnapshot::Take, py::arg("snap_name"), py::call_guard<py::gil_scoped_release>(),
+           "Take the snapshot with the id asked for; its id.");
   py::class_<ms::HeaderWatcher>(m, "HeaderWatcher")
       .def(py::init<>())
       .def("watch", [](ms::HeaderWatcher& w, const RadosCluster& c, const std::string& pool, const std::string& ns,
