@@ -259,7 +259,7 @@ class Replayer:
                 result = native.replay_image(
                     remote, local, image.pool, image.ns, image.remote_id, image.name,
                     remote.fsid(), local.fsid(), image.progress,
-                    self._memory_bytes(), int(self._option('keep_local_snapshots') or 3), self._budget)
+                    self._image_in_flight_bytes(), int(self._option('keep_local_snapshots') or 3), self._budget)
                 self._log.debug(f"replaying '{image.spec}': {result['outcome']} in {result['seconds']:.3f} s")
                 if result['adopted']:
                     self._log.info(f"'{image.spec}' was the primary before its peer's promotion: "
@@ -341,6 +341,9 @@ class Replayer:
 
     def _memory_bytes(self) -> int:
         return int(self._option('replay_memory_bytes') or (256 << 20))
+
+    def _image_in_flight_bytes(self) -> int:
+        return min(int(self._option('replay_image_in_flight_bytes') or (64 << 20)), self._memory_bytes())
 
     # --- reporting ------------------------------------------------------------
 
