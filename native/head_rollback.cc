@@ -13,6 +13,7 @@
 #include "native/data_objects.h"
 #include "native/image_delta.h"
 #include "native/object_delta.h"
+#include "native/rbd_object_names.h"
 #include "native/snap_set_lister.h"
 
 namespace mirror_snapshot {
@@ -107,7 +108,7 @@ Result<RollbackReport> RollbackHead(const RadosCluster& cluster, const RbdImage&
     if (!header_pool.ok()) return header_pool.status();
     meta = std::move(header_pool).value();
   }
-  const std::string object_map = "rbd_object_map." + image_id.value();
+  const std::string object_map = ObjectMapName(image_id.value());
 
   // Read each candidate's snap set; roll back (and fix the object map bit
   // of) those that changed.

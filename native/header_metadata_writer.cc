@@ -4,6 +4,7 @@
 
 #include "native/cls_encoding.h"
 #include "native/data_objects.h"
+#include "native/rbd_object_names.h"
 
 namespace mirror_snapshot {
 
@@ -12,7 +13,7 @@ Result<HeaderMetadataWriter> HeaderMetadataWriter::Open(const RadosCluster& clus
   if (!id.ok()) return id.status();
   auto io = OpenHeaderObjects(cluster, image);
   if (!io.ok()) return io.status();
-  return HeaderMetadataWriter(std::move(io).value(), "rbd_header." + id.value(), image.spec());
+  return HeaderMetadataWriter(std::move(io).value(), HeaderObjectName(id.value()), image.spec());
 }
 
 HeaderMetadataWriter::HeaderMetadataWriter(librados::IoCtx io, std::string header, std::string spec)

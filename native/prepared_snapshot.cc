@@ -4,26 +4,18 @@
 #include <rbd/librbd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <utility>
 
 #include "native/cls_encoding.h"
 #include "native/data_objects.h"
 #include "native/image_delta.h"
+#include "native/rbd_object_names.h"
 
 namespace mirror_snapshot {
 namespace {
 
 constexpr uint64_t kObjectMapInvalid = RBD_FLAG_OBJECT_MAP_INVALID | RBD_FLAG_FAST_DIFF_INVALID;
 constexpr uint64_t kNotifyTimeoutMs = 5000;  // librbd's own, for header updates
-
-std::string ObjectMapOid(const std::string& image_id) { return "rbd_object_map." + image_id; }
-
-std::string SnapshotObjectMapOid(const std::string& image_id, uint64_t snap_id) {
-  char suffix[32];
-  std::snprintf(suffix, sizeof(suffix), ".%016llx", static_cast<unsigned long long>(snap_id));
-  return ObjectMapOid(image_id) + suffix;
-}
 
 librados::bufferlist Bytes(const std::string& s) {
   librados::bufferlist bl;
@@ -58,9 +50,9 @@ struct PreparedSnapshot::Pending {
   // unchanged since the snapshot (fast-diff).
   Status SnapshotObjectMap() {
     librados::bufferlist map;
-    int rc = header.read(ObjectMapOid(image_id), map, 0, 0);
+    int rc = header.read(ObjectMapName(image_id), map, 0, 0);
     if (rc < 0) return Status::FromErrno(rc, "reading the object map of '" + image->spec() + "'");
-    rc = header.write_full(SnapshotObjectMapOid(image_id, snap_id), map);
+    rc = header.write_full(ObjectMapName(image_id, snap_id), map);
     if (rc < 0) return Status::FromErrno(rc, "writing the object map of a snapshot of '" + image->spec() + "'");
     if ((features & RBD_FEATURE_FAST_DIFF) == 0) return Status::Ok();
     librados::ObjectWriteOperation clean;
@@ -68,7 +60,7 @@ struct PreparedSnapshot::Pending {
     clean.exec("rbd", "object_map_snap_add", none);
     // A failure leaves the head's objects marked changed: later diffs see
     // more than changed, never less.
-    header.operate(ObjectMapOid(image_id), &clean);
+    header.operate(ObjectMapName(image_id), &clean);
     return Status::Ok();
   }
 
@@ -112,7 +104,7 @@ PreparedSnapshot PreparedSnapshot::Begin(const RadosCluster& cluster, const RbdI
   auto header = OpenHeaderObjects(cluster, image);
   if (!header.ok()) return unusable(header.status());
   p->image_id = id.value();
-  p->header_oid = "rbd_header." + id.value();
+  p->header_oid = HeaderObjectName(id.value());
   p->data = std::move(data).value();
   p->header = std::move(header).value();
   p->request.reset(librados::Rados::aio_create_completion());

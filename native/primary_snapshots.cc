@@ -7,6 +7,7 @@
 #include "native/cls_encoding.h"
 #include "native/parse_unsigned.h"
 #include "native/prune_policy.h"
+#include "native/rbd_object_names.h"
 #include "native/unix_clock.h"
 
 namespace mirror_snapshot {
@@ -88,7 +89,7 @@ Status WriteSyncPin(const IoCtx& image_io, const std::string& image_id, const st
   pin.updated = UnixNow();
   const std::string key = kSyncPinPrefix + secondary_fsid;
   const std::string in = MetadataSetInput(key, FormatSyncPin(pin));
-  const std::string header = "rbd_header." + image_id;
+  const std::string header = HeaderObjectName(image_id);
   const int rc = rados_exec(image_io.handle(), header.c_str(), "rbd", "metadata_set", in.data(), in.size(), nullptr, 0);
   if (rc < 0) return Status::FromErrno(rc, "setting metadata '" + key + "' of image " + image_id);
   return Status::Ok();

@@ -8,6 +8,7 @@
 #include "native/cls_encoding.h"
 #include "native/peers.h"
 #include "native/prune_policy.h"
+#include "native/rbd_object_names.h"
 
 namespace mirror_snapshot {
 namespace {
@@ -52,7 +53,7 @@ unsigned ReleaseOlderPrimarySnapshots(const IoCtx& remote_image_io, const RbdIma
   if (peer_uuid.empty()) return 0;
   auto snaps = remote.MirrorSnapshots();
   if (!snaps.ok()) return 0;
-  const std::string header = "rbd_header." + remote_image_id;
+  const std::string header = HeaderObjectName(remote_image_id);
   // A snapshot another secondary pins stays linked: librbd removes
   // snapshots that no peer is linked to at its next creation.
   const std::set<uint64_t> others = PinnedByOthers(remote, own_pin_key);
