@@ -160,8 +160,9 @@ class Step {
   }
 
  private:
-  // The snapshot prepared during the copy, or else librbd's (a journaled
-  // image, a resumed step, or a newer snapshot taken meanwhile).
+  // The snapshot prepared during the copy, or else librbd's: a journaled
+  // image, a stale id (a newer snapshot came first), or a step that resumes
+  // at "complete" and so prepared none.
   Result<uint64_t> TakeLocalSnapshot(const std::string& name) {
     if (prepared_) {
       auto taken = prepared_->Take(name);

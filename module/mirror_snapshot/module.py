@@ -142,7 +142,7 @@ class Module(MgrModule):
                desc='data buffers of all syncs together, shared equally by the concurrent syncs'),
         Option(name='replay_image_in_flight_bytes', type='size', default=64 << 20, min=4 << 20,
                desc='data one sync keeps in flight (within replay_memory_bytes); more only '
-                    'lengthens the OSDs\' queues: 256 MiB copied 4-10% slower than 64 MiB'),
+                    'lengthens the OSDs\' queues (docs/benchmarks.md: in-flight sweep)'),
         Option(name='keep_local_snapshots', type='int', default=3, min=1, max=64,
                desc='local snapshots a secondary image keeps (the newest complete one always stays)'),
         Option(name='replay_stall_seconds', type='secs', default=60, min=5,
