@@ -32,8 +32,9 @@ namespace mirror_snapshot {
 class PreparedSnapshot {
  public:
   // Starts asking for an id when `image` can be snapshotted this way (no
-  // journaling); otherwise, or if the request cannot be sent, Take() says
-  // so and the caller uses librbd. `cluster` is the client `image` was
+  // journaling; no fancy striping, which ImageLayout does not describe);
+  // otherwise, or if the request cannot be sent, Take() says so and the
+  // caller uses librbd. `cluster` is the client `image` was
   // opened with; both must outlive this.
   static PreparedSnapshot Begin(const RadosCluster& cluster, const RbdImage& image);
 
