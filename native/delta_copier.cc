@@ -17,6 +17,7 @@
 #include "native/crc32c.h"
 #include "native/data_objects.h"
 #include "native/extent_set.h"
+#include "native/object_map_marker.h"
 
 namespace mirror_snapshot {
 namespace {
@@ -205,16 +206,19 @@ std::deque<std::unique_ptr<Chunk>> Plan(const ImageDelta& delta, const CopyOptio
 
 class Pipeline {
  public:
-  // `target_objects`: the target's data objects, or nullptr to write only through librbd.
+  // `target_objects`: the target's data objects, or nullptr to write only
+  // through librbd. `marker`: with them, created objects are written wholly
+  // through them, marked in the object map by it (see FlushMarks).
   Pipeline(librados::IoCtx* objects, const RbdImage& source, const ImageDelta& delta, const RbdImage& target,
-           librados::IoCtx* target_objects, const ObjectLayout& target_layout, const CopyOptions& options,
-           CopyStats* stats)
+           librados::IoCtx* target_objects, const ObjectLayout& target_layout, const ObjectMapMarker* marker,
+           const CopyOptions& options, CopyStats* stats)
       : objects_(objects),
         source_(source),
         delta_(delta),
         target_(target),
         target_objects_(target_objects),
         target_layout_(target_layout),
+        marker_(marker),
         options_(options),
         stats_(stats) {}
 
@@ -286,6 +290,27 @@ class Pipeline {
     c->rados_completion.reset(librados::Rados::aio_create_completion(c, &OnRadosComplete));
     return target_objects_->aio_operate(DataObjectName(target_layout_, c->object_no), c->rados_completion.get(),
                                         c->write_op.get());
+  }
+
+  // Marks the created objects waiting to be written in the object map, in
+  // one call, then sends each one's writes as one librados operation. Called
+  // before waiting: a waiting chunk has nothing in flight to wake us.
+  Status FlushMarks() {
+    if (to_mark_.empty()) return Status::Ok();
+    std::vector<uint64_t> objects;
+    for (const Chunk* c : to_mark_) objects.push_back(c->object_no);
+    Status status = marker_->MarkExisting(std::move(objects));
+    if (!status.ok()) return status;
+    stats_->objects_marked += to_mark_.size();
+    for (Chunk* c : to_mark_) {
+      const int rc = SubmitRest(c);
+      if (rc < 0) {
+        return Status::FromErrno(rc, "submitting a write to '" + target_.spec() + "' at offset " +
+                                         std::to_string(c->offset));
+      }
+    }
+    to_mark_.clear();
+    return Status::Ok();
   }
 
   // Blocks until at least one chunk completed a phase; returns them with results.
@@ -419,12 +444,17 @@ class Pipeline {
     return writes;
   }
 
-  // A created object's writes: all through librbd, or (with the target's
+  // A created object's writes: all through librbd; or (with the target's
   // data objects at hand) its first data write through librbd and the rest
-  // held back for SubmitRest. librbd marks the object in the object map
-  // before writing it, so the map never says "absent" for an object that
-  // exists, and the librados operation finds the exclusive lock taken.
+  // held back for SubmitRest; or (with a marker too) all held back for
+  // FlushMarks. Either way the object map says "exists" before the object
+  // does, as librbd keeps it, and a crash never leaves an object unmarked.
   int SubmitCreated(Chunk* c, std::vector<Write> writes) {
+    if (marker_ != nullptr && !writes.empty()) {
+      c->rest = std::move(writes);
+      to_mark_.push_back(c);
+      return 0;
+    }
     if (target_objects_ != nullptr && writes.size() > 1) {
       auto first = std::find_if(writes.begin(), writes.end(), [](const Write& w) { return w.data != nullptr; });
       if (first != writes.end()) {
@@ -474,9 +504,11 @@ class Pipeline {
   const RbdImage& target_;
   librados::IoCtx* target_objects_;
   const ObjectLayout& target_layout_;
+  const ObjectMapMarker* marker_;
   const CopyOptions& options_;
   CopyStats* stats_;
   Signal signal_;
+  std::vector<Chunk*> to_mark_;  // created objects read, waiting for FlushMarks
 };
 
 // The source's data objects, read at the delta's `to` snapshot.
@@ -522,6 +554,27 @@ Result<std::optional<librados::IoCtx>> OpenTargetObjects(const CopyOptions& opti
   return std::optional<librados::IoCtx>(std::move(io).value());
 }
 
+// A marker of the target's object map, when created objects may be written
+// wholly with librados (see CopyOptions::mark_created_objects); else nullopt.
+// It needs this handle to hold the exclusive lock, if the image has one:
+// another holder's in-memory map would miss what is marked.
+Result<std::optional<ObjectMapMarker>> OpenMarker(const CopyOptions& options, const RbdImage& target,
+                                                  bool target_objects) {
+  if (!options.mark_created_objects || !target_objects) return std::optional<ObjectMapMarker>();
+  uint64_t features = 0;
+  int rc = rbd_get_features(target.handle(), &features);
+  if (rc < 0) return Status::FromErrno(rc, "reading features of '" + target.spec() + "'");
+  if (features & RBD_FEATURE_EXCLUSIVE_LOCK) {
+    int owner = 0;
+    rc = rbd_is_exclusive_lock_owner(target.handle(), &owner);
+    if (rc < 0) return Status::FromErrno(rc, "reading the lock owner of '" + target.spec() + "'");
+    if (!owner) return std::optional<ObjectMapMarker>();
+  }
+  auto marker = ObjectMapMarker::Open(*options.target_cluster, target);
+  if (!marker.ok()) return marker.status();
+  return std::optional<ObjectMapMarker>(std::move(marker).value());
+}
+
 }  // namespace
 
 Result<CopyStats> ApplyDelta(const RadosCluster& source_cluster, const RbdImage& source,
@@ -543,11 +596,14 @@ Result<CopyStats> ApplyDelta(const RadosCluster& source_cluster, const RbdImage&
   ObjectLayout target_layout;
   auto target_objects = OpenTargetObjects(options, delta, target, &target_layout);
   if (!target_objects.ok()) return target_objects.status();
+  auto marker = OpenMarker(options, target, target_objects.value().has_value());
+  if (!marker.ok()) return marker.status();
 
   std::deque<std::unique_ptr<Chunk>> queued = Plan(delta, options);
   std::deque<std::unique_ptr<Chunk>> in_flight;  // offset order
   Pipeline pipeline(&objects, source, delta, target,
-                    target_objects.value() ? &*target_objects.value() : nullptr, target_layout, options, &stats);
+                    target_objects.value() ? &*target_objects.value() : nullptr, target_layout,
+                    marker.value() ? &*marker.value() : nullptr, options, &stats);
   CopyProgress progress;
   progress.bytes_total = TotalLength(delta.changed) + TotalLength(delta.created) + TotalLength(delta.zeroed);
   progress.checkpoint_offset = options.resume_offset;
@@ -586,6 +642,8 @@ Result<CopyStats> ApplyDelta(const RadosCluster& source_cluster, const RbdImage&
         break;
       }
     }
+    if (!error.ok()) break;
+    error = pipeline.FlushMarks();
     if (!error.ok()) break;
 
     for (auto [c, result] : pipeline.WaitForCompletions(in_flight)) {

@@ -41,6 +41,15 @@ struct CopyOptions {
   // per extent. The first write goes through librbd, which marks the object
   // in the object map (and takes the exclusive lock) before the rest is sent.
   const RadosCluster* target_cluster = nullptr;
+  // With `target_cluster`, and when this handle holds the target's exclusive
+  // lock (or it has none): every write of a created object goes as one
+  // librados operation, after one cls_rbd call marks in the object map all
+  // the objects ready at that moment, instead of a librbd first write marking
+  // each. The handle's in-memory object map then misses those objects, and
+  // librbd skips a discard or trim of an object its map says is absent: set
+  // this only when nothing is written through the handle after this copy
+  // (the last delta before a local snapshot taken without librbd's writes).
+  bool mark_created_objects = false;
   // Polled between chunks: true stops the copy (ECANCELED) once what is in
   // flight has finished. The checkpoint reported so far stays valid.
   std::function<bool()> cancelled;
@@ -53,6 +62,7 @@ struct CopyStats {
   uint64_t bytes_read = 0;
   uint64_t bytes_written = 0;
   uint64_t bytes_zeroed = 0;  // written as write_zeroes (all-zero data or removed ranges)
+  uint64_t objects_marked = 0;  // created objects written after marking them ourselves
 };
 
 // `source` must be set to the snapshot the delta goes `to`; `source_cluster`

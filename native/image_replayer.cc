@@ -211,6 +211,10 @@ class Step {
     copy.resume_offset = resume_at;
     copy.zero_created_gaps = zero_gaps;
     copy.target_cluster = target_.local;
+    // The last delta: after it only the local snapshot is taken, and not
+    // through librbd's writes (PreparedSnapshot; librbd's snap_create reads
+    // the object map from the OSD), so the handle's stale map is harmless.
+    copy.mark_created_objects = checkpoint;
     copy.cancelled = [this] { return progress_->cancelled(); };
     copy.progress_every_bytes = std::min<uint64_t>(options_.checkpoint_every_bytes, 16ull << 20);
     uint64_t next_checkpoint = resume_at + options_.checkpoint_every_bytes;

@@ -25,6 +25,7 @@
 #include "native/io_ctx.h"
 #include "native/omap_object.h"
 #include "native/peers.h"
+#include "native/object_map_marker.h"
 #include "native/prepared_snapshot.h"
 #include "native/pool_images.h"
 #include "native/primary_snapshots.h"
@@ -524,7 +525,7 @@ PYBIND11_MODULE(_native, m) {
         [](const RadosCluster& src, const std::string& src_pool, const std::string& src_ns,
            const std::string& src_name, uint64_t from_snap_id, uint64_t to_snap_id, const RadosCluster& dst,
            const std::string& dst_pool, const std::string& dst_ns, const std::string& dst_name,
-           uint64_t max_in_flight_bytes, uint64_t resume_offset) {
+           uint64_t max_in_flight_bytes, uint64_t resume_offset, bool mark_created_objects, bool lock_target) {
           const auto stats = WithoutGil([&] {
             IoCtx src_io = OpenPool(src, src_pool, src_ns);
             auto source = Unwrap(ms::RbdImage::OpenByName(src_io, src_name));
@@ -533,21 +534,28 @@ PYBIND11_MODULE(_native, m) {
             if (rc < 0) throw StatusError(Status::FromErrno(rc, "setting snapshot " + std::to_string(to_snap_id)));
             IoCtx dst_io = OpenPool(dst, dst_pool, dst_ns);
             auto target = Unwrap(ms::RbdImage::OpenByName(dst_io, dst_name));
+            if (lock_target) {  // the replayer's handle holds it from its first record write
+              const int locked = rbd_lock_acquire(target.handle(), RBD_LOCK_MODE_EXCLUSIVE);
+              if (locked < 0) throw StatusError(Status::FromErrno(locked, "locking '" + target.spec() + "'"));
+            }
             ms::CopyOptions options;
             options.max_in_flight_bytes = max_in_flight_bytes;
             options.resume_offset = resume_offset;
             options.target_cluster = &dst;
+            options.mark_created_objects = mark_created_objects;
             return Unwrap(ms::ApplyDelta(src, source, delta, target, options));
           });
           py::dict out;
           out["bytes_read"] = stats.bytes_read;
           out["bytes_written"] = stats.bytes_written;
           out["bytes_zeroed"] = stats.bytes_zeroed;
+          out["objects_marked"] = stats.objects_marked;
           return out;
         },
         py::arg("src"), py::arg("src_pool"), py::arg("src_ns"), py::arg("src_name"), py::arg("from_snap_id"),
         py::arg("to_snap_id"), py::arg("dst"), py::arg("dst_pool"), py::arg("dst_ns"), py::arg("dst_name"),
         py::arg("max_in_flight_bytes") = 64ull << 20, py::arg("resume_offset") = 0,
+        py::arg("mark_created_objects") = false, py::arg("lock_target") = false,
         "Apply the delta of a source image between two snapshots onto a target image (pipelined AIO).");
 
   // --- primary mirror snapshots --------------------------------------------
@@ -721,6 +729,17 @@ PYBIND11_MODULE(_native, m) {
            "Open an image and ask for a snapshot id (see native/prepared_snapshot.h).")
       .def("take", &TestPreparedSnapshot::Take, py::arg("snap_name"), py::call_guard<py::gil_scoped_release>(),
            "Take the snapshot with the id asked for; its id.");
+  m.def("mark_objects_existing",
+        [](const RadosCluster& c, const std::string& pool, const std::string& ns, const std::string& name,
+           std::vector<uint64_t> object_nos) {
+          WithoutGil([&] {
+            IoCtx ioctx = OpenPool(c, pool, ns);
+            auto image = Unwrap(ms::RbdImage::OpenByName(ioctx, name));
+            Check(Unwrap(ms::ObjectMapMarker::Open(c, image)).MarkExisting(std::move(object_nos)));
+          });
+        },
+        py::arg("cluster"), py::arg("pool"), py::arg("ns"), py::arg("name"), py::arg("object_nos"),
+        "Mark objects as existing in an image's object map (see native/object_map_marker.h).");
   py::class_<ms::HeaderWatcher>(m, "HeaderWatcher")
       .def(py::init<>())
       .def("watch", [](ms::HeaderWatcher& w, const RadosCluster& c, const std::string& pool, const std::string& ns,
