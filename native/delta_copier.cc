@@ -160,6 +160,11 @@ std::optional<std::vector<std::pair<uint64_t, uint64_t>>> NonZeroRanges(librados
   return ranges;
 }
 
+// The hints rbd-mirror's deep copy gives its writes: a replica's data is not
+// read back soon, so bluestore need not keep it in its cache. (No speed-up
+// was measured on the memstore sandbox; see docs/benchmarks.md.)
+constexpr int kTargetWriteFlags = LIBRADOS_OP_FLAG_FADVISE_SEQUENTIAL | LIBRADOS_OP_FLAG_FADVISE_NOCACHE;
+
 constexpr uint64_t kSparseBlock = 4096;       // created objects: zero blocks are holes
 constexpr uint64_t kZeroRunInCopy = 64 << 10;  // changed ranges: long zero runs become write_zeroes
 
@@ -283,6 +288,7 @@ class Pipeline {
         // No copy: the chunk keeps the data until the operation completes.
         c->write_op->write(w.offset - base, librados::bufferlist::static_from_mem(const_cast<char*>(w.data),
                                                                                   w.length));
+        c->write_op->set_op_flags2(kTargetWriteFlags);
       }
     }
     c->rest.clear();
@@ -484,7 +490,7 @@ class Pipeline {
         rc = rbd_aio_write_zeroes(target_.handle(), w.offset, w.length, completion, 0, 0);
       } else {
         stats_->bytes_written += w.length;
-        rc = rbd_aio_write2(target_.handle(), w.offset, w.length, w.data, completion, 0);
+        rc = rbd_aio_write2(target_.handle(), w.offset, w.length, w.data, completion, kTargetWriteFlags);
       }
       if (rc < 0) {
         // Account for the writes that will never complete, then report.
