@@ -1,9 +1,11 @@
 """The native copier applies mirror-snapshot deltas from site-a onto an image
 on site-b: after a first copy and one delta, the site-b image equals the
 primary's snapshot byte for byte and is not more allocated than it."""
+import contextlib
 import hashlib
 import json
 import random
+from typing import Iterator
 
 import pytest
 import rados
@@ -13,6 +15,22 @@ from sandbox import Images, Site
 from test_image_delta import MiB, mirror_snapshot, read_at, scenario
 
 
+@contextlib.contextmanager
+def pool_io(site: Site, namespace: str) -> Iterator[rados.Ioctx]:
+    """Pool rbd of `site`, in `namespace`, through a client of its own."""
+    cluster = rados.Rados(conffile=str(site.conf))
+    cluster.connect()
+    try:
+        io = cluster.open_ioctx('rbd')
+        io.set_namespace(namespace)
+        try:
+            yield io
+        finally:
+            io.close()
+    finally:
+        cluster.shutdown()
+
+
 def allocated_bytes(site: Site, spec: str) -> int:
     usage = json.loads(site.rbd('du', '--format', 'json', spec).stdout)
     return sum(i['used_size'] for i in usage['images'] if i.get('snapshot') is None)
@@ -20,14 +38,12 @@ def allocated_bytes(site: Site, spec: str) -> int:
 
 @pytest.mark.parametrize('kind', ['random-4k', 'sequential', 'discards', 'grow', 'shrink'])
 def test_first_copy_then_delta_reproduce_the_primary(native, images: Images, site_b: Site, kind) -> None:
-    a = rados.Rados(conffile=str(images.site.conf))
-    a.connect()
-    a_io = a.open_ioctx('rbd')
-    a_io.set_namespace(images.namespace)
     # Another namespace than the primary's: the module's replayer owns that one on site-b.
     target = Images(site_b, images.namespace + '-copy')
     target.setup()
-    try:
+    with contextlib.ExitStack() as stack:
+        stack.callback(target.cleanup)
+        a_io = stack.enter_context(pool_io(images.site, images.namespace))
         images.create('img', size='32M')
         rng = random.Random(kind)
         with rbd.Image(a_io, 'img') as image:
@@ -44,11 +60,7 @@ def test_first_copy_then_delta_reproduce_the_primary(native, images: Images, sit
         first = native.copy_delta(src, 'rbd', images.namespace, 'img', 0, s1,
                                   dst, 'rbd', target.namespace, 'img', 8 * MiB, 0)
         assert first['bytes_read'] <= 20 * MiB
-        b = rados.Rados(conffile=str(site_b.conf))
-        b.connect()
-        b_io = b.open_ioctx('rbd')
-        b_io.set_namespace(target.namespace)
-        try:
+        with pool_io(site_b, target.namespace) as b_io:
             with rbd.Image(b_io, 'img', read_only=True) as copy:
                 assert hashlib.sha256(copy.read(0, copy.size())).digest() == \
                     hashlib.sha256(read_at(a_io, 'img', s1)).digest()
@@ -58,18 +70,11 @@ def test_first_copy_then_delta_reproduce_the_primary(native, images: Images, sit
             with rbd.Image(b_io, 'img', read_only=True) as copy:
                 assert copy.size() == len(at_s2)
                 assert hashlib.sha256(copy.read(0, copy.size())).digest() == hashlib.sha256(at_s2).digest()
-        finally:
-            b_io.close()
-            b.shutdown()
         if kind == 'random-4k':
             # The writes themselves, plus at most the one object (8-12 MiB)
             # that was discarded before s1 and is recreated whole.
             assert second['bytes_read'] <= 40 * 4096 + 4 * MiB, second
         assert allocated_bytes(site_b, target.spec('img')) <= allocated_bytes(images.site, images.spec('img'))
-    finally:
-        target.cleanup()
-        a_io.close()
-        a.shutdown()
 
 
 def whole_objects_in_map(io, name: str, object_size: int) -> set:
@@ -87,17 +92,12 @@ def test_marked_created_objects_keep_the_object_map_exact(native, images: Images
     """Created objects written wholly with librados are in the target's object
     map (a fresh handle reads them and fast-diff lists exactly them); without
     the exclusive lock the copier falls back to librbd's first write."""
-    a = rados.Rados(conffile=str(images.site.conf))
-    a.connect()
-    a_io = a.open_ioctx('rbd')
-    a_io.set_namespace(images.namespace)
     target = Images(site_b, images.namespace + '-mark')
     target.setup()
-    b = rados.Rados(conffile=str(site_b.conf))
-    b.connect()
-    b_io = b.open_ioctx('rbd')
-    b_io.set_namespace(target.namespace)
-    try:
+    with contextlib.ExitStack() as stack:
+        stack.callback(target.cleanup)
+        a_io = stack.enter_context(pool_io(images.site, images.namespace))
+        b_io = stack.enter_context(pool_io(site_b, target.namespace))
         images.create('img', size='32M')
         rng = random.Random(7)
         with rbd.Image(a_io, 'img') as image:
@@ -119,12 +119,6 @@ def test_marked_created_objects_keep_the_object_map_exact(native, images: Images
             assert hashlib.sha256(copy.read(0, copy.size())).digest() == \
                 hashlib.sha256(read_at(a_io, 'img', s1)).digest()
         assert allocated_bytes(site_b, target.spec('img')) <= allocated_bytes(images.site, images.spec('img'))
-    finally:
-        b_io.close()
-        b.shutdown()
-        target.cleanup()
-        a_io.close()
-        a.shutdown()
 
 
 def test_marker_sets_exactly_the_objects_given(native, images: Images) -> None:
@@ -134,12 +128,5 @@ def test_marker_sets_exactly_the_objects_given(native, images: Images) -> None:
     objects = [n for n in range(0, 256, 2)] + [101, 255]  # 128 runs and two joined ones
     cluster = native.Cluster.connect(str(images.site.conf))
     native.mark_objects_existing(cluster, 'rbd', images.namespace, 'img', list(reversed(objects)) + [0])
-    a = rados.Rados(conffile=str(images.site.conf))
-    a.connect()
-    try:
-        io = a.open_ioctx('rbd')
-        io.set_namespace(images.namespace)
+    with pool_io(images.site, images.namespace) as io:
         assert whole_objects_in_map(io, 'img', 4 * MiB) == set(objects)
-        io.close()
-    finally:
-        a.shutdown()
