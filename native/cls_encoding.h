@@ -26,4 +26,20 @@ inline std::string MetadataSetInput(const std::string& key, const std::string& v
   return in;
 }
 
+// cls_rbd object map states.
+constexpr uint8_t kObjectNonexistent = 0;
+constexpr uint8_t kObjectExists = 1;
+
+// The input of cls_rbd's object_map_update for objects [start, end) set to
+// `state` whatever their current state: u64 start, u64 end, u8 state, then an
+// absent optional<u8> (the current state to match), which encodes as one 0.
+inline std::string ObjectMapUpdateInput(uint64_t start, uint64_t end, uint8_t state) {
+  std::string in;
+  AppendLe(&in, start, 8);
+  AppendLe(&in, end, 8);
+  AppendLe(&in, state, 1);
+  AppendLe(&in, 0, 1);
+  return in;
+}
+
 }  // namespace mirror_snapshot

@@ -19,23 +19,6 @@
 namespace mirror_snapshot {
 namespace {
 
-// cls_rbd object map states.
-constexpr uint8_t kObjectNonexistent = 0;
-constexpr uint8_t kObjectExists = 1;
-
-// The input of cls_rbd's object_map_update: [start, end), new state, no
-// expected current state (an absent boost::optional encodes as one 0 byte).
-librados::bufferlist ObjectMapUpdate(uint64_t object_no, uint8_t state) {
-  std::string encoded;
-  AppendLe(&encoded, object_no, 8);
-  AppendLe(&encoded, object_no + 1, 8);
-  AppendLe(&encoded, state, 1);
-  AppendLe(&encoded, 0, 1);
-  librados::bufferlist in;
-  in.append(encoded);
-  return in;
-}
-
 int CollectObject(uint64_t offset, size_t, int, void* arg) {
   auto* candidates = static_cast<std::pair<uint64_t, std::set<uint64_t>>*>(arg);
   candidates->second.insert(offset / candidates->first);
@@ -129,7 +112,8 @@ Result<RollbackReport> RollbackHead(const RadosCluster& cluster, const RbdImage&
                                                      spec + "'");
         if (has_object_map && existed != delta.exists_at_to) {
           librados::ObjectWriteOperation update;
-          librados::bufferlist in = ObjectMapUpdate(object_no, existed ? kObjectExists : kObjectNonexistent);
+          librados::bufferlist in;
+          in.append(ObjectMapUpdateInput(object_no, object_no + 1, existed ? kObjectExists : kObjectNonexistent));
           update.exec("rbd", "object_map_update", in);
           wr = meta.operate(object_map, &update);
           if (wr < 0) return Status::FromErrno(wr, "updating the object map of '" + spec + "'");

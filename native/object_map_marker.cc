@@ -13,20 +13,10 @@
 namespace mirror_snapshot {
 namespace {
 
-constexpr uint8_t kObjectExists = 1;  // librbd's OBJECT_EXISTS
 // Updates in flight: a sparse first sync of a large image has many runs.
 constexpr size_t kRunsInFlight = 64;
 
 }  // namespace
-
-std::string ObjectMapUpdateInput(uint64_t start, uint64_t end, uint8_t state) {
-  std::string in;
-  AppendLe(&in, start, 8);
-  AppendLe(&in, end, 8);
-  AppendLe(&in, state, 1);
-  AppendLe(&in, 0, 1);  // no current state to match
-  return in;
-}
 
 Result<ObjectMapMarker> ObjectMapMarker::Open(const RadosCluster& cluster, const RbdImage& image) {
   ObjectMapMarker marker;

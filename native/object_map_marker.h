@@ -36,9 +36,4 @@ class ObjectMapMarker {
   mutable librados::IoCtx header_;
 };
 
-// The input of cls_rbd's object_map_update for objects [start, end) set to
-// `state` whatever their current state: u64 start, u64 end, u8 state, then
-// an absent optional<u8> (the current state to match).
-std::string ObjectMapUpdateInput(uint64_t start, uint64_t end, uint8_t state);
-
 }  // namespace mirror_snapshot
