@@ -99,6 +99,18 @@ def wait_for(predicate, timeout: float, interval: float = 0.5, what: str = 'cond
         time.sleep(interval)
 
 
+def resize(image, size: int, timeout: float = 30) -> None:
+    """Resizes through an open librbd handle and returns once that handle sees
+    the new size. If another client holds the image's exclusive lock (site-b's
+    replayer takes the primary's briefly to remove the snapshots it released),
+    librbd forwards the resize to that client and this handle learns the new
+    size only from the header-update notify: a write beyond the old size
+    straight after would fail with EINVAL. `size()` refreshes the handle once
+    the notify has arrived."""
+    image.resize(size)
+    wait_for(lambda: image.size() == size, timeout, interval=0.1, what=f'the handle to see size {size}')
+
+
 class Images:
     """Mirrored test images in their own namespace of a pool (`rbd` unless told)."""
 

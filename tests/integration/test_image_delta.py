@@ -10,7 +10,7 @@ import random
 import pytest
 import rbd
 
-from sandbox import Images
+from sandbox import Images, resize
 
 MiB = 1 << 20
 
@@ -63,10 +63,10 @@ def scenario(image, rng: random.Random, kind: str) -> None:
         image.write_zeroes(13 * MiB, 2 * MiB + 4096) if hasattr(image, 'write_zeroes') else \
             image.write(bytes(2 * MiB + 4096), 13 * MiB)
     elif kind == 'grow':
-        image.resize(size + 8 * MiB)
+        resize(image, size + 8 * MiB)
         image.write(rng.randbytes(MiB), size + 6 * MiB)
     elif kind == 'shrink':
-        image.resize(size - 5 * MiB - 4096)
+        resize(image, size - 5 * MiB - 4096)
 
 
 @pytest.mark.parametrize('kind', ['random-4k', 'sequential', 'discards', 'grow', 'shrink'])

@@ -17,7 +17,7 @@ import rbd
 
 from replication import (assert_replica_matches, copying_past, image_status,
                          reset_option, snapshot_now, start_slow_sync, wait_for_health, wait_synced)
-from sandbox import Images, Site, sandbox, wait_for
+from sandbox import Images, Site, resize, sandbox, wait_for
 
 MiB = 1 << 20
 
@@ -38,10 +38,10 @@ def write_case(image: rbd.Image, rng: random.Random, kind: str) -> None:
         image.write_zeroes(8 * MiB, 4 * MiB)     # whole object of zeroes
         image.write_zeroes(13 * MiB + 4096, 8192)
     elif kind == 'grow':
-        image.resize(size + 12 * MiB)
+        resize(image, size + 12 * MiB)
         image.write(rng.randbytes(MiB), size + 8 * MiB)
     elif kind == 'shrink':
-        image.resize(size - 10 * MiB)
+        resize(image, size - 10 * MiB)
     else:
         raise AssertionError(kind)
 
@@ -333,7 +333,7 @@ def test_cloned_image_and_its_parent(images: Images, site_b: Site, clients) -> N
         assert info['parent']['image'] == 'parent' and info['parent']['snapshot'] == 'base'
         with a.image('child') as image:
             image.write(rng.randbytes(4096), 9 * MiB)   # another copy-up
-            image.resize(24 * MiB)
+            resize(image, 24 * MiB)
         second = snapshot_now(images, 'child')
         assert_replica_matches(images, site_b, clients, 'child', second)
     finally:

@@ -10,7 +10,7 @@ import random
 import pytest
 import rbd
 
-from sandbox import Images
+from sandbox import Images, resize
 
 MiB = 1 << 20
 
@@ -48,11 +48,11 @@ def change(image: rbd.Image, rng: random.Random, kind: str) -> int:
         image.discard(0, 8 * MiB)
         return 2
     if kind == 'grow':
-        image.resize(size + 8 * MiB)
+        resize(image, size + 8 * MiB)
         image.write(rng.randbytes(MiB), size + 4 * MiB)
         return 1
     if kind == 'shrink':               # objects 3 and 4 (with data) go away
-        image.resize(12 * MiB)
+        resize(image, 12 * MiB)
         return 2
     raise AssertionError(kind)
 
