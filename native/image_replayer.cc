@@ -16,6 +16,7 @@
 #include "native/replica_image.h"
 #include "native/replicated_user_snapshots.h"
 #include "native/role_change.h"
+#include "native/snapshot_object_map.h"
 #include "native/snapshot_release.h"
 #include "native/unix_clock.h"
 
@@ -44,9 +45,14 @@ Status Pin(const IoCtx& remote_io, const std::string& remote_image_id, const std
                       to);
 }
 
-bool LocalSnapshotExists(const RbdImage& local, const std::string& name) {
+std::optional<uint64_t> LocalSnapshotId(const RbdImage& local, const std::string& name) {
   uint64_t id = 0;
-  return rbd_snap_get_id(local.handle(), name.c_str(), &id) == 0;
+  if (rbd_snap_get_id(local.handle(), name.c_str(), &id) != 0) return std::nullopt;
+  return id;
+}
+
+bool LocalSnapshotExists(const RbdImage& local, const std::string& name) {
+  return LocalSnapshotId(local, name).has_value();
 }
 
 // Everything one step needs once both images are open.
@@ -365,8 +371,12 @@ Result<ReplayResult> ReplayImage(const ReplayTarget& target, const ReplayOptions
 
   if (state.in_flight()) {
     const MirrorSnapshot* to = Find(snaps, state.inflight_to_snap_id);
-    if (to != nullptr && LocalSnapshotExists(local.value(), LocalSnapshotName(to->id))) {
-      // Crashed after the local snapshot, before marking it complete.
+    const auto taken = to != nullptr ? LocalSnapshotId(local.value(), LocalSnapshotName(to->id)) : std::nullopt;
+    if (taken) {
+      // Crashed after the local snapshot, before marking it complete; maybe
+      // inside librbd's snapshot create, before the snapshot's object map.
+      auto map = CompleteSnapshotObjectMap(*target.local, local.value(), *taken);
+      if (!map.ok()) return map.status();
       auto done = step.Complete(*to, state.last_sync_bytes, std::chrono::steady_clock::now());
       if (done.ok()) done.value().resumed = true;
       return done;

@@ -10,11 +10,11 @@
 #include "native/data_objects.h"
 #include "native/image_delta.h"
 #include "native/rbd_object_names.h"
+#include "native/snapshot_object_map.h"
 
 namespace mirror_snapshot {
 namespace {
 
-constexpr uint64_t kObjectMapInvalid = RBD_FLAG_OBJECT_MAP_INVALID | RBD_FLAG_FAST_DIFF_INVALID;
 constexpr uint64_t kNotifyTimeoutMs = 5000;  // librbd's own, for header updates
 
 librados::bufferlist Bytes(const std::string& s) {
@@ -44,37 +44,6 @@ struct PreparedSnapshot::Pending {
     // Waited for (a monitor round, only when the snapshot was not taken):
     // a client shut down with the request in flight crashes librados.
     data.selfmanaged_snap_remove(snap_id);
-  }
-
-  // The head object map as the snapshot's, then the head's objects marked
-  // unchanged since the snapshot (fast-diff).
-  Status SnapshotObjectMap() {
-    librados::bufferlist map;
-    int rc = header.read(ObjectMapName(image_id), map, 0, 0);
-    if (rc < 0) return Status::FromErrno(rc, "reading the object map of '" + image->spec() + "'");
-    rc = header.write_full(ObjectMapName(image_id, snap_id), map);
-    if (rc < 0) return Status::FromErrno(rc, "writing the object map of a snapshot of '" + image->spec() + "'");
-    if ((features & RBD_FEATURE_FAST_DIFF) == 0) return Status::Ok();
-    librados::ObjectWriteOperation clean;
-    librados::bufferlist none;
-    clean.exec("rbd", "object_map_snap_add", none);
-    // A failure leaves the head's objects marked changed: later diffs see
-    // more than changed, never less.
-    header.operate(ObjectMapName(image_id), &clean);
-    return Status::Ok();
-  }
-
-  // What librbd does when a snapshot's object map cannot be written: readers
-  // then fall back from the map to the objects.
-  void InvalidateSnapshotObjectMap() {
-    std::string in;
-    AppendLe(&in, kObjectMapInvalid, 8);
-    AppendLe(&in, kObjectMapInvalid, 8);
-    AppendLe(&in, snap_id, 8);
-    librados::bufferlist input = Bytes(in);
-    librados::ObjectWriteOperation op;
-    op.exec("rbd", "set_flags", input);
-    header.operate(header_oid, &op);
   }
 };
 
@@ -120,6 +89,13 @@ Result<uint64_t> PreparedSnapshot::Take(const std::string& name) {
   int rc = p.request->get_return_value();
   if (rc < 0) return Status::FromErrno(rc, "allocating a snapshot id for '" + p.image->spec() + "'");
 
+  // The snapshot's object map first: a snapshot without one cannot be
+  // opened (snapshot_object_map.h), and a crash must not leave one.
+  const bool object_map = (p.features & RBD_FEATURE_OBJECT_MAP) != 0;
+  if (object_map) {
+    Status written = WriteSnapshotObjectMap(p.header, p.image_id, p.snap_id);
+    if (!written.ok()) return written;
+  }
   // cls_rbd snapshot_add: name, id; no namespace means a user snapshot. It
   // refuses (ESTALE) an id older than the newest snapshot's.
   std::string in;
@@ -129,12 +105,13 @@ Result<uint64_t> PreparedSnapshot::Take(const std::string& name) {
   librados::ObjectWriteOperation add;
   add.exec("rbd", "snapshot_add", input);
   rc = p.header.operate(p.header_oid, &add);
-  if (rc < 0) return Status::FromErrno(rc, "adding snapshot '" + name + "' to '" + p.image->spec() + "'");
-  p.used = true;
-
-  if (p.features & RBD_FEATURE_OBJECT_MAP) {
-    if (!p.SnapshotObjectMap().ok()) p.InvalidateSnapshotObjectMap();
+  if (rc < 0) {
+    // The map is named by our unused id: no snapshot can own it.
+    if (object_map) p.header.remove(ObjectMapName(p.image_id, p.snap_id));
+    return Status::FromErrno(rc, "adding snapshot '" + name + "' to '" + p.image->spec() + "'");
   }
+  p.used = true;
+  if (p.features & RBD_FEATURE_FAST_DIFF) MarkHeadObjectMapClean(p.header, p.image_id);
   // An empty notification is a header update to librbd (and to krbd):
   // every handle, this process's too, refreshes before its next I/O.
   librados::bufferlist empty;

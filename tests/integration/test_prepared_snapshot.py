@@ -6,11 +6,13 @@ import json
 from typing import Set
 
 import pytest
+import rbd
 
 from replication import Client, MiB, assert_replica_matches, snapshot_now, wait_synced
 from sandbox import Images, Site
 
 OBJECT = 4 * MiB
+RECORD = 'mirror_snapshot.replica'
 
 
 def changed_objects(site: Site, spec: str, snap: str, from_snap: str = '') -> Set[int]:
@@ -116,3 +118,49 @@ def test_replica_snapshots_keep_fast_diff_exact(images: Images, site_b: Site) ->
     finally:
         for c in clients:
             c.close()
+
+
+def test_adopted_snapshot_without_its_object_map_is_completed(native, images: Images, site_b: Site,
+                                                               clients) -> None:
+    """A mgr killed inside librbd's snapshot create (which adds the snapshot,
+    then its object map) leaves a snapshot nobody can open. The next mgr
+    adopts it ("crashed after the local snapshot") and must first write its
+    map and mark the head clean, as the create would have."""
+    a, b = clients
+    spec = images.create('img', size='32M')
+    write_objects(a, 'img', [0, 1, 6], b'd')
+    s1 = snapshot_now(images, 'img')
+    wait_synced(site_b, spec, s1)
+    # Held on the primary as it would be while s2 is in flight (the pin a
+    # secondary keeps on its sync base; another secondary's, here).
+    images.site.rbd('image-meta', 'set', spec, 'mirror_snapshot.sync.test-pin', f'from={s1},to={s1},updated=0')
+    write_objects(a, 'img', [3], b'e')
+    s2 = snapshot_now(images, 'img')
+    wait_synced(site_b, spec, s2)
+    at_s2 = a.digest('img', snap_id=s2)   # released on the primary once s3 is synced
+    first, second = f'mirror_snapshot.primary.{s1}', f'mirror_snapshot.primary.{s2}'
+
+    # The state such a crash leaves: the record still in flight to s2, the
+    # local snapshot there without its map, the head's object 3 not yet clean.
+    with b.image('img', read_only=True) as image:
+        image_id = image.id()
+        local_ids = {s['name']: s['id'] for s in image.list_snaps()}
+    b.ioctx.remove_object(f'rbd_object_map.{image_id}.{local_ids[second]:016x}')
+    with pytest.raises(rbd.ImageNotFound):
+        b.image('img', snapshot=second, read_only=True)
+    native.mark_objects_existing(native.Cluster.connect(str(site_b.conf)), 'rbd', images.namespace, 'img', [3])
+    record = dict(kv.split('=', 1) for kv in site_b.rbd('image-meta', 'get', spec, RECORD).stdout.decode()
+                  .strip().split(','))
+    record.update(primary_snap_id=str(s1), local_snap_id=str(local_ids[first]),
+                  inflight_to_snap_id=str(s2), inflight_from_snap_id=str(s1))
+    site_b.rbd('image-meta', 'set', spec, RECORD, ','.join(f'{k}={v}' for k, v in record.items()))
+
+    write_objects(a, 'img', [5], b'f')
+    s3 = snapshot_now(images, 'img')   # the next step adopts s2, then syncs s3
+    wait_synced(site_b, spec, s3)
+    assert b.digest('img', snap_name=second) == at_s2
+    assert changed_objects(site_b, spec, second, from_snap=first) == {3}
+    assert snapshot_flags(site_b, spec, second) == []
+    # The head was marked clean at s2: s3's delta is object 5 alone.
+    assert changed_objects(site_b, spec, f'mirror_snapshot.primary.{s3}', from_snap=second) == {5}
+    assert_replica_matches(images, site_b, clients, 'img', s3)
