@@ -375,8 +375,8 @@ Result<ReplayResult> ReplayImage(const ReplayTarget& target, const ReplayOptions
     if (taken) {
       // Crashed after the local snapshot, before marking it complete; maybe
       // inside librbd's snapshot create, before the snapshot's object map.
-      auto map = CompleteSnapshotObjectMap(*target.local, local.value(), *taken);
-      if (!map.ok()) return map.status();
+      Status map = CompleteSnapshotObjectMap(*target.local, local.value(), *taken);
+      if (!map.ok()) return map;
       auto done = step.Complete(*to, state.last_sync_bytes, std::chrono::steady_clock::now());
       if (done.ok()) done.value().resumed = true;
       return done;

@@ -29,18 +29,18 @@ void MarkHeadObjectMapClean(librados::IoCtx& header, const std::string& image_id
   header.operate(ObjectMapName(image_id), &clean);
 }
 
-Result<bool> CompleteSnapshotObjectMap(const RadosCluster& cluster, const RbdImage& image, uint64_t snap_id) {
+Status CompleteSnapshotObjectMap(const RadosCluster& cluster, const RbdImage& image, uint64_t snap_id) {
   uint64_t features = 0;
   const int rc = rbd_get_features(image.handle(), &features);
   if (rc < 0) return Status::FromErrno(rc, "reading features of '" + image.spec() + "'");
-  if ((features & RBD_FEATURE_OBJECT_MAP) == 0) return false;
+  if ((features & RBD_FEATURE_OBJECT_MAP) == 0) return Status::Ok();
   auto id = image.Id();
   if (!id.ok()) return id.status();
   auto header = OpenHeaderObjects(cluster, image);
   if (!header.ok()) return header.status();
   uint64_t size = 0;
   const int stat = header.value().stat(ObjectMapName(id.value(), snap_id), &size, nullptr);
-  if (stat == 0) return false;
+  if (stat == 0) return Status::Ok();
   if (stat != -ENOENT) {
     return Status::FromErrno(stat, "reading the object map of snapshot " + std::to_string(snap_id) + " of '" +
                                        image.spec() + "'");
@@ -48,7 +48,7 @@ Result<bool> CompleteSnapshotObjectMap(const RadosCluster& cluster, const RbdIma
   Status written = WriteSnapshotObjectMap(header.value(), id.value(), snap_id);
   if (!written.ok()) return written;
   if (features & RBD_FEATURE_FAST_DIFF) MarkHeadObjectMapClean(header.value(), id.value());
-  return true;
+  return Status::Ok();
 }
 
 }  // namespace mirror_snapshot

@@ -33,7 +33,7 @@ void MarkHeadObjectMapClean(librados::IoCtx& header, const std::string& image_id
 // the image keeps object maps and that snapshot's is missing: writes it from
 // the head's and marks the head clean (fast-diff), as the interrupted
 // snapshot create would have. Only for an image nothing wrote to since the
-// snapshot. Whether the map was missing.
-Result<bool> CompleteSnapshotObjectMap(const RadosCluster& cluster, const RbdImage& image, uint64_t snap_id);
+// snapshot.
+Status CompleteSnapshotObjectMap(const RadosCluster& cluster, const RbdImage& image, uint64_t snap_id);
 
 }  // namespace mirror_snapshot
