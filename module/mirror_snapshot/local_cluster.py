@@ -70,10 +70,16 @@ class LocalCluster:
 
     def recover(self, error: BaseException) -> bool:
         """Reopens the client if `error` says it was blocklisted. Call from a
-        module thread; returns whether a new client is in place."""
+        module thread; returns whether a new client is in place. Never
+        raises: if no new client can be opened yet (the mons unreachable,
+        say), the old one stays, and its next ESHUTDOWN tries again."""
         if not isinstance(error, OSError) or error.errno != BLOCKLISTED:
             return False
         with self._lock:
             self._log.warning('the native client was blocklisted; opening a new one')
-            self._client = self._open_client()
+            try:
+                self._client = self._open_client()
+            except Exception as e:
+                self._log.error(f'cannot open a new native client yet (retried on the next failure): {e}')
+                return False
         return True

@@ -18,6 +18,11 @@ from .run_records import RunRecords, backoff_seconds
 from .schedule_store import ScheduleStore, item_parts
 
 HEALTH_CHECK = 'MIRROR_SNAPSHOT_SCHEDULE_FAILED'
+# The scheduler's own loop failed (not one image's run): schedules may be late.
+LOOP_HEALTH_CHECK = 'MIRROR_SNAPSHOT_SCHEDULER_FAILED'
+# After the loop failed: wait this long, doubling up to the maximum, then go on.
+LOOP_BACKOFF_SECONDS = 1.0
+LOOP_BACKOFF_MAX_SECONDS = 60.0
 
 
 class TrackedImage(NamedTuple):
@@ -74,6 +79,7 @@ class PrimaryScheduler:
         self._last_refresh = 0.0
         self._refresh_error = ''
         self._loaded_records = False
+        self._loop_error = ''  # why the loop last failed; '' once a pass succeeds
 
     # --- lifecycle ----------------------------------------------------------
 
@@ -96,14 +102,48 @@ class PrimaryScheduler:
     # --- the loop -----------------------------------------------------------
 
     def _run(self) -> None:
+        """Never ends before stop(): a failed pass is logged, reported as a
+        health check, and retried after a backoff."""
+        backoff = LOOP_BACKOFF_SECONDS
         while not self._stopping.is_set():
-            now = time.time()
-            if self._refresh_requested or now - self._last_refresh >= self._refresh_interval():
-                self._refresh_requested = False
-                self._refresh()
-            self._dispatch_due(int(time.time()))
-            self._wake.wait(self._sleep_seconds())
-            self._wake.clear()
+            try:
+                self._run_once()
+            except Exception as e:
+                self._log.exception('the mirror snapshot scheduler failed; retrying in '
+                                    f'{backoff:.0f} s')
+                self._loop_error = f'{type(e).__name__}: {e}'
+                self._report_health()
+                self._stopping.wait(backoff)
+                backoff = min(backoff * 2, LOOP_BACKOFF_MAX_SECONDS)
+                self._refresh_requested = True  # what we know may be stale
+                continue
+            backoff = LOOP_BACKOFF_SECONDS
+            if self._loop_error:
+                self._log.info('the mirror snapshot scheduler works again')
+                self._loop_error = ''
+                self._report_health()
+
+    def _run_once(self) -> None:
+        now = time.time()
+        if self._refresh_requested or now - self._last_refresh >= self._refresh_interval():
+            self._refresh_requested = False
+            self._refresh()
+        self._dispatch_due(int(time.time()))
+        self._wake.wait(self._sleep_seconds())
+        self._wake.clear()
+
+    def _report_health(self) -> None:
+        try:
+            self._on_health_change(self.health_checks())
+        except Exception:  # reporting must not stop scheduling
+            self._log.exception('cannot report the scheduler\'s health')
+
+    def _recover(self, error: BaseException) -> None:
+        """Replace a blocklisted client; never raises (the next failure retries)."""
+        try:
+            self._cluster_ref.recover(error)
+        except Exception as e:
+            self._log.error(f'cannot replace the native client yet: {e}')
 
     def _sleep_seconds(self) -> float:
         until_refresh = self._last_refresh + self._refresh_interval() - time.time()
@@ -118,11 +158,11 @@ class PrimaryScheduler:
             self._refresh_once()
             self._refresh_error = ''
         except Exception as e:  # keep scheduling what we know; say why in status/log
-            self._cluster_ref.recover(e)
+            self._recover(e)
             self._refresh_error = str(e)
             self._log.error(f'schedule refresh failed: {e}')
         self._last_refresh = time.time()
-        self._on_health_change(self.health_checks())
+        self._report_health()
         self._log.debug(f'schedule refresh took {time.time() - started:.3f} s')
 
     def _refresh_once(self) -> None:
@@ -187,15 +227,15 @@ class PrimaryScheduler:
             image = self._images.get(key)
             if image is None:
                 continue
-            if key in self._in_flight:
-                # Still creating the previous one: report it, do not queue twice.
-                self._notes[key] = (f'run due at {self._native.format_instant(when)} skipped: '
-                                    'the previous creation was still running')
+            try:
+                self._start_creation(image, when, self._trigger_for(key))
+            except CreationBusy:
+                # Still creating the previous one (scheduled, or a `create`
+                # command's): report it, do not queue twice.
                 with self._lock:
+                    self._notes[key] = (f'run due at {self._native.format_instant(when)} skipped: '
+                                        'the previous creation was still running')
                     self._planner.reschedule(key, now)
-                continue
-            trigger = self._trigger_for(key)
-            self._start_creation(image, when, trigger)
 
     def _trigger_for(self, key: str) -> str:
         record = self._records.get(key)
@@ -215,33 +255,39 @@ class PrimaryScheduler:
         """Runs on a creation thread."""
         started = time.time()
         outcome: Dict[str, Any]
+        record: Optional[Dict[str, Any]] = None
         try:
-            run = native.create_primary_snapshot(self._cluster_ref.get(), image.pool, image.namespace,
-                                                 id=image.image_id)
-            outcome = {'result': 'created' if run['snap_id'] is not None else 'skipped',
-                       'snap_id': run['snap_id'], 'error': run['skipped'], 'pruned': run['pruned']}
-        except OSError as e:
-            self._cluster_ref.recover(e)  # blocklisted: the retry gets a new client
-            outcome = {'result': 'error', 'error': e.strerror or str(e), 'errno_code': e.errno or errno.EIO}
-        except Exception as e:
-            outcome = {'result': 'error', 'error': str(e), 'errno_code': errno.EIO}
-        record = self._records.record(image.key, image.pool, image.state_key, image.spec,
-                                      scheduled_for=scheduled_for, started=started, trigger=trigger,
-                                      **outcome)
-        self._finish(image, record)
-        return record
+            try:
+                run = native.create_primary_snapshot(self._cluster_ref.get(), image.pool, image.namespace,
+                                                     id=image.image_id)
+                outcome = {'result': 'created' if run['snap_id'] is not None else 'skipped',
+                           'snap_id': run['snap_id'], 'error': run['skipped'], 'pruned': run['pruned']}
+            except OSError as e:
+                self._recover(e)  # blocklisted: the retry gets a new client
+                outcome = {'result': 'error', 'error': e.strerror or str(e), 'errno_code': e.errno or errno.EIO}
+            except Exception as e:
+                outcome = {'result': 'error', 'error': str(e), 'errno_code': errno.EIO}
+            record = self._records.record(image.key, image.pool, image.state_key, image.spec,
+                                          scheduled_for=scheduled_for, started=started, trigger=trigger,
+                                          **outcome)
+            return record
+        finally:
+            # Whatever failed above, the image is no longer in flight.
+            self._finish(image, record)
 
-    def _finish(self, image: TrackedImage, record: Dict[str, Any]) -> None:
+    def _finish(self, image: TrackedImage, record: Optional[Dict[str, Any]]) -> None:
+        """`record` is None when the run failed before it was recorded: then
+        the image is retried after the first backoff."""
         now = int(time.time())
         with self._lock:
             self._in_flight.pop(image.key, None)
             self._notes.pop(image.key, None)
             if image.key in self._images:
                 self._planner.reschedule(image.key, now)
-                if record['result'] == 'error':
-                    self._planner.retry_at(image.key,
-                                           now + backoff_seconds(record['consecutive_failures']))
-        self._on_health_change(self.health_checks())
+                if record is None or record['result'] == 'error':
+                    failures = record['consecutive_failures'] if record else 1
+                    self._planner.retry_at(image.key, now + backoff_seconds(failures))
+        self._report_health()
         self._wake.set()
 
     # --- on demand ----------------------------------------------------------
@@ -255,22 +301,32 @@ class PrimaryScheduler:
     # --- reporting ----------------------------------------------------------
 
     def health_checks(self) -> Dict[str, Any]:
+        checks: Dict[str, Any] = {}
+        loop_error = self._loop_error
+        if loop_error:
+            checks[LOOP_HEALTH_CHECK] = {
+                'severity': 'warning',
+                'summary': 'the mirror snapshot scheduler failed and is retrying: schedules may be late',
+                'count': 1,
+                'detail': [loop_error],
+            }
         failing = self._records.failing()
         with self._lock:
             tracked = set(self._images)
         # A failed manual `create` is answered to its caller; health is about schedules.
         failing = [r for r in failing if r['key'] in tracked]
         if not failing:
-            return {}
+            return checks
         detail = [f"{r['image']}: {r['error']} (failing since "
                   f"{self._native.format_instant(int(r['failing_since']))}, "
                   f"{r['consecutive_failures']} attempt(s))" for r in failing]
-        return {HEALTH_CHECK: {
+        checks[HEALTH_CHECK] = {
             'severity': 'warning',
             'summary': f'{len(failing)} image(s) failed to get a scheduled mirror snapshot',
             'count': len(failing),
             'detail': detail,
-        }}
+        }
+        return checks
 
     def status(self, within: Optional[Level]) -> Dict[str, Any]:
         fmt = self._native.format_instant
