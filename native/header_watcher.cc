@@ -1,5 +1,6 @@
 #include "native/header_watcher.h"
 
+#include <cerrno>
 #include <chrono>
 
 namespace mirror_snapshot {
@@ -28,24 +29,25 @@ void HeaderWatcher::Changed(Entry* entry, bool broken) {
   cv_.notify_all();
 }
 
-Status HeaderWatcher::Watch(const RadosCluster& cluster, const std::string& pool, const std::string& ns,
-                            const std::string& oid, const std::string& key) {
+Status HeaderWatcher::Watch(std::shared_ptr<const RadosCluster> cluster, const std::string& pool,
+                            const std::string& ns, const std::string& oid, const std::string& key) {
+  if (!cluster) return Status::FromErrno(-EINVAL, "watching '" + oid + "': no cluster");
   {
     std::lock_guard<std::mutex> lock(mutex_);
     const auto found = entries_.find(key);
-    if (found != entries_.end() && !found->second->broken && found->second->cluster == &cluster) {
+    if (found != entries_.end() && !found->second->broken && found->second->cluster == cluster) {
       return Status::Ok();
     }
   }
   Unwatch(key);
-  auto io = IoCtx::Open(cluster, pool, ns);
+  auto io = IoCtx::Open(*cluster, pool, ns);
   if (!io.ok()) return io.status();
   auto entry = std::make_unique<Entry>();
   entry->owner = this;
   entry->key = key;
   entry->oid = oid;
+  entry->cluster = std::move(cluster);
   entry->ioctx = std::make_unique<IoCtx>(std::move(io).value());
-  entry->cluster = &cluster;
   const int rc = rados_watch2(entry->ioctx->handle(), entry->oid.c_str(), &entry->cookie, &OnNotify, &OnError,
                               entry.get());
   if (rc < 0) return Status::FromErrno(rc, "watching '" + oid + "' in '" + entry->ioctx->Describe() + "'");

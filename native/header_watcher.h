@@ -28,9 +28,10 @@ class HeaderWatcher {
   HeaderWatcher& operator=(const HeaderWatcher&) = delete;
 
   // Watches object `oid` in (pool, ns) of `cluster` under `key`. Idempotent;
-  // a watch that broke (its error callback fired) is re-established. The
-  // cluster must outlive the watch.
-  Status Watch(const RadosCluster& cluster, const std::string& pool, const std::string& ns,
+  // a watch that broke (its error callback fired) is re-established, and one
+  // on another cluster (a replaced client) is moved to `cluster`. Each watch
+  // holds its cluster: a replaced cluster is released with its last watch.
+  Status Watch(std::shared_ptr<const RadosCluster> cluster, const std::string& pool, const std::string& ns,
                const std::string& oid, const std::string& key);
   void Unwatch(const std::string& key);
   std::vector<std::string> Keys() const;
@@ -44,8 +45,9 @@ class HeaderWatcher {
     HeaderWatcher* owner = nullptr;
     std::string key;
     std::string oid;
+    // Declared before the IoCtx: destroyed after it (no ioctx outlives its cluster).
+    std::shared_ptr<const RadosCluster> cluster;
     std::unique_ptr<IoCtx> ioctx;
-    const RadosCluster* cluster = nullptr;
     uint64_t cookie = 0;
     bool broken = false;  // guarded by owner->mutex_
   };

@@ -77,6 +77,39 @@ auto WithoutGil(Work work) {
   return work();
 }
 
+// Whether the calling thread holds the GIL. The current thread state is the
+// GIL holder's (or null): compared by thread id, as PyGILState_Check is not
+// reliable in the mgr's sub-interpreters.
+bool ThisThreadHoldsGil() {
+  const PyThreadState* state = py::detail::get_thread_state_unchecked();
+  return state != nullptr && state->thread_id == PyThread_get_thread_ident();
+}
+
+// Deletes a native object whose destructor talks to the cluster
+// (rados_shutdown, unwatch and watch flush) without the GIL, which every
+// module of the mgr shares; when Python drops the last reference, that runs
+// with the GIL held. Native threads (no GIL) just delete.
+template <typename T>
+struct DeleteWithoutGil {
+  void operator()(T* object) const {
+    if (!ThisThreadHoldsGil()) {
+      delete object;
+      return;
+    }
+    PyThreadState* saved = PyEval_SaveThread();
+    delete object;
+    PyEval_RestoreThread(saved);
+  }
+};
+
+// Clusters are held by shared_ptr, so that native objects that use one
+// beyond a call (a header watch) hold it themselves: a Python-side
+// keep_alive is never deduplicated and grew on each call.
+using ClusterPtr = std::shared_ptr<RadosCluster>;
+ClusterPtr Shared(std::unique_ptr<RadosCluster> cluster) {
+  return ClusterPtr(cluster.release(), DeleteWithoutGil<RadosCluster>());
+}
+
 // Scheduler results carry only a message: every scheduler error is bad input.
 template <typename T>
 T UnwrapSchedule(ms::scheduler::Result<T> result) {
@@ -405,17 +438,17 @@ py::dict Versions() {
   return out;
 }
 
-std::unique_ptr<RadosCluster> ClusterFromMgrContext(const py::capsule& context) {
+ClusterPtr ClusterFromMgrContext(const py::capsule& context) {
   auto* cct = static_cast<rados_config_t>(context.get_pointer());
   py::gil_scoped_release unlocked;
-  return Unwrap(RadosCluster::FromContext(cct));
+  return Shared(Unwrap(RadosCluster::FromContext(cct)));
 }
 
-std::unique_ptr<RadosCluster> ClusterConnect(std::string conf_path, std::string entity_name,
-                                             std::map<std::string, std::string> config) {
+ClusterPtr ClusterConnect(std::string conf_path, std::string entity_name,
+                          std::map<std::string, std::string> config) {
   ConnectOptions options{std::move(conf_path), std::move(entity_name), std::move(config)};
   py::gil_scoped_release unlocked;
-  return Unwrap(RadosCluster::Connect(options));
+  return Shared(Unwrap(RadosCluster::Connect(options)));
 }
 
 }  // namespace
@@ -427,7 +460,7 @@ PYBIND11_MODULE(_native, m) {
   m.def("versions", &Versions,
         "Versions of the native core, librados and librbd, as reported at run time.");
 
-  py::class_<RadosCluster>(m, "Cluster")
+  py::class_<RadosCluster, ClusterPtr>(m, "Cluster")
       .def_static("from_mgr_context", &ClusterFromMgrContext, py::arg("context"),
                   "Connect a client sharing the mgr's CephContext (MgrModule.get_context()).")
       .def_static("connect", &ClusterConnect, py::arg("conf_path"),
@@ -602,7 +635,7 @@ PYBIND11_MODULE(_native, m) {
         });
   m.def("connect_peer", [](const py::dict& peer, int timeout_seconds) {
           const ms::PeerSite site = PeerFromDict(peer);
-          return WithoutGil([&] { return Unwrap(ms::ConnectToPeer(site, timeout_seconds)); });
+          return WithoutGil([&] { return Shared(Unwrap(ms::ConnectToPeer(site, timeout_seconds))); });
         }, py::arg("peer"), py::arg("timeout_seconds") = 30);
   m.def("ping_peer", [](const RadosCluster& remote, const std::string& pool, const std::string& site_name,
                         const std::string& fsid) {
@@ -740,12 +773,15 @@ PYBIND11_MODULE(_native, m) {
         },
         py::arg("cluster"), py::arg("pool"), py::arg("ns"), py::arg("name"), py::arg("object_nos"),
         "Mark objects as existing in an image's object map (see native/object_map_marker.h).");
-  py::class_<ms::HeaderWatcher>(m, "HeaderWatcher")
+  // Its destructor unwatches (network round trips): without the GIL.
+  py::class_<ms::HeaderWatcher, std::unique_ptr<ms::HeaderWatcher, DeleteWithoutGil<ms::HeaderWatcher>>>(
+      m, "HeaderWatcher")
       .def(py::init<>())
-      .def("watch", [](ms::HeaderWatcher& w, const RadosCluster& c, const std::string& pool, const std::string& ns,
+      .def("watch", [](ms::HeaderWatcher& w, ClusterPtr c, const std::string& pool, const std::string& ns,
                        const std::string& oid, const std::string& key) {
-             Check(w.Watch(c, pool, ns, oid, key));
-           }, py::call_guard<py::gil_scoped_release>(), py::keep_alive<1, 2>())
+             // Each watch holds its cluster (no keep_alive: it grew per call).
+             Check(w.Watch(std::move(c), pool, ns, oid, key));
+           }, py::call_guard<py::gil_scoped_release>())
       .def("unwatch", &ms::HeaderWatcher::Unwatch, py::call_guard<py::gil_scoped_release>())
       .def("keys", &ms::HeaderWatcher::Keys)
       .def("wait", &ms::HeaderWatcher::WaitForChanges, py::arg("timeout_seconds"),
