@@ -118,7 +118,8 @@ class Module(MgrModule):
             'desc': 'On the secondary: compare a primary snapshot (default: the last one synced) with '
                     'the local snapshot holding it, object by object, and list mismatching '
                     'extents' + FORMAT_HELP,
-            'perm': 'r',
+            # 'w': it reads every object on both clusters, with the peer's credentials.
+            'perm': 'w',
         },
         {
             'cmd': 'mirror snapshot create name=image_spec,type=CephString',
