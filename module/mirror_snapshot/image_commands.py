@@ -9,6 +9,7 @@ import errno
 from typing import Any, Dict, List, Optional, Tuple
 
 from . import levels
+from .arguments import uint64_argument
 from .errors import CommandError
 from .peer_connections import PeerConnections, describe
 
@@ -69,14 +70,13 @@ class ImageCommands:
 
     def verify(self, image_spec: str, snap: str) -> Dict[str, Any]:
         level = levels.parse_image_spec(self._native, image_spec)
-        if snap and not snap.isdigit():
-            raise CommandError(errno.EINVAL, f"snapshot '{snap}' is not a primary snapshot id (a number)")
+        snap_id = uint64_argument('snap_id (a primary snapshot id)', snap) if snap else 0
         cluster = self._local.get()
         remote, peer_error = self._peer_of(cluster, level.pool)
         if remote is None:
             raise CommandError(errno.ENOTCONN, f"cannot verify '{level.spec}': {peer_error}")
         report = self._native.verify_image(cluster, level.pool, level.namespace, level.image, remote,
-                                           int(snap or 0))
+                                           snap_id)
         return dict(report, image=level.spec, mismatches=[list(m) for m in report['mismatches']])
 
     def _pause(self, level: Any) -> List[Any]:

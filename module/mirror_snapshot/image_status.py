@@ -7,6 +7,7 @@ answer `image status` and `status` with one shape.
 from typing import Any, Dict, List, Optional
 
 from . import replayer
+from .arguments import parse_uint64
 from .errors import invalid
 from .output import table
 
@@ -15,10 +16,9 @@ SYNC_PIN_PREFIX = 'mirror_snapshot.sync.'
 
 def parse_pin(value: str) -> Dict[str, Any]:
     fields = dict(part.split('=', 1) for part in value.split(',') if '=' in part)
-    def number(text: Optional[str]) -> Optional[int]:
-        return int(text) if text and text.isdigit() else None
-    return {'from_snap_id': number(fields.get('from')), 'to_snap_id': number(fields.get('to')),
-            'updated': number(fields.get('updated'))}
+    # Image metadata anyone with write access may set: numbers parsed strictly.
+    return {'from_snap_id': parse_uint64(fields.get('from')), 'to_snap_id': parse_uint64(fields.get('to')),
+            'updated': parse_uint64(fields.get('updated'))}
 
 
 def primary_status(native: Any, cluster: Any, pool: str, ns: str, name: str,
