@@ -9,7 +9,9 @@ records its peer clients' addresses in the module store, and the next one
 blocklists them on the peer before it first uses that peer, as the monitors
 do on our own cluster.
 """
+import ipaddress
 import json
+import re
 import threading
 from typing import Any, Callable, Dict, List, Optional
 
@@ -23,6 +25,43 @@ MAX_ADDRESSES_PER_PEER = 16
 def split_addresses(addrvec: str) -> List[str]:
     """'[v2:127.0.0.1:0/123,v1:...]' or 'v2:127.0.0.1:0/123' -> each address."""
     return [a for a in addrvec.strip().strip('[]').split(',') if a]
+
+
+# An entity address as Ceph prints one: [v1:|v2:|any:]IP:port/nonce, an IPv6
+# address in brackets.
+_ENTITY_ADDRESS = re.compile(r'(?:(?:v1|v2|any):)?(?:\[(?P<ip6>[0-9A-Fa-f:.]+)\]|(?P<ip4>[0-9.]+))'
+                             r':(?P<port>[0-9]{1,5})/(?P<nonce>[0-9]{1,10})')
+
+
+def address_problem(address: Any) -> Optional[str]:
+    """Why `address` must not be blocklisted, or None for one client's address.
+
+    The store may hold anything (anyone who can write the mgr's config-key
+    store can put entries there), and the blocklist is applied on the peer.
+    A nonce of 0 (e.g. `IP:0/0`) matches every client of that host, a whole
+    hypervisor's. Port 0 is what a client's address has (clients do not
+    listen), so it is allowed.
+    """
+    if not isinstance(address, str):
+        return 'not a string'
+    match = _ENTITY_ADDRESS.fullmatch(address)
+    if match is None:
+        return 'not an entity address [v1:|v2:]IP:port/nonce'
+    try:
+        if match.group('ip6') is not None:
+            ipaddress.IPv6Address(match.group('ip6'))
+        else:
+            ipaddress.IPv4Address(match.group('ip4'))
+    except ValueError:
+        return 'not an IP address'
+    if int(match.group('port')) > 0xffff:
+        return 'port out of range'
+    nonce = int(match.group('nonce'))
+    if nonce == 0:
+        return "nonce 0 fences every client of the host"
+    if nonce > 0xffffffff:
+        return 'nonce out of range'
+    return None
 
 
 class PeerFence:
@@ -43,6 +82,11 @@ class PeerFence:
             stale = self._previous.pop(site, [])
         fenced = 0
         for address in stale:
+            problem = address_problem(address)
+            if problem is not None:
+                self._log.warning(f"not blocklisting {address!r} from the module store's {STORE_KEY} "
+                                  f"on peer '{site}': {problem}")
+                continue
             try:
                 client.blocklist_add(address, EXPIRE_SECONDS)
                 fenced += 1
