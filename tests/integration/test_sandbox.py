@@ -7,7 +7,7 @@ import stat
 import time
 from pathlib import Path
 
-from sandbox import Site, sandbox
+from sandbox import SANDBOX_DIR, Site, sandbox
 
 DAEMONS = ('mon.a', 'mgr.x', 'mgr.y', 'osd.0', 'osd.1')
 
@@ -22,6 +22,15 @@ def test_up_is_idempotent(site_a: Site, site_b: Site) -> None:
     proc = sandbox('up')
     assert proc.returncode == 0, proc.stderr.decode()
     assert (pids(site_a), pids(site_b)) == before
+
+
+def test_files_holding_a_key_are_readable_by_their_owner_only() -> None:
+    """The peer bootstrap token and every keyring (up ran at session start)."""
+    files = [SANDBOX_DIR / 'peer-token', *SANDBOX_DIR.glob('*/keyring'), *SANDBOX_DIR.glob('*/mon.keyring'),
+             *SANDBOX_DIR.glob('*/*/keyring')]
+    assert len(files) >= 1 + 2 * 6  # token; per site: admin, mon., mon.a's, 2 mgrs, 2 osds
+    loose = {str(f): oct(stat.S_IMODE(f.stat().st_mode)) for f in files if f.stat().st_mode & 0o077}
+    assert not loose
 
 
 def test_status_reports_every_daemon_and_health() -> None:
