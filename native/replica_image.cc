@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <vector>
 
+#include "native/replica_fence.h"
+
 namespace mirror_snapshot {
 namespace {
 
@@ -105,7 +107,19 @@ Status CloneLike(const RadosCluster& local, const IoCtx& io, const std::string& 
   int rc = rbd_snap_is_protected(parent_image.value().handle(), parent.snap_name.c_str(), &is_protected);
   if (rc < 0) return Status::FromErrno(rc, "checking protection of '" + parent_spec + "'");
   if (!is_protected) {  // clone format 1 needs it; harmless with format 2
+    // The parent is a replica, fenced against clients (replica_fence.h):
+    // lifted for the protect only.
+    auto fenced = IsFenced(parent_image.value());
+    if (!fenced.ok()) return fenced.status();
+    auto parent_id = parent_image.value().Id();
+    if (!parent_id.ok()) return parent_id.status();
+    Status status = LiftReplicaFence(parent_io.value(), parent.image_name, &parent_image.value());
+    if (!status.ok()) return status;
     rc = rbd_snap_protect(parent_image.value().handle(), parent.snap_name.c_str());
+    if (fenced.value()) {
+      status = SetReplicaFence(parent_io.value(), parent_id.value(), true);
+      if (!status.ok()) return status;
+    }
     if (rc < 0 && rc != -EBUSY) return Status::FromErrno(rc, "protecting '" + parent_spec + "'");
   }
   ImageOptions options;
@@ -206,6 +220,21 @@ Result<RbdImage> OpenOrCreateReplica(const RadosCluster& local, const std::strin
 Status CheckUnchangedSince(const RbdImage& local, const std::string& snap_name) {
   auto size = local.Size();
   if (!size.ok()) return size.status();
+  // A resize first: librbd's diff does not see what a shrink removed.
+  auto snap_id = local.SnapshotIdByName(snap_name);
+  if (!snap_id.ok()) return snap_id.status();
+  if (!snap_id.value()) {
+    return Status::NotFound("snapshot '" + snap_name + "' of secondary image '" + local.spec() +
+                            "' is gone (not removed by the replayer): the secondary needs a resync");
+  }
+  auto snap_size = local.SnapshotSize(*snap_id.value());
+  if (!snap_size.ok()) return snap_size.status();
+  if (snap_size.value() != size.value()) {
+    return Status::Error(EBUSY, "secondary image '" + local.spec() + "' was resized since snapshot '" + snap_name +
+                                    "' (" + std::to_string(snap_size.value()) + " -> " +
+                                    std::to_string(size.value()) +
+                                    " bytes, not by the replayer): replication stopped to keep both versions");
+  }
   bool found = false;
   const int rc = rbd_diff_iterate2(local.handle(), snap_name.c_str(), 0, size.value(), 0, 1, &StopAtFirstExtent,
                                    &found);

@@ -33,6 +33,9 @@ struct ReplicaState {
   uint64_t checkpoint_offset = 0;
   uint64_t inflight_bytes_total = 0;
   int64_t inflight_started = 0;
+  // The client that held the image's exclusive lock for the step in flight
+  // ("client.<id>"): while it still holds it, nobody else wrote since.
+  std::string inflight_lock_owner;
 
   // The last completed sync.
   double last_sync_seconds = 0;
@@ -56,6 +59,7 @@ struct ReplicaState {
     checkpoint_offset = 0;
     inflight_bytes_total = 0;
     inflight_started = 0;
+    inflight_lock_owner.clear();
   }
 };
 

@@ -7,6 +7,7 @@
 #include "native/image_replayer.h"
 #include "native/primary_snapshots.h"
 #include "native/prune_policy.h"
+#include "native/replica_fence.h"
 #include "native/replica_image.h"
 #include "native/unix_clock.h"
 
@@ -167,6 +168,11 @@ Result<PromoteReport> PromoteSecondary(const RadosCluster& local, const IoCtx& i
     }
     Status alone = RequireNoWriter(image.value(), "promoting it");
     if (!alone.ok()) return alone;
+  }
+  // A primary is writable: the replica's fence goes for good (replica_fence.h).
+  Status lifted = LiftReplicaFence(io, name, &image.value());
+  if (!lifted.ok()) return lifted;
+  if (!state.promoted) {
     const std::string base = LocalSnapshotName(state.primary_snap_id);
     const bool dirty = state.in_flight() || !CheckUnchangedSince(image.value(), base).ok();
     if (dirty) {
@@ -266,6 +272,8 @@ Result<ResyncReport> ResyncFromPromoted(const RadosCluster& local, const IoCtx& 
     state.local_snap_id = *held.value();
     Status status = WriteReplicaState(image.value(), state);
     if (!status.ok()) return status;
+    status = SetReplicaFence(io, image_id.value(), true);  // a replica now (replica_fence.h)
+    if (!status.ok()) return status;
     return report;
   }
   if (mirror.value().mode != MirrorMode::kSnapshot) {
@@ -317,6 +325,8 @@ Result<ResyncReport> ResyncFromPromoted(const RadosCluster& local, const IoCtx& 
     for (const auto& [key, value] : pins.value()) image.value().RemoveMetadata(key);
   }
   status = WriteReplicaState(image.value(), state);
+  if (!status.ok()) return status;
+  status = SetReplicaFence(io, image_id.value(), true);  // a replica now (replica_fence.h)
   if (!status.ok()) return status;
   return report;
 }
