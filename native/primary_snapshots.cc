@@ -19,10 +19,17 @@ Result<RbdImage> Open(const IoCtx& ioctx, const ImageLocator& image) {
   return RbdImage::OpenByName(ioctx, image.name);
 }
 
-// Removes what the policy selects so that at most `keep` primary snapshots remain.
+// Removes what the policy selects so that at most `keep` primary snapshots
+// remain. The pins are read again right before: a secondary may have pinned
+// a snapshot it started copying since the last read (the gap left is the
+// time between this read and the removal; the secondary re-checks its source
+// before it records a sync complete).
 Status Prune(const RbdImage& image, uint64_t keep, SnapshotRun* run) {
   auto snapshots = image.MirrorSnapshots();
   if (!snapshots.ok()) return snapshots.status();
+  auto pins = SyncPinnedSnapshots(image);
+  if (!pins.ok()) return pins.status();
+  run->pinned = pins.value();
   for (uint64_t id : SnapshotsToPrune(snapshots.value(), keep, run->pinned)) {
     Status s = image.RemoveSnapshot(id);
     if (!s.ok()) return s;
