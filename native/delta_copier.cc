@@ -660,10 +660,16 @@ Result<CopyStats> ApplyDelta(const RadosCluster& source_cluster, const RbdImage&
         c->checksums_rval = result < 0 ? result : c->checksums_rval;  // any failure: fall back
         result = 0;
       }
-      if (reading && c->kind == Chunk::Kind::kCreated && result == -ENOENT) result = 0;  // no data at `to`
-      if (result == 0 && reading && c->sparse_rval < 0 && c->sparse_rval != -ENOENT) result = c->sparse_rval;
+      // The snap set said the object exists at `to`: ENOENT means the
+      // snapshot went away (its clones trimmed), never "no data".
+      if (result == 0 && reading && c->sparse_rval < 0) result = c->sparse_rval;
       for (int rval : c->range_rvals) {
-        if (result == 0 && rval < 0 && rval != -ENOENT) result = rval;
+        if (result == 0 && rval < 0) result = rval;
+      }
+      if (result == -ENOENT && reading) {
+        fail(-ENOENT, c, "reading '" + source.spec() + "' at snapshot " + std::to_string(delta.to_snap_id) +
+                            ": the object is gone (the snapshot was removed during the sync?)");
+        break;
       }
       if (result < 0) {
         fail(result, c, reading ? "reading '" + source.spec() + "'" : "writing '" + target.spec() + "'");
