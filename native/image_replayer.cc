@@ -1,5 +1,6 @@
 #include "native/image_replayer.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <optional>
@@ -13,6 +14,8 @@
 #include "native/prepared_snapshot.h"
 #include "native/primary_snapshots.h"
 #include "native/prune_policy.h"
+#include "native/head_rollback.h"
+#include "native/replica_fence.h"
 #include "native/replica_image.h"
 #include "native/replicated_user_snapshots.h"
 #include "native/role_change.h"
@@ -51,16 +54,40 @@ std::optional<uint64_t> LocalSnapshotId(const RbdImage& local, const std::string
   return id;
 }
 
-bool LocalSnapshotExists(const RbdImage& local, const std::string& name) {
-  return LocalSnapshotId(local, name).has_value();
+// The newest complete local snapshot older than `before` whose primary
+// snapshot is still syncable on the primary: (primary id, local id).
+Result<std::optional<std::pair<uint64_t, uint64_t>>> NewestCommonSnapshot(const RbdImage& local,
+                                                                           const std::vector<MirrorSnapshot>& snaps,
+                                                                           uint64_t before) {
+  auto held = local.UserSnapshots();
+  if (!held.ok()) return held.status();
+  std::optional<std::pair<uint64_t, uint64_t>> best;
+  for (const auto& s : held.value()) {
+    const auto primary_id = PrimarySnapIdOfLocalName(s.name);
+    if (!primary_id || *primary_id >= before || Find(snaps, *primary_id) == nullptr) continue;
+    if (!best || *primary_id > best->first) best = std::make_pair(*primary_id, s.id);
+  }
+  return best;
+}
+
+// The primary's user snapshots taken after `from` and before `to`, oldest first.
+Result<std::vector<SnapshotInfo>> UserSnapshotsBetween(const RbdImage& remote, uint64_t from, uint64_t to) {
+  auto snaps = remote.UserSnapshots();
+  if (!snaps.ok()) return snaps.status();
+  std::vector<SnapshotInfo> out;
+  for (auto& s : snaps.value()) {
+    if (s.id > from && s.id < to) out.push_back(std::move(s));
+  }
+  return out;
 }
 
 // Everything one step needs once both images are open.
 class Step {
  public:
   Step(const ReplayTarget& target, const ReplayOptions& options, ReplayProgress* progress, const IoCtx& remote_io,
-       const RbdImage& remote, const RbdImage& local, ReplicaState* state)
-      : target_(target),
+       const RbdImage& remote, const RbdImage& local, ReplicaState* state, std::string lock_owner)
+      : lock_owner_(std::move(lock_owner)),
+        target_(target),
         options_(options),
         progress_(progress),
         remote_io_(remote_io),
@@ -73,12 +100,14 @@ class Step {
   // the way (a delta to each, then a local snapshot of the same name), so
   // clones of them can be replicated too. The last delta resumes from the
   // checkpoint when the record says it was in flight.
-  Result<ReplayResult> SyncTo(const MirrorSnapshot& to, bool force_zero_gaps) {
+  Result<ReplayResult> SyncTo(const MirrorSnapshot& to) {
     const auto started = std::chrono::steady_clock::now();
     const uint64_t from = state_->primary_snap_id;
     progress_->Begin(from, to.id);
 
-    auto between = UserSnapshotsBetween(from, to.id);
+    auto reconciled = ReconcileUserSnapshotCopies(remote_, local_);
+    if (!reconciled.ok()) return reconciled.status();
+    auto between = UserSnapshotsBetween(remote_, from, to.id);
     if (!between.ok()) return between.status();
     const uint64_t last_from = between.value().empty() ? from : between.value().back().id;
     const bool resuming = state_->in_flight() && state_->inflight_to_snap_id == to.id &&
@@ -86,8 +115,9 @@ class Step {
     auto parent = local_.Parent();
     if (!parent.ok()) return parent.status();
     // Holes of objects created since `from` must be zeroed when the target may
-    // hold data there: a clone's parent, or a partial apply of another delta.
-    const bool zero_gaps = force_zero_gaps || parent.value().has_value() || (state_->in_flight() && !resuming);
+    // hold data there: a clone's parent. (A partial apply of another delta is
+    // rolled back before a step starts: see ReplayImage.)
+    const bool zero_gaps = parent.value().has_value();
     const uint64_t resume_at = resuming ? state_->checkpoint_offset : 0;
 
     Status status = Pin(remote_io_, target_.remote_image_id, target_.local_fsid, from, to.id);
@@ -98,20 +128,32 @@ class Step {
       state_->checkpoint_offset = 0;
       state_->inflight_started = UnixNow();
     }
+    state_->inflight_lock_owner = lock_owner_;
     status = WriteReplicaState(local_, *state_);
     if (!status.ok()) return status;
 
     uint64_t bytes = 0;
     uint64_t base = from;
     for (const SnapshotInfo& user : between.value()) {
-      if (!LocalSnapshotExists(local_, user.name)) {
+      auto copy = FindUserSnapshotCopy(local_, user.name, user.id);
+      if (!copy.ok()) return copy.status();
+      // Held: made by this step before it was interrupted, after its delta.
+      if (copy.value() != UserSnapshotCopy::kHeld) {
         auto applied = Apply(base, user.id, 0, zero_gaps, false);
         if (!applied.ok()) return applied.status();
         bytes += applied.value();
-        status = MarkReplicatedUserSnapshot(local_, user.name, user.id);
+        status = RequireOnPrimary({user.id}, {to.id});
         if (!status.ok()) return status;
-        auto made = local_.CreateSnapshot(user.name);
-        if (!made.ok()) return made.status();
+        if (copy.value() == UserSnapshotCopy::kMissing) {
+          status = MarkReplicatedUserSnapshot(local_, user.name, user.id);
+          if (!status.ok()) return status;
+          auto made = local_.CreateSnapshot(user.name);
+          if (!made.ok()) return made.status();
+        } else {
+          notes_.push_back("snapshot '" + user.name + "' of the primary (id " + std::to_string(user.id) +
+                           ") was not copied: a snapshot of that name on '" + local_.spec() +
+                           "' was not made by the replayer (rename or remove it there to let the next copies in)");
+        }
       }
       base = user.id;
     }
@@ -120,6 +162,12 @@ class Step {
     auto applied = Apply(base, to.id, resume_at, zero_gaps, true);
     if (!applied.ok()) return applied.status();
     bytes += applied.value();
+    // Both ends must still be there: reads of a removed snapshot can fail in
+    // ways a copy cannot tell from "no data" once its clones are trimmed.
+    std::vector<uint64_t> ends{to.id};
+    if (from != 0) ends.push_back(from);
+    status = RequireOnPrimary({}, ends);
+    if (!status.ok()) return status;
 
     progress_->Phase("snapshotting");
     auto result = Complete(to, bytes, started);
@@ -136,6 +184,7 @@ class Step {
                                 std::chrono::steady_clock::time_point started) {
     auto local_snap = TakeLocalSnapshot(LocalSnapshotName(to.id));
     if (!local_snap.ok()) return local_snap.status();
+    const uint64_t previous = state_->primary_snap_id;
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     state_->primary_snap_id = to.id;
     state_->local_snap_id = local_snap.value();
@@ -151,9 +200,11 @@ class Step {
     const std::map<std::string, double> phase_seconds = progress_->PhaseSeconds();
     // From here on a failure costs nothing: the next step redoes it.
     Pin(remote_io_, target_.remote_image_id, target_.local_fsid, to.id, to.id);
-    ReleaseOlder(to.id);
+    // The previous snapshot stays linked: if `to` is removed on the primary
+    // by hand, the replica goes back to it instead of a full copy.
+    if (previous != 0) ReleaseOlder(previous);
     PruneReplicaSnapshots(local_, options_.keep_local_snapshots, state_->local_snap_id);
-    RemoveUserSnapshotsGoneFromPrimary(remote_, local_);
+    ReconcileUserSnapshotCopies(remote_, local_);
 
     ReplayResult result;
     result.outcome = ReplayOutcome::kSynced;
@@ -162,10 +213,38 @@ class Step {
     result.seconds = seconds;
     result.completed_at = completed_at;
     result.phase_seconds = phase_seconds;
+    result.notes = notes_;
     return result;
   }
 
  private:
+  // ENOENT unless the primary still has the user snapshots `user_ids` and
+  // the mirror snapshots `mirror_ids`, read afresh from its header (this
+  // step's handle may not have seen a removal yet).
+  Status RequireOnPrimary(const std::vector<uint64_t>& user_ids, const std::vector<uint64_t>& mirror_ids) const {
+    auto fresh = RbdImage::OpenById(remote_io_, target_.remote_image_id);
+    if (!fresh.ok()) return fresh.status();
+    auto mirror = fresh.value().MirrorSnapshots();
+    if (!mirror.ok()) return mirror.status();
+    auto user = fresh.value().UserSnapshots();
+    if (!user.ok()) return user.status();
+    auto gone = [&](uint64_t id, bool is_mirror) {
+      const std::string what = is_mirror ? "mirror snapshot " : "snapshot ";
+      return Status::NotFound(what + std::to_string(id) + " of '" + remote_.spec() +
+                              "' was removed from the primary during the sync: this delta is not complete "
+                              "(the next step syncs to the newest snapshot)");
+    };
+    for (uint64_t id : mirror_ids) {
+      if (Find(mirror.value(), id) == nullptr) return gone(id, true);
+    }
+    for (uint64_t id : user_ids) {
+      const bool there = std::any_of(user.value().begin(), user.value().end(),
+                                     [id](const SnapshotInfo& s) { return s.id == id; });
+      if (!there) return gone(id, false);
+    }
+    return Status::Ok();
+  }
+
   // The snapshot prepared during the copy, or else librbd's: a journaled
   // image, a stale id (a newer snapshot came first), or a step that resumes
   // at "complete" and so prepared none.
@@ -188,17 +267,6 @@ class Step {
     if (!uuid.ok()) return;
     ReleaseOlderPrimarySnapshots(remote_io_, remote_, target_.remote_image_id, uuid.value(),
                                  kSyncPinPrefix + target_.local_fsid, synced);
-  }
-
-  // The primary's user snapshots taken after `from` and before `to`, oldest first.
-  Result<std::vector<SnapshotInfo>> UserSnapshotsBetween(uint64_t from, uint64_t to) const {
-    auto snaps = remote_.UserSnapshots();
-    if (!snaps.ok()) return snaps.status();
-    std::vector<SnapshotInfo> out;
-    for (auto& s : snaps.value()) {
-      if (s.id > from && s.id < to) out.push_back(std::move(s));
-    }
-    return out;
   }
 
   // Applies the delta from -> to of the primary onto the local image; the
@@ -248,6 +316,7 @@ class Step {
     return stats.value().bytes_written + stats.value().bytes_zeroed;
   }
 
+  const std::string lock_owner_;  // this step's hold on the replica (replica_fence.h)
   const ReplayTarget& target_;
   const ReplayOptions& options_;
   ReplayProgress* progress_;
@@ -256,6 +325,7 @@ class Step {
   const RbdImage& local_;
   ReplicaState* state_;
   std::optional<PreparedSnapshot> prepared_;
+  std::vector<std::string> notes_;
 };
 
 // What the image of the same name on this site is, when it is not a plain
@@ -361,41 +431,160 @@ Result<ReplayResult> ReplayImage(const ReplayTarget& target, const ReplayOptions
   auto local = OpenOrCreateReplica(*target.local, target.pool, target.ns, target.image_name, *target.remote,
                                    remote.value(), identity, &state);
   if (!local.ok()) return local.status();
-  Step step(target, options, progress, remote_io.value(), remote.value(), local.value(), &state);
+  auto local_io = IoCtx::Open(*target.local, target.pool, target.ns);
+  if (!local_io.ok()) return local_io.status();
 
-  if (state.primary_snap_id != 0 && !Find(snaps, state.primary_snap_id)) {
-    return Status::Error(ENOENT, "snapshot " + std::to_string(state.primary_snap_id) + " of '" +
-                                     remote.value().spec() +
-                                     "', the last one synced, is gone from the primary: the secondary needs a resync");
-  }
-
-  if (state.in_flight()) {
-    const MirrorSnapshot* to = Find(snaps, state.inflight_to_snap_id);
-    const auto taken = to != nullptr ? LocalSnapshotId(local.value(), LocalSnapshotName(to->id)) : std::nullopt;
-    if (taken) {
-      // Crashed after the local snapshot, before marking it complete; maybe
-      // inside librbd's snapshot create, before the snapshot's object map.
-      Status map = CompleteSnapshotObjectMap(*target.local, local.value(), *taken);
-      if (!map.ok()) return map;
-      auto done = step.Complete(*to, state.last_sync_bytes, std::chrono::steady_clock::now());
-      if (done.ok()) done.value().resumed = true;
-      return done;
+  // The replica is fenced against clients between steps (replica_fence.h).
+  // Whether it still was tells whether anyone could have written it since
+  // the last step; so does its lock, still held by an interrupted step.
+  auto fenced = IsFenced(local.value());
+  if (!fenced.ok()) return fenced.status();
+  const bool base_gone = state.primary_snap_id != 0 && !Find(snaps, state.primary_snap_id);
+  if (!base_gone && !state.in_flight() && state.primary_snap_id == snaps.back().id) {
+    if (!fenced.value()) {
+      auto id = local.value().Id();
+      if (!id.ok()) return id.status();
+      Status status = SetReplicaFence(local_io.value(), id.value(), true);
+      if (!status.ok()) return status;
     }
-    // Resume the delta, or (its target vanished from the primary, removed by
-    // hand) redo from the last complete snapshot to the newest: the new delta
-    // covers what the partial apply wrote, except holes, which are zeroed.
-    auto synced = step.SyncTo(to != nullptr ? *to : snaps.back(), to == nullptr);
-    if (synced.ok()) synced.value().newest_primary_snap_id = snaps.back().id;
-    return synced;
-  }
-
-  if (state.primary_snap_id == snaps.back().id) {
     progress->End();
     result.outcome = ReplayOutcome::kUpToDate;
     result.state = state;
     return result;
   }
-  if (state.primary_snap_id != 0) {
+  Status status = LiftReplicaFence(local_io.value(), target.image_name, &local.value());
+  if (!status.ok()) return status;
+  // Until the hold below takes over, an error puts the fence back.
+  struct Refence {
+    const IoCtx* io;
+    std::string image_id;
+    ~Refence() {
+      if (io != nullptr) SetReplicaFence(*io, image_id, true);
+    }
+  };
+  auto local_id = local.value().Id();
+  if (!local_id.ok()) return local_id.status();
+  Refence refence{&local_io.value(), local_id.value()};
+  auto owners_before = local.value().LockOwners();
+  if (!owners_before.ok()) return owners_before.status();
+  const bool untouched = fenced.value() || (!state.inflight_lock_owner.empty() &&
+                                            owners_before.value() ==
+                                                std::vector<std::string>{state.inflight_lock_owner});
+
+  std::vector<std::string> notes;
+  bool rolled_back = false;
+  // Roll HEAD back to `base` (a complete local snapshot): the partial apply
+  // and whatever else changed since go, and so do the user-snapshot copies
+  // made after it.
+  auto roll_back_to = [&](uint64_t primary_snap_id, uint64_t local_snap_id, int64_t primary_snap_time,
+                          const std::string& why) -> Status {
+    auto rollback = RollbackHead(*target.local, local.value(), local_snap_id, LocalSnapshotName(primary_snap_id));
+    if (!rollback.ok()) return rollback.status();
+    auto reopened = RbdImage::OpenByName(local_io.value(), target.image_name);  // its object map copy is stale
+    if (!reopened.ok()) return reopened.status();
+    local.value() = std::move(reopened).value();
+    auto removed = RemoveUserSnapshotCopiesAfter(local.value(), local_snap_id);
+    if (!removed.ok()) return removed.status();
+    state.primary_snap_id = primary_snap_id;
+    state.local_snap_id = local_snap_id;
+    state.primary_snap_time = primary_snap_time;
+    state.ClearInFlight();
+    Status written = WriteReplicaState(local.value(), state);
+    if (!written.ok()) return written;
+    rolled_back = true;
+    notes.push_back(why + ": " + std::to_string(rollback.value().objects_rolled_back) +
+                    " objects rolled back to snapshot " + std::to_string(primary_snap_id) +
+                    " and the delta started again from there");
+    return Status::Ok();
+  };
+
+  if (base_gone) {
+    // Removed on the primary by hand (our pin protects it from pruning):
+    // go back to the newest older snapshot both sites still hold.
+    auto common = NewestCommonSnapshot(local.value(), snaps, state.primary_snap_id);
+    if (!common.ok()) return common.status();
+    if (!common.value()) {
+      return Status::Error(ENOENT, "snapshot " + std::to_string(state.primary_snap_id) + " of '" +
+                                       remote.value().spec() +
+                                       "', the last one synced, is gone from the primary, and no older one is held "
+                                       "on both sites: the secondary needs a resync");
+    }
+    const auto [common_primary, common_local] = *common.value();
+    status = roll_back_to(common_primary, common_local, Find(snaps, common_primary)->timestamp,
+                          "snapshot " + std::to_string(state.primary_snap_id) +
+                              ", the last one synced, was removed from the primary");
+    if (!status.ok()) return status;
+  }
+
+  const MirrorSnapshot* inflight_to = state.in_flight() ? Find(snaps, state.inflight_to_snap_id) : nullptr;
+  std::optional<uint64_t> taken;
+  if (inflight_to != nullptr) taken = LocalSnapshotId(local.value(), LocalSnapshotName(inflight_to->id));
+  if (state.in_flight() && !taken) {
+    // Resume the delta in flight only if it is exactly the one to continue
+    // and nobody could have written the image since; otherwise undo the
+    // partial apply first (O(delta)) and start afresh.
+    bool resumable = inflight_to != nullptr && untouched;
+    if (resumable) {
+      auto between = UserSnapshotsBetween(remote.value(), state.primary_snap_id, inflight_to->id);
+      if (!between.ok()) return between.status();
+      const uint64_t last_from = between.value().empty() ? state.primary_snap_id : between.value().back().id;
+      resumable = last_from == state.inflight_from_snap_id;
+    }
+    if (!resumable) {
+      const std::string why =
+          inflight_to == nullptr ? "its target snapshot " + std::to_string(state.inflight_to_snap_id) +
+                                       " is gone from the primary"
+          : !untouched ? "another client held the image while the replayer was away (lock owners: " +
+                             (owners_before.value().empty() ? std::string("none") : owners_before.value().front()) +
+                             ")"
+                       : "the primary's snapshots between changed";
+      if (state.primary_snap_id == 0) {
+        return Status::Error(EBUSY, "the first sync of secondary image '" + local.value().spec() +
+                                        "' was interrupted and cannot be resumed: " + why +
+                                        "; remove the image on this site (rbd rm) for a new first sync");
+      }
+      status = roll_back_to(state.primary_snap_id, state.local_snap_id, state.primary_snap_time,
+                            "the interrupted sync was not resumed (" + why + ")");
+      if (!status.ok()) return status;
+    }
+  }
+
+  auto hold = ReplicaHold::Take(*target.local, local.value());
+  if (!hold.ok()) return hold.status();
+  refence.io = nullptr;  // the hold fences it again
+  Step step(target, options, progress, remote_io.value(), remote.value(), local.value(), &state, hold.value().owner());
+
+  auto finish = [&](Result<ReplayResult> done) -> Result<ReplayResult> {
+    if (!done.ok()) return done;
+    done.value().newest_primary_snap_id = snaps.back().id;
+    done.value().notes.insert(done.value().notes.begin(), notes.begin(), notes.end());
+    return done;
+  };
+
+  if (state.in_flight() && taken) {
+    // Crashed after the local snapshot, before marking it complete; maybe
+    // inside librbd's snapshot create, before the snapshot's object map.
+    // The snapshot was taken under this step's hold: nobody else wrote it.
+    Status map = CompleteSnapshotObjectMap(*target.local, local.value(), *taken);
+    if (!map.ok()) return map;
+    auto done = step.Complete(*inflight_to, state.last_sync_bytes, std::chrono::steady_clock::now());
+    if (done.ok()) done.value().resumed = true;
+    return finish(std::move(done));
+  }
+  if (state.in_flight()) return finish(step.SyncTo(*inflight_to));
+
+  if (state.primary_snap_id == snaps.back().id) {  // the partial apply of a vanished target, rolled back
+    progress->End();
+    result.outcome = ReplayOutcome::kUpToDate;
+    result.state = state;
+    result.notes = notes;
+    return result;
+  }
+  // Checked under the hold: nothing can slip in between. Not right after a
+  // rollback, which made HEAD equal the snapshot: RADOS's clone overlaps are
+  // conservative after one, and librbd's diff then reports rolled back
+  // ranges of clones as changed.
+  if (state.primary_snap_id != 0 && !rolled_back) {
     Status unchanged = CheckUnchangedSince(local.value(), LocalSnapshotName(state.primary_snap_id));
     if (!unchanged.ok()) return unchanged;
   }
@@ -403,9 +592,8 @@ Result<ReplayResult> ReplayImage(const ReplayTarget& target, const ReplayOptions
   for (const auto& s : snaps) {
     if (s.id > state.primary_snap_id && s.id < snaps.back().id) ++skipped;
   }
-  auto synced = step.SyncTo(snaps.back(), false);
+  auto synced = finish(step.SyncTo(snaps.back()));
   if (synced.ok()) {
-    synced.value().newest_primary_snap_id = snaps.back().id;
     synced.value().skipped_snapshots = skipped;
     synced.value().adopted = result.adopted;
   }

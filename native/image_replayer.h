@@ -14,6 +14,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "native/memory_budget.h"
 #include "native/rados_cluster.h"
@@ -63,6 +64,7 @@ struct ReplayResult {
   unsigned skipped_snapshots = 0;  // complete primary snapshots between from and to
   bool adopted = false;        // the old primary here became the secondary of its promoted peer
   std::map<std::string, double> phase_seconds;  // connecting, scanning, copying, snapshotting
+  std::vector<std::string> notes;  // what an operator should know of this step (not errors)
 };
 
 Result<ReplayResult> ReplayImage(const ReplayTarget& target, const ReplayOptions& options,

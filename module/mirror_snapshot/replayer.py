@@ -261,6 +261,8 @@ class Replayer:
                     remote.fsid(), local.fsid(), image.progress,
                     self._image_in_flight_bytes(), int(self._option('keep_local_snapshots') or 3), self._budget)
                 self._log.debug(f"replaying '{image.spec}': {result['outcome']} in {result['seconds']:.3f} s")
+                for note in result['notes']:
+                    self._log.warning(f"replaying '{image.spec}': {note}")
                 if result['adopted']:
                     self._log.info(f"'{image.spec}' was the primary before its peer's promotion: "
                                    f"it is that image's secondary now")
@@ -276,7 +278,8 @@ class Replayer:
                                            'skipped_snapshots': result['skipped_snapshots'],
                                            'phase_seconds': {phase: round(seconds, 3) for phase, seconds
                                                              in result['phase_seconds'].items()},
-                                           'resumed_at': result['resumed_at'] if result['resumed'] else None}
+                                           'resumed_at': result['resumed_at'] if result['resumed'] else None,
+                                           'notes': list(result['notes'])}
                         continue
                     if not image.pending:
                         break

@@ -327,6 +327,7 @@ py::dict ToDict(const ms::ReplayResult& r) {
   out["skipped_snapshots"] = r.skipped_snapshots;
   out["adopted"] = r.adopted;
   out["phase_seconds"] = r.phase_seconds;
+  out["notes"] = r.notes;
   return out;
 }
 
