@@ -12,6 +12,11 @@ from replication import Client
 from sandbox import BUILD_DIR, Images, Site, purge_namespace, sandbox, wait_for
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption('--minutes', type=float, default=None,
+                     help='how long test_random_ops runs (default: RANDOM_OPS_MINUTES or 4)')
+
+
 @pytest.fixture(scope='session', autouse=True)
 def sandbox_up() -> None:
     """`packaging/sandbox up` is idempotent: it reuses running clusters."""

@@ -7,7 +7,7 @@ from typing import Dict, Optional
 import rados
 import rbd
 
-from sandbox import Images, Site, wait_for
+from sandbox import Images, Site, set_fence, wait_for
 
 MiB = 1 << 20
 SYNC_TIMEOUT = 120
@@ -28,6 +28,10 @@ class Client:
 
     def image(self, name: str, snapshot: Optional[str] = None, read_only: bool = False) -> rbd.Image:
         return rbd.Image(self.ioctx, name, snapshot=snapshot, read_only=read_only)
+
+    def set_fence(self, name: str, fenced: bool) -> None:
+        """Sets or lifts by force the fence the module keeps on a replica."""
+        set_fence(self.ioctx, name, fenced)
 
     def digest(self, name: str, snap_id: Optional[int] = None, snap_name: Optional[str] = None) -> str:
         with self.image(name, snapshot=snap_name, read_only=True) as image:

@@ -1,6 +1,7 @@
 """Access to the two sandbox clusters from tests: CLI wrappers and paths."""
 import json
 import os
+import struct
 import subprocess
 from pathlib import Path
 from typing import Any, List, Optional
@@ -147,9 +148,44 @@ class Images:
         self.site.rbd('namespace', 'remove', f'{self.pool}/{self.namespace}', check=False)
 
 
+RBD_FEATURE_NON_PRIMARY = 1 << 10
+
+
+def set_fence(ioctx, name: str, fenced: bool) -> None:
+    """Sets or clears the NON_PRIMARY feature bit with which the module fences
+    a replica against clients (as `rbd` has no command for it): what a forced
+    operation on the secondary, or an old module, would do."""
+    import rbd
+    with rbd.Image(ioctx, name, read_only=True) as image:
+        image_id = image.id()
+    ioctx.execute(f'rbd_header.{image_id}', 'rbd', 'set_features',
+                  struct.pack('<QQ', RBD_FEATURE_NON_PRIMARY if fenced else 0, RBD_FEATURE_NON_PRIMARY))
+    ioctx.notify(f'rbd_header.{image_id}', '')
+
+
+def unfence_namespace(site: Site, pool: str, namespace: str) -> None:
+    """Lifts the fence of every image of pool/namespace, so that they can be removed."""
+    import rados
+    import rbd
+    with rados.Rados(conffile=str(site.conf)) as cluster:
+        with cluster.open_ioctx(pool) as ioctx:
+            ioctx.set_namespace(namespace)
+            try:
+                names = rbd.RBD().list(ioctx)
+            except rbd.Error:
+                return
+            for name in names:
+                try:
+                    set_fence(ioctx, name, False)
+                except (rbd.Error, rados.Error):
+                    pass
+
+
 def purge_namespace(site: Site, pool: str, namespace: str) -> None:
     """Removes every image of pool/namespace on `site` (clones before their
-    parents, snapshots unprotected first), then the namespace."""
+    parents, snapshots unprotected first), then the namespace. Replicas are
+    fenced against clients: the fence is lifted first."""
+    unfence_namespace(site, pool, namespace)
     for _ in range(3):
         listing = site.rbd('ls', '--format', 'json', f'{pool}/{namespace}', check=False)
         names = json.loads(listing.stdout) if listing.returncode == 0 and listing.stdout.strip() else []

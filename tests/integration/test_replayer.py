@@ -291,6 +291,11 @@ def test_user_snapshots_follow_the_primary_and_local_ones_stay(images: Images, s
     assert_replica_matches(images, site_b, clients, 'users', first)
     assert {'kept', 'gone'} <= user_snapshot_names(site_b, spec)
     assert b.digest('users', snap_name='gone') == a.digest('users', snap_name='gone')
+    # Clients cannot snapshot a replica (it is fenced: EROFS); one an operator
+    # took anyway (the fence lifted by force) is never touched.
+    refused = site_b.rbd('snap', 'create', f'{spec}@operator', check=False)
+    assert refused.returncode == 30 and b'Read-only file system' in refused.stderr, refused.stderr
+    b.set_fence('users', False)
     site_b.rbd('snap', 'create', f'{spec}@operator')
 
     images.site.rbd('snap', 'rm', f'{spec}@gone')
