@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <map>
+#include <optional>
 
 #include <rbd/librbd.h>
 
@@ -11,6 +12,17 @@ namespace mirror_snapshot {
 namespace {
 
 std::string MarkKey(const std::string& name) { return kReplicatedUserSnapPrefix + name; }
+
+// Removes a copy (if it is there, local snapshot `id`) and then its mark.
+Status RemoveCopy(const RbdImage& local, const std::string& mark_key, std::optional<uint64_t> id,
+                  unsigned* removed) {
+  if (id) {
+    Status status = local.RemoveSnapshot(*id);
+    if (!status.ok()) return status;
+    ++*removed;
+  }
+  return local.RemoveMetadata(mark_key);
+}
 
 }  // namespace
 
@@ -55,12 +67,7 @@ Result<unsigned> ReconcileUserSnapshotCopies(const RbdImage& remote, const RbdIm
       // The new name is held by another snapshot: the copy goes, and the
       // primary's snapshot is copied anew if it is still ahead of the replica.
     }
-    if (id.value()) {
-      Status status = local.RemoveSnapshot(*id.value());
-      if (!status.ok()) return status;
-      ++changed;
-    }
-    Status status = local.RemoveMetadata(key);
+    Status status = RemoveCopy(local, key, id.value(), &changed);
     if (!status.ok()) return status;
   }
   return changed;
@@ -75,12 +82,7 @@ Result<unsigned> RemoveUserSnapshotCopiesAfter(const RbdImage& local, uint64_t l
     auto id = local.SnapshotIdByName(name);
     if (!id.ok()) return id.status();
     if (id.value() && *id.value() <= local_snap_id) continue;
-    if (id.value()) {
-      Status status = local.RemoveSnapshot(*id.value());
-      if (!status.ok()) return status;
-      ++removed;
-    }
-    Status status = local.RemoveMetadata(key);
+    Status status = RemoveCopy(local, key, id.value(), &removed);
     if (!status.ok()) return status;
   }
   return removed;
