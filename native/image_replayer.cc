@@ -168,6 +168,18 @@ class Step {
     if (from != 0) ends.push_back(from);
     status = RequireOnPrimary({}, ends);
     if (!status.ok()) return status;
+    // Another client's resize is carried out by the lock holder (librbd
+    // forwards it): the size must be the primary's.
+    auto head_size = local_.Size();
+    if (!head_size.ok()) return head_size.status();
+    auto to_size = remote_.SnapshotSize(to.id);
+    if (!to_size.ok()) return to_size.status();
+    if (head_size.value() != to_size.value()) {
+      return Status::Error(EBUSY, "secondary image '" + local_.spec() + "' was resized during the sync (" +
+                                      std::to_string(head_size.value()) + " bytes, the primary's snapshot " +
+                                      std::to_string(to.id) + " has " + std::to_string(to_size.value()) +
+                                      "): not recorded complete");
+    }
 
     progress_->Phase("snapshotting");
     auto result = Complete(to, bytes, started);
@@ -180,9 +192,10 @@ class Step {
 
   // The data of primary snapshot `to_id` is applied: take (or find) its local
   // snapshot, mark it complete, move the pin forward, prune.
+  // `taken_id`: the local snapshot an interrupted step took already (0: none).
   Result<ReplayResult> Complete(const MirrorSnapshot& to, uint64_t bytes,
-                                std::chrono::steady_clock::time_point started) {
-    auto local_snap = TakeLocalSnapshot(LocalSnapshotName(to.id));
+                                std::chrono::steady_clock::time_point started, uint64_t taken_id = 0) {
+    auto local_snap = taken_id != 0 ? Result<uint64_t>(taken_id) : TakeLocalSnapshot(LocalSnapshotName(to.id));
     if (!local_snap.ok()) return local_snap.status();
     const uint64_t previous = state_->primary_snap_id;
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -249,6 +262,15 @@ class Step {
   // image, a stale id (a newer snapshot came first), or a step that resumes
   // at "complete" and so prepared none.
   Result<uint64_t> TakeLocalSnapshot(const std::string& name) {
+    // This step has not taken it: one of that name is another client's
+    // (librbd runs a client's snapshot create on the lock holder), taken of
+    // a half-applied HEAD. It goes.
+    auto foreign = local_.SnapshotIdByName(name);
+    if (!foreign.ok()) return foreign.status();
+    if (foreign.value()) {
+      Status removed = local_.RemoveSnapshot(*foreign.value());
+      if (!removed.ok()) return removed;
+    }
     if (prepared_) {
       auto taken = prepared_->Take(name);
       prepared_.reset();
@@ -452,8 +474,6 @@ Result<ReplayResult> ReplayImage(const ReplayTarget& target, const ReplayOptions
     result.state = state;
     return result;
   }
-  Status status = LiftReplicaFence(local_io.value(), target.image_name, &local.value());
-  if (!status.ok()) return status;
   // Until the hold below takes over, an error puts the fence back.
   struct Refence {
     const IoCtx* io;
@@ -465,6 +485,8 @@ Result<ReplayResult> ReplayImage(const ReplayTarget& target, const ReplayOptions
   auto local_id = local.value().Id();
   if (!local_id.ok()) return local_id.status();
   Refence refence{&local_io.value(), local_id.value()};
+  Status status = LiftReplicaFence(local_io.value(), target.image_name, &local.value());
+  if (!status.ok()) return status;
   auto owners_before = local.value().LockOwners();
   if (!owners_before.ok()) return owners_before.status();
   const bool untouched = fenced.value() || (!state.inflight_lock_owner.empty() &&
@@ -517,8 +539,17 @@ Result<ReplayResult> ReplayImage(const ReplayTarget& target, const ReplayOptions
   }
 
   const MirrorSnapshot* inflight_to = state.in_flight() ? Find(snaps, state.inflight_to_snap_id) : nullptr;
-  std::optional<uint64_t> taken;
-  if (inflight_to != nullptr) taken = LocalSnapshotId(local.value(), LocalSnapshotName(inflight_to->id));
+  // The in-flight step's local snapshot, if it got that far (0: not).
+  uint64_t taken_id = 0;
+  if (inflight_to != nullptr) taken_id = LocalSnapshotId(local.value(), LocalSnapshotName(inflight_to->id)).value_or(0);
+  if (taken_id != 0 && !untouched) {
+    // Its name proves nothing once someone else could write the image: taken
+    // again after the rollback below.
+    status = local.value().RemoveSnapshot(taken_id);
+    if (!status.ok()) return status;
+    taken_id = 0;
+  }
+  const bool taken = taken_id != 0;
   if (state.in_flight() && !taken) {
     // Resume the delta in flight only if it is exactly the one to continue
     // and nobody could have written the image since; otherwise undo the
@@ -552,6 +583,16 @@ Result<ReplayResult> ReplayImage(const ReplayTarget& target, const ReplayOptions
   auto hold = ReplicaHold::Take(*target.local, local.value());
   if (!hold.ok()) return hold.status();
   refence.io = nullptr;  // the hold fences it again
+  // A client that had the image open while it was fenced could write it
+  // between the lift and the hold: with one, neither a resume nor a rolled
+  // back HEAD is trusted.
+  auto elsewhere = OpenElsewhere(*target.local, local.value());
+  if (!elsewhere.ok()) return elsewhere.status();
+  if (elsewhere.value() && (rolled_back || (state.in_flight() && !taken))) {
+    return Status::Error(EBUSY, "secondary image '" + local.value().spec() +
+                                    "' is open in another client (rbd status shows which): its interrupted sync "
+                                    "is not resumed until it is closed");
+  }
   Step step(target, options, progress, remote_io.value(), remote.value(), local.value(), &state, hold.value().owner());
 
   auto finish = [&](Result<ReplayResult> done) -> Result<ReplayResult> {
@@ -565,9 +606,9 @@ Result<ReplayResult> ReplayImage(const ReplayTarget& target, const ReplayOptions
     // Crashed after the local snapshot, before marking it complete; maybe
     // inside librbd's snapshot create, before the snapshot's object map.
     // The snapshot was taken under this step's hold: nobody else wrote it.
-    Status map = CompleteSnapshotObjectMap(*target.local, local.value(), *taken);
+    Status map = CompleteSnapshotObjectMap(*target.local, local.value(), taken_id);
     if (!map.ok()) return map;
-    auto done = step.Complete(*inflight_to, state.last_sync_bytes, std::chrono::steady_clock::now());
+    auto done = step.Complete(*inflight_to, state.last_sync_bytes, std::chrono::steady_clock::now(), taken_id);
     if (done.ok()) done.value().resumed = true;
     return finish(std::move(done));
   }

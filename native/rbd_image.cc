@@ -174,9 +174,10 @@ Result<std::vector<SnapshotInfo>> RbdImage::UserSnapshots() const {
 }
 
 Result<uint64_t> RbdImage::CreateSnapshot(const std::string& name) const {
-  // No quiesce round: this handle is the image's only writer.
+  // No quiesce round: this handle is the image's only writer. EEXIST is an
+  // error: a snapshot of that name is someone else's, never this one.
   int rc = rbd_snap_create2(image_, name.c_str(), RBD_SNAP_CREATE_SKIP_QUIESCE, &NoProgress, nullptr);
-  if (rc < 0 && rc != -EEXIST) return Status::FromErrno(rc, "creating snapshot '" + name + "' of '" + spec_ + "'");
+  if (rc < 0) return Status::FromErrno(rc, "creating snapshot '" + name + "' of '" + spec_ + "'");
   uint64_t id = 0;
   rc = rbd_snap_get_id(image_, name.c_str(), &id);
   if (rc < 0) return Status::FromErrno(rc, "reading the id of snapshot '" + name + "' of '" + spec_ + "'");

@@ -1,12 +1,15 @@
 #include "native/replica_fence.h"
 
+#include <rados/librados.hpp>
 #include <rbd/features.h>
 #include <rbd/librbd.h>
 
 #include <cerrno>
+#include <list>
 #include <utility>
 
 #include "native/cls_encoding.h"
+#include "native/data_objects.h"
 #include "native/rbd_object_names.h"
 
 namespace mirror_snapshot {
@@ -45,6 +48,21 @@ Result<bool> IsFenced(const RbdImage& image) {
   const int rc = rbd_get_features(image.handle(), &features);
   if (rc < 0) return Status::FromErrno(rc, "reading features of '" + image.spec() + "'");
   return (features & RBD_FEATURE_NON_PRIMARY) != 0;
+}
+
+Result<bool> OpenElsewhere(const RadosCluster& cluster, const RbdImage& image) {
+  auto id = image.Id();
+  if (!id.ok()) return id.status();
+  auto header = OpenHeaderObjects(cluster, image);
+  if (!header.ok()) return header.status();
+  std::list<obj_watch_t> watchers;
+  const int rc = header.value().list_watchers(HeaderObjectName(id.value()), &watchers);
+  if (rc < 0) return Status::FromErrno(rc, "listing the clients that have '" + image.spec() + "' open");
+  const auto self = static_cast<int64_t>(cluster.InstanceId());
+  for (const auto& w : watchers) {
+    if (w.watcher_id != self) return true;
+  }
+  return false;
 }
 
 Status LiftReplicaFence(const IoCtx& io, const std::string& name, RbdImage* image) {

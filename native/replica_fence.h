@@ -28,6 +28,10 @@ Status SetReplicaFence(const IoCtx& header_io, const std::string& image_id, bool
 // Whether `image` carries the bit.
 Result<bool> IsFenced(const RbdImage& image);
 
+// Whether a client other than `cluster`'s watches the image's header: has
+// it open, and so could have written it while the fence was lifted.
+Result<bool> OpenElsewhere(const RadosCluster& cluster, const RbdImage& image);
+
 // Lifts the fence of `*image` (named `name` in `io`) for good or for a step.
 // A handle opened while the bit was set stays read-only, so `*image` is
 // reopened when the bit was set.

@@ -14,10 +14,19 @@ namespace {
 std::string MarkKey(const std::string& name) { return kReplicatedUserSnapPrefix + name; }
 
 // Removes a copy (if it is there, local snapshot `id`) and then its mark.
-Status RemoveCopy(const RbdImage& local, const std::string& mark_key, std::optional<uint64_t> id,
-                  unsigned* removed) {
+// A copy that clones still use stays, with its mark (EBUSY is not an error:
+// it goes once they do).
+Status RemoveCopy(const RbdImage& local, const std::string& name, const std::string& mark_key,
+                  std::optional<uint64_t> id, unsigned* removed) {
   if (id) {
+    int is_protected = 0;
+    if (rbd_snap_is_protected(local.handle(), name.c_str(), &is_protected) == 0 && is_protected) {
+      const int rc = rbd_snap_unprotect(local.handle(), name.c_str());
+      if (rc == -EBUSY) return Status::Ok();
+      if (rc < 0) return Status::FromErrno(rc, "unprotecting snapshot '" + name + "' of '" + local.spec() + "'");
+    }
     Status status = local.RemoveSnapshot(*id);
+    if (status.code() == EBUSY) return Status::Ok();
     if (!status.ok()) return status;
     ++*removed;
   }
@@ -67,7 +76,7 @@ Result<unsigned> ReconcileUserSnapshotCopies(const RbdImage& remote, const RbdIm
       // The new name is held by another snapshot: the copy goes, and the
       // primary's snapshot is copied anew if it is still ahead of the replica.
     }
-    Status status = RemoveCopy(local, key, id.value(), &changed);
+    Status status = RemoveCopy(local, name, key, id.value(), &changed);
     if (!status.ok()) return status;
   }
   return changed;
@@ -82,7 +91,7 @@ Result<unsigned> RemoveUserSnapshotCopiesAfter(const RbdImage& local, uint64_t l
     auto id = local.SnapshotIdByName(name);
     if (!id.ok()) return id.status();
     if (id.value() && *id.value() <= local_snap_id) continue;
-    Status status = RemoveCopy(local, key, id.value(), &removed);
+    Status status = RemoveCopy(local, name, key, id.value(), &removed);
     if (!status.ok()) return status;
   }
   return removed;

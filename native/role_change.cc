@@ -313,6 +313,13 @@ Result<ResyncReport> ResyncFromPromoted(const RadosCluster& local, const IoCtx& 
     image = RbdImage::OpenByName(io, name);  // its object map copy is stale
     if (!image.ok()) return image.status();
   }
+  // A resync interrupted after its snapshot: taken again, of HEAD as it is now.
+  auto stale = image.value().SnapshotIdByName(base_name);
+  if (!stale.ok()) return stale.status();
+  if (stale.value()) {
+    status = image.value().RemoveSnapshot(*stale.value());
+    if (!status.ok()) return status;
+  }
   auto taken = image.value().CreateSnapshot(base_name);
   if (!taken.ok()) return taken.status();
   state.local_snap_id = taken.value();

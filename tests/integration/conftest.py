@@ -9,7 +9,7 @@ import sys
 import uuid
 
 from replication import Client
-from sandbox import BUILD_DIR, Images, Site, purge_namespace, sandbox, wait_for
+from sandbox import BUILD_DIR, Images, Site, purge_namespace, sandbox, unfence_namespace, wait_for
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -68,6 +68,7 @@ def namespace_images(site_a: Site, pool: str):
     site_a.ceph('mirror', 'snapshot', 'schedule', 'remove', f'{pool}/{imgs.namespace}/', check=False)
     for spec in imgs.created:
         site_a.ceph('mirror', 'snapshot', 'schedule', 'remove', spec, check=False)
+    unfence_namespace(site_a, imgs.pool, imgs.namespace)   # replicas there after a failback
     imgs.cleanup()
     purge_namespace(Site('site-b'), imgs.pool, imgs.namespace)  # the replicas
 

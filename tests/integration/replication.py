@@ -91,11 +91,13 @@ def assert_replica_matches(images: Images, site_b: Site, clients, name: str, sna
     return status
 
 
-def start_slow_sync(images: Images, site_b: Site, name: str, written: str):
+def start_slow_sync(images: Images, site_b: Site, name: str, written: str, one_chunk: bool = False):
     """A 1 GiB image synced once, then `written` of sequential 4 MiB writes
-    and a snapshot, synced with a 16 MiB memory budget so that a test can
-    catch the sync in the middle (reset the budget with reset_option).
-    Returns (first, second) snapshot ids."""
+    and a snapshot, synced with a 16 MiB memory budget (and with `one_chunk`,
+    one 4 MiB chunk in flight) so that a test can catch the sync in the
+    middle (reset with reset_slow_sync). Returns (first, second) snapshot ids."""
+    if one_chunk:
+        site_b.ceph('config', 'set', 'mgr', 'mgr/mirror_snapshot/replay_image_in_flight_bytes', str(4 * MiB))
     images.create(name, size='1G')
     first = snapshot_now(images, name)
     wait_synced(site_b, images.spec(name), first)
@@ -103,6 +105,11 @@ def start_slow_sync(images: Images, site_b: Site, name: str, written: str):
                     '--io-total', written, images.spec(name))
     site_b.ceph('config', 'set', 'mgr', 'mgr/mirror_snapshot/replay_memory_bytes', str(16 * MiB))
     return first, snapshot_now(images, name)
+
+
+def reset_slow_sync(site_b: Site) -> None:
+    reset_option(site_b, 'replay_memory_bytes', str(256 * MiB))
+    reset_option(site_b, 'replay_image_in_flight_bytes', str(64 * MiB))
 
 
 def copying_past(site_b: Site, spec: str, fraction_min: float, fraction_max: float):

@@ -153,7 +153,11 @@ def test_adopted_snapshot_without_its_object_map_is_completed(native, images: Im
                   .strip().split(','))
     record.update(primary_snap_id=str(s1), local_snap_id=str(local_ids[first]),
                   inflight_to_snap_id=str(s2), inflight_from_snap_id=str(s1))
+    # (The replica is fenced against clients: lifted for the write, set again
+    # as a step that failed after its snapshot leaves it.)
+    b.set_fence('img', False)
     site_b.rbd('image-meta', 'set', spec, RECORD, ','.join(f'{k}={v}' for k, v in record.items()))
+    b.set_fence('img', True)
 
     write_objects(a, 'img', [5], b'f')
     s3 = snapshot_now(images, 'img')   # the next step adopts s2, then syncs s3

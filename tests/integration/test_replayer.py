@@ -16,7 +16,8 @@ import pytest
 import rbd
 
 from replication import (assert_replica_matches, copying_past, image_status,
-                         reset_option, snapshot_now, start_slow_sync, wait_for_health, wait_synced)
+                         reset_option, reset_slow_sync, snapshot_now, start_slow_sync, wait_for_health,
+                         wait_synced)
 from sandbox import Images, Site, resize, sandbox, wait_for
 
 MiB = 1 << 20
@@ -397,7 +398,7 @@ def test_deleted_primary_mid_sync_is_never_complete(images: Images, site_b: Site
 
 def test_killed_mgr_resumes_from_the_checkpoint(images: Images, site_b: Site, clients) -> None:
     try:
-        _, second = start_slow_sync(images, site_b, 'resumed', '512M')
+        _, second = start_slow_sync(images, site_b, 'resumed', '512M', one_chunk=True)
         wait_for(copying_past(site_b, images.spec('resumed'), 0.25, 0.9), 90, interval=0.05,
                  what='sync past its first checkpoints')
         active = site_b.active_mgr()
@@ -406,7 +407,7 @@ def test_killed_mgr_resumes_from_the_checkpoint(images: Images, site_b: Site, cl
                           s['last_complete'] and s['last_complete']['primary_snap_id'] == second and s,
                           240, interval=1, what='sync finished by the next mgr')
     finally:
-        reset_option(site_b, 'replay_memory_bytes', str(256 * MiB))
+        reset_slow_sync(site_b)
         sandbox('up')   # the killed mgr comes back as a standby
     assert status['last_sync']['resumed_at'] >= 64 * MiB, status['last_sync']
     assert_replica_matches(images, site_b, clients, 'resumed', second)

@@ -12,8 +12,8 @@ import signal
 import pytest
 import rbd
 
-from replication import (assert_replica_matches, copying_past, image_status, reset_option, snapshot_now,
-                         start_slow_sync, wait_synced)
+from replication import (assert_replica_matches, copying_past, image_status, reset_option, reset_slow_sync,
+                         snapshot_now, start_slow_sync, wait_synced)
 from sandbox import Images, Site, resize, sandbox, wait_for
 
 MiB = 1 << 20
@@ -26,14 +26,7 @@ def features(site: Site, spec: str) -> list:
 
 
 def slow_sync(images: Images, site_b: Site, name: str):
-    """start_slow_sync, slower still: one 4 MiB chunk in flight."""
-    site_b.ceph('config', 'set', 'mgr', 'mgr/mirror_snapshot/replay_image_in_flight_bytes', str(4 * MiB))
-    return start_slow_sync(images, site_b, name, '768M')
-
-
-def reset_slow_sync(site_b: Site) -> None:
-    reset_option(site_b, 'replay_memory_bytes', str(256 * MiB))
-    reset_option(site_b, 'replay_image_in_flight_bytes', str(64 * MiB))
+    return start_slow_sync(images, site_b, name, '768M', one_chunk=True)
 
 
 def snapshot_names(client, name: str) -> set:
