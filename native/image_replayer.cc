@@ -621,12 +621,9 @@ Result<ReplayResult> ReplayImage(const ReplayTarget& target, const ReplayOptions
     result.notes = notes;
     return result;
   }
-  // Checked under the hold: nothing can slip in between. Not right after a
-  // rollback, which made HEAD equal the snapshot: RADOS's clone overlaps are
-  // conservative after one, and librbd's diff then reports rolled back
-  // ranges of clones as changed.
-  if (state.primary_snap_id != 0 && !rolled_back) {
-    Status unchanged = CheckUnchangedSince(local.value(), LocalSnapshotName(state.primary_snap_id));
+  // Checked under the hold: nothing can slip in between.
+  if (state.primary_snap_id != 0) {
+    Status unchanged = CheckUnchangedSince(local_io.value(), local.value(), LocalSnapshotName(state.primary_snap_id));
     if (!unchanged.ok()) return unchanged;
   }
   unsigned skipped = 0;

@@ -26,8 +26,10 @@ Result<RbdImage> OpenOrCreateReplica(const RadosCluster& local, const std::strin
 
 Status WriteReplicaState(const RbdImage& local, const ReplicaState& state);
 
-// EBUSY if the image's HEAD differs from snapshot `snap_name` (a client wrote).
-Status CheckUnchangedSince(const RbdImage& local, const std::string& snap_name);
+// EBUSY if the image's HEAD differs from snapshot `snap_name` (a client
+// wrote, or resized it): its size, then the data of what librbd's diff
+// reports (`io`: the image's pool and namespace, to read the snapshot).
+Status CheckUnchangedSince(const IoCtx& io, const RbdImage& local, const std::string& snap_name);
 
 // Removes our local snapshots (LocalSnapshotName) beyond the newest `keep`;
 // `current` (the one holding the last complete sync) always stays.

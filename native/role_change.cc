@@ -71,7 +71,7 @@ Status CheckCleanPromote(const IoCtx& io, const RbdImage& local, const ReplicaSt
                                     " is not synced yet (this image holds " + std::to_string(state.primary_snap_id) +
                                     "): wait for it, or promote with --force");
   }
-  return CheckUnchangedSince(local, LocalSnapshotName(state.primary_snap_id));
+  return CheckUnchangedSince(io, local, LocalSnapshotName(state.primary_snap_id));
 }
 
 // After mirroring was enabled: record P0 (the oldest primary mirror
@@ -174,7 +174,7 @@ Result<PromoteReport> PromoteSecondary(const RadosCluster& local, const IoCtx& i
   if (!lifted.ok()) return lifted;
   if (!state.promoted) {
     const std::string base = LocalSnapshotName(state.primary_snap_id);
-    const bool dirty = state.in_flight() || !CheckUnchangedSince(image.value(), base).ok();
+    const bool dirty = state.in_flight() || !CheckUnchangedSince(io, image.value(), base).ok();
     if (dirty) {
       auto rollback = RollbackHead(local, image.value(), state.local_snap_id, base);
       if (!rollback.ok()) return rollback.status();
