@@ -175,6 +175,9 @@ class Step {
     auto to_size = remote_.SnapshotSize(to.id);
     if (!to_size.ok()) return to_size.status();
     if (head_size.value() != to_size.value()) {
+      state_->inflight_doubtful = true;  // the next step rolls back instead of resuming
+      Status recorded = WriteReplicaState(local_, *state_);
+      if (!recorded.ok()) return recorded;
       return Status::Error(EBUSY, "secondary image '" + local_.spec() + "' was resized during the sync (" +
                                       std::to_string(head_size.value()) + " bytes, the primary's snapshot " +
                                       std::to_string(to.id) + " has " + std::to_string(to_size.value()) +
@@ -489,9 +492,9 @@ Result<ReplayResult> ReplayImage(const ReplayTarget& target, const ReplayOptions
   if (!status.ok()) return status;
   auto owners_before = local.value().LockOwners();
   if (!owners_before.ok()) return owners_before.status();
-  const bool untouched = fenced.value() || (!state.inflight_lock_owner.empty() &&
-                                            owners_before.value() ==
-                                                std::vector<std::string>{state.inflight_lock_owner});
+  const bool held_since = !state.inflight_lock_owner.empty() &&
+                          owners_before.value() == std::vector<std::string>{state.inflight_lock_owner};
+  const bool untouched = !state.inflight_doubtful && (fenced.value() || held_since);
 
   std::vector<std::string> notes;
   bool rolled_back = false;
@@ -565,6 +568,7 @@ Result<ReplayResult> ReplayImage(const ReplayTarget& target, const ReplayOptions
       const std::string why =
           inflight_to == nullptr ? "its target snapshot " + std::to_string(state.inflight_to_snap_id) +
                                        " is gone from the primary"
+          : state.inflight_doubtful ? std::string("another client resized the image during the sync")
           : !untouched ? "another client held the image while the replayer was away (lock owners: " +
                              (owners_before.value().empty() ? std::string("none") : owners_before.value().front()) +
                              ")"

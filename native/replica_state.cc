@@ -40,6 +40,7 @@ std::string EncodeReplicaState(const ReplicaState& s) {
       << ",last_sync_seconds=" << s.last_sync_seconds << ",last_sync_bytes=" << s.last_sync_bytes
       << ",last_sync_finished=" << s.last_sync_finished;
   if (!s.inflight_lock_owner.empty()) out << ",inflight_lock_owner=" << s.inflight_lock_owner;
+  if (s.inflight_doubtful) out << ",inflight_doubtful=1";
   if (s.promoted) {
     out << ",promoted=1,promoted_snap_id=" << s.promoted_snap_id << ",promoted_at=" << s.promoted_at;
   }
@@ -61,6 +62,7 @@ std::optional<ReplicaState> DecodeReplicaState(const std::string& text) {
       {"inflight_bytes_total", [&](const std::string& v) { return ParseNumber(v, &s.inflight_bytes_total); }},
       {"inflight_started", [&](const std::string& v) { return ParseNumber(v, &s.inflight_started); }},
       {"inflight_lock_owner", [&](const std::string& v) { s.inflight_lock_owner = v; return true; }},
+      {"inflight_doubtful", [&](const std::string& v) { s.inflight_doubtful = v == "1"; return v == "0" || v == "1"; }},
       {"last_sync_seconds", [&](const std::string& v) { return ParseDouble(v, &s.last_sync_seconds); }},
       {"last_sync_bytes", [&](const std::string& v) { return ParseNumber(v, &s.last_sync_bytes); }},
       {"last_sync_finished", [&](const std::string& v) { return ParseNumber(v, &s.last_sync_finished); }},

@@ -36,6 +36,9 @@ struct ReplicaState {
   // The client that held the image's exclusive lock for the step in flight
   // ("client.<id>"): while it still holds it, nobody else wrote since.
   std::string inflight_lock_owner;
+  // Set when the step found the image changed under it (a client's resize,
+  // carried out by the lock holder): its partial apply is never resumed.
+  bool inflight_doubtful = false;
 
   // The last completed sync.
   double last_sync_seconds = 0;
@@ -60,6 +63,7 @@ struct ReplicaState {
     inflight_bytes_total = 0;
     inflight_started = 0;
     inflight_lock_owner.clear();
+    inflight_doubtful = false;
   }
 };
 

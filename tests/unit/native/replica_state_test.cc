@@ -19,6 +19,7 @@ ReplicaState Sample() {
   s.inflight_bytes_total = 987654321;
   s.inflight_started = 1795000100;
   s.inflight_lock_owner = "client.4721";
+  s.inflight_doubtful = true;
   s.last_sync_seconds = 2.5;
   s.last_sync_bytes = 536870912;
   s.last_sync_finished = 1795000050;
@@ -41,6 +42,7 @@ TEST(ReplicaState, RoundTripsEveryField) {
   EXPECT_EQ(back->inflight_bytes_total, 987654321u);
   EXPECT_EQ(back->inflight_started, 1795000100);
   EXPECT_EQ(back->inflight_lock_owner, "client.4721");
+  EXPECT_TRUE(back->inflight_doubtful);
   EXPECT_DOUBLE_EQ(back->last_sync_seconds, 2.5);
   EXPECT_EQ(back->last_sync_bytes, 536870912u);
   EXPECT_EQ(back->last_sync_finished, 1795000050);
@@ -81,6 +83,7 @@ TEST(ReplicaState, ClearInFlightKeepsTheLastCompleteSync) {
   EXPECT_EQ(s.inflight_bytes_total, 0u);
   EXPECT_EQ(s.inflight_started, 0);
   EXPECT_EQ(s.inflight_lock_owner, "");
+  EXPECT_FALSE(s.inflight_doubtful);
   EXPECT_EQ(s.primary_snap_id, 41u);
   EXPECT_EQ(s.local_snap_id, 7u);
 }
