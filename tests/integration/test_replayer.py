@@ -377,13 +377,13 @@ def test_full_secondary_pool_pauses_with_an_error(images: Images, site_b: Site, 
 def test_deleted_primary_mid_sync_is_never_complete(images: Images, site_b: Site, clients) -> None:
     _, b = clients
     try:
-        first, second = start_slow_sync(images, site_b, 'doomed', '512M')
+        first, second = start_slow_sync(images, site_b, 'doomed', '512M', one_chunk=True)
         wait_for(copying_past(site_b, images.spec('doomed'), 0, 0.5), 60, interval=0.05, what='sync copying')
         images.site.rbd('mirror', 'image', 'disable', '--force', images.spec('doomed'))
         images.site.rbd('snap', 'purge', images.spec('doomed'), check=False)
         images.site.rbd('rm', '--no-progress', images.spec('doomed'))
     finally:
-        reset_option(site_b, 'replay_memory_bytes', str(256 * MiB))
+        reset_slow_sync(site_b)
 
     def settled():
         s = image_status(site_b, images.spec('doomed'))
