@@ -464,12 +464,12 @@ Result<ReplayResult> ReplayImage(const ReplayTarget& target, const ReplayOptions
   // the last step; so does its lock, still held by an interrupted step.
   auto fenced = IsFenced(local.value());
   if (!fenced.ok()) return fenced.status();
+  auto local_id = local.value().Id();
+  if (!local_id.ok()) return local_id.status();
   const bool base_gone = state.primary_snap_id != 0 && !Find(snaps, state.primary_snap_id);
   if (!base_gone && !state.in_flight() && state.primary_snap_id == snaps.back().id) {
     if (!fenced.value()) {
-      auto id = local.value().Id();
-      if (!id.ok()) return id.status();
-      Status status = SetReplicaFence(local_io.value(), id.value(), true);
+      Status status = SetReplicaFence(local_io.value(), local_id.value(), true);
       if (!status.ok()) return status;
     }
     progress->End();
@@ -485,8 +485,6 @@ Result<ReplayResult> ReplayImage(const ReplayTarget& target, const ReplayOptions
       if (io != nullptr) SetReplicaFence(*io, image_id, true);
     }
   };
-  auto local_id = local.value().Id();
-  if (!local_id.ok()) return local_id.status();
   Refence refence{&local_io.value(), local_id.value()};
   Status status = LiftReplicaFence(local_io.value(), target.image_name, &local.value());
   if (!status.ok()) return status;
