@@ -368,6 +368,16 @@ Result<std::optional<ReplayOutcome>> CheckLocalRole(const ReplayTarget& target, 
   }
   auto mirror = image.value().Mirror();
   if (!mirror.ok()) return mirror.status();
+  auto marker = image.value().Metadata(kResyncMarkerKey);
+  if (!marker.ok()) return marker.status();
+  if (marker.value()) {
+    // A resync stopped half-way (role_change.h): finished before anything else.
+    auto resync = ResyncFromPromoted(*target.local, io.value(), target.image_name, *target.remote,
+                                     target.local_fsid, target.remote_fsid, ResyncMode::kCleanFailback);
+    if (!resync.ok()) return resync.status();
+    *adopted = true;
+    return std::optional<ReplayOutcome>();
+  }
   if (mirror.value().mode == MirrorMode::kDisabled) {
     auto record = ReadReplicaState(image.value());
     if (!record.ok()) return record.status();
