@@ -5,13 +5,24 @@
 
 #include <cerrno>
 #include <list>
+#include <string_view>
 #include <utility>
 
 #include "native/data_objects.h"
-#include "native/parse_unsigned.h"
 #include "native/rbd_object_names.h"
 
 namespace mirror_snapshot {
+namespace {
+
+// "v2:127.0.0.1:0/123" and "127.0.0.1:0/123" name the same client.
+std::string_view WithoutAddressType(std::string_view address) {
+  for (std::string_view type : {"v1:", "v2:", "any:"}) {
+    if (address.substr(0, type.size()) == type) return address.substr(type.size());
+  }
+  return address;
+}
+
+}  // namespace
 
 Result<ExclusiveLockHold> ExclusiveLockHold::Take(const RbdImage& image, const std::string& doing) {
   uint64_t features = 0;
@@ -57,15 +68,13 @@ Result<std::string> LiveLockOwner(const RadosCluster& cluster, const RbdImage& i
   std::list<obj_watch_t> watchers;
   const int rc = header.value().list_watchers(HeaderObjectName(id.value()), &watchers);
   if (rc < 0) return Status::FromErrno(rc, "listing the clients that have '" + image.spec() + "' open");
-  // Owners are named "client.<global id>", watchers by that id. A name of
-  // another form is taken to be alive.
-  constexpr std::string_view kPrefix = "client.";
-  if (owner.rfind(kPrefix, 0) != 0) return owner;
-  const auto owner_id = ParseUnsigned(owner.substr(kPrefix.size()));
-  if (!owner_id) return owner;
-  if (*owner_id == cluster.InstanceId()) return std::string();
+  // librbd names an owner by its messenger address ("127.0.0.1:0/123");
+  // a watcher carries the same address while its client lives.
+  const std::string_view address = WithoutAddressType(owner);
+  auto self = cluster.Addresses();
+  if (self.ok() && self.value().find(address) != std::string::npos) return std::string();  // ours
   for (const auto& w : watchers) {
-    if (static_cast<uint64_t>(w.watcher_id) == *owner_id) return owner;
+    if (WithoutAddressType(w.addr) == address) return owner;
   }
   return std::string();  // died holding it: librbd breaks such a lock
 }

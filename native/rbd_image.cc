@@ -122,6 +122,7 @@ Result<MirrorInfo> RbdImage::Mirror() const {
   out.primary = info.primary;
   out.global_id = info.global_id != nullptr ? info.global_id : "";
   const bool enabled = info.state == RBD_MIRROR_IMAGE_ENABLED;
+  out.disabling = info.state == RBD_MIRROR_IMAGE_DISABLING;
   rbd_mirror_image_get_info_cleanup(&info);
   if (!enabled) return out;
   rbd_mirror_image_mode_t mode{};

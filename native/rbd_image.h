@@ -22,6 +22,7 @@ struct MirrorInfo {
   MirrorMode mode = MirrorMode::kDisabled;
   bool primary = false;
   std::string global_id;
+  bool disabling = false;  // a mirror disable stopped half-way (mode reads kDisabled)
 };
 
 enum class MirrorSnapshotState { kPrimary, kPrimaryDemoted, kNonPrimary, kNonPrimaryDemoted };

@@ -108,6 +108,13 @@ Status RecordPromotion(const IoCtx& io, const RbdImage& image, ReplicaState* sta
   return WriteSyncPin(io, id.value(), state->remote_fsid, state->promoted_snap_id, state->promoted_snap_id);
 }
 
+// A resync killed inside Ceph's mirror disable leaves the image's mirroring
+// "disabling", which refuses a later enable: the disable is finished first.
+Status FinishMirroringDisable(const RbdImage& image, const MirrorInfo& mirror) {
+  if (!mirror.disabling) return Status::Ok();
+  return image.DisableMirroring(true);
+}
+
 // Image-mode mirroring of the pool (or namespace) the image is in, so that
 // Ceph accepts enabling it: a namespace the replayer created has none yet.
 Status AllowImageMirroring(const IoCtx& io) {
@@ -226,7 +233,9 @@ Result<PromoteReport> PromoteSecondary(const RadosCluster& local, const IoCtx& i
   }
 
   if (mirror.value().mode == MirrorMode::kDisabled) {
-    Status status = AllowImageMirroring(io);
+    Status status = FinishMirroringDisable(image.value(), mirror.value());
+    if (!status.ok()) return status;
+    status = AllowImageMirroring(io);
     if (!status.ok()) return status;
     status = image.value().EnableSnapshotMirroring();
     if (!status.ok()) return status;
@@ -288,6 +297,8 @@ Result<ResyncReport> ResyncFromPromoted(const RadosCluster& local, const IoCtx& 
     report.state = *own_record.value();
     report.base_snap_id = own_record.value()->primary_snap_id;
     report.already = !resuming;
+    Status finished = FinishMirroringDisable(image.value(), own_mirror.value());
+    if (!finished.ok()) return finished;
     if (resuming) {
       Status status = BecomeReplica(io, image.value(), image_id.value(), report.state);
       if (!status.ok()) return status;
@@ -337,8 +348,10 @@ Result<ResyncReport> ResyncFromPromoted(const RadosCluster& local, const IoCtx& 
 
   const auto& mirror = own_mirror;
   if (mirror.value().mode == MirrorMode::kDisabled) {
-    // Stopped after dropping Ceph's mirroring: the local snapshot standing for
-    // P0 was taken before that, so only the record is missing.
+    // Stopped after (or while) dropping Ceph's mirroring: the local snapshot
+    // standing for P0 was taken before that, so only the record is missing.
+    Status finished = FinishMirroringDisable(image.value(), mirror.value());
+    if (!finished.ok()) return finished;
     auto held = image.value().SnapshotIdByName(base_name);
     if (!held.ok()) return held.status();
     if (!held.value()) {
