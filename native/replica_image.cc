@@ -159,6 +159,80 @@ Result<bool> Blank(const RbdImage& image) {
   return !found;
 }
 
+// The replica record of image `image_id`, read from its header without
+// opening the image (cls_rbd metadata_get); nullopt when it has none.
+Result<std::optional<ReplicaState>> RecordOf(const IoCtx& io, const std::string& image_id) {
+  librados::IoCtx objects;
+  librados::IoCtx::from_rados_ioctx_t(io.handle(), objects);
+  std::string key;
+  AppendBytes(&key, kReplicaStateKey);
+  librados::bufferlist in;
+  librados::bufferlist out;
+  in.append(key);
+  const int rc = objects.exec(HeaderObjectName(image_id), "rbd", "metadata_get", in, out);
+  if (rc == -ENOENT) return std::optional<ReplicaState>();
+  if (rc < 0) return Status::FromErrno(rc, "reading the replica record of image " + image_id + " in " + io.Describe());
+  const std::string encoded = out.to_str();  // a string: u32 length, then the bytes
+  if (encoded.size() < 4) return std::optional<ReplicaState>();
+  return DecodeReplicaState(encoded.substr(4));
+}
+
+// The name of the image in `io` that replicates primary image `global_id`,
+// nullopt when there is none.
+Result<std::optional<std::string>> FindReplicaOf(const IoCtx& io, const std::string& global_id) {
+  std::vector<rbd_image_spec_t> specs(64);
+  size_t count = specs.size();
+  int rc = rbd_list2(io.handle(), specs.data(), &count);
+  if (rc == -ERANGE) {
+    specs.resize(count);
+    rc = rbd_list2(io.handle(), specs.data(), &count);
+  }
+  if (rc < 0) return Status::FromErrno(rc, "listing images of " + io.Describe());
+  std::vector<std::pair<std::string, std::string>> images;  // (id, name)
+  for (size_t i = 0; i < count; ++i) images.emplace_back(specs[i].id, specs[i].name);
+  rbd_image_spec_list_cleanup(specs.data(), count);
+  for (const auto& [id, name] : images) {
+    auto record = RecordOf(io, id);
+    if (!record.ok()) {
+      if (record.status().code() == ENOENT) continue;  // removed since it was listed
+      return record.status();
+    }
+    if (record.value() && record.value()->global_id == global_id) return std::optional<std::string>(name);
+  }
+  return std::optional<std::string>();
+}
+
+// Renames replica `from` to `to`. Its fence (replica_fence.h) refuses a
+// client's rename: lifted for ours, and put back as it was.
+Status RenameReplica(const IoCtx& io, const std::string& from, const std::string& to) {
+  std::string id;
+  bool fenced = false;
+  {  // closed before the rename
+    auto image = RbdImage::OpenByName(io, from);
+    if (!image.ok()) return image.status();
+    auto is_fenced = IsFenced(image.value());
+    if (!is_fenced.ok()) return is_fenced.status();
+    auto image_id = image.value().Id();
+    if (!image_id.ok()) return image_id.status();
+    id = image_id.value();
+    fenced = is_fenced.value();
+  }
+  if (fenced) {
+    Status status = SetReplicaFence(io, id, false);
+    if (!status.ok()) return status;
+  }
+  const int rc = rbd_rename(io.handle(), from.c_str(), to.c_str());
+  if (fenced) {
+    Status status = SetReplicaFence(io, id, true);
+    if (!status.ok()) return status;
+  }
+  if (rc < 0) {
+    return Status::FromErrno(rc, "renaming replica '" + io.Describe() + "/" + from + "' to '" + to +
+                                     "' as its primary was renamed");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status WriteReplicaState(const RbdImage& local, const ReplicaState& state) {
@@ -174,6 +248,16 @@ Result<RbdImage> OpenOrCreateReplica(const RadosCluster& local, const std::strin
   auto io = IoCtx::Open(local, pool, ns);
   if (!io.ok()) return io.status();
   auto image = RbdImage::OpenByName(io.value(), name);
+  if (!image.ok() && image.status().code() == ENOENT) {
+    // The primary renamed? Its replica is found by the primary's global id, never by name.
+    auto renamed = FindReplicaOf(io.value(), identity.global_id);
+    if (!renamed.ok()) return renamed.status();
+    if (renamed.value()) {
+      status = RenameReplica(io.value(), *renamed.value(), name);
+      if (!status.ok()) return status;
+      image = RbdImage::OpenByName(io.value(), name);
+    }
+  }
   if (!image.ok() && image.status().code() == ENOENT) {
     auto parent = remote.Parent();
     if (!parent.ok()) return parent.status();

@@ -16,7 +16,8 @@ namespace mirror_snapshot {
 
 // Opens the replica `name` in (pool, ns) of the local cluster, creating it
 // (and the namespace) like `remote` if it does not exist yet, with `identity`
-// recorded as its replica state. An existing image that is not a replica of
+// recorded as its replica state. A replica of the same primary image under
+// another name (the primary was renamed) is renamed to `name` instead. An existing image that is not a replica of
 // the same primary image is refused (EEXIST), never overwritten; an empty,
 // snapshot-less image without state is taken over (a crash right after
 // creating it).

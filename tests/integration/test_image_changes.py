@@ -1,15 +1,15 @@
 """Clones and image changes on the primary (issue 17, invariant 4): a clone
-shrunk and regrown (its parent overlap lowered), a clone flattened. At every
-complete snapshot the replica reads what the primary read, and shows the same
-parent and overlap."""
+shrunk and regrown (its parent overlap lowered), a clone flattened, an image
+renamed. At every complete snapshot the replica reads what the primary read,
+and shows the same parent and overlap."""
 import json
 import random
 from typing import Dict, Optional, Tuple
 
 import rbd
 
-from replication import assert_replica_matches, snapshot_now
-from sandbox import Images, Site, resize
+from replication import assert_replica_matches, image_status, snapshot_now, wait_synced
+from sandbox import Images, Site, resize, wait_for
 
 MiB = 1 << 20
 
@@ -171,3 +171,41 @@ def test_a_clone_flattened_on_the_primary(images: Images, site_b: Site, clients)
         assert 'parent' not in info, info
     finally:
         family.cleanup()
+
+
+def test_a_renamed_primary_renames_its_replica(images: Images, site_b: Site, clients) -> None:
+    """Documented (docs/user-guide.md): the replica follows the primary's
+    name within seconds; it is the same image, updated by a delta, and the
+    old name is unknown on both sites."""
+    a, b = clients
+    images.create('before', size='32M')
+    with a.image('before') as image:
+        image.write(random.Random(5).randbytes(16 * MiB), 0)
+    first = snapshot_now(images, 'before')
+    assert_replica_matches(images, site_b, clients, 'before', first)
+    with b.image('before', read_only=True) as image:
+        replica_id = image.id()
+
+    def replica_names() -> list:
+        return json.loads(site_b.rbd('ls', '--format', 'json', f'rbd/{images.namespace}').stdout)
+
+    images.site.rbd('rename', images.spec('before'), images.spec('after'))
+    images.created = [images.spec('after') if s == images.spec('before') else s for s in images.created]
+    with a.image('after') as image:
+        image.write(b'r' * 4096, 20 * MiB)
+    second = snapshot_now(images, 'after')
+    # Renamed once the replayer has seen the new name (its refresh, <= 5 s).
+    wait_for(lambda: replica_names() == ['after'], 30, what='the replica renamed')
+    status = assert_replica_matches(images, site_b, clients, 'after', second)
+    assert status['last_sync']['bytes'] <= MiB, status['last_sync']   # a delta, not a new first sync
+    with b.image('after', read_only=True) as image:
+        assert image.id() == replica_id
+    assert image_status(site_b, images.spec('before')) is None
+    assert_same_at_every_snapshot(images, site_b, clients, 'after', {'before the rename': first, 'after': second})
+
+    # It goes on: the next writes and snapshots land on the renamed replica.
+    with a.image('after') as image:
+        image.write(b's' * 4096, 24 * MiB)
+    third = snapshot_now(images, 'after')
+    assert_replica_matches(images, site_b, clients, 'after', third)
+    assert wait_synced(site_b, images.spec('after'), third)['last_sync']['bytes'] <= MiB
