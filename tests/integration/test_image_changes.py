@@ -209,3 +209,28 @@ def test_a_renamed_primary_renames_its_replica(images: Images, site_b: Site, cli
     third = snapshot_now(images, 'after')
     assert_replica_matches(images, site_b, clients, 'after', third)
     assert wait_synced(site_b, images.spec('after'), third)['last_sync']['bytes'] <= MiB
+
+
+def test_a_replica_clone_shrunk_and_regrown_by_force_is_never_recorded_complete(images: Images, site_b: Site,
+                                                                               clients) -> None:
+    """Invariant 2 for clones: a shrink and regrow behind the fence keeps the
+    replica's size and lowers its overlap: found before the next step."""
+    a, b = clients
+    family = Family(images, site_b, clients)
+    try:
+        first = snapshot_now(images, 'child')
+        assert_replica_matches(images, site_b, clients, 'child', first)
+        b.set_fence('child', False)   # a forced operation on the secondary
+        with b.image('child') as image:
+            resize(image, 10 * MiB)
+            resize(image, 32 * MiB)
+        with a.image('child') as image:
+            image.write(b'w' * 4096, 0)
+        second = snapshot_now(images, 'child')
+        status = wait_for(lambda: (s := image_status(site_b, family.child)) and s['last_error'] and
+                          'had its parent overlap changed since snapshot' in s['last_error'] and s, 90,
+                          what='the overlap change reported')
+        assert status['last_complete']['primary_snap_id'] == first, status
+        assert replica_parent_view(b, 'child', first) == ('parent', 'base', 32 * MiB)
+    finally:
+        family.cleanup()
