@@ -171,7 +171,9 @@ Result<std::optional<ReplicaState>> RecordOf(const IoCtx& io, const std::string&
   in.append(key);
   const int rc = objects.exec(HeaderObjectName(image_id), "rbd", "metadata_get", in, out);
   if (rc == -ENOENT) return std::optional<ReplicaState>();
-  if (rc < 0) return Status::FromErrno(rc, "reading the replica record of image " + image_id + " in " + io.Describe());
+  if (rc < 0) {
+    return Status::FromErrno(rc, "reading the replica record of image " + image_id + " in " + io.Describe());
+  }
   const std::string encoded = out.to_str();  // a string: u32 length, then the bytes
   if (encoded.size() < 4) return std::optional<ReplicaState>();
   return DecodeReplicaState(encoded.substr(4));
@@ -369,7 +371,9 @@ Result<bool> ReadsDifferently(const IoCtx& io, const RbdImage& local, const std:
 
 Result<std::optional<uint64_t>> ParentOverlapAt(const RbdImage& remote, uint64_t snap_id) {
   int rc = rbd_snap_set_by_id(remote.handle(), snap_id);
-  if (rc < 0) return Status::FromErrno(rc, "reading snapshot " + std::to_string(snap_id) + " of '" + remote.spec() + "'");
+  if (rc < 0) {
+    return Status::FromErrno(rc, "reading snapshot " + std::to_string(snap_id) + " of '" + remote.spec() + "'");
+  }
   auto overlap = remote.ParentOverlap();
   rc = rbd_snap_set(remote.handle(), nullptr);
   if (!overlap.ok()) return overlap.status();
@@ -448,13 +452,15 @@ Status CheckUnchangedSince(const IoCtx& io, const RbdImage& local, const std::st
     if (rc < 0) return Status::FromErrno(rc, "opening '" + local.spec() + "' at snapshot '" + snap_name + "'");
     uint64_t snap_overlap = 0;
     rc = rbd_get_overlap(at_snap.handle(), &snap_overlap);
-    if (rc < 0 && rc != -ENOENT) return Status::FromErrno(rc, "reading the parent overlap of '" + local.spec() + "@" + snap_name + "'");
+    if (rc < 0 && rc != -ENOENT) {
+      return Status::FromErrno(rc, "reading the parent overlap of '" + local.spec() + "@" + snap_name + "'");
+    }
     if (rc == 0 && snap_overlap != *head_overlap.value()) {
-      return Status::Error(EBUSY, "secondary image '" + local.spec() + "' had its parent overlap changed since snapshot '" +
-                                      snap_name + "' (" + std::to_string(snap_overlap) + " -> " +
-                                      std::to_string(*head_overlap.value()) +
-                                      " bytes, not by the replayer: shrunk and regrown?): replication stopped to keep "
-                                      "both versions");
+      return Status::Error(EBUSY, "secondary image '" + local.spec() +
+                                      "' had its parent overlap changed since snapshot '" + snap_name + "' (" +
+                                      std::to_string(snap_overlap) + " -> " + std::to_string(*head_overlap.value()) +
+                                      " bytes, not by the replayer: shrunk and regrown?): replication stopped to "
+                                      "keep both versions");
     }
   }
   std::vector<std::pair<uint64_t, uint64_t>> changed;
