@@ -204,6 +204,19 @@ Result<std::optional<ParentSpec>> RbdImage::Parent() const {
   return std::optional<ParentSpec>(std::move(parent));
 }
 
+Result<std::optional<uint64_t>> RbdImage::ParentOverlap() const {
+  // librbd answers an overlap (0) for an image with no parent, and for the
+  // snapshots of a flattened clone: its parent is what says.
+  auto parent = Parent();
+  if (!parent.ok()) return parent.status();
+  if (!parent.value()) return std::optional<uint64_t>();
+  uint64_t overlap = 0;
+  const int rc = rbd_get_overlap(image_, &overlap);
+  if (rc == -ENOENT) return std::optional<uint64_t>();
+  if (rc < 0) return Status::FromErrno(rc, "reading the parent overlap of '" + spec_ + "'");
+  return std::optional<uint64_t>(overlap);
+}
+
 Result<std::vector<MirrorSnapshot>> RbdImage::MirrorSnapshots() const {
   auto all = ListSnapshots(image_, spec_);
   if (!all.ok()) return all.status();

@@ -205,6 +205,7 @@ class Replayer:
                 with self._lock:
                     tracked = self._images.get(key)
                     new = tracked is None
+                    renamed = not new and tracked.name != image['name']
                     if new:
                         tracked = ReplayedImage(self._native, pool, ns, image, peer)
                         tracked.paused = (pool, ns, tracked.name) in self._paused_names
@@ -212,8 +213,12 @@ class Replayer:
                     else:
                         tracked.peer = peer
                         tracked.remote_primary = image['primary']
+                        # Renamed on the primary: the next step renames the replica.
+                        tracked.name = image['name']
                 self._watcher.watch(remote, pool, ns, f"rbd_header.{image['id']}", key)
-                if new:
+                if renamed:
+                    self._log.info(f"'{tracked.spec}' was renamed on the primary: its replica follows")
+                if new or renamed:
                     self._kick(key)
         return seen
 
