@@ -34,6 +34,10 @@ Result<ExclusiveLockHold> ExclusiveLockHold::Take(const RbdImage& image, const s
     if (rc < 0) return Status::FromErrno(rc, "enabling exclusive-lock on '" + image.spec() + "'");
   }
   rc = rbd_lock_acquire(image.handle(), RBD_LOCK_MODE_EXCLUSIVE);
+  if (rc == -EINVAL) {
+    return Status::Error(EROFS, "cannot hold the exclusive lock of '" + image.spec() + "' for " + doing +
+                                    ": the image is read-only to this client (non-primary)");
+  }
   if (rc < 0) {
     return Status::Error(rc == -EROFS || rc == -EBUSY ? EBUSY : -rc,
                          "cannot hold the exclusive lock of '" + image.spec() + "' for " + doing +

@@ -406,6 +406,13 @@ Result<ResyncReport> ResyncFromPromoted(const RadosCluster& local, const IoCtx& 
     status = image.value().PromoteMirroring(true);
     if (!status.ok()) return status;
   }
+  // A handle opened while the image was non-primary has no exclusive lock to
+  // take until it refreshes, and a promote killed inside librbd can leave the
+  // non-primary bit set: the bit is cleared and the image opened afresh.
+  status = SetReplicaFence(io, image_id.value(), false);
+  if (!status.ok()) return status;
+  image = RbdImage::OpenByName(io, name);
+  if (!image.ok()) return image.status();
   auto hold = ExclusiveLockHold::Take(image.value(), "resyncing it");
   if (!hold.ok()) return hold.status();
   if (clean) {
