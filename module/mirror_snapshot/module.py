@@ -148,6 +148,10 @@ class Module(MgrModule):
                desc='local snapshots a secondary image keeps (the newest complete one always stays)'),
         Option(name='replay_stall_seconds', type='secs', default=60, min=5,
                desc='a sync with no progress for this long is reported as stalled (status and health)'),
+        Option(name='local_op_timeout', type='secs', default=60, min=0, max=3600,
+               desc='seconds an OSD or monitor operation of this site may take before it fails '
+                    '(ETIMEDOUT: the step is retried later) instead of blocking a thread, e.g. on '
+                    'an inactive PG; 0: no timeout; takes effect on module restart'),
         Option(name='replay_skip_pools', type='str', default='',
                desc='comma-separated pools this module does not replay (e.g. handed to rbd-mirror)'),
     ]
@@ -243,6 +247,10 @@ class Module(MgrModule):
         if self._replayer is not None:
             self._replayer.refresh_soon()  # e.g. replay_skip_pools changed
 
+    def _local_op_timeout(self) -> int:
+        value = self.get_module_option('local_op_timeout')
+        return 60 if value is None else int(value)
+
     def _refresh_interval(self) -> float:
         return float(self.get_module_option('refresh_interval') or 60)
 
@@ -264,7 +272,8 @@ class Module(MgrModule):
 
     def _open_local_cluster(self, native: Any) -> Any:
         entity = f'mgr.{self.get_mgr_id()}'
-        config = own_client_config(self.get_ceph_option, own_log_file(self.get_ceph_option('log_file')))
+        config = own_client_config(self.get_ceph_option, own_log_file(self.get_ceph_option('log_file')),
+                                   self._local_op_timeout())
         try:
             cluster = native.Cluster.connect(self.get_ceph_conf_path(), entity, config)
             self._native_client_name = entity
@@ -273,7 +282,8 @@ class Module(MgrModule):
         except OSError as e:
             # Still replicates, with the mgr's librbd settings (buffers copied).
             self.log.warning(f'native client: cannot connect as {entity} with its own configuration '
-                             f'({e.strerror or e}); sharing the mgr\'s')
+                             f'({e.strerror or e}); sharing the mgr\'s (and its operation timeouts, '
+                             f'not local_op_timeout)')
             cluster = native.Cluster.from_mgr_context(self.get_context())
             self._native_client_name = f'{entity} (sharing the mgr\'s CephContext)'
         # Registered so that a mgr failover blocklists this client too.
@@ -356,6 +366,8 @@ class Module(MgrModule):
                 'client_rbd_cache': cluster.config_value('rbd_cache') if cluster is not None else None,
                 'client_zero_copy_writes': (cluster.config_value('rbd_disable_zero_copy_writes') == 'false'
                                             if cluster is not None else None),
+                'client_osd_op_timeout': (cluster.config_value('rados_osd_op_timeout')
+                                          if cluster is not None else None),
             }
 
         data = self._native_call(job)
