@@ -374,6 +374,55 @@ def test_full_secondary_pool_pauses_with_an_error(images: Images, site_b: Site, 
     assert_replica_matches(images, site_b, clients, 'full', second)
 
 
+def pool_flagged_full(site: Site, pool: str) -> bool:
+    pools = site.ceph_json('osd', 'dump')['pools']
+    return any(p['pool_name'] == pool and 'full' in p['flags_names'].split(',') for p in pools)
+
+
+def test_full_data_pool_pauses_its_images_and_others_keep_syncing(images: Images, site_b: Site,
+                                                                  clients) -> None:
+    """An image whose data lives in a separate data pool (rbd create --data-pool, an EC pool in
+    production) is paused when that pool is full on site-b, like one whose own pool is full; an
+    image of the same pool without a data pool keeps syncing (review #13)."""
+    a, _ = clients
+    rng = random.Random(17)
+    spec = images.spec('ec')
+    images.site.rbd('create', '--size', '32M', '--data-pool', 'rbd_data', spec)
+    images.site.rbd('mirror', 'image', 'enable', spec, 'snapshot')
+    images.created.append(spec)
+    images.create('plain', size='32M')
+    with a.image('ec') as image:
+        image.write(rng.randbytes(4 * MiB), 0)
+    first = snapshot_now(images, 'ec')
+    wait_synced(site_b, spec, first)
+    site_b.ceph('osd', 'pool', 'set-quota', 'rbd_data', 'max_bytes', '1')
+    try:
+        wait_for(lambda: pool_flagged_full(site_b, 'rbd_data'), 90, what="site-b's pool rbd_data flagged full")
+        with a.image('ec') as image:
+            image.write(rng.randbytes(8 * MiB), 4 * MiB)
+        second = snapshot_now(images, 'ec')
+        status = wait_for(lambda: (s := image_status(site_b, spec)) and s['state'] == 'error' and s, 60,
+                          what='full data pool reported')
+        assert "data pool 'rbd_data' on this site is full" in status['last_error']
+        assert status['last_complete']['primary_snap_id'] == first   # nothing half-written is complete
+        wait_for_health(site_b, 'MIRROR_SNAPSHOT_REPLAY_FAILED', present=True)
+        detail = site_b.ceph_json('health', 'detail')['checks']['MIRROR_SNAPSHOT_REPLAY_FAILED']
+        assert any("data pool 'rbd_data'" in d['message'] for d in detail['detail']), detail
+        # The image's own pool is not full: its other images keep syncing.
+        assert not pool_flagged_full(site_b, 'rbd')
+        with a.image('plain') as image:
+            image.write(rng.randbytes(6 * MiB), MiB)
+        plain = snapshot_now(images, 'plain')
+        assert_replica_matches(images, site_b, clients, 'plain', plain)
+        status = image_status(site_b, spec)
+        assert status['state'] == 'error' and status['last_complete']['primary_snap_id'] == first
+    finally:
+        site_b.ceph('osd', 'pool', 'set-quota', 'rbd_data', 'max_bytes', '0')
+    # Room again: it goes on by itself.
+    status = assert_replica_matches(images, site_b, clients, 'ec', second)
+    assert status['last_error'] is None
+
+
 def test_deleted_primary_mid_sync_is_never_complete(images: Images, site_b: Site, clients) -> None:
     _, b = clients
     try:
