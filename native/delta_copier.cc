@@ -621,6 +621,7 @@ Result<CopyStats> ApplyDelta(const RadosCluster& source_cluster, const RbdImage&
         break;
       }
     }
+    stats.max_chunks_in_flight = std::max<uint64_t>(stats.max_chunks_in_flight, in_flight.size());
     if (!error.ok()) break;
     error = pipeline.FlushMarks();
     if (!error.ok()) break;

@@ -592,6 +592,7 @@ PYBIND11_MODULE(_native, m) {
           out["bytes_written"] = stats.bytes_written;
           out["bytes_zeroed"] = stats.bytes_zeroed;
           out["objects_marked"] = stats.objects_marked;
+          out["max_chunks_in_flight"] = stats.max_chunks_in_flight;
           return out;
         },
         py::arg("src"), py::arg("src_pool"), py::arg("src_ns"), py::arg("src_name"), py::arg("from_snap_id"),
