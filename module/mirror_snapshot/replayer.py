@@ -315,7 +315,10 @@ class Replayer:
         retried soon). Its name is read from the primary once: the replica's
         data pool has the same name."""
         if image.data_pool is None:
-            data_pool = native.image_data_pool(remote, image.pool, image.ns, image.remote_id)
+            try:
+                data_pool = native.image_data_pool(remote, image.pool, image.ns, image.remote_id)
+            except OSError:
+                data_pool = None  # the primary cannot be read: the sync itself says why
             with self._lock:
                 image.data_pool = data_pool
         blocked = full_message_of(image, self._full_pools())
