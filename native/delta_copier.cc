@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "native/copy_plan.h"
 #include "native/crc32c.h"
 #include "native/data_objects.h"
 #include "native/extent_set.h"
@@ -42,7 +43,7 @@ struct Write {
 //            computed by the OSD, read only those (librados), write them.
 //            (A sparse read is the fallback: on memstore it returns every byte.)
 struct Chunk {
-  enum class Kind { kCopy, kZero, kCreated };
+  using Kind = PlannedChunk::Kind;  // what CopyPlan made it for
   enum class State { kQueued, kProbing, kReading, kWriting, kWritten };
 
   uint64_t offset = 0;
@@ -166,48 +167,12 @@ std::optional<std::vector<std::pair<uint64_t, uint64_t>>> NonZeroRanges(librados
 constexpr int kTargetWriteFlags = LIBRADOS_OP_FLAG_FADVISE_SEQUENTIAL | LIBRADOS_OP_FLAG_FADVISE_NOCACHE;
 
 constexpr uint64_t kSparseBlock = 4096;       // created objects: zero blocks are holes
+// Chunks one copy keeps in flight at most, whatever their size: a delta of
+// many small extents keeps its bookkeeping (a few hundred bytes a chunk) to
+// well under a MiB, and the objecter queues no more than this anyway
+// (objecter_inflight_ops defaults to 1024).
+constexpr size_t kMaxChunksInFlight = 1024;
 constexpr uint64_t kZeroRunInCopy = 64 << 10;  // changed ranges: long zero runs become write_zeroes
-
-// The delta as chunks in offset order, split at chunk boundaries (created
-// objects: one chunk per object), with everything below `resume_offset` left out.
-std::deque<std::unique_ptr<Chunk>> Plan(const ImageDelta& delta, const CopyOptions& options) {
-  struct Range {
-    uint64_t offset, length;
-    Chunk::Kind kind;
-    bool operator<(const Range& o) const { return offset < o.offset; }
-  };
-  const uint64_t object_size = std::max<uint64_t>(delta.layout.object_size, 1);
-  std::vector<Range> ranges;
-  for (const auto& [off, len] : delta.changed) ranges.push_back({off, len, Chunk::Kind::kCopy});
-  for (const auto& [off, len] : delta.created) ranges.push_back({off, len, Chunk::Kind::kCreated});
-  for (const auto& [off, len] : delta.zeroed) {
-    if (off < delta.size_at_to) ranges.push_back({off, std::min(len, delta.size_at_to - off), Chunk::Kind::kZero});
-  }
-  std::sort(ranges.begin(), ranges.end());
-  const uint64_t chunk_bytes = std::max<uint64_t>(options.chunk_bytes, 4096);
-  std::deque<std::unique_ptr<Chunk>> chunks;
-  for (const Range& r : ranges) {
-    const uint64_t step = r.kind == Chunk::Kind::kCreated ? object_size : chunk_bytes;
-    const uint64_t end = r.offset + r.length;
-    for (uint64_t pos = r.offset; pos < end;) {
-      const uint64_t stop = std::min(end, (pos / step + 1) * step);
-      // A created object is redone whole unless entirely below the resume point.
-      const uint64_t start = r.kind == Chunk::Kind::kCreated
-                                 ? (stop > options.resume_offset ? pos : stop)
-                                 : std::max(pos, options.resume_offset);
-      if (start < stop) {
-        auto chunk = std::make_unique<Chunk>();
-        chunk->offset = start;
-        chunk->length = stop - start;
-        chunk->kind = r.kind;
-        chunk->object_no = pos / object_size;
-        chunks.push_back(std::move(chunk));
-      }
-      pos = stop;
-    }
-  }
-  return chunks;
-}
 
 class Pipeline {
  public:
@@ -605,7 +570,11 @@ Result<CopyStats> ApplyDelta(const RadosCluster& source_cluster, const RbdImage&
   auto marker = OpenMarker(options, target, target_objects.value().has_value());
   if (!marker.ok()) return marker.status();
 
-  std::deque<std::unique_ptr<Chunk>> queued = Plan(delta, options);
+  // Chunks are made as they are admitted: only those in flight exist.
+  auto made_plan = CopyPlan::Make(delta, options.chunk_bytes, options.resume_offset);
+  if (!made_plan.ok()) return made_plan.status();
+  CopyPlan plan = std::move(made_plan).value();
+  std::optional<PlannedChunk> next = plan.Next();
   std::deque<std::unique_ptr<Chunk>> in_flight;  // offset order
   Pipeline pipeline(&objects, source, delta, target,
                     target_objects.value() ? &*target_objects.value() : nullptr, target_layout,
@@ -613,8 +582,7 @@ Result<CopyStats> ApplyDelta(const RadosCluster& source_cluster, const RbdImage&
   CopyProgress progress;
   progress.bytes_total = TotalLength(delta.changed) + TotalLength(delta.created) + TotalLength(delta.zeroed);
   progress.checkpoint_offset = options.resume_offset;
-  uint64_t remaining = 0;  // bytes below the resume point count as done
-  for (const auto& c : queued) remaining += c->length;
+  const uint64_t remaining = plan.planned_bytes();  // bytes below the resume point count as done
   progress.bytes_done = progress.bytes_total > remaining ? progress.bytes_total - remaining : 0;
   uint64_t next_report = progress.bytes_done + options.progress_every_bytes;
   uint64_t bytes_in_flight = 0;
@@ -624,6 +592,7 @@ Result<CopyStats> ApplyDelta(const RadosCluster& source_cluster, const RbdImage&
   auto admit = [&](uint64_t length) {
     const bool alone = in_flight.empty();
     if (!alone && bytes_in_flight + length > options.max_in_flight_bytes) return false;
+    if (!alone && in_flight.size() >= kMaxChunksInFlight) return false;
     return options.budget == nullptr || options.budget->TryTake(length, alone);
   };
 
@@ -631,14 +600,18 @@ Result<CopyStats> ApplyDelta(const RadosCluster& source_cluster, const RbdImage&
     if (error.ok()) error = Status::FromErrno(code, what + " at offset " + std::to_string(c->offset));
   };
 
-  while (error.ok() && (!queued.empty() || !in_flight.empty())) {
+  while (error.ok() && (next || !in_flight.empty())) {
     if (options.cancelled && options.cancelled()) {
       error = Status::Error(ECANCELED, "the sync of '" + target.spec() + "' was stopped");
       break;
     }
-    while (!queued.empty() && admit(queued.front()->length)) {
-      std::unique_ptr<Chunk> c = std::move(queued.front());
-      queued.pop_front();
+    while (next && admit(next->length)) {
+      auto c = std::make_unique<Chunk>();
+      c->offset = next->offset;
+      c->length = next->length;
+      c->kind = next->kind;
+      c->object_no = next->object_no;
+      next = plan.Next();
       bytes_in_flight += c->length;
       Chunk* raw = c.get();
       in_flight.push_back(std::move(c));
@@ -648,6 +621,7 @@ Result<CopyStats> ApplyDelta(const RadosCluster& source_cluster, const RbdImage&
         break;
       }
     }
+    stats.max_chunks_in_flight = std::max<uint64_t>(stats.max_chunks_in_flight, in_flight.size());
     if (!error.ok()) break;
     error = pipeline.FlushMarks();
     if (!error.ok()) break;

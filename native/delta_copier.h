@@ -63,6 +63,7 @@ struct CopyStats {
   uint64_t bytes_written = 0;
   uint64_t bytes_zeroed = 0;  // written as write_zeroes (all-zero data or removed ranges)
   uint64_t objects_marked = 0;  // created objects written after marking them ourselves
+  uint64_t max_chunks_in_flight = 0;  // the most chunks the copy held at once (they exist only in flight)
 };
 
 // `source` must be set to the snapshot the delta goes `to`; `source_cluster`

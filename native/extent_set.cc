@@ -49,6 +49,15 @@ Extents Subtract(const Extents& a, const Extents& b) {
   return out;
 }
 
+void AppendInOrder(Extents* extents, uint64_t offset, uint64_t length) {
+  if (length == 0) return;
+  if (!extents->empty() && extents->back().first + extents->back().second == offset) {
+    extents->back().second += length;
+  } else {
+    extents->emplace_back(offset, length);
+  }
+}
+
 uint64_t TotalLength(const Extents& extents) {
   uint64_t total = 0;
   for (const auto& e : extents) total += e.second;

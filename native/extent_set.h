@@ -16,5 +16,9 @@ Extents Intersect(const Extents& a, const Extents& b);
 // Ranges of `a` not in `b`.
 Extents Subtract(const Extents& a, const Extents& b);
 uint64_t TotalLength(const Extents& extents);
+// Appends a range that starts at or after the last one's end, merged into
+// it when they touch: ranges built in offset order stay as few as possible
+// (a fully written image is one range, not one per object).
+void AppendInOrder(Extents* extents, uint64_t offset, uint64_t length);
 
 }  // namespace mirror_snapshot

@@ -68,8 +68,10 @@ Result<ImageDelta> ComputeImageDelta(const RadosCluster& cluster, const RbdImage
         ++delta.objects_changed;
         const uint64_t base = object_no * l.object_size;
         Extents& data = od.created ? delta.created : delta.changed;
-        for (const auto& [off, len] : od.changed) data.emplace_back(base + off, len);
-        for (const auto& [off, len] : od.zeroed) delta.zeroed.emplace_back(base + off, len);
+        // Merged as they come: the delta holds runs of changes, not one
+        // range per object (a first sync of a full image is one range).
+        for (const auto& [off, len] : od.changed) AppendInOrder(&data, base + off, len);
+        for (const auto& [off, len] : od.zeroed) AppendInOrder(&delta.zeroed, base + off, len);
         return Status::Ok();
       });
   if (!status.ok()) return status;

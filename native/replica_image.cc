@@ -241,6 +241,13 @@ Status WriteReplicaState(const RbdImage& local, const ReplicaState& state) {
   return local.SetMetadata(kReplicaStateKey, EncodeReplicaState(state));
 }
 
+Result<std::string> SeparateDataPool(const RadosCluster& cluster, const RbdImage& image) {
+  uint64_t features = 0;
+  const int rc = rbd_get_features(image.handle(), &features);
+  if (rc < 0) return Status::FromErrno(rc, "reading features of '" + image.spec() + "'");
+  return DataPoolName(cluster, image, features);
+}
+
 Result<RbdImage> OpenOrCreateReplica(const RadosCluster& local, const std::string& pool, const std::string& ns,
                                      const std::string& name, const RadosCluster& remote_cluster,
                                      const RbdImage& remote, const ReplicaState& identity,

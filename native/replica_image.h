@@ -26,6 +26,10 @@ Result<RbdImage> OpenOrCreateReplica(const RadosCluster& local, const std::strin
                                      const RbdImage& remote, const ReplicaState& identity,
                                      ReplicaState* state);
 
+// The name of `image`'s separate data pool (`rbd create --data-pool`), ""
+// when it has none. A replica's data pool has the same name as its primary's.
+Result<std::string> SeparateDataPool(const RadosCluster& cluster, const RbdImage& image);
+
 Status WriteReplicaState(const RbdImage& local, const ReplicaState& state);
 
 // The primary's parent overlap at its snapshot `snap_id`; nullopt when it has

@@ -5,6 +5,7 @@ threads, persists state and reports health; the work runs in the native core
 (C++), which is only ever touched from this module's own threads.
 """
 import errno
+import json
 import threading
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
@@ -14,7 +15,7 @@ from mgr_module import MgrModule, Option
 from . import image_status, levels, output
 from ._version import MODULE_VERSION
 from .errors import CommandError, invalid
-from .executor import ExecutorNotReady, NativeExecutor
+from .executor import ExecutorBusy, ExecutorNotReady, NativeExecutor
 from .local_cluster import BLOCKLISTED, LocalCluster, own_client_config, own_log_file
 from .peer_announcer import PeerAnnouncer
 from .peer_connections import PeerConnections
@@ -33,6 +34,9 @@ READY_TIMEOUT_SECONDS = 10.0
 COMMAND_TIMEOUT_SECONDS = 60.0
 PEER_COMMAND_TIMEOUT_SECONDS = 180.0  # a sync to stop, a peer to answer, a rollback or a verify
 CREATE_TIMEOUT_SECONDS = 120.0
+# Command jobs waiting for a native thread, at most; past it a command gets
+# EBUSY: jobs of commands that timed out keep their threads until they end.
+MAX_WAITING_COMMAND_JOBS = 32
 
 LEVEL_SPEC = 'name=level_spec,type=CephString'
 FORMAT_HELP = ' (--format plain|json|json-pretty)'
@@ -148,6 +152,10 @@ class Module(MgrModule):
                desc='local snapshots a secondary image keeps (the newest complete one always stays)'),
         Option(name='replay_stall_seconds', type='secs', default=60, min=5,
                desc='a sync with no progress for this long is reported as stalled (status and health)'),
+        Option(name='local_op_timeout', type='secs', default=60, min=0, max=3600,
+               desc='seconds an OSD or monitor operation of this site may take before it fails '
+                    '(ETIMEDOUT: the step is retried later) instead of blocking a thread, e.g. on '
+                    'an inactive PG; 0: no timeout; takes effect on module restart'),
         Option(name='replay_skip_pools', type='str', default='',
                desc='comma-separated pools this module does not replay (e.g. handed to rbd-mirror)'),
     ]
@@ -156,7 +164,7 @@ class Module(MgrModule):
         super().__init__(*args, **kwargs)
         self._stopping = threading.Event()
         self._ready = threading.Event()
-        self._executor = NativeExecutor(__package__, self.log, 'native')
+        self._executor = NativeExecutor(__package__, self.log, 'native', max_waiting=MAX_WAITING_COMMAND_JOBS)
         self._creator = NativeExecutor(__package__, self.log, 'create')
         self._syncs = NativeExecutor(__package__, self.log, 'sync')
         # Its own thread: a peer that does not answer must not hold the
@@ -243,6 +251,10 @@ class Module(MgrModule):
         if self._replayer is not None:
             self._replayer.refresh_soon()  # e.g. replay_skip_pools changed
 
+    def _local_op_timeout(self) -> int:
+        value = self.get_module_option('local_op_timeout')
+        return 60 if value is None else int(value)
+
     def _refresh_interval(self) -> float:
         return float(self.get_module_option('refresh_interval') or 60)
 
@@ -264,7 +276,8 @@ class Module(MgrModule):
 
     def _open_local_cluster(self, native: Any) -> Any:
         entity = f'mgr.{self.get_mgr_id()}'
-        config = own_client_config(self.get_ceph_option, own_log_file(self.get_ceph_option('log_file')))
+        config = own_client_config(self.get_ceph_option, own_log_file(self.get_ceph_option('log_file')),
+                                   self._local_op_timeout())
         try:
             cluster = native.Cluster.connect(self.get_ceph_conf_path(), entity, config)
             self._native_client_name = entity
@@ -273,7 +286,8 @@ class Module(MgrModule):
         except OSError as e:
             # Still replicates, with the mgr's librbd settings (buffers copied).
             self.log.warning(f'native client: cannot connect as {entity} with its own configuration '
-                             f'({e.strerror or e}); sharing the mgr\'s')
+                             f'({e.strerror or e}); sharing the mgr\'s (and its operation timeouts, '
+                             f'not local_op_timeout)')
             cluster = native.Cluster.from_mgr_context(self.get_context())
             self._native_client_name = f'{entity} (sharing the mgr\'s CephContext)'
         # Registered so that a mgr failover blocklists this client too.
@@ -320,19 +334,29 @@ class Module(MgrModule):
         except OSError as e:  # a failed native Status
             if e.errno == BLOCKLISTED and self._local is not None:
                 local, error = self._local, e  # `e` is unbound after the except block
-                self._executor.submit(lambda native: local.recover(error))
+                try:
+                    self._executor.submit(lambda native: local.recover(error))
+                except ExecutorBusy:
+                    pass  # the next failure tries again
             return -(e.errno or errno.EIO), '', e.strerror or str(e)
         except ExecutorNotReady as e:
             return -errno.EAGAIN, '', str(e)
+        except ExecutorBusy as e:
+            return -errno.EBUSY, '', str(e)
         except FutureTimeout:
             return -errno.ETIMEDOUT, '', 'the native core did not answer in time'
         except Exception as e:
             self.log.exception(f"command '{cmd.get('prefix')}' failed")
             return -errno.EIO, '', f'internal error: {e}'
 
-    def _native_call(self, job: Callable[..., Any], *args: Any) -> Any:
+    def _native_call(self, job: Callable[..., Any], *args: Any, same_as: Optional[Dict[str, Any]] = None) -> Any:
+        """Run a command's job on a native thread. `same_as`: the (read-only)
+        command it answers; while an identical command's job is unfinished
+        (a monitoring loop asking again), this one waits for that job's result
+        instead of queueing another."""
         self._executor.wait_ready(READY_TIMEOUT_SECONDS)
-        return self._executor.call(job, *args, timeout=COMMAND_TIMEOUT_SECONDS)
+        shared_key = json.dumps(same_as, sort_keys=True, default=str) if same_as is not None else None
+        return self._executor.call(job, *args, timeout=COMMAND_TIMEOUT_SECONDS, shared_key=shared_key)
 
     def _require_ready(self) -> None:
         if not self._ready.wait(READY_TIMEOUT_SECONDS):
@@ -356,9 +380,11 @@ class Module(MgrModule):
                 'client_rbd_cache': cluster.config_value('rbd_cache') if cluster is not None else None,
                 'client_zero_copy_writes': (cluster.config_value('rbd_disable_zero_copy_writes') == 'false'
                                             if cluster is not None else None),
+                'client_osd_op_timeout': (cluster.config_value('rados_osd_op_timeout')
+                                          if cluster is not None else None),
             }
 
-        data = self._native_call(job)
+        data = self._native_call(job, same_as=cmd)
         return 0, output.render(data, fmt, output.key_value_lines), ''
 
     def _cmd_schedule_add(self, cmd: Dict[str, Any]) -> CommandResult:
@@ -383,7 +409,7 @@ class Module(MgrModule):
         self._require_ready()
         assert self._schedules
         rows = self._native_call(lambda native: self._schedules.ls(
-            cmd.get('level_spec', ''), bool(cmd.get('recursive', False))))
+            cmd.get('level_spec', ''), bool(cmd.get('recursive', False))), same_as=cmd)
         return 0, output.render(rows, fmt, output.schedule_table), ''
 
     def _cmd_schedule_status(self, cmd: Dict[str, Any]) -> CommandResult:
@@ -397,7 +423,7 @@ class Module(MgrModule):
                 within = levels.parse(native, cmd['level_spec'])
             return self._scheduler.status(within)
 
-        data = self._native_call(job)
+        data = self._native_call(job, same_as=cmd)
         return 0, output.render(data, fmt, output.status_table), ''
 
     def _cmd_create(self, cmd: Dict[str, Any]) -> CommandResult:
@@ -448,7 +474,7 @@ class Module(MgrModule):
                     raise CommandError(errno.ENOENT, e.strerror or str(e))
                 raise
 
-        data = self._native_call(job)
+        data = self._native_call(job, same_as=cmd)
         return 0, output.render(data, fmt, lambda d: image_status.status_table([d])), ''
 
     def _with_peer(self, job: Callable[[ImageCommands], Dict[str, Any]]) -> Dict[str, Any]:
@@ -501,5 +527,5 @@ class Module(MgrModule):
                             continue  # removed meanwhile
             return sorted(rows, key=lambda r: (r['image'], r['role']))
 
-        rows = self._native_call(job)
+        rows = self._native_call(job, same_as=cmd)
         return 0, output.render({'images': rows}, fmt, lambda d: image_status.status_table(d['images'])), ''

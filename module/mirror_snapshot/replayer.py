@@ -62,6 +62,9 @@ class ReplayedImage:
         self.retry_at = 0.0
         self.running = False
         self.pending = False
+        # The separate data pool (rbd create --data-pool) its replica writes
+        # to, '' for none; None until read from the primary (it never changes).
+        self.data_pool: Optional[str] = None
 
     @property
     def key(self) -> str:
@@ -241,9 +244,10 @@ class Replayer:
             image = self._images.get(key)
             if image is None or image.paused:
                 return
-            if image.pool in full and not image.running:
+            blocked = full_message_of(image, full)
+            if blocked and not image.running:
                 # Writes to a full pool block in librbd: do not start any.
-                self._failed(image, full_message(image.pool), soon=True)
+                self._failed(image, blocked, soon=True)
                 return
             if image.running:
                 image.pending = True
@@ -268,6 +272,8 @@ class Replayer:
                 with self._lock:
                     image.pending = False
                 remote = self._peers.get(image.peer)
+                if self._data_pool_full(native, remote, image):
+                    return
                 self._log.debug(f"replaying '{image.spec}'")
                 result = native.replay_image(
                     remote, local, image.pool, image.ns, image.remote_id, image.name,
@@ -300,8 +306,11 @@ class Replayer:
             if e.errno == errno.ECANCELED and image.paused:
                 return  # a role change stopped it; it says what happens next
             self._peers.failed(image.peer, e)
+            message = e.strerror or str(e)
+            if e.errno == errno.ETIMEDOUT:
+                message += ' (OSDs or monitors did not answer in time; retried with backoff)'
             with self._lock:
-                self._failed(image, e.strerror or str(e), soon=e.errno == errno.EAGAIN)
+                self._failed(image, message, soon=e.errno == errno.EAGAIN)
             self._log.error(f"replaying '{image.spec}' failed: {e.strerror or e}")
         except Exception as e:
             self._log.exception(f"replaying '{image.spec}' failed")
@@ -313,6 +322,24 @@ class Replayer:
                 again = image.pending and not image.last_error
             if again:
                 self._kick(image.key)
+
+    def _data_pool_full(self, native: Any, remote: Any, image: ReplayedImage) -> bool:
+        """Whether the image's data pool here is full (then it is in error and
+        retried soon). Its name is read from the primary once: the replica's
+        data pool has the same name."""
+        if image.data_pool is None:
+            try:
+                data_pool = native.image_data_pool(remote, image.pool, image.ns, image.remote_id)
+            except OSError:
+                data_pool = None  # the primary cannot be read: the sync itself says why
+            with self._lock:
+                image.data_pool = data_pool
+        blocked = full_message_of(image, self._full_pools())
+        if not blocked:
+            return False
+        with self._lock:
+            self._failed(image, blocked, soon=True)
+        return True
 
     # --- role changes ---------------------------------------------------------
 
@@ -385,8 +412,9 @@ class Replayer:
         self._set_health(checks)
 
     def _error_of(self, image: ReplayedImage, full: Set[str]) -> Optional[str]:
-        if image.running and image.pool in full:
-            return full_message(image.pool)  # the sync in flight is blocked
+        blocked = full_message_of(image, full)
+        if image.running and blocked:
+            return blocked  # the sync in flight is blocked
         if image.running:
             view = image.progress.view()
             idle = time.time() - view['updated']
@@ -473,6 +501,17 @@ def warning(summary: str, details: List[str]) -> Dict[str, Any]:
 
 def full_message(pool: str) -> str:
     return f"pool '{pool}' on this site is full (OSDs or quota): replication is paused until it has room"
+
+
+def full_message_of(image: ReplayedImage, full: Set[str]) -> Optional[str]:
+    """Why the image's replica cannot be written now: its pool or its data
+    pool (an EC pool, often) is full here; None if neither is."""
+    if image.pool in full:
+        return full_message(image.pool)
+    if image.data_pool and image.data_pool in full:
+        return (f"data pool '{image.data_pool}' on this site is full (OSDs or quota): "
+                f"replication is paused until it has room")
+    return None
 
 
 def _interrupted(replica: Optional[Dict[str, Any]]) -> bool:

@@ -31,6 +31,7 @@
 #include "native/primary_snapshots.h"
 #include "native/rados_cluster.h"
 #include "native/rbd_image.h"
+#include "native/replica_image.h"
 #include "native/role_change.h"
 #include "native/schedule_planner.h"
 #include "native/version.h"
@@ -525,6 +526,13 @@ PYBIND11_MODULE(_native, m) {
         "Images of pool/ns mirrored in snapshot mode: [{id, name, global_id, primary}].");
   m.def("image_info", &ImageInfo, py::arg("cluster"), py::arg("pool"), py::arg("ns"), py::arg("name"),
         "Id and mirroring state of one image (ENOENT if pool, namespace or image is missing).");
+  m.def("image_data_pool",
+        [](const RadosCluster& c, const std::string& pool, const std::string& ns, const std::string& id) {
+          IoCtx ioctx = OpenPool(c, pool, ns);
+          return Unwrap(ms::SeparateDataPool(c, Unwrap(ms::RbdImage::OpenById(ioctx, id))));
+        }, py::arg("cluster"), py::arg("pool"), py::arg("ns"), py::arg("id"),
+        py::call_guard<py::gil_scoped_release>(),
+        "The name of an image's separate data pool (rbd create --data-pool), '' when it has none.");
   m.def("image_metadata",
         [](const RadosCluster& c, const std::string& pool, const std::string& ns, const std::string& name,
            const std::string& prefix) {
@@ -584,6 +592,7 @@ PYBIND11_MODULE(_native, m) {
           out["bytes_written"] = stats.bytes_written;
           out["bytes_zeroed"] = stats.bytes_zeroed;
           out["objects_marked"] = stats.objects_marked;
+          out["max_chunks_in_flight"] = stats.max_chunks_in_flight;
           return out;
         },
         py::arg("src"), py::arg("src_pool"), py::arg("src_ns"), py::arg("src_name"), py::arg("from_snap_id"),

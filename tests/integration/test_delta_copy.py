@@ -77,6 +77,43 @@ def test_first_copy_then_delta_reproduce_the_primary(native, images: Images, sit
         assert allocated_bytes(site_b, target.spec('img')) <= allocated_bytes(images.site, images.spec('img'))
 
 
+def test_a_delta_of_many_small_extents_holds_at_most_1024_chunks(native, images: Images, site_b: Site) -> None:
+    """Chunks exist only while in flight (review #10): a delta of 3,000 separate 4 KiB writes
+    never holds more than 1,024 of them at once, though its 12 MiB fit in the bytes in flight;
+    and the copy is still pipelined, and exact."""
+    target = Images(site_b, images.namespace + '-copy')
+    target.setup()
+    with contextlib.ExitStack() as stack:
+        stack.callback(target.cleanup)
+        a_io = stack.enter_context(pool_io(images.site, images.namespace))
+        images.create('many', size='64M')
+        rng = random.Random(21)
+        with rbd.Image(a_io, 'many') as image:
+            image.write(rng.randbytes(48 * MiB), 0)
+        s1 = mirror_snapshot(images, 'many')
+        with rbd.Image(a_io, 'many') as image:
+            for i in range(3000):   # 16 KiB apart: 3,000 ranges of objects that existed at s1
+                image.write(rng.randbytes(4096), i * 16384)
+        s2 = mirror_snapshot(images, 'many')
+        delta = native.image_delta(native.Cluster.connect(str(images.site.conf)), 'rbd', images.namespace,
+                                   'many', s1, s2)
+        assert len(delta['changed']) == 3000 and not delta['created'], (len(delta['changed']), delta['created'])
+
+        target.create('many', size='64M', mirror='')
+        src = native.Cluster.connect(str(images.site.conf))
+        dst = native.Cluster.connect(str(site_b.conf))
+        native.copy_delta(src, 'rbd', images.namespace, 'many', 0, s1, dst, 'rbd', target.namespace, 'many',
+                          64 * MiB, 0)
+        second = native.copy_delta(src, 'rbd', images.namespace, 'many', s1, s2, dst, 'rbd', target.namespace,
+                                   'many', 64 * MiB, 0)
+        assert 1 < second['max_chunks_in_flight'] <= 1024, second
+        assert second['bytes_read'] == 3000 * 4096, second
+        with pool_io(site_b, target.namespace) as b_io:
+            with rbd.Image(b_io, 'many', read_only=True) as copy:
+                assert hashlib.sha256(copy.read(0, copy.size())).digest() == \
+                    hashlib.sha256(read_at(a_io, 'many', s2)).digest()
+
+
 def whole_objects_in_map(io, name: str, object_size: int) -> set:
     """Objects the image's head object map says exist (fast-diff from nothing)."""
     found = set()

@@ -8,7 +8,8 @@ import pytest
 import rados
 import rbd
 
-from sandbox import Site, project_version, stderr_lines
+from replication import reset_option
+from sandbox import Site, project_version, stderr_lines, wait_for
 
 
 def test_module_is_enabled_and_enable_is_idempotent(site: Site) -> None:
@@ -45,6 +46,31 @@ def test_native_client_is_set_up_for_bulk_copies_without_taking_the_mgrs_socket(
     answer = subprocess.run(['ceph', '--admin-daemon', str(asok), 'mgr_status'], capture_output=True, timeout=30)
     assert answer.returncode == 0, answer.stderr.decode()
     assert json.loads(answer.stdout)['initialized'] is True
+
+
+def version_of(site: Site) -> dict:
+    answer = site.ceph('mirror', 'snapshot', 'version', '--format', 'json', check=False)
+    return json.loads(answer.stdout) if answer.returncode == 0 else {}
+
+
+def test_native_client_operations_time_out_as_configured(site: Site) -> None:
+    """An inactive PG or a full pool fails an operation of the module's own client after
+    local_op_timeout, instead of holding a sync thread forever (review #13)."""
+    assert float(site.mirror_snapshot_json('version')['client_osd_op_timeout']) == 60   # the default
+    site.ceph('config', 'set', 'mgr', 'mgr/mirror_snapshot/local_op_timeout', '17')
+    try:
+        site.ceph('mgr', 'fail')   # read when the client connects: at module start
+        wait_for(lambda: float(version_of(site).get('client_osd_op_timeout') or 0) == 17, 180,
+                 what='the new client with a 17 s operation timeout')
+    finally:
+        reset_option(site, 'local_op_timeout', '60')
+        site.ceph('mgr', 'fail')
+        wait_for(lambda: float(version_of(site).get('client_osd_op_timeout') or 0) == 60, 180,
+                 what='the module back with its default timeout')
+        # Settled as the next test expects: the new client registered in the mgr map.
+        wait_for(lambda: any(c.get('name') == 'mirror_snapshot'
+                             for c in site.ceph_json('mgr', 'dump').get('active_clients', [])), 60,
+                 what='the native client registered with the mgr')
 
 
 def test_plain_format_is_a_readable_table(site: Site) -> None:

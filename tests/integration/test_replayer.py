@@ -11,6 +11,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import List
 
 import pytest
 import rbd
@@ -372,6 +373,112 @@ def test_full_secondary_pool_pauses_with_an_error(images: Images, site_b: Site, 
     finally:
         site_b.ceph('osd', 'pool', 'set-quota', 'rbd', 'max_bytes', '0')
     assert_replica_matches(images, site_b, clients, 'full', second)
+
+
+def pool_flagged_full(site: Site, pool: str) -> bool:
+    pools = site.ceph_json('osd', 'dump')['pools']
+    return any(p['pool_name'] == pool and 'full' in p['flags_names'].split(',') for p in pools)
+
+
+def test_full_data_pool_pauses_its_images_and_others_keep_syncing(images: Images, site_b: Site,
+                                                                  clients) -> None:
+    """An image whose data lives in a separate data pool (rbd create --data-pool, an EC pool in
+    production) is paused when that pool is full on site-b, like one whose own pool is full; an
+    image of the same pool without a data pool keeps syncing (review #13)."""
+    a, _ = clients
+    rng = random.Random(17)
+    spec = images.spec('ec')
+    images.site.rbd('create', '--size', '32M', '--data-pool', 'rbd_data', spec)
+    images.site.rbd('mirror', 'image', 'enable', spec, 'snapshot')
+    images.created.append(spec)
+    images.create('plain', size='32M')
+    with a.image('ec') as image:
+        image.write(rng.randbytes(4 * MiB), 0)
+    first = snapshot_now(images, 'ec')
+    wait_synced(site_b, spec, first)
+    site_b.ceph('osd', 'pool', 'set-quota', 'rbd_data', 'max_bytes', '1')
+    try:
+        wait_for(lambda: pool_flagged_full(site_b, 'rbd_data'), 90, what="site-b's pool rbd_data flagged full")
+        with a.image('ec') as image:
+            image.write(rng.randbytes(8 * MiB), 4 * MiB)
+        second = snapshot_now(images, 'ec')
+        status = wait_for(lambda: (s := image_status(site_b, spec)) and s['state'] == 'error' and s, 60,
+                          what='full data pool reported')
+        assert "data pool 'rbd_data' on this site is full" in status['last_error']
+        assert status['last_complete']['primary_snap_id'] == first   # nothing half-written is complete
+        wait_for_health(site_b, 'MIRROR_SNAPSHOT_REPLAY_FAILED', present=True)
+        detail = site_b.ceph_json('health', 'detail')['checks']['MIRROR_SNAPSHOT_REPLAY_FAILED']
+        assert any("data pool 'rbd_data'" in d['message'] for d in detail['detail']), detail
+        # The image's own pool is not full: its other images keep syncing.
+        assert not pool_flagged_full(site_b, 'rbd')
+        with a.image('plain') as image:
+            image.write(rng.randbytes(6 * MiB), MiB)
+        plain = snapshot_now(images, 'plain')
+        assert_replica_matches(images, site_b, clients, 'plain', plain)
+        status = image_status(site_b, spec)
+        assert status['state'] == 'error' and status['last_complete']['primary_snap_id'] == first
+    finally:
+        site_b.ceph('osd', 'pool', 'set-quota', 'rbd_data', 'max_bytes', '0')
+    # Room again: it goes on by itself.
+    status = assert_replica_matches(images, site_b, clients, 'ec', second)
+    assert status['last_error'] is None
+
+
+def restart_module(site: Site) -> None:
+    """A mgr failover, then wait for the module's client (options read at start) to be in place."""
+    site.ceph('mgr', 'fail')
+    wait_for(lambda: site.ceph('mirror', 'snapshot', 'version', check=False).returncode == 0, 180,
+             what='the module to answer')
+    wait_for(lambda: any(c.get('name') == 'mirror_snapshot'
+                         for c in site.ceph_json('mgr', 'dump').get('active_clients', [])), 60,
+             what='the native client registered with the mgr')
+
+
+def mgr_log_lines(site: Site, needle: str) -> List[str]:
+    return [line for log in (site.dir / 'log').glob('mgr.*.log') if not log.name.endswith('mirror_snapshot.log')
+            for line in log.read_text(errors='replace').splitlines() if needle in line]
+
+
+def test_a_sync_blocked_by_an_unanswering_osd_frees_its_thread(
+        persistent_images: Images, images: Images, site_b: Site, persistent_clients, clients) -> None:
+    """An OSD of site-b that stops answering (its PGs inactive) blocks a sync's operations in
+    librados; after local_op_timeout they fail (ETIMEDOUT, retried later) and the sync thread is
+    freed: with one sync thread, an image of another pool still syncs (review #13)."""
+    a, _ = clients
+    stuck = persistent_images.spec('stuck')   # pool rbd_persist: site-b's osd.1 alone
+    site_b.ceph('config', 'set', 'mgr', 'mgr/mirror_snapshot/max_concurrent_image_syncs', '1')
+    site_b.ceph('config', 'set', 'mgr', 'mgr/mirror_snapshot/local_op_timeout', '10')
+    osd = None
+    try:
+        restart_module(site_b)
+        persistent_images.create('stuck', size='8M')
+        first = snapshot_now(persistent_images, 'stuck')
+        wait_synced(site_b, stuck, first)
+        images.create('plain', size='8M')
+        osd = site_b.daemon_pid('osd.1')
+        assert osd is not None
+        os.kill(osd, signal.SIGSTOP)   # alive, answering nothing
+        with persistent_clients[0].image('stuck') as image:
+            image.write(b'\1' * MiB, 0)
+        second = snapshot_now(persistent_images, 'stuck')
+        time.sleep(2)   # its sync has the only thread
+        with a.image('plain') as image:
+            image.write(b'\2' * MiB, 0)
+        plain = snapshot_now(images, 'plain')
+        wait_synced(site_b, images.spec('plain'), plain, timeout=120)
+        assert wait_for(lambda: [line for line in mgr_log_lines(site_b, f"replaying '{stuck}' failed")
+                                 if 'Connection timed out' in line], 30, what="stuck's step failing with ETIMEDOUT")
+        status = image_status(site_b, stuck)
+        assert status['state'] == 'error' and 'did not answer in time' in status['last_error'], status
+        assert status['last_complete']['primary_snap_id'] == first
+    finally:
+        if osd is not None:
+            os.kill(osd, signal.SIGCONT)
+        reset_option(site_b, 'max_concurrent_image_syncs', '4')
+        reset_option(site_b, 'local_op_timeout', '60')
+        restart_module(site_b)
+    # The OSD answers again: the image goes on by itself.
+    assert_replica_matches(persistent_images, site_b, persistent_clients, 'stuck', second)
 
 
 def test_deleted_primary_mid_sync_is_never_complete(images: Images, site_b: Site, clients) -> None:
