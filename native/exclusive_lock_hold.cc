@@ -60,11 +60,7 @@ void ExclusiveLockHold::Release() {
   if (handle_ != nullptr) rbd_lock_release(std::exchange(handle_, nullptr));
 }
 
-Result<std::string> LiveLockOwner(const RadosCluster& cluster, const RbdImage& image) {
-  auto owners = image.LockOwners();
-  if (!owners.ok()) return owners.status();
-  if (owners.value().empty()) return std::string();
-  const std::string& owner = owners.value().front();
+Result<std::list<obj_watch_t>> HeaderWatchers(const RadosCluster& cluster, const RbdImage& image) {
   auto id = image.Id();
   if (!id.ok()) return id.status();
   auto header = OpenHeaderObjects(cluster, image);
@@ -72,12 +68,22 @@ Result<std::string> LiveLockOwner(const RadosCluster& cluster, const RbdImage& i
   std::list<obj_watch_t> watchers;
   const int rc = header.value().list_watchers(HeaderObjectName(id.value()), &watchers);
   if (rc < 0) return Status::FromErrno(rc, "listing the clients that have '" + image.spec() + "' open");
+  return watchers;
+}
+
+Result<std::string> LiveLockOwner(const RadosCluster& cluster, const RbdImage& image) {
+  auto owners = image.LockOwners();
+  if (!owners.ok()) return owners.status();
+  if (owners.value().empty()) return std::string();
+  const std::string& owner = owners.value().front();
+  auto watchers = HeaderWatchers(cluster, image);
+  if (!watchers.ok()) return watchers.status();
   // librbd names an owner by its messenger address ("127.0.0.1:0/123");
   // a watcher carries the same address while its client lives.
   const std::string_view address = WithoutAddressType(owner);
   auto self = cluster.Addresses();
   if (self.ok() && self.value().find(address) != std::string::npos) return std::string();  // ours
-  for (const auto& w : watchers) {
+  for (const auto& w : watchers.value()) {
     if (WithoutAddressType(w.addr) == address) return owner;
   }
   return std::string();  // died holding it: librbd breaks such a lock

@@ -7,8 +7,10 @@
 // as the lock owner goes through that same handle, which outlives the hold.
 #pragma once
 
+#include <rados/librados.hpp>
 #include <rbd/librbd.h>
 
+#include <list>
 #include <string>
 
 #include "native/rados_cluster.h"
@@ -42,6 +44,10 @@ class ExclusiveLockHold {
   rbd_image_t handle_ = nullptr;  // borrowed
   std::string owner_;
 };
+
+// The clients that have `image` open (watch its header); `cluster` is the
+// client `image` was opened with.
+Result<std::list<obj_watch_t>> HeaderWatchers(const RadosCluster& cluster, const RbdImage& image);
 
 // A client other than the lock's owner can only be writing if it is alive:
 // it watches the image's header. Returns the live owner other than

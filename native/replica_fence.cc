@@ -51,15 +51,10 @@ Result<bool> IsFenced(const RbdImage& image) {
 }
 
 Result<bool> OpenElsewhere(const RadosCluster& cluster, const RbdImage& image) {
-  auto id = image.Id();
-  if (!id.ok()) return id.status();
-  auto header = OpenHeaderObjects(cluster, image);
-  if (!header.ok()) return header.status();
-  std::list<obj_watch_t> watchers;
-  const int rc = header.value().list_watchers(HeaderObjectName(id.value()), &watchers);
-  if (rc < 0) return Status::FromErrno(rc, "listing the clients that have '" + image.spec() + "' open");
+  auto watchers = HeaderWatchers(cluster, image);
+  if (!watchers.ok()) return watchers.status();
   const auto self = static_cast<int64_t>(cluster.InstanceId());
-  for (const auto& w : watchers) {
+  for (const auto& w : watchers.value()) {
     if (w.watcher_id != self) return true;
   }
   return false;

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from replication import (MiB, assert_replica_matches, copying_past, image_status, reset_option,
-                         start_slow_sync, wait_for_health)
+                         reset_slow_sync, start_slow_sync, wait_for_health)
 from sandbox import Images, Site, sandbox, wait_for
 
 STALL_SECONDS = 5
@@ -34,7 +34,9 @@ def test_osd_stopped_mid_sync_stalls_it_and_it_resumes_by_itself(
     site = Site(site_name)
     site_b.ceph('config', 'set', 'mgr', 'mgr/mirror_snapshot/replay_stall_seconds', str(STALL_SECONDS))
     try:
-        _, second = start_slow_sync(images, site_b, 'osd', '256M')
+        # One 4 MiB chunk in flight and 1 GiB to copy: some seconds even on a
+        # fast machine, for the stop to land mid-copy.
+        _, second = start_slow_sync(images, site_b, 'osd', '1G', one_chunk=True)
         wait_for(copying_past(site_b, spec, 0.05, 0.7), 90, interval=0.05, what='sync copying')
         stop(site, 'osd.1', how)
         stalled = wait_for(lambda: (s := image_status(site_b, spec)) and
@@ -45,7 +47,7 @@ def test_osd_stopped_mid_sync_stalls_it_and_it_resumes_by_itself(
         wait_for_health(site_b, 'MIRROR_SNAPSHOT_REPLAY_FAILED', True)
     finally:
         proc = sandbox('up')    # starts the stopped OSD again
-        reset_option(site_b, 'replay_memory_bytes', str(256 * MiB))
+        reset_slow_sync(site_b)
         reset_option(site_b, 'replay_stall_seconds', '60')
     assert proc.returncode == 0, proc.stderr.decode()
     status = assert_replica_matches(images, site_b, persistent_clients, 'osd', second)
