@@ -94,9 +94,9 @@ def kill_during(side: Side, proc: Optional[subprocess.Popen], rng: random.Random
     """Freezes `side`'s OSD (pool rbd) `delay` s after `proc` started, so that
     a role change under way stops at its next OSD operation, SIGKILLs the
     active mgr there, thaws the OSD and waits for the module to answer again;
-    returns the delay. (A role change takes some 50 ms in the mgr: without
-    the freeze, the kill lands after it nearly every time.)"""
-    delay = rng.uniform(0.1, window)
+    returns the delay. (A role change answers within some 150 ms of its CLI
+    starting: without the freeze, the kill lands after it nearly every time.)"""
+    delay = rng.uniform(0.0, window)
     time.sleep(delay)
     osd = side.site.daemon_pid('osd.0')
     os.kill(osd, signal.SIGSTOP)
@@ -130,7 +130,7 @@ def test_killed_role_changes_are_finished_by_a_retry(images: Images, site_a: Sit
             secondary_holding(secondary, spec, held)
             write(primary, rng)  # never synced: the consistency point stays `held`
             expected = primary.client.digest('rc', snap_id=held)
-            delay = kill_during(secondary, command(secondary, spec, 'promote', '--force'), rng, 0.7)
+            delay = kill_during(secondary, command(secondary, spec, 'promote', '--force'), rng, 0.15)
             report, tries = until_done(secondary, spec, 'promote', '--force')
             matches = secondary.client.digest('rc') == expected
             rows.append({'round': round_ + 1, 'what': f'promote --force on {secondary.name}', 'delay': delay,
@@ -140,7 +140,7 @@ def test_killed_role_changes_are_finished_by_a_retry(images: Images, site_a: Sit
 
             # 2. Resync of the old primary (split-brain now), killed.
             write(secondary, rng)
-            delay = kill_during(primary, command(primary, spec, 'resync', '--force'), rng, 0.7)
+            delay = kill_during(primary, command(primary, spec, 'resync', '--force'), rng, 0.15)
             report, tries = until_done(primary, spec, 'resync', '--force')
             newest = create_snapshot(secondary, spec)
             secondary_holding(primary, spec, newest)
@@ -157,9 +157,9 @@ def test_killed_role_changes_are_finished_by_a_retry(images: Images, site_a: Sit
             demoted = primary.site.mirror_snapshot_json('image', 'demote', spec)['demoted_snap_id']
             secondary_holding(secondary, spec, demoted, ready=True)
             until_done(secondary, spec, 'promote')
+            delay = kill_during(primary, None, rng, 0.15)  # the old primary adopts by itself meanwhile
             write(secondary, rng)
             newest = create_snapshot(secondary, spec)
-            delay = kill_during(primary, None, rng, 0.7)  # the old primary adopts by itself meanwhile
             secondary_holding(primary, spec, newest)
             matches = primary.client.digest('rc') == secondary.client.digest('rc', snap_id=newest)
             rows.append({'round': round_ + 1, 'what': f'automatic failback on {primary.name}', 'delay': delay,
