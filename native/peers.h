@@ -19,9 +19,15 @@ struct PeerSite {
   std::string mirror_uuid;  // the peer's fsid once it has pinged us
   std::string client_name;
   std::string mon_host;  // from the peer's attributes (bootstrap import sets them)
+  // The peer's cephx secret. It stays in native code: the binding hands
+  // Python an opaque PeerSite that has no accessor for it, and connections
+  // are opened by handing that object back.
   std::string key;
 
   bool receives_from_peer() const { return direction != "tx-only"; }
+  // The same record with the same credentials: a client connected for one
+  // serves the other (a changed mon_host or key needs a new client).
+  bool operator==(const PeerSite& other) const = default;
 };
 
 Result<std::vector<PeerSite>> ListPeerSites(const IoCtx& pool);
