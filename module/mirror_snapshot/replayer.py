@@ -120,13 +120,16 @@ class Replayer:
         self._refresh_now.set()
 
     def _peer_ready(self, peer: Any) -> None:
-        """A peer connected (in the background): its pools are listed at once,
-        and its images that failed meanwhile are retried now; their backoff
-        was the peer's, and the peer is back."""
+        """A peer record connected (in the background): its images take this
+        version of the record (e.g. the key just fixed), those that failed
+        meanwhile are retried now (their backoff was the peer's), and its
+        pools are listed at once."""
         with self._lock:
             for image in self._images.values():
-                if image.peer.uuid == peer.uuid and image.last_error and not image.running:
-                    image.retry_at = 0.0
+                if image.peer.uuid == peer.uuid:
+                    image.peer = peer
+                    if image.last_error and not image.running:
+                        image.retry_at = 0.0
         self.refresh_soon()
 
     def _run(self) -> None:
@@ -224,6 +227,8 @@ class Replayer:
                         tracked = ReplayedImage(self._native, pool, ns, image, peer)
                         self._images[key] = tracked
                     else:
+                        if tracked.peer != peer and tracked.last_error:
+                            tracked.retry_at = 0.0  # its record changed (a key or mon_host fixed): try now
                         tracked.peer = peer
                         tracked.remote_primary = image['primary']
                 self._watcher.watch(remote, pool, ns, f"rbd_header.{image['id']}", key)
