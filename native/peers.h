@@ -25,9 +25,12 @@ struct PeerSite {
   std::string key;
 
   bool receives_from_peer() const { return direction != "tx-only"; }
-  // The same record with the same credentials: a client connected for one
-  // serves the other (a changed mon_host or key needs a new client).
-  bool operator==(const PeerSite& other) const = default;
+  // Whether a client connected for one record serves the other: the same
+  // monitors, identity and key (the records of several pools for one peer
+  // share a client; a changed mon_host or key needs a new one).
+  bool SameConnection(const PeerSite& other) const {
+    return mon_host == other.mon_host && client_name == other.client_name && key == other.key;
+  }
 };
 
 Result<std::vector<PeerSite>> ListPeerSites(const IoCtx& pool);

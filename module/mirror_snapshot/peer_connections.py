@@ -3,7 +3,8 @@
 Shared by the peer announcer, the replayer and the image commands. A peer is
 the native PeerSite object from `peer_sites()`: it has no readable key (the
 key stays in C++, invariant 8); two records with the same monitors, identity
-and key are equal, and are one dict key here.
+and key are equal, and are one dict key here: the records of several pools
+for one peer share its client, its attempts and its backoff.
 
 Connecting never holds up a caller that cannot wait (review #15): each
 attempt runs on a thread of its own, one at a time per peer. A failed attempt

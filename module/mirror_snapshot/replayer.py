@@ -126,10 +126,11 @@ class Replayer:
         pools are listed at once."""
         with self._lock:
             for image in self._images.values():
-                if image.peer.uuid == peer.uuid:
+                same_record = image.peer.uuid == peer.uuid
+                if same_record:
                     image.peer = peer
-                    if image.last_error and not image.running:
-                        image.retry_at = 0.0
+                if (same_record or image.peer == peer) and image.last_error and not image.running:
+                    image.retry_at = 0.0
         self.refresh_soon()
 
     def _run(self) -> None:

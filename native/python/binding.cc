@@ -604,8 +604,9 @@ PYBIND11_MODULE(_native, m) {
 
   // --- peers -------------------------------------------------------------------
   // A peer record as Python sees it: everything but the key (invariant 8,
-  // peer keys never leave C++). Equal records (same mon_host, identity and
-  // key) are one dict key; the hash leaves the key out.
+  // peer keys never leave C++). Records that connect the same way (same
+  // mon_host, identity and key) are equal, one dict key; the hash leaves the
+  // key out.
   py::class_<ms::PeerSite>(m, "PeerSite")
       .def_readonly("uuid", &ms::PeerSite::uuid)
       .def_readonly("direction", &ms::PeerSite::direction)
@@ -614,10 +615,9 @@ PYBIND11_MODULE(_native, m) {
       .def_readonly("client_name", &ms::PeerSite::client_name)
       .def_readonly("mon_host", &ms::PeerSite::mon_host)
       .def_property_readonly("has_key", [](const ms::PeerSite& p) { return !p.key.empty(); })
-      .def("__eq__", [](const ms::PeerSite& a, const ms::PeerSite& b) { return a == b; }, py::is_operator())
-      .def("__hash__", [](const ms::PeerSite& p) {
-             return py::hash(py::make_tuple(p.uuid, p.site_name, p.client_name, p.mon_host));
-           })
+      .def("__eq__", [](const ms::PeerSite& a, const ms::PeerSite& b) { return a.SameConnection(b); },
+           py::is_operator())
+      .def("__hash__", [](const ms::PeerSite& p) { return py::hash(py::make_tuple(p.client_name, p.mon_host)); })
       .def("__repr__", [](const ms::PeerSite& p) {
              return "PeerSite(site_name='" + p.site_name + "', mon_host='" + p.mon_host + "', client_name='" +
                     p.client_name + "', direction='" + p.direction + "')";

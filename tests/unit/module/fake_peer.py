@@ -1,17 +1,18 @@
 """A stand-in for the native PeerSite: a peer record whose key is not one of
-its readable fields, and that is equal to another only with the same key."""
+its readable fields. As the native one, two records are equal when they
+connect the same way (mon_host, client name, key), whatever their pool's
+uuid; the hash leaves the key out."""
 from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
 class FakePeer:
-    site_name: str = 'site-a'
+    site_name: str = field(default='site-a', compare=False)
     mon_host: str = 'v2:127.0.0.1:3300'
     client_name: str = 'client.rbd-mirror-peer'
-    direction: str = 'rx-tx'
-    uuid: str = 'uuid-a'
-    mirror_uuid: str = ''
-    # Compared, never shown (repr) nor hashed, as in the native PeerSite.
+    direction: str = field(default='rx-tx', compare=False)
+    uuid: str = field(default='uuid-a', compare=False)
+    mirror_uuid: str = field(default='', compare=False)
     secret: str = field(default='AQBsecret==', repr=False, hash=False)
 
     @property

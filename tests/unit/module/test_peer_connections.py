@@ -159,3 +159,15 @@ def test_errors_name_the_peer_once() -> None:
     error = OSError(errno.ETIMEDOUT, "peer 'site-c' (v2:10.0.0.3:3300): Connection timed out")
     assert peer_error(DEAD, error) == "peer 'site-c' (v2:10.0.0.3:3300): Connection timed out"
     assert peer_error(DEAD, OSError(errno.ENOENT, 'pool rbd')) == "peer 'site-c' (v2:10.0.0.3:3300): pool rbd"
+
+
+def test_the_pools_of_one_dead_peer_share_one_attempt_and_its_backoff() -> None:
+    native, clock = FakeNative(), Clock()
+    peers = PeerConnections(native, clock=clock)
+    failed_once(native, peers)
+    # The same peer's record in nine more pools: other uuids, same connection.
+    for pool_no in range(9):
+        with pytest.raises(OSError) as cached:
+            peers.get(FakePeer(site_name=DEAD.site_name, uuid=f'uuid-pool-{pool_no}', mon_host=DEAD.mon_host))
+        assert 'next attempt in' in cached.value.strerror
+    assert native.attempts[DEAD.site_name] == 1
