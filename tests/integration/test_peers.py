@@ -136,6 +136,9 @@ def test_no_output_and_no_mgr_log_holds_a_peer_key(images: Images, site_a: Site,
     spec = images.spec('secret')
     keys = peer_keys(site_a, site_b)
     assert keys, 'the sandbox has no peer keys to look for'
+    # The search finds a key where Ceph itself prints one (to an admin, on request).
+    listing = site_b.rbd('mirror', 'pool', 'info', 'rbd', '--all').stdout
+    assert [key for key in keys if key.encode() in listing]
     peer = the_peer(site_b)
     good = tmp_path / 'good.key'
     good.write_text(peer['key'])
