@@ -142,6 +142,8 @@ class Step {
         auto applied = Apply(base, user.id, 0, zero_gaps, false);
         if (!applied.ok()) return applied.status();
         bytes += applied.value();
+        status = FollowParent(user.id);
+        if (!status.ok()) return status;
         status = RequireOnPrimary({user.id}, {to.id});
         if (!status.ok()) return status;
         if (copy.value() == UserSnapshotCopy::kMissing) {
@@ -162,6 +164,8 @@ class Step {
     auto applied = Apply(base, to.id, resume_at, zero_gaps, true);
     if (!applied.ok()) return applied.status();
     bytes += applied.value();
+    status = FollowParent(to.id);
+    if (!status.ok()) return status;
     // Both ends must still be there: reads of a removed snapshot can fail in
     // ways a copy cannot tell from "no data" once its clones are trimmed.
     std::vector<uint64_t> ends{to.id};
@@ -260,6 +264,33 @@ class Step {
     }
     return Status::Ok();
   }
+
+  // Once the delta to the primary's snapshot `snap_id` is applied, a clone's
+  // parent becomes what the primary's is there:
+  // - its overlap, which only ever goes down (past it, a clone shrunk and
+  //   regrown reads zeros, and no object of the delta says so). Not lowered
+  //   before the copy: librbd copies a parent object up to the overlap when
+  //   the delta creates it, and with deep-flatten the older local snapshots
+  //   read that copy too;
+  // - none, when the primary was flattened. Its flatten copied its parent's
+  //   data up, and the delta does not carry that: with deep-flatten the
+  //   copies belong to the older snapshots too, so RADOS shows the objects
+  //   unchanged. The replica's parent holds the same data at the same
+  //   snapshot: flattening here copies the same up, and the replica no
+  //   longer depends on its parent either.
+  Status FollowParent(uint64_t snap_id) const {
+    auto overlap = ParentOverlapAt(remote_, snap_id);
+    if (!overlap.ok()) return overlap.status();
+    if (overlap.value()) return LowerParentOverlap(*target_.local, local_, *overlap.value());
+    auto local_parent = local_.ParentOverlap();
+    if (!local_parent.ok()) return local_parent.status();
+    if (!local_parent.value()) return Status::Ok();
+    const int rc = rbd_flatten_with_progress(local_.handle(), &IgnoreFlattenProgress, nullptr);
+    if (rc < 0) return Status::FromErrno(rc, "flattening '" + local_.spec() + "' as its primary was flattened");
+    return Status::Ok();
+  }
+
+  static int IgnoreFlattenProgress(uint64_t, uint64_t, void*) { return 0; }
 
   // The snapshot prepared during the copy, or else librbd's: a journaled
   // image, a stale id (a newer snapshot came first), or a step that resumes
@@ -368,6 +399,16 @@ Result<std::optional<ReplayOutcome>> CheckLocalRole(const ReplayTarget& target, 
   }
   auto mirror = image.value().Mirror();
   if (!mirror.ok()) return mirror.status();
+  auto marker = image.value().Metadata(kResyncMarkerKey);
+  if (!marker.ok()) return marker.status();
+  if (marker.value()) {
+    // A resync stopped half-way (role_change.h): finished before anything else.
+    auto resync = ResyncFromPromoted(*target.local, io.value(), target.image_name, *target.remote,
+                                     target.local_fsid, target.remote_fsid, ResyncMode::kCleanFailback);
+    if (!resync.ok()) return resync.status();
+    *adopted = true;
+    return std::optional<ReplayOutcome>();
+  }
   if (mirror.value().mode == MirrorMode::kDisabled) {
     auto record = ReadReplicaState(image.value());
     if (!record.ok()) return record.status();

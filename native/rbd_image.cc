@@ -122,6 +122,7 @@ Result<MirrorInfo> RbdImage::Mirror() const {
   out.primary = info.primary;
   out.global_id = info.global_id != nullptr ? info.global_id : "";
   const bool enabled = info.state == RBD_MIRROR_IMAGE_ENABLED;
+  out.disabling = info.state == RBD_MIRROR_IMAGE_DISABLING;
   rbd_mirror_image_get_info_cleanup(&info);
   if (!enabled) return out;
   rbd_mirror_image_mode_t mode{};
@@ -201,6 +202,19 @@ Result<std::optional<ParentSpec>> RbdImage::Parent() const {
   rbd_linked_image_spec_cleanup(&image);
   rbd_snap_spec_cleanup(&snap);
   return std::optional<ParentSpec>(std::move(parent));
+}
+
+Result<std::optional<uint64_t>> RbdImage::ParentOverlap() const {
+  // librbd answers an overlap (0) for an image with no parent, and for the
+  // snapshots of a flattened clone: its parent is what says.
+  auto parent = Parent();
+  if (!parent.ok()) return parent.status();
+  if (!parent.value()) return std::optional<uint64_t>();
+  uint64_t overlap = 0;
+  const int rc = rbd_get_overlap(image_, &overlap);
+  if (rc == -ENOENT) return std::optional<uint64_t>();
+  if (rc < 0) return Status::FromErrno(rc, "reading the parent overlap of '" + spec_ + "'");
+  return std::optional<uint64_t>(overlap);
 }
 
 Result<std::vector<MirrorSnapshot>> RbdImage::MirrorSnapshots() const {

@@ -22,6 +22,7 @@ struct MirrorInfo {
   MirrorMode mode = MirrorMode::kDisabled;
   bool primary = false;
   std::string global_id;
+  bool disabling = false;  // a mirror disable stopped half-way (mode reads kDisabled)
 };
 
 enum class MirrorSnapshotState { kPrimary, kPrimaryDemoted, kNonPrimary, kNonPrimaryDemoted };
@@ -87,6 +88,9 @@ class RbdImage {
   Result<uint64_t> Size() const;
   // The clone's parent (at the snapshot the image is set to), nullopt if none.
   Result<std::optional<ParentSpec>> Parent() const;
+  // How much of a clone reads through to its parent (at the snapshot the
+  // image is set to): what is past it reads zeros. nullopt if no parent.
+  Result<std::optional<uint64_t>> ParentOverlap() const;
   Status RemoveSnapshot(uint64_t snap_id) const;
   // The id of a user snapshot, nullopt if there is none of that name.
   Result<std::optional<uint64_t>> SnapshotIdByName(const std::string& name) const;

@@ -84,40 +84,25 @@ Result<ReplicaHold> ReplicaHold::Take(const RadosCluster& cluster, const RbdImag
   if (!id.ok()) return id.status();
   auto header_io = IoCtx::OpenById(cluster, image.pool_id(), image.ns());
   if (!header_io.ok()) return header_io.status();
-  uint64_t features = 0;
-  int rc = rbd_get_features(image.handle(), &features);
-  if (rc < 0) return Status::FromErrno(rc, "reading features of '" + image.spec() + "'");
-  if ((features & RBD_FEATURE_EXCLUSIVE_LOCK) == 0) {
-    // Replicas made before every replica had the lock: it costs nothing.
-    rc = rbd_update_features(image.handle(), RBD_FEATURE_EXCLUSIVE_LOCK, 1);
-    if (rc < 0) return Status::FromErrno(rc, "enabling exclusive-lock on '" + image.spec() + "'");
-  }
-  rc = rbd_lock_acquire(image.handle(), RBD_LOCK_MODE_EXCLUSIVE);
-  if (rc < 0) {
-    return Status::Error(rc == -EROFS || rc == -EBUSY ? EBUSY : -rc,
-                         "cannot hold the exclusive lock of secondary image '" + image.spec() +
-                             "': another client holds it (rbd lock ls / rbd status show which)");
-  }
-  auto owners = image.LockOwners();
-  if (!owners.ok()) return owners.status();
-  ReplicaHold hold(std::move(header_io).value(), id.value(), image.handle(),
-                   owners.value().empty() ? std::string() : owners.value().front());
-  return hold;
+  auto lock = ExclusiveLockHold::Take(image, "a sync of the secondary image");
+  if (!lock.ok()) return lock.status();
+  return ReplicaHold(std::move(header_io).value(), id.value(), std::move(lock).value());
 }
 
 ReplicaHold::ReplicaHold(ReplicaHold&& other) noexcept
     : header_io_(std::move(other.header_io_)),
       image_id_(std::move(other.image_id_)),
-      handle_(std::exchange(other.handle_, nullptr)),
-      owner_(std::move(other.owner_)) {}
+      lock_(std::move(other.lock_)),
+      released_(std::exchange(other.released_, true)) {}
 
 ReplicaHold::~ReplicaHold() { Release(); }
 
 Status ReplicaHold::Release() {
-  if (handle_ == nullptr) return Status::Ok();
+  if (released_) return Status::Ok();
+  released_ = true;
   // Fenced first, released second: no client gets the lock of an unfenced replica.
   Status fenced = SetReplicaFence(header_io_, image_id_, true);
-  rbd_lock_release(std::exchange(handle_, nullptr));  // the refresh may have released it already
+  lock_.Release();
   return fenced;
 }
 

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "native/exclusive_lock_hold.h"
 #include "native/io_ctx.h"
 #include "native/rados_cluster.h"
 #include "native/rbd_image.h"
@@ -38,12 +39,11 @@ Result<bool> OpenElsewhere(const RadosCluster& cluster, const RbdImage& image);
 Status LiftReplicaFence(const IoCtx& io, const std::string& name, RbdImage* image);
 
 // One step's hold on a replica whose fence is lifted: the exclusive lock in
-// exclusive mode. Releasing it (or destroying it) releases the lock and sets
-// the fence again.
+// exclusive mode (exclusive_lock_hold.h). Releasing it (or destroying it)
+// sets the fence again, then releases the lock.
 class ReplicaHold {
  public:
-  // Takes the exclusive lock of `image` in exclusive mode. EROFS with a
-  // message when another client holds it and does not let go.
+  // EBUSY with a message when another client holds the lock and does not let go.
   static Result<ReplicaHold> Take(const RadosCluster& cluster, const RbdImage& image);
 
   ReplicaHold(ReplicaHold&& other) noexcept;
@@ -53,18 +53,18 @@ class ReplicaHold {
   ~ReplicaHold();
 
   // This client's name as a lock owner ("client.<id>").
-  const std::string& owner() const { return owner_; }
-  // Releases the lock and fences the image again.
+  const std::string& owner() const { return lock_.owner(); }
+  // Fences the image again, then releases the lock.
   Status Release();
 
  private:
-  ReplicaHold(IoCtx header_io, std::string image_id, rbd_image_t handle, std::string owner)
-      : header_io_(std::move(header_io)), image_id_(std::move(image_id)), handle_(handle), owner_(std::move(owner)) {}
+  ReplicaHold(IoCtx header_io, std::string image_id, ExclusiveLockHold lock)
+      : header_io_(std::move(header_io)), image_id_(std::move(image_id)), lock_(std::move(lock)) {}
 
   IoCtx header_io_;
   std::string image_id_;
-  rbd_image_t handle_ = nullptr;  // borrowed from the caller's RbdImage, which outlives this
-  std::string owner_;
+  ExclusiveLockHold lock_;
+  bool released_ = false;
 };
 
 }  // namespace mirror_snapshot

@@ -1,5 +1,6 @@
 #include "native/replica_image.h"
 
+#include <rados/librados.hpp>
 #include <rbd/features.h>
 
 #include <algorithm>
@@ -8,6 +9,9 @@
 #include <utility>
 #include <vector>
 
+#include "native/cls_encoding.h"
+#include "native/data_objects.h"
+#include "native/rbd_object_names.h"
 #include "native/replica_fence.h"
 
 namespace mirror_snapshot {
@@ -155,6 +159,82 @@ Result<bool> Blank(const RbdImage& image) {
   return !found;
 }
 
+// The replica record of image `image_id`, read from its header without
+// opening the image (cls_rbd metadata_get); nullopt when it has none.
+Result<std::optional<ReplicaState>> RecordOf(const IoCtx& io, const std::string& image_id) {
+  librados::IoCtx objects;
+  librados::IoCtx::from_rados_ioctx_t(io.handle(), objects);
+  std::string key;
+  AppendBytes(&key, kReplicaStateKey);
+  librados::bufferlist in;
+  librados::bufferlist out;
+  in.append(key);
+  const int rc = objects.exec(HeaderObjectName(image_id), "rbd", "metadata_get", in, out);
+  if (rc == -ENOENT) return std::optional<ReplicaState>();
+  if (rc < 0) {
+    return Status::FromErrno(rc, "reading the replica record of image " + image_id + " in " + io.Describe());
+  }
+  const std::string encoded = out.to_str();  // a string: u32 length, then the bytes
+  if (encoded.size() < 4) return std::optional<ReplicaState>();
+  return DecodeReplicaState(encoded.substr(4));
+}
+
+// The name of the image in `io` that replicates primary image `global_id`,
+// nullopt when there is none.
+Result<std::optional<std::string>> FindReplicaOf(const IoCtx& io, const std::string& global_id) {
+  std::vector<rbd_image_spec_t> specs(64);
+  size_t count = specs.size();
+  int rc = rbd_list2(io.handle(), specs.data(), &count);
+  if (rc == -ERANGE) {
+    specs.resize(count);
+    rc = rbd_list2(io.handle(), specs.data(), &count);
+  }
+  if (rc < 0) return Status::FromErrno(rc, "listing images of " + io.Describe());
+  std::vector<std::pair<std::string, std::string>> images;  // (id, name)
+  for (size_t i = 0; i < count; ++i) images.emplace_back(specs[i].id, specs[i].name);
+  rbd_image_spec_list_cleanup(specs.data(), count);
+  for (const auto& [id, name] : images) {
+    auto record = RecordOf(io, id);
+    if (!record.ok()) {
+      if (record.status().code() == ENOENT) continue;  // removed since it was listed
+      return record.status();
+    }
+    if (record.value() && record.value()->global_id == global_id) return std::optional<std::string>(name);
+  }
+  return std::optional<std::string>();
+}
+
+// Renames replica `from` to `to`. Its fence (replica_fence.h) refuses a
+// client's rename: lifted for ours, and put back as it was.
+Status RenameReplica(const IoCtx& io, const std::string& from, const std::string& to) {
+  std::string id;
+  bool fenced = false;
+  {  // closed before the rename
+    auto image = RbdImage::OpenByName(io, from);
+    if (!image.ok()) return image.status();
+    auto is_fenced = IsFenced(image.value());
+    if (!is_fenced.ok()) return is_fenced.status();
+    auto image_id = image.value().Id();
+    if (!image_id.ok()) return image_id.status();
+    id = image_id.value();
+    fenced = is_fenced.value();
+  }
+  if (fenced) {
+    Status status = SetReplicaFence(io, id, false);
+    if (!status.ok()) return status;
+  }
+  const int rc = rbd_rename(io.handle(), from.c_str(), to.c_str());
+  if (fenced) {
+    Status status = SetReplicaFence(io, id, true);
+    if (!status.ok()) return status;
+  }
+  if (rc < 0) {
+    return Status::FromErrno(rc, "renaming replica '" + io.Describe() + "/" + from + "' to '" + to +
+                                     "' as its primary was renamed");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status WriteReplicaState(const RbdImage& local, const ReplicaState& state) {
@@ -170,6 +250,16 @@ Result<RbdImage> OpenOrCreateReplica(const RadosCluster& local, const std::strin
   auto io = IoCtx::Open(local, pool, ns);
   if (!io.ok()) return io.status();
   auto image = RbdImage::OpenByName(io.value(), name);
+  if (!image.ok() && image.status().code() == ENOENT) {
+    // The primary renamed? Its replica is found by the primary's global id, never by name.
+    auto renamed = FindReplicaOf(io.value(), identity.global_id);
+    if (!renamed.ok()) return renamed.status();
+    if (renamed.value()) {
+      status = RenameReplica(io.value(), *renamed.value(), name);
+      if (!status.ok()) return status;
+      image = RbdImage::OpenByName(io.value(), name);
+    }
+  }
   if (!image.ok() && image.status().code() == ENOENT) {
     auto parent = remote.Parent();
     if (!parent.ok()) return parent.status();
@@ -244,6 +334,12 @@ class SnapshotReader {
   rbd_image_t image_ = nullptr;
 };
 
+// The image's name: the last part of its spec.
+std::string ImageName(const RbdImage& image) {
+  const std::string& spec = image.spec();
+  return spec.substr(spec.rfind('/') + 1);
+}
+
 // Whether HEAD reads differently from the snapshot in any of `extents`.
 // librbd's diff is conservative: after a RADOS rollback of an object to the
 // snapshot (head_rollback.h) its clone overlap says "changed" where the data
@@ -252,7 +348,7 @@ Result<bool> ReadsDifferently(const IoCtx& io, const RbdImage& local, const std:
                               const std::vector<std::pair<uint64_t, uint64_t>>& extents) {
   const std::string& spec = local.spec();
   SnapshotReader at_snap;
-  int rc = at_snap.Open(io, spec.substr(spec.rfind('/') + 1), snap_name);
+  int rc = at_snap.Open(io, ImageName(local), snap_name);
   if (rc < 0) return Status::FromErrno(rc, "opening '" + spec + "' at snapshot '" + snap_name + "'");
   constexpr uint64_t kChunk = 4ull << 20;
   std::string head(kChunk, '\0');
@@ -273,6 +369,62 @@ Result<bool> ReadsDifferently(const IoCtx& io, const RbdImage& local, const std:
 
 }  // namespace
 
+Result<std::optional<uint64_t>> ParentOverlapAt(const RbdImage& remote, uint64_t snap_id) {
+  int rc = rbd_snap_set_by_id(remote.handle(), snap_id);
+  if (rc < 0) {
+    return Status::FromErrno(rc, "reading snapshot " + std::to_string(snap_id) + " of '" + remote.spec() + "'");
+  }
+  auto overlap = remote.ParentOverlap();
+  rc = rbd_snap_set(remote.handle(), nullptr);
+  if (!overlap.ok()) return overlap.status();
+  if (rc < 0) return Status::FromErrno(rc, "returning to the head of '" + remote.spec() + "'");
+  return overlap;
+}
+
+Status LowerParentOverlap(const RadosCluster& cluster, const RbdImage& local, uint64_t overlap) {
+  auto current = local.ParentOverlap();
+  if (!current.ok()) return current.status();
+  if (!current.value() || *current.value() <= overlap) return Status::Ok();
+  auto size = local.Size();
+  if (!size.ok()) return size.status();
+  auto id = local.Id();
+  if (!id.ok()) return id.status();
+  auto header = OpenHeaderObjects(cluster, local);
+  if (!header.ok()) return header.status();
+  // cls_rbd set_size lowers the overlap when it shrinks the image; set back
+  // to its size in the same (atomic) operation, no object is touched.
+  auto set_size = [](uint64_t bytes) {
+    std::string in;
+    AppendLe(&in, bytes, 8);
+    librados::bufferlist bl;
+    bl.append(in);
+    return bl;
+  };
+  librados::bufferlist down = set_size(overlap);
+  librados::bufferlist back = set_size(size.value());
+  librados::ObjectWriteOperation op;
+  op.exec("rbd", "set_size", down);
+  op.exec("rbd", "set_size", back);
+  const std::string object = HeaderObjectName(id.value());
+  int rc = header.value().operate(object, &op);
+  if (rc < 0) return Status::FromErrno(rc, "lowering the parent overlap of '" + local.spec() + "'");
+  // A header update to librbd: open handles (this one too) refresh before
+  // their next operation.
+  librados::bufferlist empty;
+  rc = header.value().notify2(object, empty, 5000, nullptr);
+  if (rc < 0 && rc != -ETIMEDOUT) {
+    return Status::FromErrno(rc, "notifying the clients of '" + local.spec() + "' of its new parent overlap");
+  }
+  auto now = local.ParentOverlap();
+  if (!now.ok()) return now.status();
+  if (!now.value() || *now.value() != overlap) {
+    return Status::Error(EIO, "the parent overlap of '" + local.spec() + "' is " +
+                                  (now.value() ? std::to_string(*now.value()) : std::string("gone")) +
+                                  " after setting it to " + std::to_string(overlap));
+  }
+  return Status::Ok();
+}
+
 Status CheckUnchangedSince(const IoCtx& io, const RbdImage& local, const std::string& snap_name) {
   auto size = local.Size();
   if (!size.ok()) return size.status();
@@ -290,6 +442,26 @@ Status CheckUnchangedSince(const IoCtx& io, const RbdImage& local, const std::st
                                     "' (" + std::to_string(snap_size.value()) + " -> " +
                                     std::to_string(size.value()) +
                                     " bytes, not by the replayer): replication stopped to keep both versions");
+  }
+  // A clone shrunk and regrown: the same size, a lower parent overlap.
+  auto head_overlap = local.ParentOverlap();
+  if (!head_overlap.ok()) return head_overlap.status();
+  if (head_overlap.value()) {
+    SnapshotReader at_snap;
+    int rc = at_snap.Open(io, ImageName(local), snap_name);
+    if (rc < 0) return Status::FromErrno(rc, "opening '" + local.spec() + "' at snapshot '" + snap_name + "'");
+    uint64_t snap_overlap = 0;
+    rc = rbd_get_overlap(at_snap.handle(), &snap_overlap);
+    if (rc < 0 && rc != -ENOENT) {
+      return Status::FromErrno(rc, "reading the parent overlap of '" + local.spec() + "@" + snap_name + "'");
+    }
+    if (rc == 0 && snap_overlap != *head_overlap.value()) {
+      return Status::Error(EBUSY, "secondary image '" + local.spec() +
+                                      "' had its parent overlap changed since snapshot '" + snap_name + "' (" +
+                                      std::to_string(snap_overlap) + " -> " + std::to_string(*head_overlap.value()) +
+                                      " bytes, not by the replayer: shrunk and regrown?): replication stopped to "
+                                      "keep both versions");
+    }
   }
   std::vector<std::pair<uint64_t, uint64_t>> changed;
   const int rc = rbd_diff_iterate2(local.handle(), snap_name.c_str(), 0, size.value(), 0, 1, &CollectExtent,

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "native/io_ctx.h"
@@ -15,7 +16,8 @@ namespace mirror_snapshot {
 
 // Opens the replica `name` in (pool, ns) of the local cluster, creating it
 // (and the namespace) like `remote` if it does not exist yet, with `identity`
-// recorded as its replica state. An existing image that is not a replica of
+// recorded as its replica state. A replica of the same primary image under
+// another name (the primary was renamed) is renamed to `name` instead. An existing image that is not a replica of
 // the same primary image is refused (EEXIST), never overwritten; an empty,
 // snapshot-less image without state is taken over (a crash right after
 // creating it).
@@ -26,9 +28,20 @@ Result<RbdImage> OpenOrCreateReplica(const RadosCluster& local, const std::strin
 
 Status WriteReplicaState(const RbdImage& local, const ReplicaState& state);
 
+// The primary's parent overlap at its snapshot `snap_id`; nullopt when it has
+// no parent there (never a clone, or flattened). `remote` is back at its HEAD
+// afterwards.
+Result<std::optional<uint64_t>> ParentOverlapAt(const RbdImage& remote, uint64_t snap_id);
+
+// Lowers the parent overlap of the clone `local` to `overlap` (nothing when it
+// is not above it), leaving its size and data as they are. A clone's overlap
+// only ever goes down: cls_rbd lowers it when the clone shrinks and a regrow
+// keeps it, so a clone shrunk and regrown reads zeros past it, not its parent.
+Status LowerParentOverlap(const RadosCluster& cluster, const RbdImage& local, uint64_t overlap);
+
 // EBUSY if the image's HEAD differs from snapshot `snap_name` (a client
-// wrote, or resized it): its size, then the data of what librbd's diff
-// reports (`io`: the image's pool and namespace, to read the snapshot).
+// wrote, or resized it): its size and parent overlap, then the data of what
+// librbd's diff reports (`io`: the image's pool and namespace, to read the snapshot).
 Status CheckUnchangedSince(const IoCtx& io, const RbdImage& local, const std::string& snap_name);
 
 // Removes our local snapshots (LocalSnapshotName) beyond the newest `keep`;

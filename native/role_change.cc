@@ -4,6 +4,8 @@
 #include <optional>
 #include <vector>
 
+#include "native/exclusive_lock_hold.h"
+#include "native/header_metadata_writer.h"
 #include "native/image_replayer.h"
 #include "native/primary_snapshots.h"
 #include "native/prune_policy.h"
@@ -30,16 +32,27 @@ std::optional<MirrorSnapshot> NewestPrimarySnapshot(const std::vector<MirrorSnap
 }
 
 // A client writing the image holds its exclusive lock: the rollback and the
-// role change must not race with it (nor leave it a stale object map).
-Status RequireNoWriter(const RbdImage& image, const std::string& doing) {
-  auto owners = image.LockOwners();
-  if (!owners.ok()) return owners.status();
-  if (!owners.value().empty()) {
-    return Status::Error(EBUSY, "image '" + image.spec() + "' is being written by " + owners.value().front() +
+// role change must not race with it (nor leave it a stale object map). A lock
+// left by a client that died is no writer: the hold breaks it.
+Status RequireNoWriter(const RadosCluster& local, const RbdImage& image, const std::string& doing) {
+  auto owner = LiveLockOwner(local, image);
+  if (!owner.ok()) return owner.status();
+  if (!owner.value().empty()) {
+    return Status::Error(EBUSY, "image '" + image.spec() + "' is being written by " + owner.value() +
                                     " (it holds the exclusive lock): stop it before " + doing);
   }
   return Status::Ok();
 }
+
+// Puts the fence back on a replica whose promote failed before it was
+// recorded promoted (replica_fence.h), unless disarmed.
+struct RefenceOnError {
+  const IoCtx* io;
+  std::string image_id;
+  ~RefenceOnError() {
+    if (io != nullptr) SetReplicaFence(*io, image_id, true);
+  }
+};
 
 // The reasons a non-forced promote must wait, or Ok.
 Status CheckCleanPromote(const IoCtx& io, const RbdImage& local, const ReplicaState& state,
@@ -95,6 +108,13 @@ Status RecordPromotion(const IoCtx& io, const RbdImage& image, ReplicaState* sta
   return WriteSyncPin(io, id.value(), state->remote_fsid, state->promoted_snap_id, state->promoted_snap_id);
 }
 
+// A resync killed inside Ceph's mirror disable leaves the image's mirroring
+// "disabling", which refuses a later enable: the disable is finished first.
+Status FinishMirroringDisable(const RbdImage& image, const MirrorInfo& mirror) {
+  if (!mirror.disabling) return Status::Ok();
+  return image.DisableMirroring(true);
+}
+
 // Image-mode mirroring of the pool (or namespace) the image is in, so that
 // Ceph accepts enabling it: a namespace the replayer created has none yet.
 Status AllowImageMirroring(const IoCtx& io) {
@@ -117,14 +137,23 @@ Result<DemoteReport> DemotePrimary(const IoCtx& io, const std::string& name) {
   if (mirror.value().mode != MirrorMode::kSnapshot) {
     return Status::InvalidArgument("image '" + image.value().spec() + "' is not mirrored in snapshot mode");
   }
+  DemoteReport report;
   if (!mirror.value().primary) {
-    return Status::InvalidArgument("image '" + image.value().spec() + "' is not primary (already demoted)");
+    // A retried demote finds its work done; a replica was never primary here.
+    auto snaps = image.value().MirrorSnapshots();
+    if (!snaps.ok()) return snaps.status();
+    const auto newest = NewestPrimarySnapshot(snaps.value());
+    if (!newest || newest->state != MirrorSnapshotState::kPrimaryDemoted) {
+      return Status::InvalidArgument("image '" + image.value().spec() + "' is not primary here");
+    }
+    report.demoted_snap_id = newest->id;
+    report.already = true;
+    return report;
   }
   Status status = image.value().DemoteMirroring();
   if (!status.ok()) return status;
   auto snaps = image.value().MirrorSnapshots();
   if (!snaps.ok()) return snaps.status();
-  DemoteReport report;
   if (const auto newest = NewestPrimarySnapshot(snaps.value())) report.demoted_snap_id = newest->id;
   return report;
 }
@@ -152,7 +181,9 @@ Result<PromoteReport> PromoteSecondary(const RadosCluster& local, const IoCtx& i
 
   if (state.promoted) {
     if (mirror.value().mode != MirrorMode::kDisabled && state.promoted_snap_id != 0) {
-      return Status::InvalidArgument("image '" + spec + "' is already primary");
+      report.promoted_snap_id = state.promoted_snap_id;  // a retried promote finds its work done
+      report.already = true;
+      return report;
     }
     // A promote that stopped half-way: finish it below.
   } else {
@@ -166,32 +197,45 @@ Result<PromoteReport> PromoteSecondary(const RadosCluster& local, const IoCtx& i
       Status clean = CheckCleanPromote(io, image.value(), state, remote);
       if (!clean.ok()) return clean;
     }
-    Status alone = RequireNoWriter(image.value(), "promoting it");
+    Status alone = RequireNoWriter(local, image.value(), "promoting it");
     if (!alone.ok()) return alone;
   }
+  auto image_id = image.value().Id();
+  if (!image_id.ok()) return image_id.status();
+  RefenceOnError refence{state.promoted ? nullptr : &io, image_id.value()};
   // A primary is writable: the replica's fence goes for good (replica_fence.h).
   Status lifted = LiftReplicaFence(io, name, &image.value());
   if (!lifted.ok()) return lifted;
+  // From here to the first mirror snapshot, no client may write: P0 must
+  // hold exactly the consistency point, which failback relies on.
+  auto hold = ExclusiveLockHold::Take(image.value(), "promoting it");
+  if (!hold.ok()) return hold.status();
   if (!state.promoted) {
+    // Checked under the hold: a client that wrote between the lift and the
+    // hold is found here and undone.
     const std::string base = LocalSnapshotName(state.primary_snap_id);
     const bool dirty = state.in_flight() || !CheckUnchangedSince(io, image.value(), base).ok();
     if (dirty) {
+      // Through the handle that holds the lock. Its cached object map goes
+      // stale, which is harmless: it does no I/O from here on, and the
+      // mirror snapshot below copies the map on disk (librbd reads it).
       auto rollback = RollbackHead(local, image.value(), state.local_snap_id, base);
       if (!rollback.ok()) return rollback.status();
       report.rolled_back = true;
       report.rollback = rollback.value();
-      image = RbdImage::OpenByName(io, name);  // its object map copy is stale
-      if (!image.ok()) return image.status();
     }
     state.ClearInFlight();
     state.promoted = true;
     state.promoted_at = UnixNow();
     Status status = WriteReplicaState(image.value(), state);  // from here on the replayer leaves it alone
     if (!status.ok()) return status;
+    refence.io = nullptr;
   }
 
   if (mirror.value().mode == MirrorMode::kDisabled) {
-    Status status = AllowImageMirroring(io);
+    Status status = FinishMirroringDisable(image.value(), mirror.value());
+    if (!status.ok()) return status;
+    status = AllowImageMirroring(io);
     if (!status.ok()) return status;
     status = image.value().EnableSnapshotMirroring();
     if (!status.ok()) return status;
@@ -201,6 +245,30 @@ Result<PromoteReport> PromoteSecondary(const RadosCluster& local, const IoCtx& i
   report.promoted_snap_id = state.promoted_snap_id;
   return report;
 }
+
+namespace {
+
+// The end of a resync: a plain image holding the base snapshot becomes a
+// fenced replica of the peer (record, then marker gone, then fence).
+Status BecomeReplica(const IoCtx& io, const RbdImage& image, const std::string& image_id,
+                     const ReplicaState& state) {
+  Status status = WriteReplicaState(image, state);
+  if (!status.ok()) return status;
+  status = image.RemoveMetadata(kResyncMarkerKey);
+  if (!status.ok() && status.code() != ENOENT) return status;
+  return SetReplicaFence(io, image_id, true);  // a replica now (replica_fence.h)
+}
+
+// Sets the marker with cls_rbd directly: the image may be non-primary
+// (demoted), which librbd keeps read-only.
+Status MarkResyncUnderWay(const RadosCluster& local, const RbdImage& image, uint64_t common, uint64_t base) {
+  auto writer = HeaderMetadataWriter::Open(local, image);
+  if (!writer.ok()) return writer.status();
+  writer.value().Set(kResyncMarkerKey, std::to_string(common) + "," + std::to_string(base));
+  return writer.value().Drain();
+}
+
+}  // namespace
 
 Result<ResyncReport> ResyncFromPromoted(const RadosCluster& local, const IoCtx& io, const std::string& name,
                                         const RadosCluster& remote, const std::string& local_fsid,
@@ -214,8 +282,28 @@ Result<ResyncReport> ResyncFromPromoted(const RadosCluster& local, const IoCtx& 
   if (!own_record.ok()) return own_record.status();
   auto own_mirror = image.value().Mirror();
   if (!own_mirror.ok()) return own_mirror.status();
+  auto marker = image.value().Metadata(kResyncMarkerKey);
+  if (!marker.ok()) return marker.status();
+  const bool resuming = marker.value().has_value();
+
+  ResyncReport report;
+  report.resumed = resuming;
   if (own_mirror.value().mode == MirrorMode::kDisabled && own_record.value() && !own_record.value()->promoted) {
-    return Status::InvalidArgument("image '" + spec + "' is already a secondary: nothing to resync");
+    if (own_record.value()->remote_fsid != remote_fsid) {
+      return Status::InvalidArgument("image '" + spec + "' is already a secondary of another cluster (" +
+                                     own_record.value()->remote_fsid + "): nothing to resync");
+    }
+    // A retried resync finds its work done, or only the marker left.
+    report.state = *own_record.value();
+    report.base_snap_id = own_record.value()->primary_snap_id;
+    report.already = !resuming;
+    Status finished = FinishMirroringDisable(image.value(), own_mirror.value());
+    if (!finished.ok()) return finished;
+    if (resuming) {
+      Status status = BecomeReplica(io, image.value(), image_id.value(), report.state);
+      if (!status.ok()) return status;
+    }
+    return report;
   }
 
   // The new primary, and its lineage back to this image.
@@ -246,7 +334,6 @@ Result<ResyncReport> ResyncFromPromoted(const RadosCluster& local, const IoCtx& 
                             "', where it was promoted, is gone: remove this image for a full sync");
   }
 
-  ResyncReport report;
   report.common_snap_id = common;
   report.base_snap_id = base;
   ReplicaState& state = report.state;
@@ -261,8 +348,10 @@ Result<ResyncReport> ResyncFromPromoted(const RadosCluster& local, const IoCtx& 
 
   const auto& mirror = own_mirror;
   if (mirror.value().mode == MirrorMode::kDisabled) {
-    // Stopped after dropping Ceph's mirroring: the local snapshot standing for
-    // P0 was taken before that, so only the record is missing.
+    // Stopped after (or while) dropping Ceph's mirroring: the local snapshot
+    // standing for P0 was taken before that, so only the record is missing.
+    Status finished = FinishMirroringDisable(image.value(), mirror.value());
+    if (!finished.ok()) return finished;
     auto held = image.value().SnapshotIdByName(base_name);
     if (!held.ok()) return held.status();
     if (!held.value()) {
@@ -270,9 +359,7 @@ Result<ResyncReport> ResyncFromPromoted(const RadosCluster& local, const IoCtx& 
                                      "': remove it for a full sync");
     }
     state.local_snap_id = *held.value();
-    Status status = WriteReplicaState(image.value(), state);
-    if (!status.ok()) return status;
-    status = SetReplicaFence(io, image_id.value(), true);  // a replica now (replica_fence.h)
+    Status status = BecomeReplica(io, image.value(), image_id.value(), state);
     if (!status.ok()) return status;
     return report;
   }
@@ -286,32 +373,52 @@ Result<ResyncReport> ResyncFromPromoted(const RadosCluster& local, const IoCtx& 
                             "', the last one the peer synced, is gone: remove this image for a full sync");
   }
   const auto newest = NewestPrimarySnapshot(snaps.value());
-  const bool clean = !mirror.value().primary && newest && newest->id == common &&
-                     newest->state == MirrorSnapshotState::kPrimaryDemoted;
-  if (mode == ResyncMode::kCleanFailback && !clean) {
+  // A resumed resync made the image primary itself: its writes since are
+  // discarded whatever the mode (the operator asked for the resync).
+  bool clean = !mirror.value().primary && newest && newest->id == common &&
+               newest->state == MirrorSnapshotState::kPrimaryDemoted;
+  if (mode == ResyncMode::kCleanFailback && !clean && !resuming) {
     return Status::Error(EEXIST, "image '" + spec + "' was written after snapshot " + std::to_string(common) +
                                      ", the last one the peer synced before it was promoted (split-brain): "
                                      "resync it to discard those writes");
   }
-  if (mirror.value().primary && mode != ResyncMode::kForced) {
+  if (mirror.value().primary && mode != ResyncMode::kForced && !resuming) {
     return Status::Error(EBUSY, "image '" + spec + "' is primary: resync discards its writes since snapshot " +
                                     std::to_string(common) + "; demote it first or use --force");
   }
-  Status status = RequireNoWriter(image.value(), "resyncing it");
+  Status status = RequireNoWriter(local, image.value(), "resyncing it");
   if (!status.ok()) return status;
+  if (clean) {
+    // Made writable below: a client with it open could write before the hold.
+    auto elsewhere = OpenElsewhere(local, image.value());
+    if (!elsewhere.ok()) return elsewhere.status();
+    if (elsewhere.value()) clean = false;
+  }
 
+  // From here until it is a fenced replica, whoever finds the image
+  // finishes the resync (a crash would otherwise leave a writable primary).
+  if (!resuming) {
+    status = MarkResyncUnderWay(local, image.value(), common, base);
+    if (!status.ok()) return status;
+  }
   // Writable again for the rollback and the snapshot: promote (locally).
   if (!mirror.value().primary) {
     status = image.value().PromoteMirroring(true);
     if (!status.ok()) return status;
   }
+  auto hold = ExclusiveLockHold::Take(image.value(), "resyncing it");
+  if (!hold.ok()) return hold.status();
+  if (clean) {
+    auto elsewhere = OpenElsewhere(local, image.value());
+    if (!elsewhere.ok()) return elsewhere.status();
+    if (elsewhere.value()) clean = false;  // it may have written before the hold: undone below
+  }
   if (!clean) {
+    // Through the handle that holds the lock (see PromoteSecondary).
     auto rollback = RollbackHead(local, image.value(), common, "");
     if (!rollback.ok()) return rollback.status();
     report.rolled_back = true;
     report.rollback = rollback.value();
-    image = RbdImage::OpenByName(io, name);  // its object map copy is stale
-    if (!image.ok()) return image.status();
   }
   // A resync interrupted after its snapshot: taken again, of HEAD as it is now.
   auto stale = image.value().SnapshotIdByName(base_name);
@@ -331,9 +438,8 @@ Result<ResyncReport> ResyncFromPromoted(const RadosCluster& local, const IoCtx& 
   if (pins.ok()) {
     for (const auto& [key, value] : pins.value()) image.value().RemoveMetadata(key);
   }
-  status = WriteReplicaState(image.value(), state);
-  if (!status.ok()) return status;
-  status = SetReplicaFence(io, image_id.value(), true);  // a replica now (replica_fence.h)
+  // Fenced while the hold still stands: no client gets a writable moment.
+  status = BecomeReplica(io, image.value(), image_id.value(), state);
   if (!status.ok()) return status;
   return report;
 }

@@ -25,11 +25,13 @@ namespace mirror_snapshot {
 
 struct DemoteReport {
   uint64_t demoted_snap_id = 0;  // the final mirror snapshot, for the secondary to sync
+  bool already = false;          // found demoted already (a retried command): nothing done
 };
 
 // Ceph's mirror demote of a snapshot-mode primary: librbd then refuses client
 // writes (the image is non-primary) and takes a "demoted" mirror snapshot.
-// EINVAL if the image is not a snapshot-mode primary.
+// An image demoted already is reported (`already`); EINVAL if the image is
+// not mirrored in snapshot mode or is a replica.
 Result<DemoteReport> DemotePrimary(const IoCtx& io, const std::string& name);
 
 struct PromoteReport {
@@ -39,6 +41,7 @@ struct PromoteReport {
   bool forced = false;
   bool rolled_back = false;       // a partial apply (or stray writes) was undone
   RollbackReport rollback;
+  bool already = false;           // found promoted already (a retried command): nothing done
 };
 
 // Promotes a secondary to primary. Without `force`, `remote` (nullptr when
@@ -46,6 +49,10 @@ struct PromoteReport {
 // snapshot synced here (EBUSY otherwise). With `force`, HEAD is rolled back to
 // the last complete local snapshot (only the objects that changed). Then
 // Ceph's snapshot mirroring is enabled here, so this site's schedules apply.
+// The image's exclusive lock is held in exclusive mode from the moment its
+// fence is lifted to the end: no client writes it before the first mirror
+// snapshot (P0, which must equal the consistency point) is taken. A promote
+// that stopped half-way is finished; one that is done is reported (`already`).
 Result<PromoteReport> PromoteSecondary(const RadosCluster& local, const IoCtx& io, const std::string& name,
                                        const RadosCluster* remote, bool force);
 
@@ -55,7 +62,15 @@ struct ResyncReport {
   bool rolled_back = false;
   RollbackReport rollback;      // the divergent writes discarded here
   ReplicaState state;           // the replica record written
+  bool already = false;         // found a secondary of the peer already (a retried command)
+  bool resumed = false;         // finished a resync that had stopped half-way
 };
+
+// Image metadata key of a resync under way: set before this image is made
+// writable for the rollback, removed once it is a fenced replica. Whoever
+// finds it (a retried command, the replayer) finishes the resync, which
+// nobody else may write in between.
+inline constexpr const char* kResyncMarkerKey = "mirror_snapshot.resync";
 
 enum class ResyncMode {
   kCommand,       // the operator's resync: rolls back divergent writes
@@ -64,7 +79,9 @@ enum class ResyncMode {
 };
 
 // Turns the old primary `name` (this cluster) into a replica of the image of
-// the same name on `remote`, which must have been promoted from it.
+// the same name on `remote`, which must have been promoted from it. Holds the
+// image's exclusive lock in exclusive mode while it is writable; a resync
+// that stopped half-way (kResyncMarkerKey) is finished whatever `mode` says.
 Result<ResyncReport> ResyncFromPromoted(const RadosCluster& local, const IoCtx& io, const std::string& name,
                                         const RadosCluster& remote, const std::string& local_fsid,
                                         const std::string& remote_fsid, ResyncMode mode);

@@ -2,11 +2,18 @@
 resync (changing which site is primary), and verify.
 
 The work is native (role_change.*, image_verify.*); this file finds the
-peer, gets the image to itself for a role change (the replayer stops syncing
-it first) and words the results.
+peer, gets the image to itself for a role change (one role change per image
+at a time, and the replayer stops syncing it first) and words the results.
+
+A command that times out (the mgr answers ETIMEDOUT) goes on running on the
+native thread. Retried meanwhile, it answers EBUSY "already running"; retried
+after, it finds the work done and reports it (`already`).
 """
 import errno
-from typing import Any, Dict, List, Optional, Tuple
+import threading
+import time
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, Optional, Tuple
 
 from . import levels
 from .arguments import uint64_argument
@@ -23,13 +30,17 @@ class ImageCommands:
         self._replayer = replayer
         self._scheduler = scheduler
         self._log = log
+        self._running_lock = threading.Lock()
+        self._running: Dict[Tuple[str, str, str], Tuple[str, float]] = {}  # image -> (what, since)
 
     def demote(self, image_spec: str) -> Dict[str, Any]:
         level = levels.parse_image_spec(self._native, image_spec)
-        report = self._native.demote_image(self._local.get(), level.pool, level.namespace, level.image)
+        with self._role_change(level, 'demote'):
+            report = self._native.demote_image(self._local.get(), level.pool, level.namespace, level.image)
         self._scheduler.schedules_changed()  # it is not scheduled any more
-        self._log.info(f"demoted '{level.spec}': final snapshot {report['demoted_snap_id']}")
-        return {'image': level.spec, 'demoted_snap_id': report['demoted_snap_id']}
+        if not report['already']:
+            self._log.info(f"demoted '{level.spec}': final snapshot {report['demoted_snap_id']}")
+        return {'image': level.spec, 'demoted_snap_id': report['demoted_snap_id'], 'already': report['already']}
 
     def promote(self, image_spec: str, force: bool) -> Dict[str, Any]:
         level = levels.parse_image_spec(self._native, image_spec)
@@ -38,13 +49,16 @@ class ImageCommands:
         if remote is None and not force:
             raise CommandError(errno.EBUSY, f"cannot check the primary of '{level.spec}' ({peer_error}): "
                                             "promote with --force to fail over without it")
-        paused = self._pause(level)
-        try:
-            report = self._native.promote_image(cluster, level.pool, level.namespace, level.image,
-                                                remote, force)
-        finally:
-            self._replayer.resume(paused)
+        with self._role_change(level, 'promote'):
+            paused = self._pause(level)
+            try:
+                report = self._native.promote_image(cluster, level.pool, level.namespace, level.image,
+                                                    remote, force)
+            finally:
+                self._replayer.resume(paused)
         self._scheduler.schedules_changed()  # this site's schedules cover it now
+        if report['already']:
+            return dict(report, image=level.spec)
         rolled = report['rolled_back']
         self._log.info(f"promoted '{level.spec}'{' (forced)' if force else ''} at primary snapshot "
                        f"{report['primary_snap_id']}" + (f", rolled back {rolled['objects_rolled_back']} objects"
@@ -57,16 +71,18 @@ class ImageCommands:
         remote, peer_error = self._peer_of(cluster, level.pool)
         if remote is None:
             raise CommandError(errno.ENOTCONN, f"cannot resync '{level.spec}': {peer_error}")
-        paused = self._pause(level)
-        try:
-            report = self._native.resync_image(cluster, level.pool, level.namespace, level.image, remote,
-                                               cluster.fsid(), remote.fsid(), force)
-        finally:
-            self._replayer.resume(paused)
+        with self._role_change(level, 'resync'):
+            paused = self._pause(level)
+            try:
+                report = self._native.resync_image(cluster, level.pool, level.namespace, level.image, remote,
+                                                   cluster.fsid(), remote.fsid(), force)
+            finally:
+                self._replayer.resume(paused)
         self._scheduler.schedules_changed()
         self._replayer.refresh_soon()
         return {'image': level.spec, 'common_snap_id': report['common_snap_id'],
-                'base_snap_id': report['base_snap_id'], 'rolled_back': report['rolled_back']}
+                'base_snap_id': report['base_snap_id'], 'rolled_back': report['rolled_back'],
+                'already': report['already'], 'resumed': report['resumed']}
 
     def verify(self, image_spec: str, snap: str) -> Dict[str, Any]:
         level = levels.parse_image_spec(self._native, image_spec)
@@ -79,7 +95,26 @@ class ImageCommands:
                                            snap_id)
         return dict(report, image=level.spec, mismatches=[list(m) for m in report['mismatches']])
 
-    def _pause(self, level: Any) -> List[Any]:
+    @contextmanager
+    def _role_change(self, level: Any, what: str) -> Iterator[None]:
+        """One role change per image at a time: a second one (a retry after a
+        command timeout, or another operator) is refused while it runs."""
+        key = (level.pool, level.namespace, level.image)
+        with self._running_lock:
+            running = self._running.get(key)
+            if running is not None:
+                doing, since = running
+                raise CommandError(errno.EBUSY, f"a {doing} of '{level.spec}' is already running "
+                                                f"(for {time.monotonic() - since:.0f} s): wait for it, then "
+                                                f"run the command again to see its result")
+            self._running[key] = (what, time.monotonic())
+        try:
+            yield
+        finally:
+            with self._running_lock:
+                del self._running[key]
+
+    def _pause(self, level: Any) -> Any:
         try:
             return self._replayer.pause(level.pool, level.namespace, level.image)
         except TimeoutError as e:
@@ -100,6 +135,9 @@ class ImageCommands:
 
 
 def promote_text(report: Dict[str, Any]) -> str:
+    if report.get('already'):
+        return (f"{report['image']} is primary already (promoted at primary snapshot "
+                f"{report['primary_snap_id']}; first snapshot here {report['promoted_snap_id']})")
     lines = [f"promoted {report['image']}: holds primary snapshot {report['primary_snap_id']} "
              f"(recovery point {report['recovery_point']}), first snapshot here {report['promoted_snap_id']}"]
     rolled = report.get('rolled_back')
@@ -110,12 +148,17 @@ def promote_text(report: Dict[str, Any]) -> str:
 
 
 def resync_text(report: Dict[str, Any]) -> str:
+    if report.get('already'):
+        return f"{report['image']} is the secondary of its peer already (from the peer's snapshot " \
+               f"{report['base_snap_id']})"
     text = (f"{report['image']} is now the secondary of its peer, from the peer's snapshot "
             f"{report['base_snap_id']} (same data as snapshot {report['common_snap_id']} here)")
     rolled = report.get('rolled_back')
     if rolled:
         text += (f"; discarded writes since: {rolled['objects_rolled_back']} objects, "
                  f"{rolled['bytes_rolled_back']} bytes")
+    if report.get('resumed'):
+        text += '; finished a resync that had stopped half-way'
     return text
 
 

@@ -465,7 +465,9 @@ class Module(MgrModule):
     def _cmd_demote(self, cmd: Dict[str, Any]) -> CommandResult:
         fmt = output.requested_format(cmd)
         data = self._with_peer(lambda commands: commands.demote(cmd['image_spec']))
-        return 0, output.render(data, fmt, lambda d: f"demoted {d['image']}: final snapshot "
+        return 0, output.render(data, fmt, lambda d: f"{d['image']} is demoted already: final snapshot "
+                                                     f"{d['demoted_snap_id']}" if d['already'] else
+                                                     f"demoted {d['image']}: final snapshot "
                                                      f"{d['demoted_snap_id']}"), ''
 
     def _cmd_promote(self, cmd: Dict[str, Any]) -> CommandResult:

@@ -14,7 +14,7 @@ on the 'sync' NativeExecutor. Both call the extension (module threads only).
 import errno
 import threading
 import time
-from typing import Any, Callable, Dict, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Set, Tuple
 
 from .peer_connections import PeerConnecting, PeerConnections, peer_error
 
@@ -31,6 +31,12 @@ HEALTH_SECONDS = 1.0
 # namespaces are not, so the peer is also re-listed this often.
 DISCOVERY_SECONDS = 5.0
 MIRRORING_PREFIX = 'mirroring:'
+
+
+class PausedImage(NamedTuple):
+    """What Replayer.pause stopped, for Replayer.resume."""
+    name: Tuple[str, str, str]  # pool, namespace, image name
+    images: List['ReplayedImage']
 
 
 class ReplayedImage:
@@ -83,6 +89,7 @@ class Replayer:
         self._full_pools = full_pools  # local pools flagged full (OSDs or quota)
         self._lock = threading.Lock()
         self._images: Dict[str, ReplayedImage] = {}
+        self._paused_names: Set[Tuple[str, str, str]] = set()  # (pool, ns, name) a role change holds
         self._pool_errors: Dict[Tuple[str, str], str] = {}  # (pool, peer site) -> error
         self._stopping = threading.Event()
         self._refresh_now = threading.Event()
@@ -224,16 +231,22 @@ class Replayer:
                 with self._lock:
                     tracked = self._images.get(key)
                     new = tracked is None
+                    renamed = not new and tracked.name != image['name']
                     if new:
                         tracked = ReplayedImage(self._native, pool, ns, image, peer)
+                        tracked.paused = (pool, ns, tracked.name) in self._paused_names
                         self._images[key] = tracked
                     else:
                         if tracked.peer != peer and tracked.last_error:
                             tracked.retry_at = 0.0  # its record changed (a key or mon_host fixed): try now
                         tracked.peer = peer
                         tracked.remote_primary = image['primary']
+                        # Renamed on the primary: the next step renames the replica.
+                        tracked.name = image['name']
                 self._watcher.watch(remote, pool, ns, f"rbd_header.{image['id']}", key)
-                if new:
+                if renamed:
+                    self._log.info(f"'{tracked.spec}' was renamed on the primary: its replica follows")
+                if new or renamed:
                     self._kick(key)
         return seen
 
@@ -343,24 +356,29 @@ class Replayer:
 
     # --- role changes ---------------------------------------------------------
 
-    def pause(self, pool: str, ns: str, name: str) -> List[ReplayedImage]:
+    def pause(self, pool: str, ns: str, name: str) -> 'PausedImage':
         """Stops syncing the image (the sync in flight stops at its next chunk)
-        and waits until no sync runs: a role change has it to itself."""
+        and waits until no sync runs: a role change has it to itself. An image
+        found only later (its peer was slow to list) starts paused too."""
         with self._lock:
-            paused = [i for i in self._images.values() if (i.pool, i.ns, i.name) == (pool, ns, name)]
-            for image in paused:
+            self._paused_names.add((pool, ns, name))
+            images = [i for i in self._images.values() if (i.pool, i.ns, i.name) == (pool, ns, name)]
+            for image in images:
                 image.paused = True
                 image.progress.set_cancelled(True)
+        paused = PausedImage((pool, ns, name), images)
         deadline = time.monotonic() + PAUSE_TIMEOUT_SECONDS
-        while any(i.running for i in paused):
+        while any(i.running for i in images):
             if time.monotonic() > deadline:
                 self.resume(paused)
-                raise TimeoutError(f"the sync of '{paused[0].spec}' did not stop in time")
+                raise TimeoutError(f"the sync of '{images[0].spec}' did not stop in time")
             time.sleep(0.05)
         return paused
 
-    def resume(self, images: List[ReplayedImage]) -> None:
+    def resume(self, paused: 'PausedImage') -> None:
         with self._lock:
+            self._paused_names.discard(paused.name)
+            images = [i for i in self._images.values() if (i.pool, i.ns, i.name) == paused.name]
             for image in images:
                 image.paused = False
                 image.progress.set_cancelled(False)

@@ -680,6 +680,7 @@ PYBIND11_MODULE(_native, m) {
           const auto report = WithoutGil([&] { return Unwrap(ms::DemotePrimary(OpenPool(c, pool, ns), name)); });
           py::dict out;
           out["demoted_snap_id"] = report.demoted_snap_id;
+          out["already"] = report.already;
           return out;
         });
   m.def("promote_image",
@@ -694,6 +695,7 @@ PYBIND11_MODULE(_native, m) {
           out["promoted_snap_id"] = r.promoted_snap_id;
           out["forced"] = r.forced;
           out["rolled_back"] = r.rolled_back ? py::object(ToDict(r.rollback)) : py::object(py::none());
+          out["already"] = r.already;
           return out;
         },
         py::arg("local"), py::arg("pool"), py::arg("ns"), py::arg("name"), py::arg("remote").none(true),
@@ -711,6 +713,8 @@ PYBIND11_MODULE(_native, m) {
           out["base_snap_id"] = r.base_snap_id;
           out["rolled_back"] = r.rolled_back ? py::object(ToDict(r.rollback)) : py::object(py::none());
           out["state"] = ToDict(r.state);
+          out["already"] = r.already;
+          out["resumed"] = r.resumed;
           return out;
         });
   m.def("rollback_head",

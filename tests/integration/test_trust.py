@@ -122,19 +122,28 @@ def test_a_write_while_the_replayer_was_down_is_rolled_back_not_resumed(images: 
     the next mgr rolls the partial apply back and starts the delta again."""
     a, b = clients
     spec = images.spec('crashed')
+    primary_osd = images.site.daemon_pid('osd.0')  # holds pool rbd on site-a
     try:
         first, second = slow_sync(images, site_b, 'crashed')
         wait_for(copying_past(site_b, spec, 0.2, 0.8), 90, interval=0.05, what='sync past a checkpoint')
+        # The copy runs at some 300 MiB/s: held still by stopping the primary's
+        # OSD, so that the kill lands in the middle of it.
+        os.kill(primary_osd, signal.SIGSTOP)
         site_b.ceph('config', 'set', 'mgr', 'mgr/mirror_snapshot/replay_skip_pools', 'rbd')
         active = site_b.active_mgr()
         os.kill(site_b.daemon_pid(f'mgr.{active}'), signal.SIGKILL)
         site_b.ceph('mgr', 'fail', active)
         # The dead client's lock is broken by librbd once its watch is gone.
-        with b.image('crashed') as image:
-            wait_for(lambda: _try_write(image, b'X' * 65536, 1000 * MiB), 120, interval=2,
-                     what='a client write to the unfenced replica')
-        sandbox('up')
+        try:
+            with b.image('crashed') as image:
+                wait_for(lambda: _try_write(image, b'X' * 65536, 1000 * MiB), 120, interval=2,
+                         what='a client write to the unfenced replica')
+        except AssertionError:   # why not, for the failure message
+            for args in (('info', spec), ('lock', 'ls', spec), ('status', spec)):
+                print(site_b.rbd(*args, check=False).stdout.decode())
+            raise
     finally:
+        os.kill(primary_osd, signal.SIGCONT)
         reset_slow_sync(site_b)
         reset_option(site_b, 'replay_skip_pools', '')
         sandbox('up')
