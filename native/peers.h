@@ -19,9 +19,18 @@ struct PeerSite {
   std::string mirror_uuid;  // the peer's fsid once it has pinged us
   std::string client_name;
   std::string mon_host;  // from the peer's attributes (bootstrap import sets them)
+  // The peer's cephx secret. It stays in native code: the binding hands
+  // Python an opaque PeerSite that has no accessor for it, and connections
+  // are opened by handing that object back.
   std::string key;
 
   bool receives_from_peer() const { return direction != "tx-only"; }
+  // Whether a client connected for one record serves the other: the same
+  // monitors, identity and key (the records of several pools for one peer
+  // share a client; a changed mon_host or key needs a new one).
+  bool SameConnection(const PeerSite& other) const {
+    return mon_host == other.mon_host && client_name == other.client_name && key == other.key;
+  }
 };
 
 Result<std::vector<PeerSite>> ListPeerSites(const IoCtx& pool);

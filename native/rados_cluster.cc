@@ -1,6 +1,7 @@
 #include "native/rados_cluster.h"
 
 #include <array>
+#include <cerrno>
 #include <cstdlib>
 
 namespace mirror_snapshot {
@@ -78,6 +79,8 @@ Result<std::string> RadosCluster::Addresses() const {
 uint64_t RadosCluster::InstanceId() const { return rados_get_instance_id(cluster_); }
 
 Result<std::string> RadosCluster::ConfigValue(const std::string& option) const {
+  // A peer client's "key" is the peer's cephx secret: it never leaves native code.
+  if (option == "key") return Status::Error(EPERM, "config option 'key' is a secret and is not readable");
   std::array<char, 4096> buf{};
   const int rc = rados_conf_get(cluster_, option.c_str(), buf.data(), buf.size());
   if (rc < 0) return Status::FromErrno(rc, "reading config option '" + option + "'");

@@ -40,7 +40,8 @@ class RadosCluster {
   // failed-over mgr's clients are blocklisted with it.
   Result<std::string> Addresses() const;
   uint64_t InstanceId() const;
-  // The value of a config option as this client sees it (rados_conf_get).
+  // The value of a config option as this client sees it (rados_conf_get);
+  // EPERM for "key", a secret.
   Result<std::string> ConfigValue(const std::string& option) const;
   // `ceph osd blocklist add <address> <expire>` on this cluster: fences off
   // a client (its watches go, its exclusive locks can be broken at once).

@@ -18,7 +18,7 @@ from typing import Any, Dict, Iterator, Optional, Tuple
 from . import levels
 from .arguments import uint64_argument
 from .errors import CommandError
-from .peer_connections import PeerConnections, describe
+from .peer_connections import CONNECT_TIMEOUT_SECONDS, PeerConnections, peer_error
 
 
 class ImageCommands:
@@ -123,14 +123,15 @@ class ImageCommands:
     def _peer_of(self, cluster: Any, pool: str) -> Tuple[Optional[Any], str]:
         """A connected client of the pool's rx peer, or (None, why not)."""
         peers = [p for p in self._native.peer_sites(cluster, pool)
-                 if p['direction'] != 'tx-only' and p['mon_host']]
+                 if p.direction != 'tx-only' and p.mon_host]
         if not peers:
             return None, f"pool '{pool}' has no mirror peer to receive from"
         try:
-            return self._peers.get(peers[0]), ''
+            # An operator's command tries now, whatever the replayer's backoff.
+            return self._peers.get(peers[0], wait=CONNECT_TIMEOUT_SECONDS + 5, retry_now=True), ''
         except OSError as e:
             self._peers.failed(peers[0], e)
-            return None, f"{describe(peers[0])}: {e.strerror or e}"
+            return None, peer_error(peers[0], e)
 
 
 def promote_text(report: Dict[str, Any]) -> str:

@@ -14,6 +14,7 @@ from mgr_module import MgrModule, Option
 
 from . import image_status, levels, output
 from ._version import MODULE_VERSION
+from .client_registration import ClientRegistration
 from .errors import CommandError, invalid
 from .executor import ExecutorBusy, ExecutorNotReady, NativeExecutor
 from .local_cluster import BLOCKLISTED, LocalCluster, own_client_config, own_log_file
@@ -173,6 +174,7 @@ class Module(MgrModule):
         self._native: Any = None
         self._local: Optional[LocalCluster] = None  # native client of our own cluster
         self._native_client_name: Optional[str] = None  # what it connected as
+        self._registration = ClientRegistration(self)
         self._scheduler: Optional[PrimaryScheduler] = None
         self._schedules: Optional[ScheduleCommands] = None
         self._announcer: Optional[PeerAnnouncer] = None
@@ -241,6 +243,7 @@ class Module(MgrModule):
         self._syncs.stop()
         self._announcing.stop()
         self._executor.stop()
+        self._registration.unregister()
 
     def _full_pools(self) -> Set[str]:
         """Pools of this cluster flagged full (OSDs full, or quota reached)."""
@@ -290,8 +293,9 @@ class Module(MgrModule):
                              f'not local_op_timeout)')
             cluster = native.Cluster.from_mgr_context(self.get_context())
             self._native_client_name = f'{entity} (sharing the mgr\'s CephContext)'
-        # Registered so that a mgr failover blocklists this client too.
-        self._ceph_register_client(cluster.addresses())
+        # Registered so that a mgr failover blocklists this client too; the
+        # client it replaces (blocklisted) is unregistered.
+        self._registration.register(cluster.addresses())
         return cluster
 
     def _announce_loop(self) -> None:

@@ -8,7 +8,7 @@ have one.
 """
 from typing import Any, Dict, List
 
-from .peer_connections import PeerConnections
+from .peer_connections import CONNECT_TIMEOUT_SECONDS, PeerConnections
 
 HEALTH_CHECK = 'MIRROR_SNAPSHOT_PEER_UNREACHABLE'
 
@@ -33,11 +33,13 @@ class PeerAnnouncer:
                 errors[pool] = f'cannot list mirror peers: {e.strerror}'
                 continue
             for peer in peers:
-                if peer['direction'] == 'tx-only' or not peer['mon_host']:
+                if peer.direction == 'tx-only' or not peer.mon_host:
                     continue
-                where = f"pool '{pool}' -> peer '{peer['site_name']}'"
+                where = f"pool '{pool}' -> peer '{peer.site_name}'"
                 try:
-                    remote = self._peers.get(peer)
+                    # This thread may wait; a dead peer is still tried only
+                    # once per backoff period (PeerConnections).
+                    remote = self._peers.get(peer, wait=CONNECT_TIMEOUT_SECONDS + 5)
                     self._native.ping_peer(remote, pool, site_name, fsid)
                 except OSError as e:
                     self._peers.failed(peer, e)

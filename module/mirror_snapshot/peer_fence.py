@@ -74,10 +74,11 @@ class PeerFence:
         self._previous = self._load()            # site name -> addresses not fenced yet
         self._current: Dict[str, List[str]] = {}  # site name -> this instance's addresses
 
-    def connected(self, peer: Dict[str, str], client: Any) -> None:
-        """Call with each new client of `peer`, before it is used: fences the
-        previous instance's clients of that peer, records this one."""
-        site = peer['site_name']
+    def connected(self, peer: Any, client: Any) -> None:
+        """Call with each new client of `peer` (a native PeerSite), before it
+        is used: fences the previous instance's clients of that peer, records
+        this one."""
+        site = peer.site_name
         with self._lock:
             stale = self._previous.pop(site, [])
         fenced = 0

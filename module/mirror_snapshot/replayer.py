@@ -16,7 +16,7 @@ import threading
 import time
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Set, Tuple
 
-from .peer_connections import PeerConnections, describe
+from .peer_connections import PeerConnecting, PeerConnections, peer_error
 
 HEALTH_CHECK = 'MIRROR_SNAPSHOT_REPLAY_FAILED'
 SPLIT_BRAIN_CHECK = 'MIRROR_SNAPSHOT_SPLIT_BRAIN'
@@ -42,15 +42,14 @@ class PausedImage(NamedTuple):
 class ReplayedImage:
     """One primary image this site replicates, and what is known of its sync."""
 
-    def __init__(self, native: Any, pool: str, ns: str, image: Dict[str, Any],
-                 peer: Dict[str, str]) -> None:
+    def __init__(self, native: Any, pool: str, ns: str, image: Dict[str, Any], peer: Any) -> None:
         self.pool = pool
         self.ns = ns
         self.name: str = image['name']
         self.remote_id: str = image['id']
         self.global_id: str = image['global_id']
         self.remote_primary: bool = image['primary']  # False: demoted there
-        self.peer = peer
+        self.peer = peer  # the native PeerSite it comes from
         self.progress = native.ReplayProgress()
         self.replica: Optional[Dict[str, Any]] = None  # the native replica state
         self.outcome = 'waiting'
@@ -94,9 +93,10 @@ class Replayer:
         self._lock = threading.Lock()
         self._images: Dict[str, ReplayedImage] = {}
         self._paused_names: Set[Tuple[str, str, str]] = set()  # (pool, ns, name) a role change holds
-        self._pool_errors: Dict[str, str] = {}
+        self._pool_errors: Dict[Tuple[str, str], str] = {}  # (pool, peer site) -> error
         self._stopping = threading.Event()
         self._refresh_now = threading.Event()
+        peers.on_ready(self._peer_ready)
         self._thread: Optional[threading.Thread] = None
         self._health_thread: Optional[threading.Thread] = None
         self._watcher: Any = None
@@ -129,6 +129,20 @@ class Replayer:
     def refresh_soon(self) -> None:
         self._refresh_now.set()
 
+    def _peer_ready(self, peer: Any) -> None:
+        """A peer record connected (in the background): its images take this
+        version of the record (e.g. the key just fixed), those that failed
+        meanwhile are retried now (their backoff was the peer's), and its
+        pools are listed at once."""
+        with self._lock:
+            for image in self._images.values():
+                same_record = image.peer.uuid == peer.uuid
+                if same_record:
+                    image.peer = peer
+                if (same_record or image.peer == peer) and image.last_error and not image.running:
+                    image.retry_at = 0.0
+        self.refresh_soon()
+
     def _run(self) -> None:
         self._watcher = self._native.HeaderWatcher()
         self._budget = self._native.MemoryBudget(self._memory_bytes())
@@ -159,27 +173,39 @@ class Replayer:
         return {p.strip() for p in text.replace(' ', ',').split(',') if p.strip()}
 
     def _refresh(self) -> None:
+        """Lists the images of every pool's peers. A peer without a client
+        costs nothing here: its connection is made in the background
+        (PeerConnections), its images stay as they are meanwhile, and the
+        other peers' images are listed and watched without waiting for it."""
         local = self._local.get()
         skipped = self._skipped_pools()
         seen: Set[str] = set()
-        pool_errors: Dict[str, str] = {}
+        pool_errors: Dict[Tuple[str, str], str] = {}
+        all_peers: List[Any] = []
+        listed_all = True
         for pool in self._native.rbd_pools(local):
             if pool in skipped:
                 continue
             try:
                 peers = [p for p in self._native.peer_sites(local, pool)
-                         if p['direction'] != 'tx-only' and p['mon_host']]
+                         if p.direction != 'tx-only' and p.mon_host]
             except OSError as e:
-                pool_errors[pool] = f'cannot list mirror peers: {e.strerror}'
+                pool_errors[(pool, '')] = f'cannot list mirror peers: {e.strerror}'
+                listed_all = False
                 continue
+            all_peers += peers
             for peer in peers:
                 try:
                     seen |= self._refresh_pool(pool, peer)
+                except PeerConnecting:
+                    seen |= self._images_of(pool, peer)
                 except OSError as e:
                     self._peers.failed(peer, e)
-                    message = f"{describe(peer)}: {e.strerror or e}"
-                    pool_errors[pool] = message
-                    seen |= self._mark_pool_failed(pool, message)
+                    message = peer_error(peer, e)
+                    pool_errors[(pool, peer.site_name)] = message
+                    seen |= self._mark_pool_failed(pool, peer, message)
+        if listed_all:
+            self._peers.retain(all_peers)
         with self._lock:
             self._pool_errors = pool_errors
             for key in [key for key, image in self._images.items() if key not in seen and not image.running]:
@@ -214,6 +240,8 @@ class Replayer:
                         tracked.paused = (pool, ns, tracked.name) in self._paused_names
                         self._images[key] = tracked
                     else:
+                        if tracked.peer != peer and tracked.last_error:
+                            tracked.retry_at = 0.0  # its record changed (a key or mon_host fixed): try now
                         tracked.peer = peer
                         tracked.remote_primary = image['primary']
                         # Renamed on the primary: the next step renames the replica.
@@ -225,15 +253,26 @@ class Replayer:
                     self._kick(key)
         return seen
 
-    def _mark_pool_failed(self, pool: str, message: str) -> Set[str]:
-        """The pool's peer is unreachable: its images go to error, and stay tracked."""
-        keys: Set[str] = set()
+    def _images_of(self, pool: str, peer: Any) -> Set[str]:
+        """Keys of the tracked images of `pool` that come from `peer`'s record
+        (its uuid); they follow the record's newest version (a new key or
+        mon_host), never an older one."""
         with self._lock:
-            for key, image in self._images.items():
-                if image.pool == pool:
-                    keys.add(key)
-                    if not image.running:
-                        self._failed(image, message)
+            keys = {key for key, image in self._images.items()
+                    if image.pool == pool and image.peer.uuid == peer.uuid}
+            for key in keys:
+                self._images[key].peer = peer
+            return keys
+
+    def _mark_pool_failed(self, pool: str, peer: Any, message: str) -> Set[str]:
+        """The pool's peer is unreachable: its images go to error, and stay
+        tracked; images of the pool's other peers are not its business."""
+        keys = self._images_of(pool, peer)
+        with self._lock:
+            for key in keys:
+                image = self._images[key]
+                if not image.running:
+                    self._failed(image, message)
         return keys
 
     # --- syncing --------------------------------------------------------------
@@ -310,6 +349,7 @@ class Replayer:
             if e.errno == errno.ETIMEDOUT:
                 message += ' (OSDs or monitors did not answer in time; retried with backoff)'
             with self._lock:
+                # EAGAIN: a clone's parent not replicated yet, or the peer being connected.
                 self._failed(image, message, soon=e.errno == errno.EAGAIN)
             self._log.error(f"replaying '{image.spec}' failed: {e.strerror or e}")
         except Exception as e:
@@ -402,7 +442,7 @@ class Replayer:
             failed = [f"'{spec}': {error}" for spec, error in errors
                       if error and not error.startswith(SPLIT_BRAIN)]
             split = [f"'{spec}': {error}" for spec, error in errors if error and error.startswith(SPLIT_BRAIN)]
-            failed += [f"pool '{pool}': {error}" for pool, error in self._pool_errors.items()]
+            failed += [f"pool '{pool}': {error}" for (pool, _), error in self._pool_errors.items()]
         checks: Dict[str, Any] = {}
         if failed:
             checks[HEALTH_CHECK] = warning(f'{len(failed)} image(s) or pool(s) cannot be replicated', failed)
@@ -454,7 +494,7 @@ class Replayer:
         with self._lock:
             images = sorted((i for i in self._images.values() if self._replays_here(i)), key=lambda i: i.spec)
             out = [self._status(i, full) for i in images]
-            for pool, error in sorted(self._pool_errors.items()):
+            for (pool, _), error in sorted(self._pool_errors.items()):
                 if not any(i.pool == pool for i in images):
                     out.append({'image': f'{pool}/', 'role': 'secondary', 'state': 'error',
                                 'last_error': error, 'last_complete': None, 'in_flight': None,
@@ -482,7 +522,7 @@ class Replayer:
             'image': image.spec,
             'role': 'secondary',
             'state': state,
-            'primary': {'site': image.peer['site_name'], 'image_id': image.remote_id,
+            'primary': {'site': image.peer.site_name, 'image_id': image.remote_id,
                         'global_id': image.global_id,
                         'state': 'primary' if image.remote_primary else 'demoted'},
             # The primary was demoted and its final snapshot is here: a

@@ -256,31 +256,6 @@ py::dict ToDict(const ms::MirrorSnapshot& snap) {
   return out;
 }
 
-py::dict ToDict(const ms::PeerSite& peer) {
-  py::dict out;
-  out["uuid"] = peer.uuid;
-  out["direction"] = peer.direction;
-  out["site_name"] = peer.site_name;
-  out["mirror_uuid"] = peer.mirror_uuid;
-  out["client_name"] = peer.client_name;
-  out["mon_host"] = peer.mon_host;
-  out["key"] = peer.key;
-  return out;
-}
-
-ms::PeerSite PeerFromDict(const py::dict& d) {
-  ms::PeerSite peer;
-  auto get = [&](const char* k) { return d.contains(k) ? py::str(d[k]).cast<std::string>() : std::string(); };
-  peer.uuid = get("uuid");
-  peer.direction = get("direction");
-  peer.site_name = get("site_name");
-  peer.mirror_uuid = get("mirror_uuid");
-  peer.client_name = get("client_name");
-  peer.mon_host = get("mon_host");
-  peer.key = get("key");
-  return peer;
-}
-
 py::dict ToDict(const ms::ReplicaState& s) {
   py::dict out;
   out["remote_fsid"] = s.remote_fsid;
@@ -637,16 +612,32 @@ PYBIND11_MODULE(_native, m) {
         }, py::call_guard<py::gil_scoped_release>());
 
   // --- peers -------------------------------------------------------------------
+  // A peer record as Python sees it: everything but the key (invariant 8,
+  // peer keys never leave C++). Records that connect the same way (same
+  // mon_host, identity and key) are equal, one dict key; the hash leaves the
+  // key out.
+  py::class_<ms::PeerSite>(m, "PeerSite")
+      .def_readonly("uuid", &ms::PeerSite::uuid)
+      .def_readonly("direction", &ms::PeerSite::direction)
+      .def_readonly("site_name", &ms::PeerSite::site_name)
+      .def_readonly("mirror_uuid", &ms::PeerSite::mirror_uuid)
+      .def_readonly("client_name", &ms::PeerSite::client_name)
+      .def_readonly("mon_host", &ms::PeerSite::mon_host)
+      .def_property_readonly("has_key", [](const ms::PeerSite& p) { return !p.key.empty(); })
+      .def("__eq__", [](const ms::PeerSite& a, const ms::PeerSite& b) { return a.SameConnection(b); },
+           py::is_operator())
+      .def("__hash__", [](const ms::PeerSite& p) { return py::hash(py::make_tuple(p.client_name, p.mon_host)); })
+      .def("__repr__", [](const ms::PeerSite& p) {
+             return "PeerSite(site_name='" + p.site_name + "', mon_host='" + p.mon_host + "', client_name='" +
+                    p.client_name + "', direction='" + p.direction + "')";
+           });
   m.def("peer_sites", [](const RadosCluster& c, const std::string& pool) {
-          const auto peers = WithoutGil([&] { return Unwrap(ms::ListPeerSites(OpenPool(c, pool, ""))); });
-          py::list out;
-          for (const auto& peer : peers) out.append(ToDict(peer));
-          return out;
-        });
-  m.def("connect_peer", [](const py::dict& peer, int timeout_seconds) {
-          const ms::PeerSite site = PeerFromDict(peer);
-          return WithoutGil([&] { return Shared(Unwrap(ms::ConnectToPeer(site, timeout_seconds))); });
-        }, py::arg("peer"), py::arg("timeout_seconds") = 30);
+          return WithoutGil([&] { return Unwrap(ms::ListPeerSites(OpenPool(c, pool, ""))); });
+        }, "The pool's mirror peers (PeerSite objects: no key is readable from Python).");
+  m.def("connect_peer", [](const ms::PeerSite& peer, int timeout_seconds) {
+          return WithoutGil([&] { return Shared(Unwrap(ms::ConnectToPeer(peer, timeout_seconds))); });
+        }, py::arg("peer"), py::arg("timeout_seconds") = 30,
+        "A client of the peer cluster with the record's identity and key (ETIMEDOUT if it does not answer).");
   m.def("ping_peer", [](const RadosCluster& remote, const std::string& pool, const std::string& site_name,
                         const std::string& fsid) {
           Check(ms::PingPeer(OpenPool(remote, pool, ""), site_name, fsid));

@@ -321,3 +321,33 @@ def test_a_blocklisted_client_is_replaced(images: Images) -> None:
     finally:
         for addr in addrs:
             site.ceph('osd', 'blocklist', 'rm', addr, check=False)
+
+
+def test_replaced_clients_do_not_pile_up_in_the_mgr_map(images: Images) -> None:
+    """Review #12: a client replaced after a blocklisting is unregistered from
+    the mgr, so that the MgrMap's active_clients holds one entry for the
+    module's native client however often it was blocklisted."""
+    site = images.site
+    img = images.create('img')
+
+    def ours() -> set:
+        clients = [c for c in site.ceph_json('mgr', 'dump')['active_clients'] if c['name'] == 'mirror_snapshot']
+        return {f"{a['addr']}/{a['nonce']}" for c in clients for a in c['addrvec']}
+
+    first = ours()
+    blocklisted: list = []
+    try:
+        for round_no in range(5):
+            replaced = ours()
+            for addr in replaced:
+                site.ceph('osd', 'blocklist', 'add', addr)
+                blocklisted.append(addr)
+            wait_for(lambda: site.mirror_snapshot('create', img, check=False).returncode == 0, 60, interval=2,
+                     what=f'a creation through a new client (round {round_no})')
+            # The new client is registered, the ones it replaced are not any more.
+            now = wait_for(lambda: (now := ours()) and not (now & replaced) and now, 30, interval=1,
+                           what=f'the replaced client unregistered (round {round_no}: {sorted(replaced)})')
+            assert len(now) <= len(first), (sorted(first), sorted(now))
+    finally:
+        for addr in blocklisted:
+            site.ceph('osd', 'blocklist', 'rm', addr, check=False)

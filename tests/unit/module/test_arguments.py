@@ -9,6 +9,7 @@ from mirror_snapshot.arguments import parse_uint64, uint64_argument
 from mirror_snapshot.errors import CommandError
 from mirror_snapshot.image_commands import ImageCommands
 from mirror_snapshot.image_status import parse_pin
+from fake_peer import FakePeer
 from mirror_snapshot.peer_connections import PeerConnections
 
 BAD = ['²', '١٢', '１２', '18446744073709551616', '99999999999999999999', '123456789012345678901',
@@ -44,11 +45,10 @@ class FakeNative:
         pool, name = text.split('/')
         return {'kind': 'image', 'pool': pool, 'namespace': '', 'image': name}
 
-    def peer_sites(self, cluster: Any, pool: str) -> List[Dict[str, str]]:
-        return [{'site_name': 'site-a', 'mon_host': 'h', 'client_name': 'client.x', 'key': 'k',
-                 'direction': 'rx-tx'}]
+    def peer_sites(self, cluster: Any, pool: str) -> List[FakePeer]:
+        return [FakePeer()]
 
-    def connect_peer(self, peer: Dict[str, str], timeout_seconds: int) -> object:
+    def connect_peer(self, peer: FakePeer, timeout_seconds: int) -> object:
         return object()
 
     def verify_image(self, cluster: Any, pool: str, ns: str, name: str, remote: Any,

@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
+from fake_peer import FakePeer
 from mirror_snapshot.errors import CommandError
 from mirror_snapshot.image_commands import ImageCommands, promote_text, resync_text
 
@@ -37,8 +38,8 @@ class FakeNative:
         return {'kind': 'image' if image else 'pool', 'pool': pool, 'namespace': '', 'image': image,
                 'spec': text}
 
-    def peer_sites(self, cluster: Any, pool: str) -> List[Dict[str, Any]]:
-        return [{'direction': 'rx-tx', 'mon_host': 'v2:127.0.0.1:1', 'site_name': 'peer'}]
+    def peer_sites(self, cluster: Any, pool: str) -> List[FakePeer]:
+        return [FakePeer(site_name='peer', mon_host='v2:127.0.0.1:1')]
 
     def _run(self, what: str, image: str) -> None:
         with self._lock:
@@ -84,10 +85,10 @@ class FakeLocal:
 
 
 class FakePeers:
-    def get(self, peer: Dict[str, Any]) -> FakeCluster:
+    def get(self, peer: FakePeer, wait: float = 0.0, retry_now: bool = False) -> FakeCluster:
         return FakeCluster()
 
-    def failed(self, peer: Dict[str, Any], error: Exception) -> None:
+    def failed(self, peer: FakePeer, error: Exception) -> None:
         pass
 
 

@@ -6,6 +6,7 @@ from typing import Dict, List, Optional
 
 import pytest
 
+from fake_peer import FakePeer
 from mirror_snapshot.peer_fence import STORE_KEY, PeerFence, address_problem
 
 GOOD = [
@@ -71,7 +72,7 @@ def test_only_valid_stored_addresses_are_blocklisted() -> None:
         STORE_KEY: json.dumps({'site-a': GOOD + [a for a in BAD if isinstance(a, str)] + [12, None]})}
     fence = PeerFence(store.get, store.__setitem__, logging.getLogger('test_peer_fence'))
     client = Client()
-    fence.connected({'site_name': 'site-a'}, client)
+    fence.connected(FakePeer(site_name='site-a'), client)
     assert client.blocklisted == GOOD
     # What the next instance must fence: this instance's client only.
     assert json.loads(store[STORE_KEY] or '{}') == {'site-a': ['127.0.0.1:0/5']}
