@@ -48,8 +48,20 @@ class Side:
 
 
 def command(side: Side, spec: str, verb: str, *flags: str) -> subprocess.Popen:
-    return subprocess.Popen(['ceph', '-c', str(side.site.conf), 'mirror', 'snapshot', 'image', verb, spec,
+    """Starts the command and returns once the active mgr has received it
+    (its audit line is in the mgr's log)."""
+    log = side.site.dir / 'log' / f'mgr.{side.site.active_mgr()}.log'
+    start = log.stat().st_size
+    proc = subprocess.Popen(['ceph', '-c', str(side.site.conf), 'mirror', 'snapshot', 'image', verb, spec,
                              *flags], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    audit = f'"prefix": "mirror snapshot image {verb}"'.encode()
+
+    def received() -> bool:
+        with open(log, 'rb') as f:
+            f.seek(start)
+            return audit in f.read()
+    wait_for(received, 30, interval=0.002, what=f'{verb} received by the mgr of {side.name}')
+    return proc
 
 
 def until_done(side: Side, spec: str, verb: str, *flags: str, timeout: float = 180) -> Tuple[Dict, int]:
@@ -94,8 +106,9 @@ def kill_during(side: Side, proc: Optional[subprocess.Popen], rng: random.Random
     """Freezes `side`'s OSD (pool rbd) `delay` s after `proc` started, so that
     a role change under way stops at its next OSD operation, SIGKILLs the
     active mgr there, thaws the OSD and waits for the module to answer again;
-    returns the delay. (A role change answers within some 150 ms of its CLI
-    starting: without the freeze, the kill lands after it nearly every time.)"""
+    returns the delay, counted from the command's arrival at the mgr. (A
+    role change takes some 50 ms there: without the freeze, the kill would
+    land after it nearly every time.)"""
     delay = rng.uniform(0.0, window)
     time.sleep(delay)
     osd = side.site.daemon_pid('osd.0')
@@ -130,7 +143,7 @@ def test_killed_role_changes_are_finished_by_a_retry(images: Images, site_a: Sit
             secondary_holding(secondary, spec, held)
             write(primary, rng)  # never synced: the consistency point stays `held`
             expected = primary.client.digest('rc', snap_id=held)
-            delay = kill_during(secondary, command(secondary, spec, 'promote', '--force'), rng, 0.15)
+            delay = kill_during(secondary, command(secondary, spec, 'promote', '--force'), rng, 0.08)
             report, tries = until_done(secondary, spec, 'promote', '--force')
             matches = secondary.client.digest('rc') == expected
             rows.append({'round': round_ + 1, 'what': f'promote --force on {secondary.name}', 'delay': delay,
@@ -140,7 +153,7 @@ def test_killed_role_changes_are_finished_by_a_retry(images: Images, site_a: Sit
 
             # 2. Resync of the old primary (split-brain now), killed.
             write(secondary, rng)
-            delay = kill_during(primary, command(primary, spec, 'resync', '--force'), rng, 0.15)
+            delay = kill_during(primary, command(primary, spec, 'resync', '--force'), rng, 0.08)
             report, tries = until_done(primary, spec, 'resync', '--force')
             newest = create_snapshot(secondary, spec)
             secondary_holding(primary, spec, newest)
@@ -157,7 +170,7 @@ def test_killed_role_changes_are_finished_by_a_retry(images: Images, site_a: Sit
             demoted = primary.site.mirror_snapshot_json('image', 'demote', spec)['demoted_snap_id']
             secondary_holding(secondary, spec, demoted, ready=True)
             until_done(secondary, spec, 'promote')
-            delay = kill_during(primary, None, rng, 0.15)  # the old primary adopts by itself meanwhile
+            delay = kill_during(primary, None, rng, 0.08)  # the old primary adopts by itself meanwhile
             write(secondary, rng)
             newest = create_snapshot(secondary, spec)
             secondary_holding(primary, spec, newest)
