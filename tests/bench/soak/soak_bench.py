@@ -358,8 +358,8 @@ class Soak:
     # setup / teardown
     def setup(self) -> None:
         a = self.sites['site-a']
-        a.rbd('namespace', 'create', f'{POOL}/{self.ns}')
-        a.rbd('mirror', 'pool', 'enable', f'{POOL}/{self.ns}', 'image')
+        a.rbd('namespace', 'create', f'{POOL}/{self.ns}', check=False)
+        a.rbd('mirror', 'pool', 'enable', f'{POOL}/{self.ns}', 'image', check=False)
         cluster = rados.Rados(conffile=str(a.conf))
         cluster.connect()
         try:
@@ -369,7 +369,13 @@ class Soak:
             features = (rbd.RBD_FEATURE_LAYERING | rbd.RBD_FEATURE_EXCLUSIVE_LOCK |
                         rbd.RBD_FEATURE_OBJECT_MAP | rbd.RBD_FEATURE_FAST_DIFF)
             t = time.monotonic()
+            existing = set(rbd.RBD().list(ioctx))
+            if existing:
+                log(f'{len(existing & set(self.names))} images there already (an earlier run): reused')
             for i, name in enumerate(self.names):
+                if name in existing:
+                    self.created_at[name] = time.time()
+                    continue
                 rbd.RBD().create(ioctx, name, self.size, old_format=False, features=features)
                 with rbd.Image(ioctx, name) as image:
                     image.write(rng.randbytes(64 * KiB), write_offset(rng, self.size, 64 * KiB))
@@ -380,7 +386,7 @@ class Soak:
             ioctx.close()
         finally:
             cluster.shutdown()
-        a.mirror_snapshot('schedule', 'add', f'{POOL}/{self.ns}/', self.args.interval)
+        a.mirror_snapshot('schedule', 'add', f'{POOL}/{self.ns}/', self.args.interval, check=False)
         log(f'{len(self.names)} images of {self.args.size_mib} MiB in {POOL}/{self.ns} on site-a, '
             f'schedule every {self.args.interval}')
 
@@ -462,16 +468,21 @@ class Soak:
         # Recovery points, from site-b's module.
         b = self.sites['site-b']
         asked = time.monotonic()
-        proc = b.mirror_snapshot('status', '--format', 'json', check=False, timeout=60)
+        try:
+            proc = b.mirror_snapshot('status', '--format', 'json', check=False, timeout=60)
+            rows = json.loads(proc.stdout)['images'] if proc.returncode == 0 else None
+            why = proc.stderr.decode(errors='replace').strip()[:200]
+        except (subprocess.TimeoutExpired, ValueError) as e:
+            rows, why = None, str(e)[-200:]
         self.samples[-1]['status_s'] = round(time.monotonic() - asked, 2)
         now = time.time()
-        try:
-            rows = json.loads(proc.stdout)['images'] if proc.returncode == 0 else None
-        except ValueError:
-            rows = None
         if rows is None:
-            self.event('status failed', proc.stderr.decode(errors='replace').strip()[:200])
-            rows = []
+            # No recovery points for this sample: the table counts these.
+            self.event('status failed', f'after {self.samples[-1]["status_s"]} s: {why}')
+            self.samples[-1]['states'] = 'status failed'
+            self.samples[-1]['rp_p50'] = self.samples[-1]['rp_max'] = None
+            self.log_sample(minute)
+            return
         by_name = {}
         for row in rows:
             spec = row.get('image', '')
@@ -500,6 +511,9 @@ class Soak:
         self.samples[-1]['rp_p50'] = percentile(ages, 50)
         self.samples[-1]['rp_max'] = max(ages) if ages else None
         self.samples[-1]['states'] = ' '.join(f'{k}={v}' for k, v in sorted(states.items()))
+        self.log_sample(minute)
+
+    def log_sample(self, minute: float) -> None:
         a_s, b_s = self.samples[-2], self.samples[-1]
         log(f'min {minute:5.1f}  a: {a_s["mgr"]} rss {fmt((a_s["rss_kib"] or 0) / 1024)} MiB thr {a_s["threads"]} '
             f'fd {a_s["fds"]} sock {a_s["peer_sockets"]} | b: {b_s["mgr"]} rss {fmt((b_s["rss_kib"] or 0) / 1024)} MiB '
@@ -530,18 +544,24 @@ class Soak:
                 if now >= end and next_sample > end:
                     break
                 if now >= next_sample:
-                    self.sample()
+                    try:
+                        self.sample()
+                    except Exception as e:  # noqa: BLE001 - one bad sample must not end an hour's run
+                        self.event('sample failed', repr(e)[-200:])
                     period += 1
                     next_sample = self.t0 + (period + jitter.random()) * args.sample_every
                     self.write_files()
                 elif now >= next_fault:
                     kind = kinds[faults % len(kinds)]
                     faults += 1
-                    if kind == 'blocklist':
-                        text = blocklist_peer_clients(self.sites['site-a'], self.sites['site-b'],
-                                                      args.blocklist_seconds)
-                    else:
-                        text = restart_mon(self.sites['site-a'])
+                    try:
+                        if kind == 'blocklist':
+                            text = blocklist_peer_clients(self.sites['site-a'], self.sites['site-b'],
+                                                          args.blocklist_seconds)
+                        else:
+                            text = restart_mon(self.sites['site-a'])
+                    except Exception as e:  # noqa: BLE001
+                        text = f'failed: {e!r}'[:200]
                     self.event(f'fault {kind}', text)
                     next_fault += args.fault_every * 60
                 else:
