@@ -344,7 +344,10 @@ class Replayer:
         except OSError as e:
             if e.errno == errno.ECANCELED and image.paused:
                 return  # a role change stopped it; it says what happens next
-            self._peers.failed(image.peer, e)
+            if e.errno != errno.ETIMEDOUT:
+                # A timeout may be this site's (local_op_timeout): it says
+                # nothing against the peer's client, which reconnects by itself.
+                self._peers.failed(image.peer, e)
             message = e.strerror or str(e)
             if e.errno == errno.ETIMEDOUT:
                 message += ' (OSDs or monitors did not answer in time; retried with backoff)'
