@@ -486,9 +486,16 @@ def test_deleted_primary_mid_sync_is_never_complete(images: Images, site_b: Site
     try:
         first, second = start_slow_sync(images, site_b, 'doomed', '512M', one_chunk=True)
         wait_for(copying_past(site_b, images.spec('doomed'), 0, 0.5), 60, interval=0.05, what='sync copying')
-        images.site.rbd('mirror', 'image', 'disable', '--force', images.spec('doomed'))
-        images.site.rbd('snap', 'purge', images.spec('doomed'), check=False)
-        images.site.rbd('rm', '--no-progress', images.spec('doomed'))
+        # The copy runs at some 300 MiB/s: held still by stopping site-b's
+        # OSD while the primary goes, so that the deletion lands mid-copy.
+        secondary_osd = site_b.daemon_pid('osd.0')
+        os.kill(secondary_osd, signal.SIGSTOP)
+        try:
+            images.site.rbd('mirror', 'image', 'disable', '--force', images.spec('doomed'))
+            images.site.rbd('snap', 'purge', images.spec('doomed'), check=False)
+            images.site.rbd('rm', '--no-progress', images.spec('doomed'))
+        finally:
+            os.kill(secondary_osd, signal.SIGCONT)
     finally:
         reset_slow_sync(site_b)
 
