@@ -30,7 +30,7 @@ def scheduled_images(site: Site) -> List[str]:
             if row['level'] is not None and row['state'] != 'skipped']
 
 
-def wait_secondary_of(site: Site, spec: str, snap_id: int, ready: bool = False) -> Dict:
+def wait_secondary_of(site: Site, spec: str, snap_id: int, ready: bool = False, timeout: float = 120) -> Dict:
     """`spec` on `site` is a secondary holding primary snapshot `snap_id`."""
     def synced():
         s = image_status(site, spec)
@@ -39,7 +39,7 @@ def wait_secondary_of(site: Site, spec: str, snap_id: int, ready: bool = False) 
         if s['last_complete']['primary_snap_id'] != snap_id or (ready and not s['ready_to_promote']):
             return None
         return s
-    return wait_for(synced, 120, interval=0.5, what=f'{spec} on {site.name} holding snapshot {snap_id}')
+    return wait_for(synced, timeout, interval=0.5, what=f'{spec} on {site.name} holding snapshot {snap_id}')
 
 
 def write_random(image: rbd.Image, rng: random.Random, total: int, io_size: int = 64 * 1024) -> None:

@@ -30,6 +30,7 @@ import rbd
 from replication import (copying_past, image_status, reset_slow_sync, start_slow_sync, wait_for_health)
 from sandbox import Images, Site, sandbox, wait_for
 from test_crash_loop import fail_over
+from test_failover import wait_secondary_of
 
 MiB = 1 << 20
 ROUNDS = int(os.environ.get('ROLE_CRASH_ROUNDS', '3'))
@@ -92,14 +93,7 @@ def create_snapshot(side: Side, spec: str) -> int:
 
 
 def secondary_holding(side: Side, spec: str, snap_id: int, ready: bool = False) -> Dict:
-    def synced() -> Optional[Dict]:
-        s = image_status(side.site, spec)
-        if not s or s['role'] != 'secondary' or s['state'] != 'idle' or not s['last_complete']:
-            return None
-        if s['last_complete']['primary_snap_id'] != snap_id or (ready and not s['ready_to_promote']):
-            return None
-        return s
-    return wait_for(synced, 180, interval=0.5, what=f'{spec} on {side.name} holding snapshot {snap_id}')
+    return wait_secondary_of(side.site, spec, snap_id, ready, timeout=180)
 
 
 def kill_during(side: Side, proc: Optional[subprocess.Popen], rng: random.Random, window: float) -> float:
