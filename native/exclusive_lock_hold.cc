@@ -22,6 +22,16 @@ std::string_view WithoutAddressType(std::string_view address) {
   return address;
 }
 
+// Whether `addresses` ("[v2:127.0.0.1:0/123,v1:...]") holds `address` whole:
+// "127.0.0.1:0/12" is not in one naming client 123.
+bool NamesAddress(std::string_view addresses, std::string_view address) {
+  for (size_t at = addresses.find(address); at != std::string_view::npos; at = addresses.find(address, at + 1)) {
+    const size_t end = at + address.size();
+    if (end == addresses.size() || addresses[end] < '0' || addresses[end] > '9') return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 Result<ExclusiveLockHold> ExclusiveLockHold::Take(const RbdImage& image, const std::string& doing) {
@@ -82,7 +92,7 @@ Result<std::string> LiveLockOwner(const RadosCluster& cluster, const RbdImage& i
   // a watcher carries the same address while its client lives.
   const std::string_view address = WithoutAddressType(owner);
   auto self = cluster.Addresses();
-  if (self.ok() && self.value().find(address) != std::string::npos) return std::string();  // ours
+  if (self.ok() && NamesAddress(self.value(), address)) return std::string();  // ours
   for (const auto& w : watchers.value()) {
     if (WithoutAddressType(w.addr) == address) return owner;
   }
