@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <future>
 #include <optional>
 #include <vector>
 
@@ -220,10 +221,16 @@ class Step {
     const std::map<std::string, double> phase_seconds = progress_->PhaseSeconds();
     // From here on a failure costs nothing: the next step redoes it.
     Pin(remote_io_, target_.remote_image_id, target_.local_fsid, to.id, to.id);
-    // The previous snapshot stays linked: if `to` is removed on the primary
-    // by hand, the replica goes back to it instead of a full copy.
-    if (previous != 0) ReleaseOlder(previous);
-    PruneReplicaSnapshots(local_, options_.keep_local_snapshots, state_->local_snap_id);
+    {
+      // Each removal waits for a monitor round of its site (up to a second):
+      // the primary's and ours run side by side, on separate handles.
+      // The previous snapshot stays linked: if `to` is removed on the primary
+      // by hand, the replica goes back to it instead of a full copy.
+      auto releasing = std::async(std::launch::async, [this, previous] {
+        if (previous != 0) ReleaseOlder(previous);
+      });
+      PruneReplicaSnapshots(local_, options_.keep_local_snapshots, state_->local_snap_id);
+    }  // waits for the release
     ReconcileUserSnapshotCopies(remote_, local_);
 
     ReplayResult result;
@@ -321,7 +328,10 @@ class Step {
     if (!site.ok() || !pool_io.ok()) return;
     auto uuid = OurPeerUuidOnPrimary(pool_io.value(), site.value());
     if (!uuid.ok()) return;
-    ReleaseOlderPrimarySnapshots(remote_io_, remote_, target_.remote_image_id, uuid.value(),
+    // A handle of its own: the step's goes on being used meanwhile.
+    auto remote = RbdImage::OpenById(remote_io_, target_.remote_image_id);
+    if (!remote.ok()) return;
+    ReleaseOlderPrimarySnapshots(remote_io_, remote.value(), target_.remote_image_id, uuid.value(),
                                  kSyncPinPrefix + target_.local_fsid, synced);
   }
 
