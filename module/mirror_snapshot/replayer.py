@@ -59,7 +59,9 @@ class ReplayedImage:
         self.last_error: Optional[str] = None
         self.failures = 0
         self.retry_at = 0.0
-        self.running = False
+        self.running = False  # a sync job is queued or runs
+        self.started = False  # ... and a sync thread runs it
+        self.queued_at = 0.0  # when that job was queued (monotonic)
         self.pending = False
         # The separate data pool (rbd create --data-pool) its replica writes
         # to, '' for none; None until read from the primary (it never changes).
@@ -292,6 +294,8 @@ class Replayer:
                 image.pending = True
                 return
             image.running = True
+            image.started = False
+            image.queued_at = time.monotonic()
             image.pending = False
         self._syncs.submit(lambda native: self._sync(native, image))
 
@@ -305,11 +309,15 @@ class Replayer:
 
     def _sync(self, native: Any, image: ReplayedImage) -> None:
         """Runs on a sync thread: replay until up to date (or an error)."""
+        with self._lock:
+            image.started = True
+            queued_seconds = time.monotonic() - image.queued_at
         try:
             local = self._local.get()
             while not self._stopping.is_set():
                 with self._lock:
                     image.pending = False
+                step_started = time.monotonic()
                 remote = self._peers.get(image.peer)
                 if self._data_pool_full(native, remote, image):
                     return
@@ -318,7 +326,11 @@ class Replayer:
                     remote, local, image.pool, image.ns, image.remote_id, image.name,
                     remote.fsid(), local.fsid(), image.progress,
                     self._image_in_flight_bytes(), int(self._option('keep_local_snapshots') or 3), self._budget)
-                self._log.debug(f"replaying '{image.spec}': {result['outcome']} in {result['seconds']:.3f} s")
+                # The whole time the step held its sync slot: the record says
+                # complete after `seconds`, then snapshots are released.
+                step_seconds = time.monotonic() - step_started
+                self._log.debug(f"replaying '{image.spec}': {result['outcome']} in {result['seconds']:.3f} s "
+                                f"({step_seconds:.3f} s in its slot)")
                 for note in result['notes']:
                     self._log.warning(f"replaying '{image.spec}': {note}")
                 if result['adopted']:
@@ -337,7 +349,10 @@ class Replayer:
                                            'phase_seconds': {phase: round(seconds, 3) for phase, seconds
                                                              in result['phase_seconds'].items()},
                                            'resumed_at': result['resumed_at'] if result['resumed'] else None,
+                                           'step_seconds': round(step_seconds, 3),
+                                           'queued_seconds': round(queued_seconds, 3),
                                            'notes': list(result['notes'])}
+                        queued_seconds = 0.0  # the job's next step does not wait for a slot
                         continue
                     if not image.pending:
                         break
@@ -362,6 +377,7 @@ class Replayer:
         finally:
             with self._lock:
                 image.running = False
+                image.started = False
                 again = image.pending and not image.last_error
             if again:
                 self._kick(image.key)
@@ -513,6 +529,8 @@ class Replayer:
             state = 'error'
         elif syncing:
             state = 'syncing'
+        elif image.running and not image.started:
+            state = 'queued'  # a newer primary snapshot waits for a sync slot
         elif image.replica is None or not image.replica['primary_snap_id']:
             state = 'waiting'
         else:

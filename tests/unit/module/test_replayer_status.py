@@ -1,0 +1,153 @@
+"""What `status` says of an image while its sync waits for a slot, and what
+last_sync says of the time a sync held its slot (issue 17: the soak found
+`status` reading idle while 150 of 200 images were behind, and each sync's
+`seconds` leaving out two thirds of the time its slot was busy).
+
+Runs the Replayer against a fake of the module's native interface and a
+sync pool whose jobs run only when the test lets them.
+"""
+import logging
+import threading
+import time
+from typing import Any, Callable, Dict, List, Optional, Set
+
+from fake_peer import FakePeer
+from mirror_snapshot.replayer import Replayer, ReplayedImage
+
+LOG = logging.getLogger('test_replayer_status')
+
+
+class FakeProgress:
+    def __init__(self) -> None:
+        self.phase = 'idle'
+
+    def view(self) -> Dict[str, Any]:
+        now = time.time()
+        return {'phase': self.phase, 'updated': now, 'started': now, 'bytes_done': 0, 'bytes_total': 0,
+                'from_snap_id': 0, 'to_snap_id': 0}
+
+    def set_cancelled(self, cancelled: bool) -> None:
+        pass
+
+
+class FakeNative:
+    """replay_image syncs one snapshot per call, then finds the image up to
+    date; `housekeeping` seconds pass after the record says complete."""
+    def __init__(self, housekeeping: float) -> None:
+        self.housekeeping = housekeeping
+        self.synced: Set[str] = set()
+
+    def ReplayProgress(self) -> FakeProgress:  # noqa: N802 (the native class's name)
+        return FakeProgress()
+
+    def replay_image(self, remote: Any, local: Any, pool: str, ns: str, remote_id: str, name: str,
+                     remote_fsid: str, local_fsid: str, progress: FakeProgress, *args: Any) -> Dict[str, Any]:
+        state = {'primary_snap_id': 7, 'local_snap_id': 3, 'local_snap_name': 'x', 'primary_snap_time': 1,
+                 'inflight_to_snap_id': 0, 'checkpoint_offset': 0}
+        if remote_id in self.synced:
+            return {'outcome': 'up_to_date', 'seconds': 0.0, 'notes': [], 'adopted': False, 'state': state,
+                    'newest_primary_snap_id': 7}
+        self.synced.add(remote_id)
+        time.sleep(self.housekeeping)
+        return {'outcome': 'synced', 'seconds': 0.01, 'bytes_copied': 4096, 'completed_at': time.time(),
+                'skipped_snapshots': 0, 'phase_seconds': {}, 'resumed': False, 'resumed_at': 0, 'notes': [],
+                'adopted': False, 'state': state, 'newest_primary_snap_id': 7}
+
+    def image_data_pool(self, remote: Any, pool: str, ns: str, remote_id: str) -> str:
+        return ''
+
+
+class ManualPool:
+    """A sync pool of one slot whose jobs wait until run_next()."""
+    def __init__(self, native: FakeNative) -> None:
+        self.native = native
+        self.jobs: List[Callable[[Any], None]] = []
+
+    def submit(self, job: Callable[[Any], None]) -> None:
+        self.jobs.append(job)
+
+    def run_next(self) -> None:
+        self.jobs.pop(0)(self.native)
+
+
+class FakeRemote:
+    def fsid(self) -> str:
+        return 'remote-fsid'
+
+
+class FakePeers:
+    def on_ready(self, listener: Callable[[Any], None]) -> None:
+        pass
+
+    def get(self, peer: Any, wait: float = 0.0, retry_now: bool = False) -> FakeRemote:
+        return FakeRemote()
+
+    def failed(self, peer: Any, error: BaseException) -> None:
+        raise AssertionError(f'no peer fails here: {error}')
+
+
+class FakeLocal:
+    def get(self) -> FakeRemote:
+        return FakeRemote()
+
+
+def make_replayer(housekeeping: float = 0.0) -> 'tuple[Replayer, ManualPool]':
+    native = FakeNative(housekeeping)
+    pool = ManualPool(native)
+    options: Dict[str, Any] = {}
+    replayer = Replayer(native, FakeLocal(), FakePeers(), pool, LOG, options.get, lambda checks: None,
+                        lambda: set())
+    for n in ('a', 'b'):
+        image = ReplayedImage(native, 'rbd', '', {'name': f'vm-{n}', 'id': f'id-{n}', 'global_id': f'g-{n}',
+                                                  'primary': True}, FakePeer())
+        replayer._images[image.key] = image
+    return replayer, pool
+
+
+def state_of(replayer: Replayer, name: str) -> Optional[str]:
+    status = replayer.find('rbd', '', name)
+    return status['state'] if status else None
+
+
+def test_an_image_waiting_for_a_sync_slot_is_queued_not_idle() -> None:
+    replayer, pool = make_replayer()
+    replayer._kick('rbd//id-a')
+    replayer._kick('rbd//id-b')
+    assert state_of(replayer, 'vm-a') == 'queued'
+    assert state_of(replayer, 'vm-b') == 'queued'
+    pool.run_next()
+    assert state_of(replayer, 'vm-a') == 'idle'
+    assert state_of(replayer, 'vm-b') == 'queued'
+    pool.run_next()
+    assert state_of(replayer, 'vm-b') == 'idle'
+
+
+def test_last_sync_counts_the_wait_for_a_slot_and_the_whole_time_in_it() -> None:
+    replayer, pool = make_replayer(housekeeping=0.2)
+    replayer._kick('rbd//id-a')
+    replayer._kick('rbd//id-b')
+    pool.run_next()  # vm-a: 0.2 s in its slot, of which 0.01 s until complete
+    pool.run_next()  # vm-b waited for vm-a's slot
+    a = replayer.find('rbd', '', 'vm-a')['last_sync']
+    b = replayer.find('rbd', '', 'vm-b')['last_sync']
+    assert a['seconds'] == 0.01
+    assert a['step_seconds'] >= 0.2
+    assert b['queued_seconds'] >= 0.2 > a['queued_seconds']
+
+
+def test_a_sync_running_is_not_queued() -> None:
+    replayer, pool = make_replayer()
+    replayer._kick('rbd//id-a')
+    seen: List[Optional[str]] = []
+    native = pool.native
+    real = native.replay_image
+
+    def watching(*args: Any) -> Dict[str, Any]:
+        seen.append(state_of(replayer, 'vm-a'))
+        return real(*args)
+    native.replay_image = watching  # type: ignore[assignment]
+    worker = threading.Thread(target=pool.run_next)
+    worker.start()
+    worker.join(10)
+    # Started (no replica yet, between phases): not waiting for a slot.
+    assert seen == ['waiting', 'idle'], seen  # the first call, then the one that finds it up to date
