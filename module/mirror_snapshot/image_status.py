@@ -78,6 +78,21 @@ def local_image_status(native: Any, cluster: Any, pool: str, ns: str, name: str,
     raise invalid(f"image '{spec}' is neither a snapshot-mode primary nor a replica of one")
 
 
+def unlisted_primaries_status(why: str) -> Dict[str, Any]:
+    """The row `status` shows when this site's primary images could not be
+    listed in time (its OSDs or monitors do not answer)."""
+    return {
+        'image': '(this site)',
+        'role': 'primary',
+        'state': 'error',
+        'last_complete': None,
+        'in_flight': None,
+        'last_sync': None,
+        'last_error': (f"this site's primary images were not listed: {why} (ceph health detail); "
+                       f"its secondary images are listed from memory"),
+    }
+
+
 def status_table(rows: List[Dict[str, Any]]) -> str:
     body = []
     for row in rows:

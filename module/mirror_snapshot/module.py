@@ -33,6 +33,7 @@ CommandResult = Tuple[int, str, str]
 # ETIMEDOUT: commands must never hang the mgr's command dispatch.
 READY_TIMEOUT_SECONDS = 10.0
 COMMAND_TIMEOUT_SECONDS = 60.0
+STATUS_LIST_TIMEOUT_SECONDS = 15.0  # this site's primaries, for `status`
 PEER_COMMAND_TIMEOUT_SECONDS = 180.0  # a sync to stop, a peer to answer, a rollback or a verify
 CREATE_TIMEOUT_SECONDS = 120.0
 # Command jobs waiting for a native thread, at most; past it a command gets
@@ -142,7 +143,7 @@ class Module(MgrModule):
         Option(name='refresh_interval', type='secs', default=60, min=5,
                desc='how often images are re-listed to notice new, removed, promoted '
                     'and demoted images (schedule changes apply at once)'),
-        Option(name='max_concurrent_image_syncs', type='int', default=4, min=1, max=64,
+        Option(name='max_concurrent_image_syncs', type='int', default=16, min=1, max=64,
                desc='secondary images synced at once; takes effect on module restart'),
         Option(name='replay_memory_bytes', type='size', default=256 << 20, min=16 << 20,
                desc='data buffers of all syncs together, shared equally by the concurrent syncs'),
@@ -202,7 +203,7 @@ class Module(MgrModule):
     def serve(self) -> None:
         self._executor.start(int(self.get_module_option('native_threads') or 4))
         self._creator.start(int(self.get_module_option('max_concurrent_snap_create') or 10))
-        self._syncs.start(int(self.get_module_option('max_concurrent_image_syncs') or 4))
+        self._syncs.start(int(self.get_module_option('max_concurrent_image_syncs') or 16))
         self._announcing.start(1)
         try:
             self._native = self._executor.wait_ready(READY_TIMEOUT_SECONDS * 6)
@@ -518,7 +519,7 @@ class Module(MgrModule):
 
         def job(native: Any) -> List[Dict[str, Any]]:
             cluster = self._local.get()
-            rows = self._replayer.statuses()
+            rows: List[Dict[str, Any]] = []
             for pool in native.rbd_pools(cluster):
                 for ns in native.namespaces(cluster, pool):
                     for image in native.snapshot_mirrored_images(cluster, pool, ns):
@@ -529,7 +530,20 @@ class Module(MgrModule):
                                 demoted=not image['primary']))
                         except OSError:
                             continue  # removed meanwhile
-            return sorted(rows, key=lambda r: (r['image'], r['role']))
+            return rows
 
-        rows = self._native_call(job, same_as=cmd)
+        # The secondaries' rows are the replayer's, in memory. This site's
+        # primaries are read from its OSDs, which may not answer (down, or an
+        # inactive PG): status says so rather than time out as a whole.
+        replayer = self._replayer
+        self._executor.wait_ready(READY_TIMEOUT_SECONDS)
+        try:
+            rows = self._executor.call(job, timeout=STATUS_LIST_TIMEOUT_SECONDS,
+                                       shared_key=json.dumps(cmd, sort_keys=True, default=str))
+        except FutureTimeout:
+            rows = [image_status.unlisted_primaries_status(
+                f'its OSDs or monitors did not answer in {STATUS_LIST_TIMEOUT_SECONDS:.0f} s')]
+        except OSError as e:  # e.g. local_op_timeout, shorter than the wait
+            rows = [image_status.unlisted_primaries_status(e.strerror or str(e))]
+        rows = sorted(rows + replayer.statuses(), key=lambda r: (r['image'], r['role']))
         return 0, output.render({'images': rows}, fmt, lambda d: image_status.status_table(d['images'])), ''

@@ -466,6 +466,15 @@ def test_a_sync_blocked_by_an_unanswering_osd_frees_its_thread(
             image.write(b'\2' * MiB, 0)
         plain = snapshot_now(images, 'plain')
         wait_synced(site_b, images.spec('plain'), plain, timeout=120)
+        # `status` answers with an OSD of its own site answering nothing: the
+        # secondaries from memory, and why this site's primaries are missing.
+        started = time.monotonic()
+        rows = site_b.mirror_snapshot_json('status')['images']
+        assert time.monotonic() - started < 30
+        by_image = {row['image']: row for row in rows}
+        assert by_image[images.spec('plain')]['role'] == 'secondary', rows
+        unlisted = by_image['(this site)']
+        assert unlisted['state'] == 'error' and 'primary images were not listed' in unlisted['last_error'], rows
         assert wait_for(lambda: [line for line in mgr_log_lines(site_b, f"replaying '{stuck}' failed")
                                  if 'Connection timed out' in line], 30, what="stuck's step failing with ETIMEDOUT")
         status = image_status(site_b, stuck)
@@ -474,7 +483,7 @@ def test_a_sync_blocked_by_an_unanswering_osd_frees_its_thread(
     finally:
         if osd is not None:
             os.kill(osd, signal.SIGCONT)
-        reset_option(site_b, 'max_concurrent_image_syncs', '4')
+        reset_option(site_b, 'max_concurrent_image_syncs', '16')
         reset_option(site_b, 'local_op_timeout', '60')
         restart_module(site_b)
     # The OSD answers again: the image goes on by itself.
