@@ -31,6 +31,34 @@ HEALTH_SECONDS = 1.0
 # namespaces are not, so the peer is also re-listed this often.
 DISCOVERY_SECONDS = 5.0
 MIRRORING_PREFIX = 'mirroring:'
+# A peer's listing runs on a thread of its own: the loop waits this long for
+# it, then goes on with what is known (a peer whose OSDs stopped answering
+# would hold it for their op timeout, and every other peer's images with it).
+LISTING_WAIT_SECONDS = 2.0
+LISTING_SLOW_SECONDS = 15.0  # then the pool's health says the peer does not answer
+
+
+class PoolListing:
+    """One listing of a pool's images on a peer, on its own thread."""
+
+    def __init__(self, pool: str, peer: Any, job: Callable[[str, Any], Set[str]]) -> None:
+        self.pool = pool
+        self.peer = peer
+        self.started = time.monotonic()
+        self.seen: Optional[Set[str]] = None
+        self.error: Optional[BaseException] = None
+        self.done = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(job,), daemon=True,
+                                        name=f'mirror_snapshot.list.{pool}.{peer.site_name}')
+        self._thread.start()
+
+    def _run(self, job: Callable[[str, Any], Set[str]]) -> None:
+        try:
+            self.seen = job(self.pool, self.peer)
+        except BaseException as e:  # handed to the loop
+            self.error = e
+        finally:
+            self.done.set()
 
 
 class PausedImage(NamedTuple):
@@ -80,6 +108,11 @@ def image_key(pool: str, ns: str, remote_id: str) -> str:
     return f'{pool}/{ns}/{remote_id}'
 
 
+def watch_pool(key: str) -> str:
+    """The pool of a watch key: an image's, or 'mirroring:<pool>/<ns>'."""
+    return key[len(MIRRORING_PREFIX):].split('/')[0] if key.startswith(MIRRORING_PREFIX) else key.split('/')[0]
+
+
 class Replayer:
     def __init__(self, native: Any, local: Any, peers: PeerConnections, syncs: Any, log: Any,
                  option: Callable[[str], Any], set_health: Callable[[Dict[str, Any]], None],
@@ -96,6 +129,7 @@ class Replayer:
         self._images: Dict[str, ReplayedImage] = {}
         self._paused_names: Set[Tuple[str, str, str]] = set()  # (pool, ns, name) a role change holds
         self._pool_errors: Dict[Tuple[str, str], str] = {}  # (pool, peer site) -> error
+        self._listings: Dict[Tuple[str, str], PoolListing] = {}  # (pool, peer record uuid) -> running listing
         self._stopping = threading.Event()
         self._refresh_now = threading.Event()
         peers.on_ready(self._peer_ready)
@@ -184,6 +218,7 @@ class Replayer:
         seen: Set[str] = set()
         pool_errors: Dict[Tuple[str, str], str] = {}
         all_peers: List[Any] = []
+        listed: List[Tuple[str, Any]] = []
         listed_all = True
         for pool in self._native.rbd_pools(local):
             if pool in skipped:
@@ -196,27 +231,62 @@ class Replayer:
                 listed_all = False
                 continue
             all_peers += peers
-            for peer in peers:
-                try:
-                    seen |= self._refresh_pool(pool, peer)
-                except PeerConnecting:
-                    seen |= self._images_of(pool, peer)
-                except OSError as e:
-                    self._peers.failed(peer, e)
-                    message = peer_error(peer, e)
-                    pool_errors[(pool, peer.site_name)] = message
-                    seen |= self._mark_pool_failed(pool, peer, message)
+            listed += [(pool, peer) for peer in peers]
+        # Every listing starts at once; the loop waits for them together.
+        listings = [self._start_listing(pool, peer) for pool, peer in listed]
+        deadline = time.monotonic() + LISTING_WAIT_SECONDS
+        for listing in listings:
+            pool, peer = listing.pool, listing.peer
+            if not listing.done.wait(max(deadline - time.monotonic(), 0.0)):
+                # Still listing: its images stay as they are meanwhile.
+                seen |= self._images_of(pool, peer)
+                slow = time.monotonic() - listing.started
+                if slow > LISTING_SLOW_SECONDS:
+                    pool_errors[(pool, peer.site_name)] = peer_error(
+                        peer, OSError(errno.ETIMEDOUT, f'listing its images has taken {slow:.0f} s so far: '
+                                                       f'its OSDs or monitors do not answer'))
+                continue
+            self._listings.pop((pool, peer.uuid), None)
+            try:
+                if listing.error is not None:
+                    raise listing.error
+                assert listing.seen is not None
+                seen |= listing.seen
+            except PeerConnecting:
+                seen |= self._images_of(pool, peer)
+            except OSError as e:
+                self._peers.failed(peer, e)
+                message = peer_error(peer, e)
+                pool_errors[(pool, peer.site_name)] = message
+                seen |= self._mark_pool_failed(pool, peer, message)
         if listed_all:
             self._peers.retain(all_peers)
+        current = {(pool, peer.uuid) for pool, peer in listed}
+        for key in [key for key, listing in self._listings.items() if key not in current and listing.done.is_set()]:
+            del self._listings[key]
+        # A listing still running adds images and watches as it finds them:
+        # nothing of its pool goes until it ends.
+        busy = {pool for (pool, _), listing in self._listings.items() if not listing.done.is_set()}
         with self._lock:
             self._pool_errors = pool_errors
-            for key in [key for key, image in self._images.items() if key not in seen and not image.running]:
+            for key in [key for key, image in self._images.items()
+                        if key not in seen and not image.running and image.pool not in busy]:
                 del self._images[key]
         for key in self._watcher.keys():
-            if key not in seen:
+            if key not in seen and watch_pool(key) not in busy:
                 self._watcher.unwatch(key)
 
+    def _start_listing(self, pool: str, peer: Any) -> PoolListing:
+        """The listing of `pool` on `peer` that runs, or a new one."""
+        key = (pool, peer.uuid)
+        listing = self._listings.get(key)
+        if listing is None or (listing.done.is_set() and listing.peer != peer):
+            listing = PoolListing(pool, peer, self._refresh_pool)
+            self._listings[key] = listing
+        return listing
+
     def _refresh_pool(self, pool: str, peer: Dict[str, str]) -> Set[str]:
+        """Runs on the listing's own thread."""
         remote = self._peers.get(peer)
         seen: Set[str] = set()
         for ns in self._native.namespaces(remote, pool):

@@ -85,6 +85,9 @@ class FakePeers:
     def failed(self, peer: Any, error: BaseException) -> None:
         raise AssertionError(f'no peer fails here: {error}')
 
+    def retain(self, peers: Any) -> None:
+        pass
+
 
 class FakeLocal:
     def get(self) -> FakeRemote:
