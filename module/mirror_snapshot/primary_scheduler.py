@@ -124,11 +124,17 @@ class PrimaryScheduler:
                 self._report_health()
 
     def _run_once(self) -> None:
-        now = time.time()
-        if self._refresh_requested or now - self._last_refresh >= self._refresh_interval():
+        periodic = time.time() - self._last_refresh >= self._refresh_interval()
+        if self._refresh_requested:  # schedules changed: plan with them first
             self._refresh_requested = False
             self._refresh()
+            periodic = False
+        # What is due goes before the periodic refresh: it lists every image
+        # (seconds, with hundreds), and would make each run that much late.
         self._dispatch_due(int(time.time()))
+        if periodic:
+            self._refresh()
+            self._dispatch_due(int(time.time()))
         self._wake.wait(self._sleep_seconds())
         self._wake.clear()
 
