@@ -419,11 +419,24 @@ Result<std::optional<ReplayOutcome>> CheckLocalRole(const ReplayTarget& target, 
     *adopted = true;
     return std::optional<ReplayOutcome>();
   }
-  if (mirror.value().mode == MirrorMode::kDisabled) {
+  if (mirror.value().mode == MirrorMode::kDisabled || mirror.value().primary) {
     auto record = ReadReplicaState(image.value());
     if (!record.ok()) return record.status();
-    if (record.value() && record.value()->promoted) return std::optional<ReplayOutcome>(ReplayOutcome::kLocalPrimary);
-    return std::optional<ReplayOutcome>();
+    if (record.value() && record.value()->promoted && record.value()->promoted_snap_id == 0) {
+      // A promote that stopped half-way (its mgr died): recorded promoted,
+      // and writable, but its first mirror snapshot P0 not recorded. It is
+      // finished now, as a retried command would (role_change.h).
+      auto finished = PromoteSecondary(*target.local, io.value(), target.image_name, nullptr, true);
+      if (!finished.ok()) {
+        return Status::Error(finished.status().code(), "finishing the promote of '" + image.value().spec() +
+                                                           "' that stopped half-way: " + finished.status().message());
+      }
+      return std::optional<ReplayOutcome>(ReplayOutcome::kLocalPrimary);
+    }
+    if (mirror.value().mode == MirrorMode::kDisabled) {
+      if (record.value() && record.value()->promoted) return std::optional<ReplayOutcome>(ReplayOutcome::kLocalPrimary);
+      return std::optional<ReplayOutcome>();
+    }
   }
   if (mirror.value().primary) {
     if (remote_mirror.primary) {

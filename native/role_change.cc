@@ -115,6 +115,29 @@ Status FinishMirroringDisable(const RbdImage& image, const MirrorInfo& mirror) {
   return image.DisableMirroring(true);
 }
 
+// Ceph mirrors a clone only if its parent is mirrored here (librbd's enable
+// fails with EINVAL otherwise): a clone replica is promoted after its parent.
+// Checked before anything changes, so that a refused promote leaves a fenced
+// replica that goes on syncing.
+Status RequireParentPromoted(const RadosCluster& local, const RbdImage& image) {
+  auto parent = image.Parent();
+  if (!parent.ok()) return parent.status();
+  if (!parent.value()) return Status::Ok();
+  const ParentSpec& spec = *parent.value();
+  const std::string name = spec.pool + "/" + (spec.ns.empty() ? "" : spec.ns + "/") + spec.image_name;
+  auto parent_io = IoCtx::Open(local, spec.pool, spec.ns);
+  if (!parent_io.ok()) return parent_io.status();
+  auto parent_image = RbdImage::OpenById(parent_io.value(), spec.image_id);
+  if (!parent_image.ok()) return parent_image.status();
+  auto mirror = parent_image.value().Mirror();
+  if (!mirror.ok()) return mirror.status();
+  if (mirror.value().mode == MirrorMode::kDisabled) {
+    return Status::Error(EBUSY, "'" + image.spec() + "' is a clone of '" + name +
+                                    "', which is not promoted on this site: promote the parent first");
+  }
+  return Status::Ok();
+}
+
 // Image-mode mirroring of the pool (or namespace) the image is in, so that
 // Ceph accepts enabling it: a namespace the replayer created has none yet.
 Status AllowImageMirroring(const IoCtx& io) {
@@ -186,6 +209,10 @@ Result<PromoteReport> PromoteSecondary(const RadosCluster& local, const IoCtx& i
       return report;
     }
     // A promote that stopped half-way: finish it below.
+    if (mirror.value().mode == MirrorMode::kDisabled) {
+      Status parent = RequireParentPromoted(local, image.value());
+      if (!parent.ok()) return parent;
+    }
   } else {
     if (mirror.value().mode != MirrorMode::kDisabled) {
       return Status::InvalidArgument("image '" + spec + "' is mirrored by Ceph itself (rbd-mirror's), not ours");
@@ -199,6 +226,8 @@ Result<PromoteReport> PromoteSecondary(const RadosCluster& local, const IoCtx& i
     }
     Status alone = RequireNoWriter(local, image.value(), "promoting it");
     if (!alone.ok()) return alone;
+    Status parent = RequireParentPromoted(local, image.value());
+    if (!parent.ok()) return parent;
   }
   auto image_id = image.value().Id();
   if (!image_id.ok()) return image_id.status();
@@ -210,7 +239,12 @@ Result<PromoteReport> PromoteSecondary(const RadosCluster& local, const IoCtx& i
   // hold exactly the consistency point, which failback relies on.
   auto hold = ExclusiveLockHold::Take(image.value(), "promoting it");
   if (!hold.ok()) return hold.status();
-  if (!state.promoted) {
+  // P0 not taken yet: HEAD must hold exactly the consistency point. A promote
+  // that stopped half-way left the image writable with no hold (its holder
+  // died): whatever a client wrote since goes too, as the promote never
+  // answered.
+  const bool before_p0 = !state.promoted || mirror.value().mode == MirrorMode::kDisabled;
+  if (before_p0) {
     // Checked under the hold: a client that wrote between the lift and the
     // hold is found here and undone.
     const std::string base = LocalSnapshotName(state.primary_snap_id);
@@ -224,12 +258,16 @@ Result<PromoteReport> PromoteSecondary(const RadosCluster& local, const IoCtx& i
       report.rolled_back = true;
       report.rollback = rollback.value();
     }
-    state.ClearInFlight();
-    state.promoted = true;
-    state.promoted_at = UnixNow();
-    Status status = WriteReplicaState(image.value(), state);  // from here on the replayer leaves it alone
-    if (!status.ok()) return status;
-    refence.io = nullptr;
+    if (!state.promoted) {
+      state.ClearInFlight();
+      state.promoted = true;
+      state.promoted_at = UnixNow();
+      // From here on the replayer does not replay into it: it finishes it
+      // (image_replayer.cc, CheckLocalRole).
+      Status status = WriteReplicaState(image.value(), state);
+      if (!status.ok()) return status;
+      refence.io = nullptr;
+    }
   }
 
   if (mirror.value().mode == MirrorMode::kDisabled) {

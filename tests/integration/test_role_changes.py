@@ -15,22 +15,27 @@ Each round swaps the roles twice: a forced promote of the secondary (killed),
 a resync of the old primary (killed); then a demote, a clean promote, and the
 automatic failback of the other side (killed). ROLE_CRASH_SEED picks another
 sequence; ROLE_CRASH_ROUNDS the number of rounds (default 3)."""
+import errno
 import json
 import os
 import random
 import signal
+import struct
 import subprocess
 import time
 from typing import Dict, List, Optional, Tuple
 
 import threading
 
+import pytest
 import rbd
 
-from replication import (copying_past, image_status, reset_slow_sync, start_slow_sync, wait_for_health)
+from replication import (assert_replica_matches, copying_past, image_status, reset_slow_sync, snapshot_now,
+                         start_slow_sync, wait_for_health, wait_synced)
 from sandbox import Images, Site, sandbox, wait_for
 from test_crash_loop import fail_over
-from test_failover import wait_secondary_of
+from test_failover import create_on, role_change, wait_secondary_of
+from test_image_changes import Family
 
 MiB = 1 << 20
 ROUNDS = int(os.environ.get('ROLE_CRASH_ROUNDS', '3'))
@@ -218,3 +223,91 @@ def test_clients_writing_during_a_forced_promote_never_get_into_its_first_snapsh
     assert outcomes['refused'] > 0, outcomes  # the writer really tried while the image was held
     # P0 holds the consistency point, whatever the writer managed after the promote.
     assert b.digest('held', snap_id=promoted['promoted_snap_id']) == a.digest('held', snap_id=first)
+
+
+REPLICA_KEY = 'mirror_snapshot.replica'
+
+
+def cls_metadata_set(ioctx, image_id: str, key: str, value: bytes) -> None:
+    """cls_rbd metadata_set, past the fence (as the module's HeaderMetadataWriter does)."""
+    k = key.encode()
+    payload = struct.pack('<I', 1) + struct.pack('<I', len(k)) + k + struct.pack('<I', len(value)) + value
+    ioctx.execute(f'rbd_header.{image_id}', 'rbd', 'metadata_set', payload)
+
+
+def test_a_promote_stopped_after_recording_promoted_is_finished_by_the_next_start(
+        images: Images, site_a: Site, site_b: Site, clients) -> None:
+    """Found by the adversarial review: a promote whose mgr died after it
+    recorded the image promoted and before Ceph's mirroring took P0 left the
+    image writable, unmirrored and unheld; nothing finished it, and the
+    retried promote took P0 of a HEAD with the writes made meanwhile, so the
+    failback recorded complete snapshots that differ. The state such a kill
+    leaves is made here exactly (a SIGKILL lands in that gap by luck only).
+    The next start must finish the promote with P0 equal to X, undoing what a
+    client wrote to the half-promoted image."""
+    a, b = clients
+    spec = images.spec('pk')
+    images.create('pk', size='16M')
+    with a.image('pk') as image:
+        image.write(b'A' * MiB, 0)
+    wait_secondary_of(site_b, spec, snapshot_now(images, 'pk'))
+    demoted = role_change(site_a, 'demote', spec)['demoted_snap_id']
+    wait_secondary_of(site_b, spec, demoted, ready=True)
+    x_digest = a.digest('pk', snap_id=demoted)
+
+    # What a SIGKILL between role_change.cc's WriteReplicaState(promoted) and
+    # EnableSnapshotMirroring leaves: promoted=1, no P0, the fence lifted.
+    with b.image('pk', read_only=True) as image:
+        image_id = image.id()
+        record = dict(image.metadata_list())[REPLICA_KEY]
+    assert 'promoted=1' not in record
+    cls_metadata_set(b.ioctx, image_id, REPLICA_KEY,
+                     (record + f',promoted=1,promoted_snap_id=0,promoted_at={int(time.time())}').encode())
+    b.set_fence('pk', False)
+    with b.image('pk') as image:
+        image.write(b'B' * MiB, 4 * MiB)   # a client writes the half-promoted image
+
+    fail_over(site_b, kill=True).wait()   # the next start
+
+    def mirrored() -> bool:
+        with b.image('pk', read_only=True) as image:
+            return image.mirror_image_get_info()['state'] == rbd.RBD_MIRROR_IMAGE_ENABLED
+    wait_for(mirrored, 120, what='the promote finished by the next mgr')
+    retried = role_change(site_b, 'promote', spec)   # the operator's retry finds it done
+    assert retried['already'], retried
+    p0 = retried['promoted_snap_id']
+    assert b.digest('pk', snap_id=p0) == x_digest, 'P0 holds writes made after X'
+
+    # The automatic failback of site-a: site-b's next snapshot, synced there, is equal.
+    with b.image('pk') as image:
+        image.write(b'C' * MiB, 8 * MiB)
+    on_b = create_on(site_b, spec)
+    wait_secondary_of(site_a, spec, on_b, timeout=180)
+    assert a.digest('pk', snap_name=f'mirror_snapshot.primary.{on_b}') == b.digest('pk', snap_id=on_b)
+
+
+def test_a_promote_of_a_clone_before_its_parent_is_refused_and_changes_nothing(
+        images: Images, site_a: Site, site_b: Site, clients) -> None:
+    """Found by the adversarial review: Ceph mirrors a clone only if its parent
+    is mirrored, and the promote found out after it had recorded the replica
+    promoted and lifted its fence: the replica was left writable, no longer
+    replicated, with a bare 'Invalid argument'. Refused first now, naming the
+    parent; the replica stays fenced and goes on syncing."""
+    a, b = clients
+    family = Family(images, site_b, clients)
+    try:
+        first = snapshot_now(images, 'child')
+        assert_replica_matches(images, site_b, clients, 'child', first)
+        refused = site_b.mirror_snapshot('image', 'promote', family.child, '--force', check=False)
+        assert refused.returncode == errno.EBUSY, refused
+        assert b'promote the parent first' in refused.stderr, refused.stderr
+        with pytest.raises(rbd.Error):
+            with b.image('child') as image:
+                image.write(b'x' * 4096, 0)
+        with a.image('child') as image:
+            image.write(b'y' * 4096, MiB)
+        second = snapshot_now(images, 'child')
+        wait_synced(site_b, family.child, second, timeout=120)
+        assert_replica_matches(images, site_b, clients, 'child', second)
+    finally:
+        family.cleanup()
