@@ -229,6 +229,8 @@ class Replayer:
             except OSError as e:
                 pool_errors[(pool, '')] = f'cannot list mirror peers: {e.strerror}'
                 listed_all = False
+                with self._lock:  # what is known of its images stays (this site's OSDs may be down)
+                    seen |= {key for key, image in self._images.items() if image.pool == pool}
                 continue
             all_peers += peers
             listed += [(pool, peer) for peer in peers]

@@ -477,7 +477,9 @@ def test_a_sync_blocked_by_an_unanswering_osd_frees_its_thread(
         assert unlisted['state'] == 'error' and 'primary images were not listed' in unlisted['last_error'], rows
         assert wait_for(lambda: [line for line in mgr_log_lines(site_b, f"replaying '{stuck}' failed")
                                  if 'Connection timed out' in line], 30, what="stuck's step failing with ETIMEDOUT")
-        status = image_status(site_b, stuck)
+        proc = site_b.mirror_snapshot('image', 'status', stuck, '--format', 'json', check=False)
+        assert proc.returncode == 0, proc.stderr
+        status = json.loads(proc.stdout)
         assert status['state'] == 'error' and 'did not answer in time' in status['last_error'], status
         assert status['last_complete']['primary_snap_id'] == first
     finally:
