@@ -1,7 +1,7 @@
 """Randomized operations (issue 17): for a bounded time, random operations on
 several primary images — writes, discards, write-zeroes, resizes both ways,
-user snapshots created, removed and renamed with names reused, a clone
-flattened, mirror snapshots — and faults: SIGKILL of site-b's mgr, a client
+user snapshots created, removed and renamed with names reused, images
+renamed, a clone flattened, mirror snapshots — and faults: SIGKILL of site-b's mgr, a client
 trying to write a replica, a mirror snapshot removed on the primary, site-b's
 peer clients blocklisted on site-a. After every sync recorded complete, the
 local snapshot must equal the primary's: 0 mismatches allowed.
@@ -130,6 +130,19 @@ def user_snapshot_op(image: rbd.Image, rng: random.Random, ops: Counter) -> None
         ops['snap create'] += 1
 
 
+def rename_primary(images: Images, tracker: Tracker, names: List[str], name: str, rng: random.Random) -> str:
+    """Renames a primary image (its replica must follow, with the same data)."""
+    new = f"{name.split('-')[0]}-{rng.randrange(1000)}"
+    if new in names:
+        return name
+    LOG.append(f'image rename {name} -> {new}')
+    images.site.rbd('rename', images.spec(name), images.spec(new))
+    names[names.index(name)] = new
+    images.created[images.created.index(images.spec(name))] = images.spec(new)
+    tracker.checked[new] = tracker.checked.pop(name, set())
+    return new
+
+
 def kill_site_b_mgr(site_b: Site) -> None:
     active = site_b.active_mgr()
     os.kill(site_b.daemon_pid(f'mgr.{active}'), signal.SIGKILL)
@@ -192,6 +205,10 @@ def test_random_operations_never_leave_a_wrong_complete_snapshot(images: Images,
                     image.flatten()
                     flattened = True
                     ops['flatten'] += 1
+        if name in ('r1', 'r2') or name.startswith(('r1-', 'r2-')):
+            if rng.random() < 0.08:
+                name = rename_primary(images, tracker, names, name, rng)
+                ops['image rename'] += 1
         snap = snapshot_now(images, name)
         ops['mirror snapshot'] += 1
         LOG.append(f'{name}: mirror snapshot {snap}')

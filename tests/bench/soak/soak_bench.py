@@ -54,7 +54,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 import rados
 import rbd
@@ -502,6 +502,10 @@ class Soak:
                 finished = (row.get('last_sync') or {}).get('finished')
                 if finished:
                     lag = round(float(finished) - float(last['primary_snap_time']), 1)
+                sync = row.get('last_sync') or {}
+                if minute >= self.args.warmup and sync.get('step_seconds') is not None:
+                    self.slots[(name, snap_id)] = (float(sync['seconds']), float(sync['step_seconds']),
+                                                   float(sync.get('queued_seconds') or 0))
             else:
                 age = now - self.created_at.get(name, self.t0)
             ages.append(age)
@@ -523,6 +527,8 @@ class Soak:
     def run(self) -> int:
         args = self.args
         self.errors_seen: Dict[str, str] = {}
+        # (image, primary snap id) -> (seconds to complete, seconds in the sync slot, seconds queued)
+        self.slots: Dict[Tuple[str, Any], Tuple[float, float, float]] = {}
         self.setup()
         self.log_start = self.log_offsets()
         self.t0 = time.time()
@@ -655,6 +661,12 @@ class Soak:
         lines.append(f'| site-b | sync lag (s): snapshot taken -> replica complete, {len(lag_values)} snapshots '
                      f'| p50 {fmt(percentile(lag_values, 50))} | p99 {fmt(percentile(lag_values, 99))} '
                      f'| max {fmt(max(lag_values) if lag_values else None)} | | | |')
+        if self.slots:
+            for index, what in enumerate(('to the record (`last_sync.seconds`)', 'in its sync slot (`step_seconds`)',
+                                          'waiting for a slot (`queued_seconds`)')):
+                values = [v[index] for v in self.slots.values()]
+                lines.append(f'| site-b | a sync, {what} (s), {len(values)} snapshots | p50 {fmt(percentile(values, 50), 2)} '
+                             f'| p99 {fmt(percentile(values, 99), 2)} | max {fmt(max(values), 2)} | | | |')
         status_s = [s['status_s'] for s in self.samples if s.get('status_s') is not None]
         if status_s:
             lines.append(f'| site-b | `mirror snapshot status` answer (s) | median {fmt(statistics.median(status_s), 2)} '
