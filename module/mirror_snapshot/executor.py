@@ -13,8 +13,8 @@ and a job submitted with a `shared_key` (a read-only command repeated by a
 monitoring loop) is not queued again while an identical one is unfinished:
 the callers share its result.
 """
+import collections
 import importlib
-import queue
 import threading
 from concurrent.futures import Future, TimeoutError as FutureTimeout
 from typing import Any, Callable, Dict, Hashable, Optional, Set
@@ -36,12 +36,15 @@ class NativeExecutor:
         self._name = name
         self._log = log
         self._max_waiting = max_waiting
-        self._jobs: 'queue.Queue[Any]' = queue.Queue()
+        # Jobs no thread has taken yet, in order; guarded by _lock. A job
+        # cancelled by its caller leaves at once (not when a thread is free).
+        self._jobs: 'collections.deque[Any]' = collections.deque()
         self._threads: list = []
         self._ready = threading.Event()
         self._native: Any = None
         self._import_error: Optional[BaseException] = None
         self._lock = threading.Lock()
+        self._job_added = threading.Condition(self._lock)
         self._waiting: Set['Future[Any]'] = set()  # submitted, no thread has taken them yet
         self._shared: Dict[Hashable, 'Future[Any]'] = {}  # unfinished jobs by shared_key
 
@@ -87,7 +90,9 @@ class NativeExecutor:
                 self._shared[shared_key] = future
         if shared_key is not None:
             future.add_done_callback(lambda done: self._forget(shared_key, done))
-        self._jobs.put((future, job, args))
+        with self._lock:
+            self._jobs.append((future, job, args))
+            self._job_added.notify()
         return future
 
     def call(self, job: Callable[..., Any], *args: Any, timeout: Optional[float] = None,
@@ -101,11 +106,14 @@ class NativeExecutor:
             if shared_key is None and future.cancel():
                 with self._lock:
                     self._waiting.discard(future)
+                    self._jobs = collections.deque(item for item in self._jobs if item is _STOP or
+                                                   item[0] is not future)
             raise
 
     def stop(self) -> None:
-        for _ in self._threads:
-            self._jobs.put(_STOP)
+        with self._lock:
+            self._jobs.extend(_STOP for _ in self._threads)
+            self._job_added.notify_all()
         for thread in self._threads:
             thread.join(timeout=10)
         self._threads = []
@@ -120,11 +128,13 @@ class NativeExecutor:
             self._import()
         self._ready.wait()
         while True:
-            item = self._jobs.get()
-            if item is _STOP:
-                return
-            future, job, args = item
             with self._lock:
+                while not self._jobs:
+                    self._job_added.wait()
+                item = self._jobs.popleft()
+                if item is _STOP:
+                    return
+                future, job, args = item
                 self._waiting.discard(future)
             if not future.set_running_or_notify_cancel():
                 continue

@@ -148,3 +148,23 @@ def test_commands_that_time_out_while_running_end_in_busy_not_in_an_unbounded_qu
             refused += 1
     assert executor.waiting() == 3
     assert refused == 47
+
+
+def test_timed_out_jobs_do_not_pile_up_in_the_queue_behind_a_hung_thread(
+        executor: NativeExecutor, native: FakeNative) -> None:
+    """Found by the adversarial review: a command that times out while waiting is cancelled and leaves
+    `_waiting`, so the EBUSY bound never trips; but its (future, job, args) stays in the
+    job queue until a thread takes it. With the threads hung (a stalled OSD, a peer that
+    does not answer), every timed-out command of a monitoring loop adds one entry for good:
+    the queue grows without bound while `waiting()` reports 0."""
+    hold_the_thread(executor, native)
+    timed_out = 0
+    for i in range(200):
+        try:
+            executor.call(lambda n, i=i: n.quick(f'status {i}'), timeout=0.001)
+        except FutureTimeout:
+            timed_out += 1
+    assert timed_out == 200          # never EBUSY: each left the waiting set
+    assert executor.waiting() == 0
+    # Bounded resources: the queue behind the hung thread holds no more than the bound.
+    assert len(executor._jobs) <= 3, f'{len(executor._jobs)} cancelled jobs held in the queue'
