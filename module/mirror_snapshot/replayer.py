@@ -94,6 +94,9 @@ class ReplayedImage:
         # The separate data pool (rbd create --data-pool) its replica writes
         # to, '' for none; None until read from the primary (it never changes).
         self.data_pool: Optional[str] = None
+        # The replica's name here, as the last step left it: the primary's
+        # until it is renamed there, and then until the next step follows.
+        self.local_name: str = self.name
 
     @property
     def key(self) -> str:
@@ -394,8 +397,9 @@ class Replayer:
                 if self._data_pool_full(native, remote, image):
                     return
                 self._log.debug(f"replaying '{image.spec}'")
+                name = image.name
                 result = native.replay_image(
-                    remote, local, image.pool, image.ns, image.remote_id, image.name,
+                    remote, local, image.pool, image.ns, image.remote_id, name,
                     remote.fsid(), local.fsid(), image.progress,
                     self._image_in_flight_bytes(), int(self._option('keep_local_snapshots') or 3), self._budget)
                 # The whole time the step held its sync slot: the record says
@@ -409,6 +413,7 @@ class Replayer:
                     self._log.info(f"'{image.spec}' was the primary before its peer's promotion: "
                                    f"it is that image's secondary now")
                 with self._lock:
+                    image.local_name = name  # the step renamed the replica to it, if it had to
                     image.replica = result['state'] if result['outcome'] != 'local_primary' else None
                     image.outcome = result['outcome']
                     image.newest_primary_snap_id = result['newest_primary_snap_id']
@@ -480,7 +485,10 @@ class Replayer:
         found only later (its peer was slow to list) starts paused too."""
         with self._lock:
             self._paused_names.add((pool, ns, name))
-            images = [i for i in self._images.values() if (i.pool, i.ns, i.name) == (pool, ns, name)]
+            # A role change names the image here: a replica that has not yet
+            # followed a rename of its primary is found by its own name.
+            images = [i for i in self._images.values()
+                      if (i.pool, i.ns) == (pool, ns) and name in (i.name, i.local_name)]
             for image in images:
                 image.paused = True
                 image.progress.set_cancelled(True)
@@ -496,7 +504,10 @@ class Replayer:
     def resume(self, paused: 'PausedImage') -> None:
         with self._lock:
             self._paused_names.discard(paused.name)
-            images = [i for i in self._images.values() if (i.pool, i.ns, i.name) == paused.name]
+            # Those paused (renamed on the primary meanwhile, some may not
+            # have that name any more), and those found since under it.
+            images = list(paused.images) + [i for i in self._images.values()
+                                            if (i.pool, i.ns, i.name) == paused.name and i not in paused.images]
             for image in images:
                 image.paused = False
                 image.progress.set_cancelled(False)
