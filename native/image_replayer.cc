@@ -145,7 +145,10 @@ class Step {
         bytes += applied.value();
         status = FollowParent(user.id);
         if (!status.ok()) return status;
-        status = RequireOnPrimary({user.id}, {to.id});
+        // Both ends of this delta, and `to`: a user snapshot removed during
+        // the read is a wrong delta, not a short one.
+        status = base == from ? RequireOnPrimary({user.id}, MirrorEnds(from, to.id))
+                              : RequireOnPrimary({base, user.id}, {to.id});
         if (!status.ok()) return status;
         if (copy.value() == UserSnapshotCopy::kMissing) {
           status = MarkReplicatedUserSnapshot(local_, user.name, user.id);
@@ -169,9 +172,8 @@ class Step {
     if (!status.ok()) return status;
     // Both ends must still be there: reads of a removed snapshot can fail in
     // ways a copy cannot tell from "no data" once its clones are trimmed.
-    std::vector<uint64_t> ends{to.id};
-    if (from != 0) ends.push_back(from);
-    status = RequireOnPrimary({}, ends);
+    // (With user snapshots between, the last delta started at the newest.)
+    status = base == from ? RequireOnPrimary({}, MirrorEnds(from, to.id)) : RequireOnPrimary({base}, {to.id});
     if (!status.ok()) return status;
     // Another client's resize is carried out by the lock holder (librbd
     // forwards it): the size must be the primary's.
@@ -245,6 +247,11 @@ class Step {
   }
 
  private:
+  // The mirror snapshots a delta from `from` (0: none, a first sync) to `to` reads.
+  static std::vector<uint64_t> MirrorEnds(uint64_t from, uint64_t to) {
+    return from == 0 ? std::vector<uint64_t>{to} : std::vector<uint64_t>{from, to};
+  }
+
   // ENOENT unless the primary still has the user snapshots `user_ids` and
   // the mirror snapshots `mirror_ids`, read afresh from its header (this
   // step's handle may not have seen a removal yet).
@@ -541,6 +548,25 @@ Result<ReplayResult> ReplayImage(const ReplayTarget& target, const ReplayOptions
     result.state = state;
     return result;
   }
+  // Whether anyone could have written the image since the last step: not if
+  // it stayed fenced, nor if the interrupted step's lock is still its only
+  // holder (a client must break it to write).
+  auto owners_before = local.value().LockOwners();
+  if (!owners_before.ok()) return owners_before.status();
+  const bool held_since = !state.inflight_lock_owner.empty() &&
+                          owners_before.value() == std::vector<std::string>{state.inflight_lock_owner};
+  const bool untouched = !state.inflight_doubtful && (fenced.value() || held_since);
+  if (state.in_flight() && !untouched) {
+    // Written down before the fence is lifted: an error from here on puts the
+    // fence back, and a later step must not take it for proof that nobody
+    // wrote the image. With cls_rbd: the lock may still be a dead step's.
+    state.inflight_doubtful = true;
+    auto writer = HeaderMetadataWriter::Open(*target.local, local.value());
+    if (!writer.ok()) return writer.status();
+    writer.value().Set(kReplicaStateKey, EncodeReplicaState(state));
+    Status recorded = writer.value().Drain();
+    if (!recorded.ok()) return recorded;
+  }
   // Until the hold below takes over, an error puts the fence back.
   struct Refence {
     const IoCtx* io;
@@ -552,11 +578,6 @@ Result<ReplayResult> ReplayImage(const ReplayTarget& target, const ReplayOptions
   Refence refence{&local_io.value(), local_id.value()};
   Status status = LiftReplicaFence(local_io.value(), target.image_name, &local.value());
   if (!status.ok()) return status;
-  auto owners_before = local.value().LockOwners();
-  if (!owners_before.ok()) return owners_before.status();
-  const bool held_since = !state.inflight_lock_owner.empty() &&
-                          owners_before.value() == std::vector<std::string>{state.inflight_lock_owner};
-  const bool untouched = !state.inflight_doubtful && (fenced.value() || held_since);
 
   std::vector<std::string> notes;
   bool rolled_back = false;
@@ -630,8 +651,8 @@ Result<ReplayResult> ReplayImage(const ReplayTarget& target, const ReplayOptions
       const std::string why =
           inflight_to == nullptr ? "its target snapshot " + std::to_string(state.inflight_to_snap_id) +
                                        " is gone from the primary"
-          : state.inflight_doubtful ? std::string("another client resized the image during the sync")
-          : !untouched ? "another client held the image while the replayer was away (lock owners: " +
+          : !untouched ? "another client could have written it while the replayer was away (resized it during "
+                         "the sync, or held it: lock owners " +
                              (owners_before.value().empty() ? std::string("none") : owners_before.value().front()) +
                              ")"
                        : "the primary's snapshots between changed";
