@@ -8,13 +8,15 @@ clients, operators and other tools do on either site (issue 17).
 - A sync never completes against a primary snapshot that vanished."""
 import os
 import signal
+import subprocess
+import time
 
 import pytest
 import rbd
 
 from replication import (assert_replica_matches, copying_past, image_status, reset_option, reset_slow_sync,
                          snapshot_now, start_slow_sync, wait_synced)
-from sandbox import Images, Site, resize, sandbox, wait_for
+from sandbox import SANDBOX_SCRIPT, Images, Site, resize, sandbox, wait_for
 
 MiB = 1 << 20
 EROFS = 30
@@ -170,6 +172,67 @@ def _try_write(image: rbd.Image, data: bytes, offset: int) -> bool:
 
 
 # -- 1. Identity, never names ----------------------------------------------------------------------
+
+def test_a_fence_put_back_by_an_error_is_no_proof_that_nobody_wrote(images: Images, site_b: Site, clients) -> None:
+    """Found by the adversarial review: a first sync is under way when both of
+    site-b's mgrs die (the fence stays lifted); a client breaks the dead
+    step's lock and writes. The next step sees the lock changed and refuses
+    to resume, and its error path put the fence back; the retry then took the
+    fence for proof that nobody wrote, resumed, and recorded a snapshot whose
+    data differed. The doubt is written down before the fence is lifted: the
+    first sync is never recorded complete (remove the image to start again)."""
+    a, b = clients
+    spec = images.spec('fs')
+    site_b.ceph('config', 'set', 'mgr', 'mgr/mirror_snapshot/replay_image_in_flight_bytes', str(4 * MiB))
+    site_b.ceph('config', 'set', 'mgr', 'mgr/mirror_snapshot/replay_memory_bytes', str(16 * MiB))
+    restarting = None
+    try:
+        images.create('fs', size='1G', mirror='')     # data first: the first sync copies it all
+        images.site.rbd('bench', '--io-type', 'write', '--io-size', '4M', '--io-pattern', 'seq',
+                        '--io-total', '768M', spec)
+        images.site.rbd('mirror', 'image', 'enable', spec, 'snapshot')
+        snap = images.mirror_snapshots(spec)[-1]['id']
+        wait_for(copying_past(site_b, spec, 0.2, 0.7), 120, interval=0.05, what='first sync under way')
+        # SIGKILL both mgrs of site-b: the step dies with the fence lifted.
+        for mgr in ('x', 'y'):
+            pid = site_b.daemon_pid(f'mgr.{mgr}')
+            if pid:
+                os.kill(pid, signal.SIGKILL)
+        # A client writes the unfenced replica (librbd breaks the dead owner's lock).
+        started = time.time()
+        with b.image('fs') as image:
+            image.write(b'Z' * 4096, 0)                 # below the checkpoint: never copied again
+            image.write(b'Z' * 4096, 1000 * MiB)        # outside the delta
+        print(f'client wrote the replica after {time.time() - started:.0f} s')
+        restarting = subprocess.Popen([str(SANDBOX_SCRIPT), 'up'], stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL)
+        assert restarting.wait(timeout=300) == 0
+        seen = []
+
+        def done():
+            s = image_status(site_b, spec)
+            if s and s.get('last_error') and s['last_error'] not in seen:
+                seen.append(s['last_error'])
+            last = s and s.get('last_complete')
+            return s if last and last['primary_snap_id'] == snap else None
+        # Long enough for the first step's refusal and a retry after its backoff.
+        try:
+            status = wait_for(done, 60, interval=1, what='the first sync recorded complete')
+        except AssertionError:
+            status = None
+        print('errors seen:', seen)
+        if status is not None:
+            local = status['last_complete']['local_snap_name']
+            assert b.digest('fs', snap_name=local) == a.digest('fs', snap_id=snap), \
+                f'snapshot {snap} recorded complete on site-b with data differing from the primary\'s'
+        assert seen and all('cannot be resumed' in error for error in seen), seen
+    finally:
+        reset_option(site_b, 'replay_memory_bytes', str(256 * MiB))
+        reset_option(site_b, 'replay_image_in_flight_bytes', str(64 * MiB))
+        if restarting is None:
+            subprocess.run([str(SANDBOX_SCRIPT), 'up'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           timeout=300)
+
 
 def test_a_reused_snapshot_name_never_skips_a_delta(images: Images, site_b: Site, clients) -> None:
     """The backup rotation: rbd snap rm img@daily; rbd snap create img@daily."""
