@@ -32,6 +32,9 @@ void HeaderWatcher::Changed(Entry* entry, bool broken) {
 Status HeaderWatcher::Watch(std::shared_ptr<const RadosCluster> cluster, const std::string& pool,
                             const std::string& ns, const std::string& oid, const std::string& key) {
   if (!cluster) return Status::FromErrno(-EINVAL, "watching '" + oid + "': no cluster");
+  // Two threads (the listings of two peers of a pool) may watch one key: one
+  // at a time, or the first registration would be left behind, its Entry freed.
+  std::lock_guard<std::mutex> registering(registration_mutex_);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     const auto found = entries_.find(key);
@@ -39,7 +42,7 @@ Status HeaderWatcher::Watch(std::shared_ptr<const RadosCluster> cluster, const s
       return Status::Ok();
     }
   }
-  Unwatch(key);
+  UnwatchRegistered(key);
   auto io = IoCtx::Open(*cluster, pool, ns);
   if (!io.ok()) return io.status();
   auto entry = std::make_unique<Entry>();
@@ -57,6 +60,11 @@ Status HeaderWatcher::Watch(std::shared_ptr<const RadosCluster> cluster, const s
 }
 
 void HeaderWatcher::Unwatch(const std::string& key) {
+  std::lock_guard<std::mutex> registering(registration_mutex_);
+  UnwatchRegistered(key);
+}
+
+void HeaderWatcher::UnwatchRegistered(const std::string& key) {
   std::unique_ptr<Entry> entry;
   {
     std::lock_guard<std::mutex> lock(mutex_);

@@ -56,7 +56,9 @@ class HeaderWatcher {
                        size_t length);
   static void OnError(void* arg, uint64_t cookie, int error);
   void Changed(Entry* entry, bool broken);
+  void UnwatchRegistered(const std::string& key);  // with registration_mutex_ held
 
+  std::mutex registration_mutex_;  // one Watch or Unwatch at a time; taken before mutex_
   mutable std::mutex mutex_;
   std::condition_variable cv_;
   std::map<std::string, std::unique_ptr<Entry>> entries_;

@@ -6,6 +6,7 @@ import gc
 import json
 import os
 import sys
+import threading
 import weakref
 
 from sandbox import Images
@@ -77,3 +78,34 @@ def test_a_replaced_cluster_is_released_and_a_watched_one_kept(native, images: I
     assert thread_count() < with_watched
     del watcher
     assert thread_count() <= baseline + 2
+
+
+def watchers_of(images: Images, oid: str) -> int:
+    proc = images.site.run('rados', '-p', images.pool, '-N', images.namespace, 'listwatchers', oid)
+    return len([line for line in proc.stdout.decode().splitlines() if line.startswith('watcher=')])
+
+
+def test_two_threads_watching_one_key_at_once_leave_one_watch(native, images: Images) -> None:
+    """Found by the adversarial review: the listings of two peers of a pool
+    run on threads of their own and both watch 'mirroring:<pool>/<ns>'. Two
+    watch() calls of one key at once each registered a RADOS watch and the
+    first was left behind, its entry freed (a notify then read freed memory)."""
+    images.create('img', mirror='')
+    oid = header_oid(images, 'img')
+    cluster = native.Cluster.connect(str(images.site.conf))
+    watcher = native.HeaderWatcher()
+    for _ in range(20):
+        watcher.unwatch('shared')
+        start = threading.Barrier(2)
+
+        def watch() -> None:
+            start.wait()
+            watcher.watch(cluster, images.pool, images.namespace, oid, 'shared')
+        threads = [threading.Thread(target=watch) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert watchers_of(images, oid) == 1, 'a second watch of the same key was registered and left behind'
+    watcher.unwatch('shared')
+    assert watchers_of(images, oid) == 0
