@@ -433,7 +433,8 @@ Result<std::optional<ReplayOutcome>> CheckLocalRole(const ReplayTarget& target, 
       // A promote that stopped half-way (its mgr died): recorded promoted,
       // and writable, but its first mirror snapshot P0 not recorded. It is
       // finished now, as a retried command would (role_change.h).
-      auto finished = PromoteSecondary(*target.local, io.value(), target.image_name, nullptr, true);
+      auto finished = PromoteSecondary(*target.local, io.value(), target.image_name, nullptr, true,
+                                       PromoteMode::kFinishUnchangedOnly);
       if (!finished.ok()) {
         return Status::Error(finished.status().code(), "finishing the promote of '" + image.value().spec() +
                                                            "' that stopped half-way: " + finished.status().message());
@@ -555,16 +556,28 @@ Result<ReplayResult> ReplayImage(const ReplayTarget& target, const ReplayOptions
   if (!owners_before.ok()) return owners_before.status();
   const bool held_since = !state.inflight_lock_owner.empty() &&
                           owners_before.value() == std::vector<std::string>{state.inflight_lock_owner};
-  const bool untouched = !state.inflight_doubtful && (fenced.value() || held_since);
-  if (state.in_flight() && !untouched) {
-    // Written down before the fence is lifted: an error from here on puts the
-    // fence back, and a later step must not take it for proof that nobody
-    // wrote the image. With cls_rbd: the lock may still be a dead step's.
+  // A doubt is written down at once: an error puts the fence back, and a
+  // later step must not take the fence for proof that nobody wrote the
+  // image. With cls_rbd: the lock may still be a dead step's.
+  auto record_doubt = [&]() -> Status {
+    if (!state.in_flight() || state.inflight_doubtful) return Status::Ok();
     state.inflight_doubtful = true;
     auto writer = HeaderMetadataWriter::Open(*target.local, local.value());
     if (!writer.ok()) return writer.status();
     writer.value().Set(kReplicaStateKey, EncodeReplicaState(state));
-    Status recorded = writer.value().Drain();
+    return writer.value().Drain();
+  };
+  // A client that has the image open may write it as soon as the fence is
+  // lifted, before this step's hold.
+  bool open_before_lift = false;
+  if (state.in_flight() && !state.inflight_doubtful) {
+    auto elsewhere = OpenElsewhere(*target.local, local.value());
+    if (!elsewhere.ok()) return elsewhere.status();
+    open_before_lift = elsewhere.value();
+  }
+  const bool untouched = !state.inflight_doubtful && !open_before_lift && (fenced.value() || held_since);
+  if (!untouched) {
+    Status recorded = record_doubt();  // before the fence is lifted
     if (!recorded.ok()) return recorded;
   }
   // Until the hold below takes over, an error puts the fence back.
@@ -676,6 +689,8 @@ Result<ReplayResult> ReplayImage(const ReplayTarget& target, const ReplayOptions
   auto elsewhere = OpenElsewhere(*target.local, local.value());
   if (!elsewhere.ok()) return elsewhere.status();
   if (elsewhere.value() && (rolled_back || (state.in_flight() && !taken))) {
+    Status recorded = record_doubt();  // it may have written between the lift and the hold
+    if (!recorded.ok()) return recorded;
     return Status::Error(EBUSY, "secondary image '" + local.value().spec() +
                                     "' is open in another client (rbd status shows which): its interrupted sync "
                                     "is not resumed until it is closed");

@@ -182,7 +182,7 @@ Result<DemoteReport> DemotePrimary(const IoCtx& io, const std::string& name) {
 }
 
 Result<PromoteReport> PromoteSecondary(const RadosCluster& local, const IoCtx& io, const std::string& name,
-                                       const RadosCluster* remote, bool force) {
+                                       const RadosCluster* remote, bool force, PromoteMode mode) {
   auto image = RbdImage::OpenByName(io, name);
   if (!image.ok()) return image.status();
   const std::string spec = image.value().spec();
@@ -208,8 +208,11 @@ Result<PromoteReport> PromoteSecondary(const RadosCluster& local, const IoCtx& i
       report.already = true;
       return report;
     }
-    // A promote that stopped half-way: finish it below.
+    // A promote that stopped half-way: finish it below. A client that has
+    // been writing it since is not rolled back under its feet.
     if (mirror.value().mode == MirrorMode::kDisabled) {
+      Status alone = RequireNoWriter(local, image.value(), "finishing its promote, which stopped half-way");
+      if (!alone.ok()) return alone;
       Status parent = RequireParentPromoted(local, image.value());
       if (!parent.ok()) return parent;
     }
@@ -260,6 +263,13 @@ Result<PromoteReport> PromoteSecondary(const RadosCluster& local, const IoCtx& i
     // hold is found here and undone.
     const std::string base = LocalSnapshotName(state.primary_snap_id);
     const bool dirty = state.in_flight() || !CheckUnchangedSince(io, image.value(), base).ok();
+    if (dirty && state.promoted && mode == PromoteMode::kFinishUnchangedOnly) {
+      // Not the operator's call: nothing is discarded without one.
+      return Status::Error(EBUSY, "the promote of '" + spec + "' stopped half-way and the image was written since "
+                                  "(it must hold snapshot " + std::to_string(state.primary_snap_id) +
+                                  " exactly before its first mirror snapshot): run the promote again to roll "
+                                  "those writes back, or resync the image");
+    }
     if (dirty) {
       // Through the handle that holds the lock. Its cached object map goes
       // stale, which is harmless: it does no I/O from here on, and the

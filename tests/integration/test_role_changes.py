@@ -235,55 +235,85 @@ def cls_metadata_set(ioctx, image_id: str, key: str, value: bytes) -> None:
     ioctx.execute(f'rbd_header.{image_id}', 'rbd', 'metadata_set', payload)
 
 
-def test_a_promote_stopped_after_recording_promoted_is_finished_by_the_next_start(
-        images: Images, site_a: Site, site_b: Site, clients) -> None:
-    """Found by the adversarial review: a promote whose mgr died after it
-    recorded the image promoted and before Ceph's mirroring took P0 left the
-    image writable, unmirrored and unheld; nothing finished it, and the
-    retried promote took P0 of a HEAD with the writes made meanwhile, so the
-    failback recorded complete snapshots that differ. The state such a kill
-    leaves is made here exactly (a SIGKILL lands in that gap by luck only).
-    The next start must finish the promote with P0 equal to X, undoing what a
-    client wrote to the half-promoted image."""
+def half_promoted(images: Images, site_a: Site, site_b: Site, clients, name: str) -> str:
+    """A secondary left as a promote whose mgr died between role_change.cc's
+    WriteReplicaState(promoted) and EnableSnapshotMirroring leaves it:
+    promoted=1, no P0, the fence lifted (a SIGKILL lands in that gap by luck
+    only, so the state is made exactly). Returns the digest of X."""
     a, b = clients
-    spec = images.spec('pk')
-    images.create('pk', size='16M')
-    with a.image('pk') as image:
+    spec = images.spec(name)
+    images.create(name, size='16M')
+    with a.image(name) as image:
         image.write(b'A' * MiB, 0)
-    wait_secondary_of(site_b, spec, snapshot_now(images, 'pk'))
+    wait_secondary_of(site_b, spec, snapshot_now(images, name))
     demoted = role_change(site_a, 'demote', spec)['demoted_snap_id']
     wait_secondary_of(site_b, spec, demoted, ready=True)
-    x_digest = a.digest('pk', snap_id=demoted)
-
-    # What a SIGKILL between role_change.cc's WriteReplicaState(promoted) and
-    # EnableSnapshotMirroring leaves: promoted=1, no P0, the fence lifted.
-    with b.image('pk', read_only=True) as image:
+    with b.image(name, read_only=True) as image:
         image_id = image.id()
         record = dict(image.metadata_list())[REPLICA_KEY]
     assert 'promoted=1' not in record
     cls_metadata_set(b.ioctx, image_id, REPLICA_KEY,
                      (record + f',promoted=1,promoted_snap_id=0,promoted_at={int(time.time())}').encode())
-    b.set_fence('pk', False)
-    with b.image('pk') as image:
-        image.write(b'B' * MiB, 4 * MiB)   # a client writes the half-promoted image
+    b.set_fence(name, False)
+    return a.digest(name, snap_id=demoted)
 
-    fail_over(site_b, kill=True).wait()   # the next start
 
-    def mirrored() -> bool:
-        with b.image('pk', read_only=True) as image:
-            return image.mirror_image_get_info()['state'] == rbd.RBD_MIRROR_IMAGE_ENABLED
-    wait_for(mirrored, 120, what='the promote finished by the next mgr')
-    retried = role_change(site_b, 'promote', spec)   # the operator's retry finds it done
-    assert retried['already'], retried
+def mirrored(b, name: str) -> bool:
+    with b.image(name, read_only=True) as image:
+        return image.mirror_image_get_info()['state'] == rbd.RBD_MIRROR_IMAGE_ENABLED
+
+
+def test_a_promote_stopped_half_way_is_finished_and_never_discards_writes_unasked(
+        images: Images, site_a: Site, site_b: Site, clients) -> None:
+    """Found by the two adversarial reviews. A promote whose mgr died after it
+    recorded the image promoted and before Ceph's mirroring took P0 left the
+    image writable, unmirrored and unheld; nothing finished it, and the
+    retried promote took P0 of a HEAD with writes made after X, so the
+    failback recorded complete snapshots that differ. Then the first fix had
+    the next start finish it by rolling back whatever was written, under a
+    client that had the image open. Now:
+    - unchanged since X: the next start finishes it (P0 = X);
+    - written since, by a client that closed it: the next start says so and
+      leaves it; the operator's promote rolls the writes back (P0 = X);
+    - open in a client: nothing is rolled back under it."""
+    a, b = clients
+    x_clean = half_promoted(images, site_a, site_b, clients, 'pk')
+    x_written = half_promoted(images, site_a, site_b, clients, 'pw')
+    half_promoted(images, site_a, site_b, clients, 'po')
+    with b.image('pw') as image:
+        image.write(b'B' * MiB, 4 * MiB)   # a client wrote the half-promoted image, and closed it
+    app = b.image('po')                    # the failed-over application: open, writing
+    try:
+        app.write(b'B' * MiB, 4 * MiB)
+        app.flush()
+        fail_over(site_b, kill=True).wait()   # the next start
+
+        wait_for(lambda: mirrored(b, 'pk'), 120, what='the promote finished by the next mgr')
+        retried = role_change(site_b, 'promote', images.spec('pk'))   # the operator's retry finds it done
+        assert retried['already'], retried
+        assert b.digest('pk', snap_id=retried['promoted_snap_id']) == x_clean, 'P0 is not X'
+
+        def refused(name: str, why: str):
+            status = image_status(site_b, images.spec(name))
+            return status if status and why in (status.get('last_error') or '') else None
+        wait_for(lambda: refused('pw', 'was written since'), 60, what="the written image's promote refused")
+        wait_for(lambda: refused('po', 'is being written by'), 60, what="the open image's promote refused")
+        assert not mirrored(b, 'pw') and not mirrored(b, 'po')
+        assert app.read(4 * MiB, MiB) == b'B' * MiB, 'a write of a client that has the image open was undone'
+    finally:
+        app.close()
+
+    retried = role_change(site_b, 'promote', images.spec('pw'))   # the operator's call: roll back
+    assert retried['rolled_back'] and not retried['already'], retried
     p0 = retried['promoted_snap_id']
-    assert b.digest('pk', snap_id=p0) == x_digest, 'P0 holds writes made after X'
+    assert b.digest('pw', snap_id=p0) == x_written, 'P0 holds writes made after X'
 
     # The automatic failback of site-a: site-b's next snapshot, synced there, is equal.
-    with b.image('pk') as image:
+    with b.image('pw') as image:
         image.write(b'C' * MiB, 8 * MiB)
-    on_b = create_on(site_b, spec)
-    wait_secondary_of(site_a, spec, on_b, timeout=180)
-    assert a.digest('pk', snap_name=f'mirror_snapshot.primary.{on_b}') == b.digest('pk', snap_id=on_b)
+    on_b = create_on(site_b, images.spec('pw'))
+    wait_secondary_of(site_a, images.spec('pw'), on_b, timeout=180)
+    assert a.digest('pw', snap_name=f'mirror_snapshot.primary.{on_b}') == b.digest('pw', snap_id=on_b)
 
 
 def test_a_promote_of_a_clone_before_its_parent_is_refused_and_changes_nothing(

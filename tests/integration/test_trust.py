@@ -9,6 +9,7 @@ clients, operators and other tools do on either site (issue 17).
 import os
 import signal
 import subprocess
+import threading
 import time
 
 import pytest
@@ -232,6 +233,69 @@ def test_a_fence_put_back_by_an_error_is_no_proof_that_nobody_wrote(images: Imag
         if restarting is None:
             subprocess.run([str(SANDBOX_SCRIPT), 'up'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                            timeout=300)
+
+
+def test_a_client_open_across_the_lift_makes_the_delta_in_flight_doubtful(
+        images: Images, site_b: Site, clients) -> None:
+    """Found by the second adversarial review: the doubt was written down
+    before the lift only when the replica was NOT fenced. A fenced replica with a delta in flight is lifted for the
+    next step; a client that has it open (opened during the previous step)
+    writes between the lift and the hold; the step finds it (OpenElsewhere,
+    EBUSY 'not resumed until it is closed'), and the hold puts the fence
+    back without recording any doubt. Once the client closes, the retry
+    sees the fence, takes it for proof, resumes and records complete a
+    snapshot that holds the client's write outside the delta."""
+    a, b = clients
+    spec = images.spec('ow')
+    outcomes = {'written': 0, 'refused': 0}
+    stop = threading.Event()
+    try:
+        first, second = start_slow_sync(images, site_b, 'ow', '512M', one_chunk=True)
+        wait_for(copying_past(site_b, spec, 0.02, 0.9), 120, interval=0.05, what='the sync under way')
+        app = b.image('ow')   # opened while the step holds it: its writes are refused meanwhile
+
+        def writer() -> None:
+            while not stop.is_set():
+                try:
+                    app.write(b'W' * 65536, 1000 * MiB)   # outside the delta (the first 512 MiB)
+                    outcomes['written'] += 1
+                except rbd.Error:
+                    outcomes['refused'] += 1
+                    time.sleep(0.002)
+        thread = threading.Thread(target=writer, daemon=True)
+        thread.start()
+        try:
+            # A role change pauses the sync (ECANCELED mid-apply: fenced, in flight) and resumes it at
+            # once: a resync of a replica finds its work done.
+            site_b.mirror_snapshot('image', 'resync', spec, check=False)
+            wait_for(lambda: outcomes['written'] > 0, 30, interval=0.1, what='a write in the lift-to-hold window')
+            time.sleep(1)
+        finally:
+            stop.set()
+            thread.join(10)
+            app.close()
+        print('writer:', outcomes, 'status:', image_status(site_b, spec))
+        reset_slow_sync(site_b)
+
+        # Either the client's write is rolled back and the delta redone, or it
+        # is found and replication of the image stops with an error: never a
+        # complete snapshot with it inside.
+        def settled():
+            s = image_status(site_b, spec)
+            last = s and s['last_complete']
+            if last and last['primary_snap_id'] == second:
+                return s
+            return s if s and s['state'] == 'error' and 'written since' in (s['last_error'] or '') else None
+        status = wait_for(settled, 300, what='the sync complete or stopped')
+        print('settled:', status)
+        last = status['last_complete']
+        if last and last['primary_snap_id'] == second:
+            assert b.digest('ow', snap_name=last['local_snap_name']) == a.digest('ow', snap_id=second), (
+                f'snapshot {second} recorded complete with a client\'s write in it (writer {outcomes}; '
+                f'notes {status.get("last_sync")})')
+    finally:
+        stop.set()
+        reset_slow_sync(site_b)
 
 
 def test_a_reused_snapshot_name_never_skips_a_delta(images: Images, site_b: Site, clients) -> None:
