@@ -240,10 +240,13 @@ class Replayer:
         # Every listing starts at once; the loop waits for them together.
         listings = [self._start_listing(pool, peer) for pool, peer in listed]
         deadline = time.monotonic() + LISTING_WAIT_SECONDS
+        busy: Set[str] = set()  # pools with a listing not taken in this refresh
         for listing in listings:
             pool, peer = listing.pool, listing.peer
             if not listing.done.wait(max(deadline - time.monotonic(), 0.0)):
-                # Still listing: its images stay as they are meanwhile.
+                # Still listing: its images stay as they are meanwhile, and
+                # what it adds until it ends is kept (see below).
+                busy.add(pool)
                 seen |= self._images_of(pool, peer)
                 slow = time.monotonic() - listing.started
                 if slow > LISTING_SLOW_SECONDS:
@@ -269,9 +272,8 @@ class Replayer:
         current = {(pool, peer.uuid) for pool, peer in listed}
         for key in [key for key, listing in self._listings.items() if key not in current and listing.done.is_set()]:
             del self._listings[key]
-        # A listing still running adds images and watches as it finds them:
-        # nothing of its pool goes until it ends.
-        busy = {pool for (pool, _), listing in self._listings.items() if not listing.done.is_set()}
+        # A listing not taken here adds images and watches as it finds them:
+        # nothing of its pool goes until a refresh takes its result.
         with self._lock:
             self._pool_errors = pool_errors
             for key in [key for key, image in self._images.items()
@@ -494,12 +496,18 @@ class Replayer:
                 image.progress.set_cancelled(True)
         paused = PausedImage((pool, ns, name), images)
         deadline = time.monotonic() + PAUSE_TIMEOUT_SECONDS
-        while any(i.running for i in images):
+        # A sync that only waits for a slot does nothing once it starts (its
+        # progress is cancelled): only one a thread already runs is waited for.
+        while self._syncing(images):
             if time.monotonic() > deadline:
                 self.resume(paused)
                 raise TimeoutError(f"the sync of '{images[0].spec}' did not stop in time")
             time.sleep(0.05)
         return paused
+
+    def _syncing(self, images: List['ReplayedImage']) -> bool:
+        with self._lock:
+            return any(i.running and i.started for i in images)
 
     def resume(self, paused: 'PausedImage') -> None:
         with self._lock:
