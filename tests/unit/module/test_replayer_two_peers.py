@@ -4,14 +4,14 @@ its fix). Runs against fakes of the module's native interface."""
 import logging
 import threading
 import time
-from typing import Any, Dict, List, Set
+from typing import Any, Dict, List
 
 import pytest
 
 from fake_peer import FakePeer
 from mirror_snapshot import replayer as replayer_module
 from mirror_snapshot.replayer import Replayer, image_key
-from test_replayer_listing import RecordingPool
+from test_replayer_listing import FakeWatcher, RecordingPool
 from test_replayer_status import FakeLocal, FakeNative, FakePeers
 
 LOG = logging.getLogger('test_replayer_two_peers')
@@ -46,36 +46,6 @@ class PeersByRecord(FakePeers):
         return peer  # the "cluster" of a peer: its record (a different one per peer)
 
 
-class OverlapWatcher:
-    """Records watch() calls of one key that run at the same time. The native
-    HeaderWatcher::Watch checks, unwatches and rados_watch2()s outside its
-    mutex, then entries_[key] = entry: two calls for one key leak the first
-    registered watch and free its Entry (the callback's arg) under it."""
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.active: Dict[str, int] = {}
-        self.overlaps: List[str] = []
-        self.watched: Set[str] = set()
-
-    def watch(self, cluster: Any, pool: str, ns: str, oid: str, key: str) -> None:
-        with self.lock:
-            self.active[key] = self.active.get(key, 0) + 1
-            if self.active[key] > 1:
-                self.overlaps.append(key)
-        time.sleep(0.2)  # rados_watch2: a round trip to the OSD
-        with self.lock:
-            self.active[key] -= 1
-            self.watched.add(key)
-
-    def unwatch(self, key: str) -> None:
-        with self.lock:
-            self.watched.discard(key)
-
-    def keys(self) -> List[str]:
-        with self.lock:
-            return sorted(self.watched)
-
-
 def test_pausing_an_image_whose_sync_only_waits_for_a_slot_does_not_time_out(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """`running` is 'a sync job is queued or runs'; pause() waited
@@ -87,7 +57,7 @@ def test_pausing_an_image_whose_sync_only_waits_for_a_slot_does_not_time_out(
     pool = RecordingPool()   # every slot busy: the job is queued, never started
     replayer = Replayer(TwoPeersNative(), FakeLocal(), PeersByRecord(), pool, LOG, {}.get,
                         lambda checks: None, lambda: set())
-    replayer._watcher = OverlapWatcher()
+    replayer._watcher = FakeWatcher()
     replayer._refresh_pool('rbd', PEER_1)   # found and kicked: queued
     image = replayer._images[image_key('rbd', '', 'id-1')]
     assert image.running and not image.started
@@ -120,14 +90,13 @@ class LateNative(TwoPeersNative):
         return self.images[remote.uuid]
 
 
-class DoneWatcher(OverlapWatcher):
+class DoneWatcher(FakeWatcher):
     def __init__(self, native: 'LateNative') -> None:
         super().__init__()
         self.native = native
 
     def watch(self, cluster: Any, pool: str, ns: str, oid: str, key: str) -> None:
-        with self.lock:
-            self.watched.add(key)
+        super().watch(cluster, pool, ns, oid, key)
         if key == image_key('rbd', '', 'id-2'):
             self.native.listing_done.set()
 
