@@ -557,16 +557,8 @@ Result<ReplayResult> ReplayImage(const ReplayTarget& target, const ReplayOptions
   const bool held_since = !state.inflight_lock_owner.empty() &&
                           owners_before.value() == std::vector<std::string>{state.inflight_lock_owner};
   // A doubt is written down at once: an error puts the fence back, and a
-  // later step must not take the fence for proof that nobody wrote the
-  // image. With cls_rbd: the lock may still be a dead step's.
-  auto record_doubt = [&]() -> Status {
-    if (!state.in_flight() || state.inflight_doubtful) return Status::Ok();
-    state.inflight_doubtful = true;
-    auto writer = HeaderMetadataWriter::Open(*target.local, local.value());
-    if (!writer.ok()) return writer.status();
-    writer.value().Set(kReplicaStateKey, EncodeReplicaState(state));
-    return writer.value().Drain();
-  };
+  // later step must not take the fence for proof that nobody wrote the image.
+  auto record_doubt = [&] { return RecordInFlightDoubt(*target.local, local.value(), &state); };
   // A client that has the image open may write it as soon as the fence is
   // lifted, before this step's hold.
   bool open_before_lift = false;

@@ -11,6 +11,7 @@
 
 #include "native/cls_encoding.h"
 #include "native/data_objects.h"
+#include "native/header_metadata_writer.h"
 #include "native/rbd_object_names.h"
 #include "native/replica_fence.h"
 
@@ -239,6 +240,15 @@ Status RenameReplica(const IoCtx& io, const std::string& from, const std::string
 
 Status WriteReplicaState(const RbdImage& local, const ReplicaState& state) {
   return local.SetMetadata(kReplicaStateKey, EncodeReplicaState(state));
+}
+
+Status RecordInFlightDoubt(const RadosCluster& cluster, const RbdImage& local, ReplicaState* state) {
+  if (!state->in_flight() || state->inflight_doubtful) return Status::Ok();
+  state->inflight_doubtful = true;
+  auto writer = HeaderMetadataWriter::Open(cluster, local);
+  if (!writer.ok()) return writer.status();
+  writer.value().Set(kReplicaStateKey, EncodeReplicaState(*state));
+  return writer.value().Drain();
 }
 
 Result<std::string> SeparateDataPool(const RadosCluster& cluster, const RbdImage& image) {

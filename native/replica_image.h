@@ -32,6 +32,13 @@ Result<std::string> SeparateDataPool(const RadosCluster& cluster, const RbdImage
 
 Status WriteReplicaState(const RbdImage& local, const ReplicaState& state);
 
+// Marks the delta in flight of `*state` doubtful (nobody can prove the image
+// untouched) and writes the record with cls_rbd, past the fence and whoever
+// holds the lock: before a fence is lifted, an error may put it back, and the
+// next step must not take it for proof. Nothing to do when not in flight or
+// doubtful already. `cluster` is the client `local` was opened with.
+Status RecordInFlightDoubt(const RadosCluster& cluster, const RbdImage& local, ReplicaState* state);
+
 // The primary's parent overlap at its snapshot `snap_id`; nullopt when it has
 // no parent there (never a clone, or flattened). `remote` is back at its HEAD
 // afterwards.

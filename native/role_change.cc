@@ -234,15 +234,11 @@ Result<PromoteReport> PromoteSecondary(const RadosCluster& local, const IoCtx& i
   }
   auto image_id = image.value().Id();
   if (!image_id.ok()) return image_id.status();
-  if (!state.promoted && state.in_flight() && !state.inflight_doubtful) {
+  if (!state.promoted) {
     // Once the fence is lifted a client may write before the hold below (and
     // make it fail): a delta in flight is not resumed after a failed promote
     // puts the fence back, it is rolled back (image_replayer.cc).
-    state.inflight_doubtful = true;
-    auto writer = HeaderMetadataWriter::Open(local, image.value());
-    if (!writer.ok()) return writer.status();
-    writer.value().Set(kReplicaStateKey, EncodeReplicaState(state));
-    Status recorded = writer.value().Drain();
+    Status recorded = RecordInFlightDoubt(local, image.value(), &state);
     if (!recorded.ok()) return recorded;
   }
   RefenceOnError refence{state.promoted ? nullptr : &io, image_id.value()};

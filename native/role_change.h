@@ -34,6 +34,11 @@ struct DemoteReport {
 // not mirrored in snapshot mode or is a replica.
 Result<DemoteReport> DemotePrimary(const IoCtx& io, const std::string& name);
 
+enum class PromoteMode {
+  kCommand,              // the operator's: a promote that stopped half-way is finished, rolled back if written
+  kFinishUnchangedOnly,  // the replayer's: finishes one that stopped half-way only if nobody wrote it since
+};
+
 struct PromoteReport {
   uint64_t primary_snap_id = 0;   // the old primary's snapshot this image holds: the consistency point
   int64_t recovery_point = 0;     // when that snapshot was taken
@@ -53,11 +58,6 @@ struct PromoteReport {
 // fence is lifted to the end: no client writes it before the first mirror
 // snapshot (P0, which must equal the consistency point) is taken. A promote
 // that stopped half-way is finished; one that is done is reported (`already`).
-enum class PromoteMode {
-  kCommand,              // the operator's: a promote that stopped half-way is finished, rolled back if written
-  kFinishUnchangedOnly,  // the replayer's: finishes one that stopped half-way only if nobody wrote it since
-};
-
 Result<PromoteReport> PromoteSecondary(const RadosCluster& local, const IoCtx& io, const std::string& name,
                                        const RadosCluster* remote, bool force,
                                        PromoteMode mode = PromoteMode::kCommand);
