@@ -97,6 +97,10 @@ class ReplayedImage:
         # The replica's name here, as the last step left it: the primary's
         # until it is renamed there, and then until the next step follows.
         self.local_name: str = self.name
+        # The primary's snapshots older than this one are no longer needed
+        # here; a release job is queued for them (0: none queued).
+        self.release_older_than = 0
+        self.releasing = False  # a release thread runs that job
 
     @property
     def key(self) -> str:
@@ -119,11 +123,15 @@ def watch_pool(key: str) -> str:
 class Replayer:
     def __init__(self, native: Any, local: Any, peers: PeerConnections, syncs: Any, log: Any,
                  option: Callable[[str], Any], set_health: Callable[[Dict[str, Any]], None],
-                 full_pools: Callable[[], Set[str]]) -> None:
+                 full_pools: Callable[[], Set[str]], releases: Any = None) -> None:
         self._native = native
         self._local = local  # LocalCluster
         self._peers = peers
         self._syncs = syncs  # NativeExecutor
+        # Releases of the primary's older snapshots (a NativeExecutor of a
+        # few threads): each waits for a monitor round of the primary's site,
+        # which would otherwise hold a sync slot.
+        self._releases = releases if releases is not None else syncs
         self._log = log
         self._option = option
         self._set_health = set_health
@@ -405,7 +413,7 @@ class Replayer:
                     remote.fsid(), local.fsid(), image.progress,
                     self._image_in_flight_bytes(), int(self._option('keep_local_snapshots') or 3), self._budget)
                 # The whole time the step held its sync slot: the record says
-                # complete after `seconds`, then snapshots are released.
+                # complete after `seconds`, then old local snapshots are pruned.
                 step_seconds = time.monotonic() - step_started
                 self._log.debug(f"replaying '{image.spec}': {result['outcome']} in {result['seconds']:.3f} s "
                                 f"({step_seconds:.3f} s in its slot)")
@@ -432,9 +440,10 @@ class Replayer:
                                            'queued_seconds': round(queued_seconds, 3),
                                            'notes': list(result['notes'])}
                         queued_seconds = 0.0  # the job's next step does not wait for a slot
-                        continue
-                    if not image.pending:
+                    elif not image.pending:
                         break
+                if result['outcome'] == 'synced':
+                    self._queue_release(image, result['release_older_than'])
         except OSError as e:
             if e.errno == errno.ECANCELED and image.paused:
                 return  # a role change stopped it; it says what happens next
@@ -448,7 +457,12 @@ class Replayer:
             with self._lock:
                 # EAGAIN: a clone's parent not replicated yet, or the peer being connected.
                 self._failed(image, message, soon=e.errno == errno.EAGAIN)
-            self._log.error(f"replaying '{image.spec}' failed: {e.strerror or e}")
+            if e.errno == errno.EAGAIN:
+                # A peer being (re)connected, a parent not replicated yet: it
+                # is retried in seconds, and stays in the image's status.
+                self._log.info(f"replaying '{image.spec}' waits: {e.strerror or e}")
+            else:
+                self._log.error(f"replaying '{image.spec}' failed: {e.strerror or e}")
         except Exception as e:
             self._log.exception(f"replaying '{image.spec}' failed")
             with self._lock:
@@ -460,6 +474,45 @@ class Replayer:
                 again = image.pending and not image.last_error
             if again:
                 self._kick(image.key)
+
+    def _queue_release(self, image: ReplayedImage, older_than: int) -> None:
+        """Hands the release of the primary's snapshots older than
+        `older_than` to a release thread. One job per image at a time: a
+        release queued already takes the newest bound when it runs (a release
+        covers every older snapshot, so none is lost)."""
+        if not older_than:
+            return
+        with self._lock:
+            queued = image.release_older_than != 0
+            image.release_older_than = max(image.release_older_than, older_than)
+        if not queued:
+            self._releases.submit(lambda native: self._release(native, image))
+
+    def _release(self, native: Any, image: ReplayedImage) -> None:
+        """Runs on a release thread. Best effort: a release that fails or is
+        skipped is covered by the next sync's, which releases every older
+        snapshot."""
+        with self._lock:
+            older_than, image.release_older_than = image.release_older_than, 0
+            if image.paused or self._stopping.is_set():
+                return  # a role change has the image to itself
+            image.releasing = True
+        try:
+            remote = self._peers.get(image.peer)
+            local = self._local.get()
+            released = native.release_primary_snapshots(remote, local, image.pool, image.ns, image.remote_id,
+                                                        local.fsid(), older_than)
+            if released:
+                self._log.debug(f"'{image.spec}': released {released} snapshots of the primary older than "
+                                f"{older_than}")
+        except OSError as e:
+            self._log.debug(f"'{image.spec}': releasing the primary's snapshots older than {older_than} "
+                            f"failed ({e.strerror or e}); the next sync releases them")
+        except Exception:
+            self._log.exception(f"'{image.spec}': releasing the primary's snapshots failed")
+        finally:
+            with self._lock:
+                image.releasing = False
 
     def _data_pool_full(self, native: Any, remote: Any, image: ReplayedImage) -> bool:
         """Whether the image's data pool here is full (then it is in error and
@@ -507,7 +560,7 @@ class Replayer:
 
     def _syncing(self, images: List['ReplayedImage']) -> bool:
         with self._lock:
-            return any(i.running and i.started for i in images)
+            return any((i.running and i.started) or i.releasing for i in images)
 
     def resume(self, paused: 'PausedImage') -> None:
         with self._lock:
