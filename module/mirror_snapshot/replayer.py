@@ -25,6 +25,9 @@ PAUSE_TIMEOUT_SECONDS = 60.0
 RETRY_MIN_SECONDS = 5.0
 RETRY_MAX_SECONDS = 300.0
 RETRY_SOON_SECONDS = 2.0
+# Releases of an image's primary snapshots failed in a row before a warning
+# (one failure is common and harmless: a peer reconnecting).
+RELEASE_FAILURES_TO_WARN = 3
 WATCH_WAIT_SECONDS = 1.0
 HEALTH_SECONDS = 1.0
 # New images are announced on the peer's rbd_mirroring objects (watched); new
@@ -98,9 +101,10 @@ class ReplayedImage:
         # until it is renamed there, and then until the next step follows.
         self.local_name: str = self.name
         # The primary's snapshots older than this one are no longer needed
-        # here; a release job is queued for them (0: none queued).
+        # here and wait for a release (0: none).
         self.release_older_than = 0
-        self.releasing = False  # a release thread runs that job
+        self.release_job = False  # a release job of the image is queued or runs
+        self.release_failures = 0  # releases failed in a row
 
     @property
     def key(self) -> str:
@@ -475,28 +479,36 @@ class Replayer:
             if again:
                 self._kick(image.key)
 
-    def _queue_release(self, image: ReplayedImage, older_than: int) -> None:
+    def _queue_release(self, image: ReplayedImage, older_than: int = 0) -> None:
         """Hands the release of the primary's snapshots older than
         `older_than` to a release thread. One job per image at a time: a
-        release queued already takes the newest bound when it runs (a release
-        covers every older snapshot, so none is lost)."""
-        if not older_than:
-            return
+        bound that comes while one is queued or runs is taken by it or by the
+        job it submits when it ends (a release covers every older snapshot,
+        so coalescing to the newest loses none)."""
         with self._lock:
-            queued = image.release_older_than != 0
             image.release_older_than = max(image.release_older_than, older_than)
-        if not queued:
-            self._releases.submit(lambda native: self._release(native, image))
+            if image.release_job or not image.release_older_than or image.paused:
+                return
+            image.release_job = True
+        self._releases.submit(lambda native: self._release(native, image))
 
     def _release(self, native: Any, image: ReplayedImage) -> None:
-        """Runs on a release thread. Best effort: a release that fails or is
-        skipped is covered by the next sync's, which releases every older
-        snapshot."""
+        """Runs on a release thread. Best effort: a release that fails is
+        covered by the next one. While a role change has the image, a bound
+        waits for resume(); a release already running is not waited for: it
+        only touches primary snapshots older than the replica's newest
+        complete one, which no role change reads (and waiting would hold a
+        forced promote hostage to a primary site that does not answer)."""
         with self._lock:
-            older_than, image.release_older_than = image.release_older_than, 0
-            if image.paused or self._stopping.is_set():
-                return  # a role change has the image to itself
-            image.releasing = True
+            older_than = image.release_older_than
+            run = not image.paused and not self._stopping.is_set()
+            if run:
+                image.release_older_than = 0
+            else:
+                image.release_job = False
+        if not run:
+            return
+        failed: Optional[str] = None
         try:
             remote = self._peers.get(image.peer)
             local = self._local.get()
@@ -506,13 +518,23 @@ class Replayer:
                 self._log.debug(f"'{image.spec}': released {released} snapshots of the primary older than "
                                 f"{older_than}")
         except OSError as e:
-            self._log.debug(f"'{image.spec}': releasing the primary's snapshots older than {older_than} "
-                            f"failed ({e.strerror or e}); the next sync releases them")
-        except Exception:
+            failed = e.strerror or str(e)
+        except Exception as e:
             self._log.exception(f"'{image.spec}': releasing the primary's snapshots failed")
-        finally:
-            with self._lock:
-                image.releasing = False
+            failed = f'internal error: {e}'
+        with self._lock:
+            image.release_job = False
+            if failed is None:
+                image.release_failures = 0
+            else:
+                image.release_failures += 1
+                failures = image.release_failures
+        if failed is not None:
+            # The next sync's release covers it; said once per run of failures.
+            (self._log.warning if failures == RELEASE_FAILURES_TO_WARN else self._log.debug)(
+                f"'{image.spec}': releasing the primary's snapshots older than {older_than} failed "
+                f"{failures} times in a row ({failed}): the primary keeps them until a release succeeds")
+        self._queue_release(image)  # a bound that came meanwhile
 
     def _data_pool_full(self, native: Any, remote: Any, image: ReplayedImage) -> bool:
         """Whether the image's data pool here is full (then it is in error and
@@ -560,7 +582,7 @@ class Replayer:
 
     def _syncing(self, images: List['ReplayedImage']) -> bool:
         with self._lock:
-            return any((i.running and i.started) or i.releasing for i in images)
+            return any(i.running and i.started for i in images)
 
     def resume(self, paused: 'PausedImage') -> None:
         with self._lock:
@@ -577,6 +599,7 @@ class Replayer:
                 image.retry_at = 0.0
         for image in images:
             self._kick(image.key)
+            self._queue_release(image)  # a release the role change held back
         self.refresh_soon()
 
     def _failed(self, image: ReplayedImage, message: str, soon: bool = False) -> None:

@@ -3,7 +3,7 @@ invariant 7: bounded resources). It used to run on a new thread per sync
 (std::async inside the step), and the soak saw site-b's thread count jump
 by up to 16 at its samples. It now runs on the replayer's release pool, a
 fixed set of threads: one job per image at a time, never on a sync slot,
-and never while a role change has the image.
+and never while a role change has the image (held back until it ends).
 
 Runs the Replayer against a fake of the module's native interface, with a
 sync pool and a release pool whose jobs run only when the test lets them.
@@ -157,7 +157,7 @@ def test_a_release_failure_is_not_an_image_error_and_the_next_sync_releases_agai
     syncs.run_next()
     releases.run_next()
     assert image.last_error is None
-    assert not image.releasing
+    assert not image.release_job
     native.release_error = None
     native.pending_syncs = 1
     replayer._kick(image.key)
@@ -166,29 +166,77 @@ def test_a_release_failure_is_not_an_image_error_and_the_next_sync_releases_agai
     assert native.releases[-1][1] == 11
 
 
-def test_a_role_change_waits_for_a_running_release_and_skips_a_queued_one() -> None:
+def run_on_thread(pool: ManualPool) -> threading.Thread:
+    job = pool.jobs.pop(0)
+    thread = threading.Thread(target=lambda: job(pool.native), name='release')
+    thread.start()
+    return thread
+
+
+def test_a_bound_that_comes_while_a_release_runs_waits_for_it_then_runs_once() -> None:
+    """Found by the adversarial review: the job cleared its bound when it
+    started, so the next sync queued a second job of the same image."""
     replayer, native, syncs, releases, image = make_replayer()
     native.pending_syncs = 1
     replayer._kick(image.key)
     syncs.run_next()
     native.release_may_end.clear()
-    runner = threading.Thread(target=releases.run_next)
-    runner.start()
+    first = run_on_thread(releases)
     assert native.release_started.wait(5)
-    paused: List[Any] = []
-    pauser = threading.Thread(target=lambda: paused.append(replayer.pause('rbd', '', 'vm')))
-    pauser.start()
-    pauser.join(0.5)
-    assert pauser.is_alive(), 'pause() returned while a release of the image ran'
+    native.pending_syncs = 2           # two more snapshots sync meanwhile
+    replayer._kick(image.key)
+    syncs.run_next()
+    assert releases.jobs == [], 'a second release job of the image was queued while one ran'
     native.release_may_end.set()
-    pauser.join(5)
-    runner.join(5)
-    assert paused and not pauser.is_alive()
-
-    # A release queued before the pause runs during it: it does nothing.
-    count = len(native.releases)
-    image.release_older_than = 11
-    replayer._releases.submit(lambda n: replayer._release(n, image))
+    first.join(5)
+    assert len(releases.jobs) == 1, 'the bound that came meanwhile was dropped'
     releases.run_next()
-    assert len(native.releases) == count, 'a release ran while a role change had the image'
-    replayer.resume(paused[0])
+    assert [older for _, older, _ in native.releases] == [10, 12]
+    assert releases.jobs == [] and not image.release_job
+
+
+def test_a_role_change_does_not_wait_for_a_release_hung_on_the_primary() -> None:
+    """A release only touches primary snapshots older than the replica's
+    newest: a forced promote while the primary's OSDs do not answer must
+    not wait for it (the adversarial review: up to minutes of EBUSY)."""
+    replayer, native, syncs, releases, image = make_replayer()
+    native.pending_syncs = 1
+    replayer._kick(image.key)
+    syncs.run_next()
+    native.release_may_end.clear()
+    hung = run_on_thread(releases)
+    assert native.release_started.wait(5)
+    started = time.monotonic()
+    paused = replayer.pause('rbd', '', 'vm')
+    assert time.monotonic() - started < 1.0, 'pause() waited for a release of the primary\'s snapshots'
+    native.release_may_end.set()
+    hung.join(5)
+    replayer.resume(paused)
+
+
+def test_a_release_held_back_by_a_role_change_runs_after_it() -> None:
+    replayer, native, syncs, releases, image = make_replayer()
+    native.pending_syncs = 1
+    replayer._kick(image.key)
+    syncs.run_next()                     # synced: release < 10 queued
+    paused = replayer.pause('rbd', '', 'vm')
+    releases.run_next()                  # runs during the role change: does nothing
+    assert native.releases == [], 'a release ran while a role change had the image'
+    replayer.resume(paused)              # e.g. a promote refused with EBUSY
+    assert len(releases.jobs) == 1, 'the release held back was never queued again'
+    releases.run_next()
+    assert native.releases[-1][1] == 10
+
+
+def test_releases_failing_in_a_row_are_said_once_at_warning(caplog: Any) -> None:
+    replayer, native, syncs, releases, image = make_replayer()
+    native.release_error = OSError(13, 'Permission denied')
+    for _ in range(5):
+        native.pending_syncs = 1
+        replayer._kick(image.key)
+        syncs.run_next()
+        releases.run_next()
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING and 'releasing' in r.getMessage()]
+    assert len(warnings) == 1, [r.getMessage() for r in warnings]
+    assert '3 times in a row' in warnings[0].getMessage() and 'Permission denied' in warnings[0].getMessage()
+    assert image.last_error is None
