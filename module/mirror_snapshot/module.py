@@ -12,7 +12,7 @@ from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from mgr_module import MgrModule, Option
 
-from . import image_status, levels, output
+from . import image_status, levels, memory_report, output
 from ._version import MODULE_VERSION
 from .client_registration import ClientRegistration
 from .errors import CommandError, invalid
@@ -132,6 +132,18 @@ class Module(MgrModule):
             'perm': 'w',
         },
         {
+            'cmd': 'mirror snapshot memory',
+            'desc': 'Show the mgr process\'s memory: resident, C heap in use and free but kept, this '
+                    'module\'s Python objects' + FORMAT_HELP,
+            'perm': 'r',
+        },
+        {
+            'cmd': 'mirror snapshot memory release',
+            'desc': 'Hand the C heap\'s free pages back to the system (malloc_trim) and show the memory '
+                    'before and after' + FORMAT_HELP,
+            'perm': 'w',
+        },
+        {
             'cmd': 'mirror snapshot create name=image_spec,type=CephString',
             'desc': 'Create a mirror snapshot of <pool>/[<ns>/]<image> now (and prune)',
             'perm': 'w',
@@ -192,6 +204,8 @@ class Module(MgrModule):
         self._health_lock = threading.Lock()
         self._handlers: Dict[str, Callable[[Dict[str, Any]], CommandResult]] = {
             'mirror snapshot version': self._cmd_version,
+            'mirror snapshot memory': self._cmd_memory,
+            'mirror snapshot memory release': self._cmd_memory_release,
             'mirror snapshot schedule add': self._cmd_schedule_add,
             'mirror snapshot schedule remove': self._cmd_schedule_remove,
             'mirror snapshot schedule ls': self._cmd_schedule_ls,
@@ -400,6 +414,15 @@ class Module(MgrModule):
 
         data = self._native_call(job, same_as=cmd)
         return 0, output.render(data, fmt, output.key_value_lines), ''
+
+    def _cmd_memory(self, cmd: Dict[str, Any]) -> CommandResult:
+        report = self._native_call(lambda native: memory_report.memory_report(native, release=False),
+                                   same_as=cmd)
+        return 0, output.render(report, output.requested_format(cmd), memory_report.plain), ''
+
+    def _cmd_memory_release(self, cmd: Dict[str, Any]) -> CommandResult:
+        report = self._native_call(lambda native: memory_report.memory_report(native, release=True))
+        return 0, output.render(report, output.requested_format(cmd), memory_report.plain), ''
 
     def _cmd_schedule_add(self, cmd: Dict[str, Any]) -> CommandResult:
         self._require_ready()

@@ -29,6 +29,7 @@
 #include "native/prepared_snapshot.h"
 #include "native/pool_images.h"
 #include "native/primary_snapshots.h"
+#include "native/process_heap.h"
 #include "native/rados_cluster.h"
 #include "native/rbd_image.h"
 #include "native/replica_image.h"
@@ -437,6 +438,19 @@ PYBIND11_MODULE(_native, m) {
 
   m.def("versions", &Versions,
         "Versions of the native core, librados and librbd, as reported at run time.");
+  m.def("process_heap", [] {
+    const ms::ProcessHeap heap = ms::ReadProcessHeap();
+    py::dict out;
+    out["available"] = heap.available;
+    out["arena_bytes"] = heap.arena_bytes;
+    out["in_use_bytes"] = heap.in_use_bytes;
+    out["free_bytes"] = heap.free_bytes;
+    out["mmapped_bytes"] = heap.mmapped_bytes;
+    out["releasable_bytes"] = heap.releasable_bytes;
+    return out;
+  }, "The C heap of the whole process (glibc mallinfo2): in use, free but kept, mapped.");
+  m.def("release_free_heap_memory", [] { return WithoutGil([] { return ms::ReleaseFreeHeapMemory(); }); },
+        "malloc_trim(0): hand the allocator's free pages back to the system; whether any were.");
 
   py::class_<RadosCluster, ClusterPtr>(m, "Cluster")
       .def_static("from_mgr_context", &ClusterFromMgrContext, py::arg("context"),

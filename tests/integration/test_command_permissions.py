@@ -20,5 +20,9 @@ def test_verify_needs_write_permission(site_b: Site, tmp_path) -> None:
         assert as_reader('mirror', 'snapshot', 'status').returncode == 0
         verify = as_reader('mirror', 'snapshot', 'image', 'verify', 'rbd/no-such-image')
         assert verify.returncode == errno.EACCES, verify.stderr.decode()
+        # Reading the mgr's memory is monitoring; changing its heap is not.
+        assert as_reader('mirror', 'snapshot', 'memory').returncode == 0
+        release = as_reader('mirror', 'snapshot', 'memory', 'release')
+        assert release.returncode == errno.EACCES, release.stderr.decode()
     finally:
         site_b.ceph('auth', 'rm', name, check=False)

@@ -31,6 +31,26 @@ def test_version_comes_from_the_native_core(site: Site) -> None:
     assert info['native_thread'].startswith('mirror_snapshot-native-')
 
 
+def test_memory_tells_heap_in_use_from_heap_kept_and_release_returns_pages(site: Site) -> None:
+    """`mirror snapshot memory`: what the soak's RSS slope needs to tell a
+    leak from memory glibc keeps (issue 17, invariant 7)."""
+    report = site.mirror_snapshot_json('memory')
+    mgr_pid = site.daemon_pid(f'mgr.{site.active_mgr()}')
+    with open(f'/proc/{mgr_pid}/status') as status:
+        rss = next(int(line.split()[1]) * 1024 for line in status if line.startswith('VmRSS:'))
+    # The mgr's own process, not the command's: within 10% of what /proc says.
+    assert abs(report['rss_bytes'] - rss) < rss / 10, (report['rss_bytes'], rss)
+    heap = report['heap']
+    assert heap['available'] is True, 'ceph-mgr on Debian links glibc malloc'
+    assert 0 < heap['in_use_bytes'] < report['rss_bytes'] + heap['mmapped_bytes']
+    assert heap['arena_bytes'] >= heap['in_use_bytes']
+    assert report['python']['gc_objects'] > 0 and report['python']['top_types']
+    released = site.mirror_snapshot_json('memory', 'release')['release']
+    assert released['heap_after']['available'] is True
+    assert 0 < released['rss_after_bytes'] < report['rss_bytes'] * 1.1
+    assert released['rss_returned_bytes'] >= 0
+
+
 def test_native_client_is_set_up_for_bulk_copies_without_taking_the_mgrs_socket(site: Site) -> None:
     info = site.mirror_snapshot_json('version')
     mgr = site.active_mgr()

@@ -269,6 +269,22 @@ def restart_mon(site: Site) -> str:
 
 # --- statistics -----------------------------------------------------------------------------
 
+def heap_sample(site: Site) -> Dict[str, Optional[int]]:
+    """The mgr's C heap (in use / free but kept) and Python objects, from
+    `mirror snapshot memory`: what tells a leak from memory glibc keeps."""
+    empty: Dict[str, Optional[int]] = {'heap_in_use_kib': None, 'heap_free_kib': None, 'py_objects': None}
+    try:
+        proc = site.mirror_snapshot('memory', '--format', 'json', check=False, timeout=30)
+        report = json.loads(proc.stdout) if proc.returncode == 0 else None
+    except (subprocess.TimeoutExpired, ValueError):
+        report = None
+    if not report or not report['heap']['available']:
+        return empty
+    return {'heap_in_use_kib': report['heap']['in_use_bytes'] // 1024,
+            'heap_free_kib': report['heap']['free_bytes'] // 1024,
+            'py_objects': report['python']['gc_objects']}
+
+
 def slope(xs: List[float], ys: List[float]) -> Optional[float]:
     if len(xs) < 3:
         return None
@@ -464,7 +480,7 @@ class Soak:
             self.samples.append({'time': round(now, 1), 'minute': round(minute, 2), 'site': name,
                                  'mgr': mgr or '', 'pid': pid or '', 'rss_kib': s.rss_kib,
                                  'threads': s.threads, 'fds': s.fds, 'peer_sockets': s.peer_sockets,
-                                 'tcp_sockets': s.tcp_sockets})
+                                 'tcp_sockets': s.tcp_sockets, **heap_sample(self.sites[name])})
         # Recovery points, from site-b's module.
         b = self.sites['site-b']
         asked = time.monotonic()
@@ -585,7 +601,8 @@ class Soak:
 
     def write_files(self) -> None:
         keys = ['time', 'minute', 'site', 'mgr', 'pid', 'rss_kib', 'threads', 'fds', 'peer_sockets',
-                'tcp_sockets', 'status_s', 'rp_p50', 'rp_max', 'states']
+                'tcp_sockets', 'heap_in_use_kib', 'heap_free_kib', 'py_objects', 'status_s', 'rp_p50', 'rp_max',
+                'states']
         with open(self.out / 'samples.csv', 'w', newline='') as f:
             w = csv.DictWriter(f, keys, extrasaction='ignore')
             w.writeheader()
@@ -627,11 +644,20 @@ class Soak:
             hours = [s['minute'] / 60 for s in seg]
             for metric, key, scale, unit, digits in (
                     ('RSS (MiB)', 'rss_kib', 1 / 1024, 'MiB/h', 2), ('threads', 'threads', 1, '/h', 2),
-                    ('fds', 'fds', 1, '/h', 2), ('peer sockets', 'peer_sockets', 1, '/h', 2)):
-                vals = [s[key] * scale for s in seg if s[key] is not None]
-                xs = [s['minute'] / 60 for s in seg if s[key] is not None]
+                    ('fds', 'fds', 1, '/h', 2), ('peer sockets', 'peer_sockets', 1, '/h', 2),
+                    ('C heap in use (MiB)', 'heap_in_use_kib', 1 / 1024, 'MiB/h', 2),
+                    ('C heap free, kept (MiB)', 'heap_free_kib', 1 / 1024, 'MiB/h', 2),
+                    ('Python objects', 'py_objects', 1, '/h', 0)):
+                vals = [s[key] * scale for s in seg if s.get(key) is not None]
+                xs = [s['minute'] / 60 for s in seg if s.get(key) is not None]
                 sl = slope(xs, vals)
                 span = (xs[-1] - xs[0]) if len(xs) > 1 else 0
+                if key.startswith('heap_') or key == 'py_objects':
+                    # What the RSS is made of: no target of its own.
+                    if vals:
+                        lines.append(f'| {site} | {metric} | {fmt(vals[0])} | {fmt(vals[-1])} '
+                                     f'| {fmt(min(vals))} / {fmt(max(vals))} | {fmt(sl, digits)} {unit} | | |')
+                    continue
                 if key == 'rss_kib':
                     ok = sl is not None and sl < RSS_SLOPE_TARGET
                     target = f'< {RSS_SLOPE_TARGET:g} MiB/h'

@@ -13,6 +13,7 @@ READ_ONLY = {
     'mirror snapshot schedule status',
     'mirror snapshot image status',
     'mirror snapshot status',
+    'mirror snapshot memory',  # the figures only: `memory release` changes the heap and is 'w'
 }
 
 
@@ -41,6 +42,10 @@ def command_perms() -> Dict[str, str]:
 
 def test_verify_needs_write_permission() -> None:
     assert command_perms()['mirror snapshot image verify'] == 'w'
+
+
+def test_releasing_the_heap_needs_write_permission() -> None:
+    assert command_perms()['mirror snapshot memory release'] == 'w'
 
 
 def test_only_read_only_commands_are_r() -> None:

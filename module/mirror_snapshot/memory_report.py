@@ -1,0 +1,70 @@
+"""What `mirror snapshot memory` reports: the mgr process's memory as the
+kernel, the C allocator and this module's Python interpreter see it.
+
+ceph-mgr on Debian uses glibc's malloc, so `ceph tell mgr heap stats` (a
+tcmalloc command) says nothing. An RSS that grows is either memory in use
+(a leak, or a cache) or memory freed that the allocator keeps (spread over
+its per-thread arenas); the heap's in-use and free figures tell them apart,
+and `--release` (malloc_trim) shows how much of the RSS was the latter.
+"""
+import collections
+import gc
+import os
+import sys
+from typing import Any, Dict, Tuple
+
+TOP_TYPES = 12
+
+
+def process_figures() -> Tuple[int, int]:
+    """(resident bytes, threads) of this process, from /proc."""
+    rss = 0
+    with open('/proc/self/status') as status:
+        for line in status:
+            if line.startswith('VmRSS:'):
+                rss = int(line.split()[1]) * 1024
+    return rss, len(os.listdir('/proc/self/task'))
+
+
+def python_figures() -> Dict[str, Any]:
+    """This module's interpreter (each mgr module has its own): objects the
+    garbage collector tracks, the most numerous types, pymalloc blocks."""
+    objects = gc.get_objects()
+    counts = collections.Counter(type(o).__name__ for o in objects)
+    return {'gc_objects': len(objects),
+            'allocated_blocks': sys.getallocatedblocks(),
+            'top_types': dict(counts.most_common(TOP_TYPES))}
+
+
+def memory_report(native: Any, release: bool) -> Dict[str, Any]:
+    """Runs on a native thread (process_heap is a native call)."""
+    rss, threads = process_figures()
+    report: Dict[str, Any] = {'rss_bytes': rss, 'threads': threads, 'heap': native.process_heap(),
+                              'python': python_figures()}
+    if release:
+        released = native.release_free_heap_memory()
+        rss_after, _ = process_figures()
+        report['release'] = {'returned_memory': released, 'rss_after_bytes': rss_after,
+                             'rss_returned_bytes': max(0, rss - rss_after), 'heap_after': native.process_heap()}
+    return report
+
+
+def plain(report: Dict[str, Any]) -> str:
+    mib = 1 << 20
+    heap = report['heap']
+    lines = [f"rss              {report['rss_bytes'] / mib:.1f} MiB, {report['threads']} threads"]
+    if heap['available']:
+        lines.append(f"heap in use      {heap['in_use_bytes'] / mib:.1f} MiB (+ {heap['mmapped_bytes'] / mib:.1f} "
+                     f"MiB mapped blocks)")
+        lines.append(f"heap free, kept  {heap['free_bytes'] / mib:.1f} MiB of {heap['arena_bytes'] / mib:.1f} MiB "
+                     f"in arenas")
+    else:
+        lines.append('heap             not glibc malloc: no figures')
+    python = report['python']
+    lines.append(f"python objects   {python['gc_objects']} tracked, {python['allocated_blocks']} blocks; most: " +
+                 ', '.join(f'{name} {count}' for name, count in python['top_types'].items()))
+    if 'release' in report:
+        release = report['release']
+        lines.append(f"released         {release['rss_returned_bytes'] / mib:.1f} MiB of RSS "
+                     f"(now {release['rss_after_bytes'] / mib:.1f} MiB)")
+    return '\n'.join(lines)

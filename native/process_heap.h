@@ -1,0 +1,27 @@
+// The C heap of the process this module runs in (ceph-mgr links glibc's
+// malloc, not tcmalloc, on Debian: `ceph tell mgr heap stats` has nothing to
+// say there). What an operator needs to tell a leak from memory the
+// allocator keeps: bytes in use versus bytes free but still resident.
+#pragma once
+
+#include <cstdint>
+
+namespace mirror_snapshot {
+
+struct ProcessHeap {
+  bool available = false;      // false: not glibc, the figures are zero
+  uint64_t arena_bytes = 0;    // obtained from the system by brk and arenas (mallinfo2 arena)
+  uint64_t in_use_bytes = 0;   // allocated and not freed (uordblks)
+  uint64_t free_bytes = 0;     // freed, kept by the allocator (fordblks)
+  uint64_t mmapped_bytes = 0;  // large blocks mapped one by one (hblkhd)
+  uint64_t releasable_bytes = 0;  // free at the top of the main heap (keepcost)
+};
+
+// mallinfo2() of the whole process (every arena).
+ProcessHeap ReadProcessHeap();
+
+// malloc_trim(0): hands the free pages of every arena back to the system.
+// Whether any memory was returned.
+bool ReleaseFreeHeapMemory();
+
+}  // namespace mirror_snapshot
