@@ -257,6 +257,17 @@ py::dict ToDict(const ms::MirrorSnapshot& snap) {
   return out;
 }
 
+py::dict ToDict(const ms::ProcessHeap& heap) {
+  py::dict out;
+  out["available"] = heap.available;
+  out["arena_bytes"] = heap.arena_bytes;
+  out["in_use_bytes"] = heap.in_use_bytes;
+  out["free_bytes"] = heap.free_bytes;
+  out["mmapped_bytes"] = heap.mmapped_bytes;
+  out["releasable_bytes"] = heap.releasable_bytes;
+  return out;
+}
+
 py::dict ToDict(const ms::ReplicaState& s) {
   py::dict out;
   out["remote_fsid"] = s.remote_fsid;
@@ -438,17 +449,8 @@ PYBIND11_MODULE(_native, m) {
 
   m.def("versions", &Versions,
         "Versions of the native core, librados and librbd, as reported at run time.");
-  m.def("process_heap", [] {
-    const ms::ProcessHeap heap = ms::ReadProcessHeap();
-    py::dict out;
-    out["available"] = heap.available;
-    out["arena_bytes"] = heap.arena_bytes;
-    out["in_use_bytes"] = heap.in_use_bytes;
-    out["free_bytes"] = heap.free_bytes;
-    out["mmapped_bytes"] = heap.mmapped_bytes;
-    out["releasable_bytes"] = heap.releasable_bytes;
-    return out;
-  }, "The C heap of the whole process (glibc mallinfo2): in use, free but kept, mapped.");
+  m.def("process_heap", [] { return ToDict(ms::ReadProcessHeap()); },
+        "The C heap of the whole process (glibc mallinfo2): in use, free but kept, mapped.");
   m.def("release_free_heap_memory", [] { return WithoutGil([] { return ms::ReleaseFreeHeapMemory(); }); },
         "malloc_trim(0): hand the allocator's free pages back to the system; whether any were.");
 

@@ -173,16 +173,24 @@ def run_on_thread(pool: ManualPool) -> threading.Thread:
     return thread
 
 
-def test_a_bound_that_comes_while_a_release_runs_waits_for_it_then_runs_once() -> None:
-    """Found by the adversarial review: the job cleared its bound when it
-    started, so the next sync queued a second job of the same image."""
-    replayer, native, syncs, releases, image = make_replayer()
+def sync_and_hold_its_release(replayer: Replayer, native: FakeNative, syncs: ManualPool, releases: ManualPool,
+                              image: ReplayedImage) -> threading.Thread:
+    """One sync; its release runs on a thread of its own and waits inside
+    the native call until native.release_may_end is set."""
     native.pending_syncs = 1
     replayer._kick(image.key)
     syncs.run_next()
     native.release_may_end.clear()
-    first = run_on_thread(releases)
+    running = run_on_thread(releases)
     assert native.release_started.wait(5)
+    return running
+
+
+def test_a_bound_that_comes_while_a_release_runs_waits_for_it_then_runs_once() -> None:
+    """Found by the adversarial review: the job cleared its bound when it
+    started, so the next sync queued a second job of the same image."""
+    replayer, native, syncs, releases, image = make_replayer()
+    first = sync_and_hold_its_release(replayer, native, syncs, releases, image)
     native.pending_syncs = 2           # two more snapshots sync meanwhile
     replayer._kick(image.key)
     syncs.run_next()
@@ -200,12 +208,7 @@ def test_a_role_change_does_not_wait_for_a_release_hung_on_the_primary() -> None
     newest: a forced promote while the primary's OSDs do not answer must
     not wait for it (the adversarial review: up to minutes of EBUSY)."""
     replayer, native, syncs, releases, image = make_replayer()
-    native.pending_syncs = 1
-    replayer._kick(image.key)
-    syncs.run_next()
-    native.release_may_end.clear()
-    hung = run_on_thread(releases)
-    assert native.release_started.wait(5)
+    hung = sync_and_hold_its_release(replayer, native, syncs, releases, image)
     started = time.monotonic()
     paused = replayer.pause('rbd', '', 'vm')
     assert time.monotonic() - started < 1.0, 'pause() waited for a release of the primary\'s snapshots'
