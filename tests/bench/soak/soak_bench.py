@@ -285,6 +285,22 @@ def heap_sample(site: Site) -> Dict[str, Optional[int]]:
             'py_objects': report['python']['gc_objects']}
 
 
+def heap_release(site: Site) -> str:
+    """After the last sample: how much of the mgr's RSS was memory glibc kept
+    (`mirror snapshot memory release`, malloc_trim)."""
+    try:
+        proc = site.mirror_snapshot('memory', 'release', '--format', 'json', check=False, timeout=60)
+        report = json.loads(proc.stdout) if proc.returncode == 0 else None
+    except (subprocess.TimeoutExpired, ValueError):
+        report = None
+    if not report or not report['heap']['available']:
+        return 'no figures'
+    heap, released = report['heap'], report['release']
+    return (f"RSS {report['rss_bytes'] / MiB:.1f} MiB: heap in use {heap['in_use_bytes'] / MiB:.1f} MiB, "
+            f"free but kept {heap['free_bytes'] / MiB:.1f} MiB; malloc_trim returned "
+            f"{released['rss_returned_bytes'] / MiB:.1f} MiB (RSS after {released['rss_after_bytes'] / MiB:.1f} MiB)")
+
+
 def slope(xs: List[float], ys: List[float]) -> Optional[float]:
     if len(xs) < 3:
         return None
@@ -329,6 +345,7 @@ class Soak:
         # (minute, image, recovery point s, state, sync lag s, primary snap id)
         self.rp_rows: List[Tuple[float, str, float, str, Optional[float], Optional[int]]] = []
         self.events: List[Tuple[float, str, str]] = []
+        self.releases: Dict[str, str] = {}  # site -> what `memory release` said after the run
         self.t0 = 0.0
         self.last_mgr: Dict[str, Tuple[Optional[str], Optional[int], Optional[int]]] = {}
 
@@ -592,6 +609,7 @@ class Soak:
             self.writer.stop.set()
             self.writer.join(60)
             self.write_files()
+        self.releases = {name: heap_release(self.sites[name]) for name in SITES}
         table = self.table()
         print(table, flush=True)
         (self.out / 'table.md').write_text(table)
@@ -700,6 +718,8 @@ class Soak:
         lines.append('')
         restarts = [e for e in self.events if e[1] == 'mgr restart']
         faults = [e for e in self.events if e[1].startswith('fault')]
+        lines.append('at the end, after the last sample (`mirror snapshot memory release`):' +
+                     ''.join(f'\n- {name}: {text}' for name, text in self.releases.items()))
         lines.append(f'mgr restarts: {len(restarts)}' + ''.join(f'\n- min {t:.1f}: {x}' for t, _, x in restarts))
         lines.append(f'faults: {len(faults)}' + ''.join(f'\n- min {t:.1f}: {k[6:]}: {x}' for t, k, x in faults))
         others = [e for e in self.events if e[1] not in ('mgr restart',) and not e[1].startswith('fault')]
