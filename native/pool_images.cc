@@ -77,20 +77,34 @@ Result<bool> NamespaceExists(const IoCtx& pool, const std::string& ns) {
   return exists;
 }
 
+Result<std::vector<ImageIdName>> ListImages(const IoCtx& ioctx) {
+  std::vector<rbd_image_spec_t> specs(64);
+  // More images each time it is asked again means a pool filling fast; a
+  // few rounds with room to spare keep up with any creation rate.
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    size_t count = specs.size();
+    const int rc = rbd_list2(ioctx.handle(), specs.data(), &count);
+    if (rc == -ERANGE) {
+      specs.resize(count + count / 4 + 16);
+      continue;
+    }
+    if (rc < 0) return Status::FromErrno(rc, "listing images of " + ioctx.Describe());
+    std::vector<ImageIdName> out;
+    out.reserve(count);
+    for (size_t i = 0; i < count; ++i) out.push_back({specs[i].id, specs[i].name});
+    rbd_image_spec_list_cleanup(specs.data(), count);
+    return out;
+  }
+  return Status::Error(ERANGE, "listing images of " + ioctx.Describe() + ": images keep being created");
+}
+
 Result<std::vector<MirroredImage>> ListSnapshotMirroredImages(const IoCtx& ioctx) {
   // Names by id, from the image directory.
   std::map<std::string, std::string> names;
   {
-    std::vector<rbd_image_spec_t> specs(64);
-    size_t count = specs.size();
-    int rc = rbd_list2(ioctx.handle(), specs.data(), &count);
-    if (rc == -ERANGE) {
-      specs.resize(count);
-      rc = rbd_list2(ioctx.handle(), specs.data(), &count);
-    }
-    if (rc < 0) return Status::FromErrno(rc, "listing images of " + ioctx.Describe());
-    for (size_t i = 0; i < count; ++i) names[specs[i].id] = specs[i].name;
-    rbd_image_spec_list_cleanup(specs.data(), count);
+    auto images = ListImages(ioctx);
+    if (!images.ok()) return images.status();
+    for (auto& image : images.value()) names[image.id] = std::move(image.name);
   }
 
   std::vector<MirroredImage> out;

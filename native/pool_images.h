@@ -27,6 +27,14 @@ Result<std::vector<std::string>> ListNamespaces(const IoCtx& pool);
 
 Result<bool> NamespaceExists(const IoCtx& pool, const std::string& ns);
 
+// Every image of this pool/namespace as (id, name). Images created while it
+// lists make librbd answer ERANGE with a larger count: it asks again.
+struct ImageIdName {
+  std::string id;
+  std::string name;
+};
+Result<std::vector<ImageIdName>> ListImages(const IoCtx& ioctx);
+
 // Images of this pool/namespace whose mirroring is enabled in snapshot mode.
 Result<std::vector<MirroredImage>> ListSnapshotMirroredImages(const IoCtx& ioctx);
 

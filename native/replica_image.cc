@@ -12,6 +12,7 @@
 #include "native/cls_encoding.h"
 #include "native/data_objects.h"
 #include "native/header_metadata_writer.h"
+#include "native/pool_images.h"
 #include "native/rbd_object_names.h"
 #include "native/replica_fence.h"
 
@@ -183,18 +184,9 @@ Result<std::optional<ReplicaState>> RecordOf(const IoCtx& io, const std::string&
 // The name of the image in `io` that replicates primary image `global_id`,
 // nullopt when there is none.
 Result<std::optional<std::string>> FindReplicaOf(const IoCtx& io, const std::string& global_id) {
-  std::vector<rbd_image_spec_t> specs(64);
-  size_t count = specs.size();
-  int rc = rbd_list2(io.handle(), specs.data(), &count);
-  if (rc == -ERANGE) {
-    specs.resize(count);
-    rc = rbd_list2(io.handle(), specs.data(), &count);
-  }
-  if (rc < 0) return Status::FromErrno(rc, "listing images of " + io.Describe());
-  std::vector<std::pair<std::string, std::string>> images;  // (id, name)
-  for (size_t i = 0; i < count; ++i) images.emplace_back(specs[i].id, specs[i].name);
-  rbd_image_spec_list_cleanup(specs.data(), count);
-  for (const auto& [id, name] : images) {
+  auto images = ListImages(io);
+  if (!images.ok()) return images.status();
+  for (const auto& [id, name] : images.value()) {
     auto record = RecordOf(io, id);
     if (!record.ok()) {
       if (record.status().code() == ENOENT) continue;  // removed since it was listed
