@@ -9,10 +9,10 @@
 namespace mirror_snapshot {
 
 struct ProcessHeap {
-  bool available = false;      // false: not glibc, the figures are zero
+  bool available = false;      // false: not glibc >= 2.33 malloc (e.g. tcmalloc): the figures are zero
   uint64_t arena_bytes = 0;    // obtained from the system by brk and arenas (mallinfo2 arena)
   uint64_t in_use_bytes = 0;   // allocated and not freed (uordblks)
-  uint64_t free_bytes = 0;     // freed, kept by the allocator (fordblks)
+  uint64_t free_bytes = 0;     // freed, kept by the allocator (fordblks; still counted once trimmed)
   uint64_t mmapped_bytes = 0;  // large blocks mapped one by one (hblkhd)
   uint64_t releasable_bytes = 0;  // free at the top of the main heap (keepcost)
 };

@@ -5,7 +5,8 @@ ceph-mgr on Debian uses glibc's malloc, so `ceph tell mgr heap stats` (a
 tcmalloc command) says nothing. An RSS that grows is either memory in use
 (a leak, or a cache) or memory freed that the allocator keeps (spread over
 its per-thread arenas); the heap's in-use and free figures tell them apart,
-and `--release` (malloc_trim) shows how much of the RSS was the latter.
+and `release` (malloc_trim) shows how much of the RSS was the latter: by
+the RSS it hands back (glibc still counts trimmed chunks as free).
 """
 import collections
 import gc
@@ -27,8 +28,9 @@ def process_figures() -> Tuple[int, int]:
 
 
 def python_figures() -> Dict[str, Any]:
-    """This module's interpreter (each mgr module has its own): objects the
-    garbage collector tracks, the most numerous types, pymalloc blocks."""
+    """Objects the garbage collector of this module's interpreter tracks
+    (each mgr module has its own), the most numerous types, and the
+    pymalloc blocks of the whole process."""
     objects = gc.get_objects()
     counts = collections.Counter(type(o).__name__ for o in objects)
     return {'gc_objects': len(objects),
@@ -59,7 +61,7 @@ def plain(report: Dict[str, Any]) -> str:
         lines.append(f"heap free, kept  {heap['free_bytes'] / mib:.1f} MiB of {heap['arena_bytes'] / mib:.1f} MiB "
                      f"in arenas")
     else:
-        lines.append('heap             not glibc malloc: no figures')
+        lines.append('heap             no figures: the process does not use glibc (>= 2.33) malloc')
     python = report['python']
     lines.append(f"python objects   {python['gc_objects']} tracked, {python['allocated_blocks']} blocks; most: " +
                  ', '.join(f'{name} {count}' for name, count in python['top_types'].items()))

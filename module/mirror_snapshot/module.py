@@ -421,7 +421,8 @@ class Module(MgrModule):
         return 0, output.render(report, output.requested_format(cmd), memory_report.plain), ''
 
     def _cmd_memory_release(self, cmd: Dict[str, Any]) -> CommandResult:
-        report = self._native_call(lambda native: memory_report.memory_report(native, release=True))
+        # Shared by identical calls: a repeated or timed-out release takes one native thread, not one each.
+        report = self._native_call(lambda native: memory_report.memory_report(native, release=True), same_as=cmd)
         return 0, output.render(report, output.requested_format(cmd), memory_report.plain), ''
 
     def _cmd_schedule_add(self, cmd: Dict[str, Any]) -> CommandResult:

@@ -449,7 +449,8 @@ PYBIND11_MODULE(_native, m) {
 
   m.def("versions", &Versions,
         "Versions of the native core, librados and librbd, as reported at run time.");
-  m.def("process_heap", [] { return ToDict(ms::ReadProcessHeap()); },
+  // mallinfo2 walks every arena's free chunks under its lock: not with the GIL held.
+  m.def("process_heap", [] { return ToDict(WithoutGil([] { return ms::ReadProcessHeap(); })); },
         "The C heap of the whole process (glibc mallinfo2): in use, free but kept, mapped.");
   m.def("release_free_heap_memory", [] { return WithoutGil([] { return ms::ReleaseFreeHeapMemory(); }); },
         "malloc_trim(0): hand the allocator's free pages back to the system; whether any were.");

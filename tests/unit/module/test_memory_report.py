@@ -53,4 +53,4 @@ def test_without_glibc_figures_the_plain_form_says_so() -> None:
     native.heap = {'available': False, 'arena_bytes': 0, 'in_use_bytes': 0, 'free_bytes': 0,
                    'mmapped_bytes': 0, 'releasable_bytes': 0}
     text = memory_report.plain(memory_report.memory_report(native, release=False))
-    assert 'not glibc malloc' in text
+    assert 'does not use glibc (>= 2.33) malloc' in text
