@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <future>
 #include <optional>
 #include <vector>
 
@@ -222,7 +223,16 @@ class Step {
     const std::map<std::string, double> phase_seconds = progress_->PhaseSeconds();
     // From here on a failure costs nothing: the next step redoes it.
     Pin(remote_io_, target_.remote_image_id, target_.local_fsid, to.id, to.id);
-    PruneReplicaSnapshots(local_, options_.keep_local_snapshots, state_->local_snap_id);
+    {
+      // Each removal waits for a monitor round of its site (up to a second):
+      // the primary's and ours run side by side, on separate handles.
+      // The previous snapshot stays linked: if `to` is removed on the primary
+      // by hand, the replica goes back to it instead of a full copy.
+      auto releasing = std::async(std::launch::async, [this, previous] {
+        if (previous != 0) ReleaseOlder(previous);
+      });
+      PruneReplicaSnapshots(local_, options_.keep_local_snapshots, state_->local_snap_id);
+    }  // waits for the release
     ReconcileUserSnapshotCopies(remote_, local_);
 
     ReplayResult result;
@@ -233,12 +243,6 @@ class Step {
     result.completed_at = completed_at;
     result.phase_seconds = phase_seconds;
     result.notes = notes_;
-    // The primary's older snapshots are released by the caller, off this
-    // step's slot (ReleasePrimarySnapshots: each removal waits for a monitor
-    // round of the primary's site). The previous snapshot stays linked: if
-    // `to` is removed on the primary by hand, the replica goes back to it
-    // instead of a full copy.
-    result.release_older_than = previous;
     return result;
   }
 
@@ -321,6 +325,21 @@ class Step {
       if (taken.ok()) return taken;
     }
     return local_.CreateSnapshot(name);
+  }
+
+  // Unlinks this site from the primary's snapshots older than `synced`
+  // (best effort; see snapshot_release.h).
+  void ReleaseOlder(uint64_t synced) const {
+    auto site = LocalSiteName(*target_.local);
+    auto pool_io = IoCtx::Open(*target_.remote, target_.pool);
+    if (!site.ok() || !pool_io.ok()) return;
+    auto uuid = OurPeerUuidOnPrimary(pool_io.value(), site.value());
+    if (!uuid.ok()) return;
+    // A handle of its own: the step's goes on being used meanwhile.
+    auto remote = RbdImage::OpenById(remote_io_, target_.remote_image_id);
+    if (!remote.ok()) return;
+    ReleaseOlderPrimarySnapshots(remote_io_, remote.value(), target_.remote_image_id, uuid.value(),
+                                 kSyncPinPrefix + target_.local_fsid, synced);
   }
 
   // Applies the delta from -> to of the primary onto the local image; the
@@ -465,22 +484,6 @@ Result<std::optional<ReplicaState>> ReadReplicaState(const RbdImage& local) {
   auto state = DecodeReplicaState(*meta.value());
   if (!state) return Status::Error(EINVAL, "image '" + local.spec() + "' has an unreadable replica record");
   return std::optional<ReplicaState>(*state);
-}
-
-Result<unsigned> ReleasePrimarySnapshots(const ReplayTarget& target, uint64_t older_than) {
-  if (older_than == 0) return 0u;
-  auto site = LocalSiteName(*target.local);
-  if (!site.ok()) return site.status();
-  auto pool_io = IoCtx::Open(*target.remote, target.pool);
-  if (!pool_io.ok()) return pool_io.status();
-  auto uuid = OurPeerUuidOnPrimary(pool_io.value(), site.value());
-  if (!uuid.ok()) return uuid.status();
-  auto remote_io = IoCtx::Open(*target.remote, target.pool, target.ns);
-  if (!remote_io.ok()) return remote_io.status();
-  auto remote = RbdImage::OpenById(remote_io.value(), target.remote_image_id);
-  if (!remote.ok()) return remote.status();
-  return ReleaseOlderPrimarySnapshots(remote_io.value(), remote.value(), target.remote_image_id, uuid.value(),
-                                      kSyncPinPrefix + target.local_fsid, older_than);
 }
 
 Result<ReplayResult> ReplayImage(const ReplayTarget& target, const ReplayOptions& options,

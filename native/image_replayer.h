@@ -65,21 +65,10 @@ struct ReplayResult {
   bool adopted = false;        // the old primary here became the secondary of its promoted peer
   std::map<std::string, double> phase_seconds;  // connecting, scanning, copying, snapshotting
   std::vector<std::string> notes;  // what an operator should know of this step (not errors)
-  // kSynced: the primary's mirror snapshots older than this one are no
-  // longer needed here; the caller hands them to ReleasePrimarySnapshots.
-  uint64_t release_older_than = 0;
 };
 
 Result<ReplayResult> ReplayImage(const ReplayTarget& target, const ReplayOptions& options,
                                  ReplayProgress* progress);
-
-// Tells the primary that this site no longer needs its mirror snapshots
-// older than `older_than` (see snapshot_release.h): the number released.
-// Idempotent, and safe at any time after the step that returned
-// `older_than`: every later step needs only newer snapshots. Each removal
-// waits for a monitor round of the primary's site, so a replayer runs it off
-// the step's sync slot.
-Result<unsigned> ReleasePrimarySnapshots(const ReplayTarget& target, uint64_t older_than);
 
 // The replica state of a local image, nullopt if it is not a replica.
 Result<std::optional<ReplicaState>> ReadReplicaState(const RbdImage& local);

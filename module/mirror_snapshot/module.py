@@ -39,10 +39,6 @@ CREATE_TIMEOUT_SECONDS = 120.0
 # Command jobs waiting for a native thread, at most; past it a command gets
 # EBUSY: jobs of commands that timed out keep their threads until they end.
 MAX_WAITING_COMMAND_JOBS = 32
-# Threads releasing the primary's older snapshots after syncs: one release
-# is about a monitor round of the peer (~1 s), and 200 images on a 1-minute
-# schedule need about 3 at a time. A fixed pool keeps the thread count flat.
-RELEASE_THREADS = 6
 
 LEVEL_SPEC = 'name=level_spec,type=CephString'
 FORMAT_HELP = ' (--format plain|json|json-pretty)'
@@ -185,9 +181,6 @@ class Module(MgrModule):
         self._executor = NativeExecutor(__package__, self.log, 'native', max_waiting=MAX_WAITING_COMMAND_JOBS)
         self._creator = NativeExecutor(__package__, self.log, 'create')
         self._syncs = NativeExecutor(__package__, self.log, 'sync')
-        # The primary's snapshots a sync no longer needs are released here,
-        # off its sync slot (one removal is a monitor round of the peer).
-        self._releases = NativeExecutor(__package__, self.log, 'release')
         # Its own thread: a peer that does not answer must not hold the
         # threads that serve commands.
         self._announcing = NativeExecutor(__package__, self.log, 'announce')
@@ -225,7 +218,6 @@ class Module(MgrModule):
         self._executor.start(int(self.get_module_option('native_threads') or 4))
         self._creator.start(int(self.get_module_option('max_concurrent_snap_create') or 10))
         self._syncs.start(int(self.get_module_option('max_concurrent_image_syncs') or 16))
-        self._releases.start(RELEASE_THREADS)
         self._announcing.start(1)
         try:
             self._native = self._executor.wait_ready(READY_TIMEOUT_SECONDS * 6)
@@ -248,7 +240,7 @@ class Module(MgrModule):
         self._replayer = Replayer(self._native, self._local, peers, self._syncs, self.log,
                                   self.get_module_option,
                                   lambda checks: self._set_health('replayer', checks),
-                                  self._full_pools, self._releases)
+                                  self._full_pools)
         self._image_commands = ImageCommands(self._native, self._local, peers, self._replayer, self._scheduler,
                                    self.log)
         self._scheduler.start()
@@ -264,7 +256,6 @@ class Module(MgrModule):
             self._replayer.stop()
         self._creator.stop()
         self._syncs.stop()
-        self._releases.stop()
         self._announcing.stop()
         self._executor.stop()
         self._registration.unregister()

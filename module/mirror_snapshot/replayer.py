@@ -25,9 +25,6 @@ PAUSE_TIMEOUT_SECONDS = 60.0
 RETRY_MIN_SECONDS = 5.0
 RETRY_MAX_SECONDS = 300.0
 RETRY_SOON_SECONDS = 2.0
-# Releases of an image's primary snapshots failed in a row before a warning
-# (one failure is common and harmless: a peer reconnecting).
-RELEASE_FAILURES_TO_WARN = 3
 WATCH_WAIT_SECONDS = 1.0
 HEALTH_SECONDS = 1.0
 # New images are announced on the peer's rbd_mirroring objects (watched); new
@@ -100,11 +97,6 @@ class ReplayedImage:
         # The replica's name here, as the last step left it: the primary's
         # until it is renamed there, and then until the next step follows.
         self.local_name: str = self.name
-        # The primary's snapshots older than this one are no longer needed
-        # here and wait for a release (0: none).
-        self.release_older_than = 0
-        self.release_job = False  # a release job of the image is queued or runs
-        self.release_failures = 0  # releases failed in a row
 
     @property
     def key(self) -> str:
@@ -127,15 +119,11 @@ def watch_pool(key: str) -> str:
 class Replayer:
     def __init__(self, native: Any, local: Any, peers: PeerConnections, syncs: Any, log: Any,
                  option: Callable[[str], Any], set_health: Callable[[Dict[str, Any]], None],
-                 full_pools: Callable[[], Set[str]], releases: Any = None) -> None:
+                 full_pools: Callable[[], Set[str]]) -> None:
         self._native = native
         self._local = local  # LocalCluster
         self._peers = peers
         self._syncs = syncs  # NativeExecutor
-        # Releases of the primary's older snapshots (a NativeExecutor of a
-        # few threads): each waits for a monitor round of the primary's site,
-        # which would otherwise hold a sync slot.
-        self._releases = releases if releases is not None else syncs
         self._log = log
         self._option = option
         self._set_health = set_health
@@ -417,7 +405,7 @@ class Replayer:
                     remote.fsid(), local.fsid(), image.progress,
                     self._image_in_flight_bytes(), int(self._option('keep_local_snapshots') or 3), self._budget)
                 # The whole time the step held its sync slot: the record says
-                # complete after `seconds`, then old local snapshots are pruned.
+                # complete after `seconds`, then snapshots are released.
                 step_seconds = time.monotonic() - step_started
                 self._log.debug(f"replaying '{image.spec}': {result['outcome']} in {result['seconds']:.3f} s "
                                 f"({step_seconds:.3f} s in its slot)")
@@ -444,10 +432,9 @@ class Replayer:
                                            'queued_seconds': round(queued_seconds, 3),
                                            'notes': list(result['notes'])}
                         queued_seconds = 0.0  # the job's next step does not wait for a slot
-                    elif not image.pending:
+                        continue
+                    if not image.pending:
                         break
-                if result['outcome'] == 'synced':
-                    self._queue_release(image, result['release_older_than'])
         except OSError as e:
             if e.errno == errno.ECANCELED and image.paused:
                 return  # a role change stopped it; it says what happens next
@@ -478,63 +465,6 @@ class Replayer:
                 again = image.pending and not image.last_error
             if again:
                 self._kick(image.key)
-
-    def _queue_release(self, image: ReplayedImage, older_than: int = 0) -> None:
-        """Hands the release of the primary's snapshots older than
-        `older_than` to a release thread. One job per image at a time: a
-        bound that comes while one is queued or runs is taken by it or by the
-        job it submits when it ends (a release covers every older snapshot,
-        so coalescing to the newest loses none)."""
-        with self._lock:
-            image.release_older_than = max(image.release_older_than, older_than)
-            if image.release_job or not image.release_older_than or image.paused:
-                return
-            image.release_job = True
-        self._releases.submit(lambda native: self._release(native, image))
-
-    def _release(self, native: Any, image: ReplayedImage) -> None:
-        """Runs on a release thread. Best effort: a release that fails is
-        covered by the next one. While a role change has the image, a bound
-        waits for resume(); a release already running is not waited for: it
-        only touches primary snapshots older than the replica's newest
-        complete one, which no role change reads (and waiting would hold a
-        forced promote hostage to a primary site that does not answer)."""
-        with self._lock:
-            older_than = image.release_older_than
-            run = not image.paused and not self._stopping.is_set()
-            if run:
-                image.release_older_than = 0
-            else:
-                image.release_job = False
-        if not run:
-            return
-        failed: Optional[str] = None
-        try:
-            remote = self._peers.get(image.peer)
-            local = self._local.get()
-            released = native.release_primary_snapshots(remote, local, image.pool, image.ns, image.remote_id,
-                                                        local.fsid(), older_than)
-            if released:
-                self._log.debug(f"'{image.spec}': released {released} snapshots of the primary older than "
-                                f"{older_than}")
-        except OSError as e:
-            failed = e.strerror or str(e)
-        except Exception as e:
-            self._log.exception(f"'{image.spec}': releasing the primary's snapshots failed")
-            failed = f'internal error: {e}'
-        with self._lock:
-            image.release_job = False
-            if failed is None:
-                image.release_failures = 0
-            else:
-                image.release_failures += 1
-                failures = image.release_failures
-        if failed is not None:
-            # The next sync's release covers it; said once per run of failures.
-            (self._log.warning if failures == RELEASE_FAILURES_TO_WARN else self._log.debug)(
-                f"'{image.spec}': releasing the primary's snapshots older than {older_than} failed "
-                f"{failures} times in a row ({failed}): the primary keeps them until a release succeeds")
-        self._queue_release(image)  # a bound that came meanwhile
 
     def _data_pool_full(self, native: Any, remote: Any, image: ReplayedImage) -> bool:
         """Whether the image's data pool here is full (then it is in error and
@@ -599,7 +529,6 @@ class Replayer:
                 image.retry_at = 0.0
         for image in images:
             self._kick(image.key)
-            self._queue_release(image)  # a release the role change held back
         self.refresh_soon()
 
     def _failed(self, image: ReplayedImage, message: str, soon: bool = False) -> None:

@@ -316,7 +316,6 @@ py::dict ToDict(const ms::ReplayResult& r) {
   out["adopted"] = r.adopted;
   out["phase_seconds"] = r.phase_seconds;
   out["notes"] = r.notes;
-  out["release_older_than"] = r.release_older_than;
   return out;
 }
 
@@ -689,16 +688,6 @@ PYBIND11_MODULE(_native, m) {
         py::arg("max_in_flight_bytes") = 64ull << 20, py::arg("keep_local_snapshots") = 3,
         py::arg("budget") = nullptr,
         "Bring the secondary of a primary image up to the newest complete primary mirror snapshot (one delta).");
-  m.def("release_primary_snapshots",
-        [](const RadosCluster& remote, const RadosCluster& local, const std::string& pool, const std::string& ns,
-           const std::string& remote_image_id, const std::string& local_fsid, uint64_t older_than) {
-          ms::ReplayTarget target{&remote, &local, pool, ns, remote_image_id, "", "", local_fsid};
-          return WithoutGil([&] { return Unwrap(ms::ReleasePrimarySnapshots(target, older_than)); });
-        },
-        py::arg("remote"), py::arg("local"), py::arg("pool"), py::arg("ns"), py::arg("remote_image_id"),
-        py::arg("local_fsid"), py::arg("older_than"),
-        "Unlink this site from the primary's mirror snapshots older than `older_than` (after a step synced); "
-        "the number released.");
   m.def("replica_state",
         [](const RadosCluster& c, const std::string& pool, const std::string& ns, const std::string& name)
             -> py::object {

@@ -51,7 +51,7 @@ class FakeNative:
         time.sleep(self.housekeeping)
         return {'outcome': 'synced', 'seconds': 0.01, 'bytes_copied': 4096, 'completed_at': time.time(),
                 'skipped_snapshots': 0, 'phase_seconds': {}, 'resumed': False, 'resumed_at': 0, 'notes': [],
-                'adopted': False, 'state': state, 'newest_primary_snap_id': 7, 'release_older_than': 0}
+                'adopted': False, 'state': state, 'newest_primary_snap_id': 7}
 
     def image_data_pool(self, remote: Any, pool: str, ns: str, remote_id: str) -> str:
         return ''
