@@ -269,17 +269,23 @@ def restart_mon(site: Site) -> str:
 
 # --- statistics -----------------------------------------------------------------------------
 
-def heap_sample(site: Site) -> Dict[str, Optional[int]]:
-    """The mgr's C heap (in use / free but kept) and Python objects, from
-    `mirror snapshot memory`: what tells a leak from memory glibc keeps."""
-    empty: Dict[str, Optional[int]] = {'heap_in_use_kib': None, 'heap_free_kib': None, 'py_objects': None}
+def memory_command(site: Site, *args: str) -> Optional[Dict[str, Any]]:
+    """`mirror snapshot memory [release]` of the site's active mgr, None if it
+    did not answer or has no heap figures (not glibc malloc)."""
     try:
-        proc = site.mirror_snapshot('memory', '--format', 'json', check=False, timeout=30)
+        proc = site.mirror_snapshot('memory', *args, '--format', 'json', check=False, timeout=60)
         report = json.loads(proc.stdout) if proc.returncode == 0 else None
     except (subprocess.TimeoutExpired, ValueError):
         report = None
-    if not report or not report['heap']['available']:
-        return empty
+    return report if report and report['heap']['available'] else None
+
+
+def heap_sample(site: Site) -> Dict[str, Optional[int]]:
+    """The mgr's C heap (in use / free but kept) and Python objects: what
+    tells a leak from memory glibc keeps."""
+    report = memory_command(site)
+    if report is None:
+        return {'heap_in_use_kib': None, 'heap_free_kib': None, 'py_objects': None}
     return {'heap_in_use_kib': report['heap']['in_use_bytes'] // 1024,
             'heap_free_kib': report['heap']['free_bytes'] // 1024,
             'py_objects': report['python']['gc_objects']}
@@ -287,13 +293,9 @@ def heap_sample(site: Site) -> Dict[str, Optional[int]]:
 
 def heap_release(site: Site) -> str:
     """After the last sample: how much of the mgr's RSS was memory glibc kept
-    (`mirror snapshot memory release`, malloc_trim)."""
-    try:
-        proc = site.mirror_snapshot('memory', 'release', '--format', 'json', check=False, timeout=60)
-        report = json.loads(proc.stdout) if proc.returncode == 0 else None
-    except (subprocess.TimeoutExpired, ValueError):
-        report = None
-    if not report or not report['heap']['available']:
+    (malloc_trim)."""
+    report = memory_command(site, 'release')
+    if report is None:
         return 'no figures'
     heap, released = report['heap'], report['release']
     return (f"RSS {report['rss_bytes'] / MiB:.1f} MiB: heap in use {heap['in_use_bytes'] / MiB:.1f} MiB, "
@@ -662,20 +664,11 @@ class Soak:
             hours = [s['minute'] / 60 for s in seg]
             for metric, key, scale, unit, digits in (
                     ('RSS (MiB)', 'rss_kib', 1 / 1024, 'MiB/h', 2), ('threads', 'threads', 1, '/h', 2),
-                    ('fds', 'fds', 1, '/h', 2), ('peer sockets', 'peer_sockets', 1, '/h', 2),
-                    ('C heap in use (MiB)', 'heap_in_use_kib', 1 / 1024, 'MiB/h', 2),
-                    ('C heap free, kept (MiB)', 'heap_free_kib', 1 / 1024, 'MiB/h', 2),
-                    ('Python objects', 'py_objects', 1, '/h', 0)):
-                vals = [s[key] * scale for s in seg if s.get(key) is not None]
-                xs = [s['minute'] / 60 for s in seg if s.get(key) is not None]
+                    ('fds', 'fds', 1, '/h', 2), ('peer sockets', 'peer_sockets', 1, '/h', 2)):
+                vals = [s[key] * scale for s in seg if s[key] is not None]
+                xs = [s['minute'] / 60 for s in seg if s[key] is not None]
                 sl = slope(xs, vals)
                 span = (xs[-1] - xs[0]) if len(xs) > 1 else 0
-                if key.startswith('heap_') or key == 'py_objects':
-                    # What the RSS is made of: no target of its own.
-                    if vals:
-                        lines.append(f'| {site} | {metric} | {fmt(vals[0])} | {fmt(vals[-1])} '
-                                     f'| {fmt(min(vals))} / {fmt(max(vals))} | {fmt(sl, digits)} {unit} | | |')
-                    continue
                 if key == 'rss_kib':
                     ok = sl is not None and sl < RSS_SLOPE_TARGET
                     target = f'< {RSS_SLOPE_TARGET:g} MiB/h'
@@ -687,6 +680,16 @@ class Soak:
                              f'| {fmt(rows[-1][key] * scale if rows[-1][key] is not None else None)} '
                              f'| {fmt(min(vals) if vals else None)} / {fmt(max(vals) if vals else None)} '
                              f'| {fmt(sl, digits)} {unit} | {target} | {"PASS" if ok else "FAIL"} |')
+            # What the RSS is made of: no target of its own.
+            for metric, key, scale, unit, digits in (
+                    ('C heap in use (MiB)', 'heap_in_use_kib', 1 / 1024, 'MiB/h', 2),
+                    ('C heap free, kept (MiB)', 'heap_free_kib', 1 / 1024, 'MiB/h', 2),
+                    ('Python objects', 'py_objects', 1, '/h', 0)):
+                vals = [s[key] * scale for s in seg if s.get(key) is not None]
+                if vals:
+                    xs = [s['minute'] / 60 for s in seg if s.get(key) is not None]
+                    lines.append(f'| {site} | {metric} | {fmt(vals[0])} | {fmt(vals[-1])} '
+                                 f'| {fmt(min(vals))} / {fmt(max(vals))} | {fmt(slope(xs, vals), digits)} {unit} | | |')
             if len(hours) < 3:
                 lines.append(f'| {site} | (fewer than 3 samples of the final mgr after the warm-up: no slope) | | | | | | |')
         ages = [age for minute, _, age, _, _, _ in self.rp_rows if minute >= warm and age is not None]
