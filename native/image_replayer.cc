@@ -228,11 +228,14 @@ class Step {
       // the primary's and ours run side by side, on separate handles.
       // The previous snapshot stays linked: if `to` is removed on the primary
       // by hand, the replica goes back to it instead of a full copy.
-      auto releasing = std::async(std::launch::async, [this, previous] {
+      auto release = [this, previous] {
         if (previous != 0) ReleaseOlder(previous);
-      });
+      };
+      std::future<void> releasing = options_.side_jobs != nullptr ? options_.side_jobs->Submit(release)
+                                                                  : std::async(std::launch::async, release);
       PruneReplicaSnapshots(local_, options_.keep_local_snapshots, state_->local_snap_id);
-    }  // waits for the release
+      releasing.wait();
+    }
     ReconcileUserSnapshotCopies(remote_, local_);
 
     ReplayResult result;

@@ -22,6 +22,7 @@
 #include "native/replay_progress.h"
 #include "native/replica_state.h"
 #include "native/result.h"
+#include "native/task_pool.h"
 
 namespace mirror_snapshot {
 
@@ -39,6 +40,7 @@ struct ReplayTarget {
 struct ReplayOptions {
   uint64_t max_in_flight_bytes = 64ull << 20;
   MemoryBudget* budget = nullptr;  // shared by every sync of the replayer (optional)
+  TaskPool* side_jobs = nullptr;   // runs a step's release of primary snapshots (optional: else a thread of its own)
   unsigned list_snaps_in_flight = 64;
   uint64_t checkpoint_every_bytes = 64ull << 20;
   unsigned keep_local_snapshots = 3;

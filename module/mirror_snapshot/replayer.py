@@ -140,6 +140,7 @@ class Replayer:
         self._health_thread: Optional[threading.Thread] = None
         self._watcher: Any = None
         self._budget: Any = None  # native.MemoryBudget, shared by every sync
+        self._side_jobs: Any = None  # native.TaskPool: the syncs' releases of primary snapshots
 
     # --- lifecycle ------------------------------------------------------------
 
@@ -185,6 +186,9 @@ class Replayer:
     def _run(self) -> None:
         self._watcher = self._native.HeaderWatcher()
         self._budget = self._native.MemoryBudget(self._memory_bytes())
+        # One release thread per sync slot, started once: a thread per step
+        # made the thread count jump with every burst of syncs.
+        self._side_jobs = self._native.TaskPool(int(self._option('max_concurrent_image_syncs') or 16))
         next_refresh = 0.0
         while not self._stopping.is_set():
             if time.monotonic() >= next_refresh or self._refresh_now.is_set():
@@ -403,7 +407,8 @@ class Replayer:
                 result = native.replay_image(
                     remote, local, image.pool, image.ns, image.remote_id, name,
                     remote.fsid(), local.fsid(), image.progress,
-                    self._image_in_flight_bytes(), int(self._option('keep_local_snapshots') or 3), self._budget)
+                    self._image_in_flight_bytes(), int(self._option('keep_local_snapshots') or 3), self._budget,
+                    self._side_jobs)
                 # The whole time the step held its sync slot: the record says
                 # complete after `seconds`, then snapshots are released.
                 step_seconds = time.monotonic() - step_started

@@ -670,23 +670,29 @@ PYBIND11_MODULE(_native, m) {
       .def("view", [](const ms::ReplayProgress& p) { return ToDict(p.View()); })
       .def("set_cancelled", &ms::ReplayProgress::SetCancelled)
       .def("cancelled", &ms::ReplayProgress::cancelled);
+  py::class_<ms::TaskPool, std::shared_ptr<ms::TaskPool>>(m, "TaskPool")
+      .def(py::init<unsigned>(), py::arg("threads"),
+           "A fixed set of threads for the side jobs of syncs (their release of primary snapshots).")
+      .def_property_readonly("threads", &ms::TaskPool::threads);
   m.def("replay_image",
         [](const RadosCluster& remote, const RadosCluster& local, const std::string& pool, const std::string& ns,
            const std::string& remote_image_id, const std::string& image_name, const std::string& remote_fsid,
            const std::string& local_fsid, std::shared_ptr<ms::ReplayProgress> progress,
-           uint64_t max_in_flight_bytes, unsigned keep_local_snapshots, std::shared_ptr<ms::MemoryBudget> budget) {
+           uint64_t max_in_flight_bytes, unsigned keep_local_snapshots, std::shared_ptr<ms::MemoryBudget> budget,
+           std::shared_ptr<ms::TaskPool> side_jobs) {
           ms::ReplayTarget target{&remote, &local, pool, ns, remote_image_id, image_name, remote_fsid, local_fsid};
           ms::ReplayOptions options;
           options.max_in_flight_bytes = max_in_flight_bytes;
           options.budget = budget.get();
           options.keep_local_snapshots = keep_local_snapshots;
+          options.side_jobs = side_jobs.get();
           const auto result = WithoutGil([&] { return Unwrap(ms::ReplayImage(target, options, progress.get())); });
           return ToDict(result);
         },
         py::arg("remote"), py::arg("local"), py::arg("pool"), py::arg("ns"), py::arg("remote_image_id"),
         py::arg("image_name"), py::arg("remote_fsid"), py::arg("local_fsid"), py::arg("progress"),
         py::arg("max_in_flight_bytes") = 64ull << 20, py::arg("keep_local_snapshots") = 3,
-        py::arg("budget") = nullptr,
+        py::arg("budget") = nullptr, py::arg("side_jobs") = nullptr,
         "Bring the secondary of a primary image up to the newest complete primary mirror snapshot (one delta).");
   m.def("replica_state",
         [](const RadosCluster& c, const std::string& pool, const std::string& ns, const std::string& name)
