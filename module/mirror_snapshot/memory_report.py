@@ -12,7 +12,8 @@ import collections
 import gc
 import os
 import sys
-from typing import Any, Dict, Tuple
+import time
+from typing import Any, Dict, Optional, Tuple
 
 TOP_TYPES = 12
 
@@ -38,16 +39,23 @@ def python_figures() -> Dict[str, Any]:
             'top_types': dict(counts.most_common(TOP_TYPES))}
 
 
-def memory_report(native: Any, release: bool) -> Dict[str, Any]:
-    """Runs on a native thread (process_heap is a native call)."""
+def memory_report(native: Any, release: bool, automatic: Optional[Dict[str, Any]] = None,
+                  interval: float = 0.0) -> Dict[str, Any]:
+    """Runs on a native thread (process_heap is a native call).
+    `automatic`: the last periodic release (heap_release.py), if any;
+    `interval`: its period in seconds (0: off)."""
     rss, threads = process_figures()
     report: Dict[str, Any] = {'rss_bytes': rss, 'threads': threads, 'heap': native.process_heap(),
-                              'python': python_figures()}
+                              'python': python_figures(),
+                              'automatic_release': {'interval_seconds': interval, 'last': automatic}}
     if release:
+        # Garbage in reference cycles first: what it frees goes back with the rest.
+        collected = gc.collect()
         released = native.release_free_heap_memory()
         rss_after, _ = process_figures()
         report['release'] = {'returned_memory': released, 'rss_after_bytes': rss_after,
-                             'rss_returned_bytes': max(0, rss - rss_after), 'heap_after': native.process_heap()}
+                             'rss_returned_bytes': max(0, rss - rss_after), 'heap_after': native.process_heap(),
+                             'python_collected': collected, 'python_objects_after': len(gc.get_objects())}
     return report
 
 
@@ -65,8 +73,17 @@ def plain(report: Dict[str, Any]) -> str:
     python = report['python']
     lines.append(f"python objects   {python['gc_objects']} tracked, {python['allocated_blocks']} blocks; most: " +
                  ', '.join(f'{name} {count}' for name, count in python['top_types'].items()))
+    automatic = report.get('automatic_release') or {}
+    if automatic.get('interval_seconds'):
+        last = automatic.get('last')
+        when = (f"last {time.strftime('%H:%M:%S', time.gmtime(last['at']))} UTC handed back "
+                f"{last['rss_returned_bytes'] / mib:.1f} MiB" if last else 'none yet')
+        lines.append(f"auto release     every {automatic['interval_seconds']:g} s (heap_release_interval); {when}")
+    else:
+        lines.append('auto release     off (heap_release_interval 0)')
     if 'release' in report:
         release = report['release']
         lines.append(f"released         {release['rss_returned_bytes'] / mib:.1f} MiB of RSS "
-                     f"(now {release['rss_after_bytes'] / mib:.1f} MiB)")
+                     f"(now {release['rss_after_bytes'] / mib:.1f} MiB); {release['python_collected']} "
+                     f"unreachable Python objects collected, {release['python_objects_after']} tracked after")
     return '\n'.join(lines)

@@ -17,6 +17,7 @@ from ._version import MODULE_VERSION
 from .client_registration import ClientRegistration
 from .errors import CommandError, invalid
 from .executor import ExecutorBusy, ExecutorNotReady, NativeExecutor
+from .heap_release import HeapRelease
 from .local_cluster import BLOCKLISTED, LocalCluster, own_client_config, own_log_file
 from .peer_announcer import PeerAnnouncer
 from .peer_connections import PeerConnections
@@ -170,6 +171,9 @@ class Module(MgrModule):
                desc='seconds an OSD or monitor operation of this site may take before it fails '
                     '(ETIMEDOUT: the step is retried later) instead of blocking a thread, e.g. on '
                     'an inactive PG; 0: no timeout; takes effect on module restart'),
+        Option(name='heap_release_interval', type='secs', default=60, min=0, max=86400,
+               desc='how often the free memory the C allocator (glibc malloc) keeps is handed back '
+                    'to the system (malloc_trim); 0: never'),
         Option(name='replay_skip_pools', type='str', default='',
                desc='comma-separated pools this module does not replay (e.g. handed to rbd-mirror)'),
     ]
@@ -193,6 +197,7 @@ class Module(MgrModule):
         self._announcer: Optional[PeerAnnouncer] = None
         self._replayer: Optional[Replayer] = None
         self._image_commands: Optional[ImageCommands] = None
+        self._heap_release: Optional[HeapRelease] = None
         self._health: Dict[str, Dict[str, Any]] = {}
         self._health_lock = threading.Lock()
         self._handlers: Dict[str, Callable[[Dict[str, Any]], CommandResult]] = {
@@ -243,8 +248,11 @@ class Module(MgrModule):
                                   self._full_pools)
         self._image_commands = ImageCommands(self._native, self._local, peers, self._replayer, self._scheduler,
                                    self.log)
+        self._heap_release = HeapRelease(self._native, lambda: self.get_module_option('heap_release_interval'),
+                                         self.log)
         self._scheduler.start()
         self._replayer.start()
+        self._heap_release.start()
         self._ready.set()
         self._announce_loop()
 
@@ -254,6 +262,8 @@ class Module(MgrModule):
             self._scheduler.stop()
         if self._replayer:
             self._replayer.stop()
+        if self._heap_release:
+            self._heap_release.stop()
         self._creator.stop()
         self._syncs.stop()
         self._announcing.stop()
@@ -406,14 +416,19 @@ class Module(MgrModule):
         data = self._native_call(job, same_as=cmd)
         return 0, output.render(data, fmt, output.key_value_lines), ''
 
+    def _memory_report(self, native: Any, release: bool) -> Dict[str, Any]:
+        heap_release = self._heap_release
+        return memory_report.memory_report(
+            native, release=release, automatic=heap_release.last() if heap_release else None,
+            interval=float(self.get_module_option('heap_release_interval') or 0))
+
     def _cmd_memory(self, cmd: Dict[str, Any]) -> CommandResult:
-        report = self._native_call(lambda native: memory_report.memory_report(native, release=False),
-                                   same_as=cmd)
+        report = self._native_call(lambda native: self._memory_report(native, release=False), same_as=cmd)
         return 0, output.render(report, output.requested_format(cmd), memory_report.plain), ''
 
     def _cmd_memory_release(self, cmd: Dict[str, Any]) -> CommandResult:
         # Shared by identical calls: a repeated or timed-out release takes one native thread, not one each.
-        report = self._native_call(lambda native: memory_report.memory_report(native, release=True), same_as=cmd)
+        report = self._native_call(lambda native: self._memory_report(native, release=True), same_as=cmd)
         return 0, output.render(report, output.requested_format(cmd), memory_report.plain), ''
 
     def _cmd_schedule_add(self, cmd: Dict[str, Any]) -> CommandResult:

@@ -3,6 +3,7 @@ answers through its native core, from its own threads, under concurrency."""
 import json
 import subprocess
 import threading
+import time
 
 import pytest
 import rados
@@ -49,6 +50,27 @@ def test_memory_tells_heap_in_use_from_heap_kept_and_release_returns_pages(site:
     assert released['heap_after']['available'] is True
     assert 0 < released['rss_after_bytes'] < report['rss_bytes'] * 1.1
     assert released['rss_returned_bytes'] >= 0
+    assert released['python_objects_after'] > 0 and released['python_collected'] >= 0
+
+
+def test_the_heap_is_released_periodically_and_memory_shows_the_last_release(site: Site) -> None:
+    """heap_release_interval (issue 17, invariant 7: RSS the allocator keeps
+    goes back to the system without an operator's `memory release`)."""
+    assert site.mirror_snapshot_json('memory')['automatic_release']['interval_seconds'] == 60
+    option = 'mgr/mirror_snapshot/heap_release_interval'
+    site.ceph('config', 'set', 'mgr', option, '1')
+    try:
+        deadline = time.monotonic() + 150  # the thread looks at a new interval after its current wait
+        last = None
+        while time.monotonic() < deadline and last is None:
+            automatic = site.mirror_snapshot_json('memory')['automatic_release']
+            last = automatic['last'] if automatic['interval_seconds'] == 1 else None
+            time.sleep(1)
+        assert last is not None, 'no periodic release within 150 s of heap_release_interval=1'
+        assert abs(last['at'] - time.time()) < 120 and last['rss_after_bytes'] > 0
+        assert 'every 1 s (heap_release_interval); last ' in site.mirror_snapshot('memory').stdout.decode()
+    finally:
+        reset_option(site, 'heap_release_interval', '60')
 
 
 def test_native_client_is_set_up_for_bulk_copies_without_taking_the_mgrs_socket(site: Site) -> None:

@@ -43,6 +43,7 @@ def test_release_reports_the_heap_after_and_what_the_rss_gave_back() -> None:
     assert native.released
     assert report['release']['heap_after']['free_bytes'] == MiB
     assert report['release']['rss_returned_bytes'] >= 0
+    assert report['release']['python_collected'] >= 0 and report['release']['python_objects_after'] > 0
     text = memory_report.plain(report)
     assert 'heap free, kept  10.0 MiB of 40.0 MiB' in text
     assert 'released' in text
@@ -54,3 +55,22 @@ def test_without_glibc_figures_the_plain_form_says_so() -> None:
                    'mmapped_bytes': 0, 'releasable_bytes': 0}
     text = memory_report.plain(memory_report.memory_report(native, release=False))
     assert 'does not use glibc (>= 2.33) malloc' in text
+
+
+class Cycle:
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_release_collects_unreachable_cycles_first() -> None:
+    import gc
+    gc.collect()
+    gc.disable()  # or a generation-0 collection would take some of them first
+    try:
+        for _ in range(1000):
+            Cycle()  # unreachable at once, but only the cycle collector frees them
+        report = memory_report.memory_report(FakeNative(), release=True)
+    finally:
+        gc.enable()
+    assert report['release']['python_collected'] >= 1000
+    assert 'unreachable Python objects collected' in memory_report.plain(report)

@@ -1,0 +1,83 @@
+"""Handing the C heap's free memory back to the system, periodically.
+
+glibc's malloc keeps what is freed in its arenas (up to 8 per core, shared
+by the mgr's ~150 threads) and gives pages back by itself only from the top
+of the main heap. Measured in the soak (docs/benchmarks.md): the heap in use
+stayed flat while the free memory the arenas kept grew with bursts of syncs
+and at each peer client replaced after a blocklist, and the RSS with it;
+malloc_trim(0) handed 10-20 MiB of it back. tcmalloc releases such memory
+in the background; glibc only when asked, so this thread asks every
+`heap_release_interval` seconds (malloc_trim, without the GIL; it walks
+every arena, milliseconds). `mirror snapshot memory` shows the last one.
+"""
+import threading
+import time
+from typing import Any, Callable, Dict, Optional
+
+from .memory_report import process_figures
+
+# While the release is off, how often the option is looked at again.
+OFF_RECHECK_SECONDS = 60.0
+
+
+class HeapRelease:
+    def __init__(self, native: Any, interval: Callable[[], float], log: Any,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._native = native
+        self._interval = interval  # seconds; 0: never
+        self._log = log
+        self._clock = clock
+        self._stopping = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+        self._lock = threading.Lock()
+        self._last: Optional[Dict[str, Any]] = None
+        self._failures = 0
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name='mirror_snapshot.heap_release', daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def last(self) -> Optional[Dict[str, Any]]:
+        """The last release: when, and the RSS it handed back."""
+        with self._lock:
+            return dict(self._last) if self._last is not None else None
+
+    def release_once(self) -> Dict[str, Any]:
+        rss_before, _ = process_figures()
+        released = bool(self._native.release_free_heap_memory())
+        rss_after, _ = process_figures()
+        result = {'at': self._clock(), 'returned_memory': released, 'rss_after_bytes': rss_after,
+                  'rss_returned_bytes': max(0, rss_before - rss_after)}
+        with self._lock:
+            self._last = result
+        return result
+
+    def _wait_seconds(self) -> float:
+        try:
+            interval = float(self._interval() or 0)
+        except (TypeError, ValueError):
+            interval = 0.0
+        return interval if interval > 0 else 0.0
+
+    def _run(self) -> None:
+        while True:
+            interval = self._wait_seconds()
+            if self._stopping.wait(interval if interval > 0 else OFF_RECHECK_SECONDS):
+                return
+            if interval <= 0 or self._wait_seconds() <= 0:
+                continue  # off: the option is looked at again later
+            try:
+                result = self.release_once()
+                self._failures = 0
+                if result['rss_returned_bytes'] >= 1 << 20:
+                    self._log.debug(f"handed {result['rss_returned_bytes'] / (1 << 20):.1f} MiB of free heap "
+                                    'memory back to the system')
+            except Exception as e:  # never let the loop die
+                self._failures += 1
+                if self._failures == 1:
+                    self._log.warning(f'releasing free heap memory failed: {e}')

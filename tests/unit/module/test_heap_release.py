@@ -1,0 +1,136 @@
+"""The periodic release of the C heap's free memory (heap_release.py), with a
+fake of the native call (the real one runs in the memory integration test)."""
+import threading
+import time
+from typing import Any, List
+
+from mirror_snapshot import heap_release, memory_report
+from mirror_snapshot.heap_release import HeapRelease
+
+
+class FakeNative:
+    def __init__(self, fail: int = 0) -> None:
+        self.calls = 0
+        self.fail = fail
+        self.called = threading.Event()
+
+    def release_free_heap_memory(self) -> bool:
+        self.calls += 1
+        self.called.set()
+        if self.calls <= self.fail:
+            raise RuntimeError('malloc_trim blew up')
+        return True
+
+
+class Log:
+    def __init__(self) -> None:
+        self.warnings: List[str] = []
+
+    def warning(self, text: str) -> None:
+        self.warnings.append(text)
+
+    def debug(self, text: str) -> None:
+        pass
+
+
+def wait_for(predicate: Any, seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()
+
+
+def test_it_releases_at_each_interval_and_keeps_the_last_result() -> None:
+    native = FakeNative()
+    release = HeapRelease(native, lambda: 0.05, Log(), clock=lambda: 1234.0)
+    assert release.last() is None
+    release.start()
+    try:
+        assert wait_for(lambda: native.calls >= 3)
+    finally:
+        release.stop()
+    last = release.last()
+    assert last is not None and last['at'] == 1234.0 and last['returned_memory'] is True
+    assert last['rss_returned_bytes'] >= 0 and last['rss_after_bytes'] > 0
+
+
+def test_an_interval_of_zero_never_releases(monkeypatch: Any) -> None:
+    monkeypatch.setattr(heap_release, 'OFF_RECHECK_SECONDS', 0.02)
+    native = FakeNative()
+    looked = []
+    release = HeapRelease(native, lambda: looked.append(1) or 0, Log())
+    release.start()
+    try:
+        assert wait_for(lambda: len(looked) >= 5)  # the option is looked at again...
+        assert native.calls == 0                   # ...and nothing is released
+    finally:
+        release.stop()
+
+
+def test_turned_on_later_it_starts_releasing(monkeypatch: Any) -> None:
+    monkeypatch.setattr(heap_release, 'OFF_RECHECK_SECONDS', 0.02)
+    native = FakeNative()
+    interval = [0.0]
+    release = HeapRelease(native, lambda: interval[0], Log())
+    release.start()
+    try:
+        time.sleep(0.1)
+        assert native.calls == 0
+        interval[0] = 0.02
+        assert native.called.wait(5)
+    finally:
+        release.stop()
+
+
+def test_a_failure_is_said_once_and_the_loop_goes_on() -> None:
+    native = FakeNative(fail=3)
+    log = Log()
+    release = HeapRelease(native, lambda: 0.02, log)
+    release.start()
+    try:
+        assert wait_for(lambda: native.calls >= 5)
+    finally:
+        release.stop()
+    assert len(log.warnings) == 1 and 'malloc_trim blew up' in log.warnings[0]
+    assert release.last() is not None  # a later release succeeded
+
+
+def test_a_bad_option_value_counts_as_off(monkeypatch: Any) -> None:
+    monkeypatch.setattr(heap_release, 'OFF_RECHECK_SECONDS', 0.02)
+    native = FakeNative()
+    release = HeapRelease(native, lambda: 'soon', Log())
+    release.start()
+    try:
+        time.sleep(0.1)
+    finally:
+        release.stop()
+    assert native.calls == 0
+
+
+def test_stop_returns_promptly_during_a_long_interval() -> None:
+    release = HeapRelease(FakeNative(), lambda: 3600, Log())
+    release.start()
+    started = time.monotonic()
+    release.stop()
+    assert time.monotonic() - started < 2
+
+
+class HeapNative:
+    def process_heap(self) -> dict:
+        return {'available': True, 'arena_bytes': 0, 'in_use_bytes': 0, 'free_bytes': 0,
+                'mmapped_bytes': 0, 'releasable_bytes': 0}
+
+
+def test_the_memory_report_shows_the_automatic_release() -> None:
+    last = {'at': 0.0, 'returned_memory': True, 'rss_after_bytes': 100 << 20, 'rss_returned_bytes': 12 << 20}
+    report = memory_report.memory_report(HeapNative(), release=False, automatic=last, interval=60)
+    assert report['automatic_release'] == {'interval_seconds': 60, 'last': last}
+    text = memory_report.plain(report)
+    assert 'auto release     every 60 s (heap_release_interval); last 00:00:00 UTC handed back 12.0 MiB' in text
+    none_yet = memory_report.plain(memory_report.memory_report(HeapNative(), release=False, interval=60))
+    assert 'every 60 s (heap_release_interval); none yet' in none_yet
+    off = memory_report.plain(memory_report.memory_report(HeapNative(), release=False))
+    assert 'auto release     off (heap_release_interval 0)' in off
+
