@@ -233,8 +233,8 @@ class Step {
       };
       std::future<void> releasing = options_.side_jobs != nullptr ? options_.side_jobs->Submit(release)
                                                                   : std::async(std::launch::async, release);
+      WaitOnExit release_ends_first(releasing);  // it uses this step's handles
       PruneReplicaSnapshots(local_, options_.keep_local_snapshots, state_->local_snap_id);
-      releasing.wait();
     }
     ReconcileUserSnapshotCopies(remote_, local_);
 

@@ -7,16 +7,27 @@ namespace mirror_snapshot {
 TaskPool::TaskPool(unsigned threads) {
   if (threads == 0) threads = 1;
   workers_.reserve(threads);
-  for (unsigned i = 0; i < threads; ++i) workers_.emplace_back([this] { Work(); });
+  try {
+    for (unsigned i = 0; i < threads; ++i) workers_.emplace_back([this] { Work(); });
+  } catch (...) {
+    // Out of threads (EAGAIN): a joinable std::thread destroyed would abort
+    // the whole process, so stop those started before letting go.
+    StopAndJoin();
+    throw;
+  }
 }
 
-TaskPool::~TaskPool() {
+TaskPool::~TaskPool() { StopAndJoin(); }
+
+void TaskPool::StopAndJoin() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
   }
   wake_.notify_all();
-  for (auto& worker : workers_) worker.join();
+  for (auto& worker : workers_) {
+    if (worker.joinable()) worker.join();
+  }
 }
 
 std::future<void> TaskPool::Submit(std::function<void()> job) {

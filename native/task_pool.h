@@ -18,6 +18,8 @@ namespace mirror_snapshot {
 
 class TaskPool {
  public:
+  // Throws std::system_error when a thread cannot be started (those started
+  // are stopped and joined first).
   explicit TaskPool(unsigned threads);
   ~TaskPool();  // runs what is queued, then joins
   TaskPool(const TaskPool&) = delete;
@@ -31,12 +33,29 @@ class TaskPool {
 
  private:
   void Work();
+  void StopAndJoin();
 
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<std::packaged_task<void()>> queue_;
   bool stopping_ = false;
   std::vector<std::thread> workers_;
+};
+
+// Waits for a job's future when the scope ends, as std::async's future does
+// by itself: a job that uses the caller's objects must end before they do,
+// also when the caller leaves by an exception.
+class WaitOnExit {
+ public:
+  explicit WaitOnExit(std::future<void>& future) : future_(future) {}
+  ~WaitOnExit() {
+    if (future_.valid()) future_.wait();
+  }
+  WaitOnExit(const WaitOnExit&) = delete;
+  WaitOnExit& operator=(const WaitOnExit&) = delete;
+
+ private:
+  std::future<void>& future_;
 };
 
 }  // namespace mirror_snapshot

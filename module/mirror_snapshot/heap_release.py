@@ -18,6 +18,10 @@ from .memory_report import process_figures
 
 # While the release is off, how often the option is looked at again.
 OFF_RECHECK_SECONDS = 60.0
+# A release slower than this is said at WARNING.
+SLOW_SECONDS = 0.1
+# After a failure, on top of the interval (a failure before the wait must not spin).
+FAILURE_BACKOFF_SECONDS = 1.0
 
 
 class HeapRelease:
@@ -28,6 +32,7 @@ class HeapRelease:
         self._log = log
         self._clock = clock
         self._stopping = threading.Event()
+        self._nudged = threading.Event()  # set by stop() and nudge()
         self._thread: Optional[threading.Thread] = None
         self._lock = threading.Lock()
         self._last: Optional[Dict[str, Any]] = None
@@ -39,6 +44,7 @@ class HeapRelease:
 
     def stop(self) -> None:
         self._stopping.set()
+        self._nudged.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
 
@@ -49,13 +55,22 @@ class HeapRelease:
 
     def release_once(self) -> Dict[str, Any]:
         rss_before, _ = process_figures()
+        started = time.monotonic()
         released = bool(self._native.release_free_heap_memory())
+        seconds = time.monotonic() - started
         rss_after, _ = process_figures()
         result = {'at': self._clock(), 'returned_memory': released, 'rss_after_bytes': rss_after,
-                  'rss_returned_bytes': max(0, rss_before - rss_after)}
+                  'rss_returned_bytes': max(0, rss_before - rss_after), 'seconds': seconds}
         with self._lock:
             self._last = result
+        if seconds > SLOW_SECONDS:
+            # It holds each arena's lock in turn: every thread of the mgr that allocates waits.
+            self._log.warning(f'releasing free heap memory took {seconds:.3f} s')
         return result
+
+    def nudge(self) -> None:
+        """The option changed: look at it now rather than after the current wait."""
+        self._nudged.set()
 
     def _wait_seconds(self) -> float:
         try:
@@ -64,14 +79,20 @@ class HeapRelease:
             interval = 0.0
         return interval if interval > 0 else 0.0
 
+    def _wait(self, seconds: float) -> bool:
+        """Waits `seconds` or until nudged; whether to stop."""
+        self._nudged.wait(seconds)
+        self._nudged.clear()
+        return self._stopping.is_set()
+
     def _run(self) -> None:
-        while True:
-            interval = self._wait_seconds()
-            if self._stopping.wait(interval if interval > 0 else OFF_RECHECK_SECONDS):
-                return
-            if interval <= 0 or self._wait_seconds() <= 0:
-                continue  # off: the option is looked at again later
+        while not self._stopping.is_set():
             try:
+                interval = self._wait_seconds()
+                if self._wait(interval if interval > 0 else OFF_RECHECK_SECONDS):
+                    return
+                if interval <= 0 or self._wait_seconds() <= 0:
+                    continue  # off, or the option changed: look again
                 result = self.release_once()
                 self._failures = 0
                 if result['rss_returned_bytes'] >= 1 << 20:
@@ -79,5 +100,7 @@ class HeapRelease:
                                     'memory back to the system')
             except Exception as e:  # never let the loop die
                 self._failures += 1
-                if self._failures == 1:
-                    self._log.warning(f'releasing free heap memory failed: {e}')
+                if self._failures in (1, 10) or self._failures % 100 == 0:
+                    self._log.warning(f'releasing free heap memory failed ({self._failures} in a row): {e}')
+                if self._stopping.wait(FAILURE_BACKOFF_SECONDS):
+                    return

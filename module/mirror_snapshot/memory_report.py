@@ -74,10 +74,13 @@ def plain(report: Dict[str, Any]) -> str:
     lines.append(f"python objects   {python['gc_objects']} tracked, {python['allocated_blocks']} blocks; most: " +
                  ', '.join(f'{name} {count}' for name, count in python['top_types'].items()))
     automatic = report.get('automatic_release') or {}
-    if automatic.get('interval_seconds'):
+    if not heap['available']:
+        lines.append('auto release     nothing to release: not glibc malloc')
+    elif automatic.get('interval_seconds'):
         last = automatic.get('last')
         when = (f"last {time.strftime('%H:%M:%S', time.gmtime(last['at']))} UTC handed back "
-                f"{last['rss_returned_bytes'] / mib:.1f} MiB" if last else 'none yet')
+                f"{last['rss_returned_bytes'] / mib:.1f} MiB in {last.get('seconds', 0) * 1000:.0f} ms"
+                if last else 'none yet')
         lines.append(f"auto release     every {automatic['interval_seconds']:g} s (heap_release_interval); {when}")
     else:
         lines.append('auto release     off (heap_release_interval 0)')

@@ -278,6 +278,8 @@ class Module(MgrModule):
     def config_notify(self) -> None:
         if self._replayer is not None:
             self._replayer.refresh_soon()  # e.g. replay_skip_pools changed
+        if self._heap_release is not None:
+            self._heap_release.nudge()  # heap_release_interval applies now, not after the current wait
 
     def _local_op_timeout(self) -> int:
         value = self.get_module_option('local_op_timeout')

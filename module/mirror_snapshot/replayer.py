@@ -166,6 +166,17 @@ class Replayer:
             except Exception as e:  # never let the loop die
                 self._log.exception(f'replayer health report failed: {e}')
 
+    def _make_side_jobs(self) -> Any:
+        """One release thread per sync slot, started once (a thread per step
+        made the thread count jump with every burst of syncs). Without it
+        (no thread could be started) each step starts its own, as before."""
+        try:
+            return self._native.TaskPool(int(self._option('max_concurrent_image_syncs') or 16))
+        except Exception as e:
+            self._log.error(f'could not start the threads that release primary snapshots ({e}); '
+                            'each sync starts its own instead')
+            return None
+
     def refresh_soon(self) -> None:
         self._refresh_now.set()
 
@@ -186,9 +197,7 @@ class Replayer:
     def _run(self) -> None:
         self._watcher = self._native.HeaderWatcher()
         self._budget = self._native.MemoryBudget(self._memory_bytes())
-        # One release thread per sync slot, started once: a thread per step
-        # made the thread count jump with every burst of syncs.
-        self._side_jobs = self._native.TaskPool(int(self._option('max_concurrent_image_syncs') or 16))
+        self._side_jobs = self._make_side_jobs()
         next_refresh = 0.0
         while not self._stopping.is_set():
             if time.monotonic() >= next_refresh or self._refresh_now.is_set():

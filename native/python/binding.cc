@@ -671,7 +671,11 @@ PYBIND11_MODULE(_native, m) {
       .def("set_cancelled", &ms::ReplayProgress::SetCancelled)
       .def("cancelled", &ms::ReplayProgress::cancelled);
   py::class_<ms::TaskPool, std::shared_ptr<ms::TaskPool>>(m, "TaskPool")
-      .def(py::init<unsigned>(), py::arg("threads"),
+      // Joined without the GIL: a job still queued must not stall every mgr module.
+      .def(py::init([](unsigned threads) {
+             return std::shared_ptr<ms::TaskPool>(new ms::TaskPool(threads), DeleteWithoutGil<ms::TaskPool>());
+           }),
+           py::arg("threads"),
            "A fixed set of threads for the side jobs of syncs (their release of primary snapshots).")
       .def_property_readonly("threads", &ms::TaskPool::threads);
   m.def("replay_image",

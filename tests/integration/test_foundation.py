@@ -58,16 +58,20 @@ def test_the_heap_is_released_periodically_and_memory_shows_the_last_release(sit
     goes back to the system without an operator's `memory release`)."""
     assert site.mirror_snapshot_json('memory')['automatic_release']['interval_seconds'] == 60
     option = 'mgr/mirror_snapshot/heap_release_interval'
+    before = time.time()
     site.ceph('config', 'set', 'mgr', option, '1')
     try:
-        deadline = time.monotonic() + 150  # the thread looks at a new interval after its current wait
-        last = None
-        while time.monotonic() < deadline and last is None:
-            automatic = site.mirror_snapshot_json('memory')['automatic_release']
-            last = automatic['last'] if automatic['interval_seconds'] == 1 else None
-            time.sleep(1)
-        assert last is not None, 'no periodic release within 150 s of heap_release_interval=1'
-        assert abs(last['at'] - time.time()) < 120 and last['rss_after_bytes'] > 0
+        # The new interval applies at once (config_notify), not after the 60 s wait under way.
+        seen = set()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(seen) < 3:
+            last = site.mirror_snapshot_json('memory')['automatic_release']['last']
+            if last is not None and last['at'] > before:
+                seen.add(last['at'])
+            time.sleep(0.5)
+        assert len(seen) >= 3, f'releases after heap_release_interval=1: {sorted(seen)}'
+        times = sorted(seen)
+        assert max(b - a for a, b in zip(times, times[1:])) < 5, times
         assert 'every 1 s (heap_release_interval); last ' in site.mirror_snapshot('memory').stdout.decode()
     finally:
         reset_option(site, 'heap_release_interval', '60')

@@ -84,7 +84,8 @@ def test_turned_on_later_it_starts_releasing(monkeypatch: Any) -> None:
         release.stop()
 
 
-def test_a_failure_is_said_once_and_the_loop_goes_on() -> None:
+def test_a_failure_is_said_once_and_the_loop_goes_on(monkeypatch: Any) -> None:
+    monkeypatch.setattr(heap_release, 'FAILURE_BACKOFF_SECONDS', 0.01)
     native = FakeNative(fail=3)
     log = Log()
     release = HeapRelease(native, lambda: 0.02, log)
@@ -128,9 +129,60 @@ def test_the_memory_report_shows_the_automatic_release() -> None:
     report = memory_report.memory_report(HeapNative(), release=False, automatic=last, interval=60)
     assert report['automatic_release'] == {'interval_seconds': 60, 'last': last}
     text = memory_report.plain(report)
-    assert 'auto release     every 60 s (heap_release_interval); last 00:00:00 UTC handed back 12.0 MiB' in text
+    assert 'auto release     every 60 s (heap_release_interval); last 00:00:00 UTC handed back 12.0 MiB in 0 ms' in text
     none_yet = memory_report.plain(memory_report.memory_report(HeapNative(), release=False, interval=60))
     assert 'every 60 s (heap_release_interval); none yet' in none_yet
     off = memory_report.plain(memory_report.memory_report(HeapNative(), release=False))
     assert 'auto release     off (heap_release_interval 0)' in off
 
+
+
+def test_a_nudge_applies_a_new_interval_at_once() -> None:
+    native = FakeNative()
+    interval = [3600.0]
+    release = HeapRelease(native, lambda: interval[0], Log())
+    release.start()
+    try:
+        time.sleep(0.1)
+        assert native.calls == 0
+        interval[0] = 0.02
+        release.nudge()  # what config_notify does
+        assert native.called.wait(2), 'the new interval waited for the old one (an hour) to end'
+    finally:
+        release.stop()
+
+
+def test_a_failing_option_read_backs_off_and_is_said(monkeypatch: Any) -> None:
+    monkeypatch.setattr(heap_release, 'FAILURE_BACKOFF_SECONDS', 0.01)
+    reads = []
+
+    def broken() -> float:
+        reads.append(1)
+        raise KeyError('heap_release_interval')
+
+    log = Log()
+    release = HeapRelease(FakeNative(), broken, log)
+    release.start()
+    try:
+        assert wait_for(lambda: len(reads) >= 12)
+    finally:
+        release.stop()
+    # Said at the first and the tenth failure in a row, not at each.
+    assert 2 <= len(log.warnings) <= 3 and '1 in a row' in log.warnings[0]
+
+
+def test_a_slow_release_is_said_and_its_time_kept(monkeypatch: Any) -> None:
+    monkeypatch.setattr(heap_release, 'SLOW_SECONDS', 0.0)
+    log = Log()
+    result = HeapRelease(FakeNative(), lambda: 60, log).release_once()
+    assert result['seconds'] >= 0
+    assert log.warnings and 'releasing free heap memory took' in log.warnings[0]
+
+
+def test_without_glibc_the_report_says_there_is_nothing_to_release() -> None:
+    class Tcmalloc:
+        def process_heap(self) -> dict:
+            return {'available': False, 'arena_bytes': 0, 'in_use_bytes': 0, 'free_bytes': 0,
+                    'mmapped_bytes': 0, 'releasable_bytes': 0}
+    text = memory_report.plain(memory_report.memory_report(Tcmalloc(), release=False, interval=60))
+    assert 'auto release     nothing to release: not glibc malloc' in text

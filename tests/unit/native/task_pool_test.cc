@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <mutex>
 #include <vector>
 #include <chrono>
@@ -33,21 +35,39 @@ TEST(TaskPool, RunsEveryJobOnItsOwnFixedThreads) {
 
 TEST(TaskPool, JobsRunSideBySideUpToThePoolSize) {
   TaskPool pool(2);
-  std::atomic<int> running{0};
-  std::atomic<int> most{0};
+  std::mutex mutex;
+  std::condition_variable changed;
+  int running = 0;
+  int most = 0;
   std::vector<std::future<void>> done;
   for (int i = 0; i < 6; ++i) {
     done.push_back(pool.Submit([&] {
-      const int now = ++running;
-      int seen = most.load();
-      while (now > seen && !most.compare_exchange_weak(seen, now)) {
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(30));
+      std::unique_lock<std::mutex> lock(mutex);
+      most = std::max(most, ++running);
+      changed.notify_all();
+      // Stay until a second job runs beside this one (or give up: a
+      // 1-thread pool would never get there, and the check below says so).
+      changed.wait_for(lock, std::chrono::seconds(5), [&] { return running >= 2 || most >= 2; });
       --running;
     }));
   }
   for (auto& d : done) d.get();
-  EXPECT_EQ(most.load(), 2);
+  EXPECT_EQ(most, 2);
+}
+
+TEST(WaitOnExit, AJobUsingTheCallersObjectsEndsBeforeAnExceptionLeavesTheScope) {
+  TaskPool pool(1);
+  std::atomic<bool> job_ended{false};
+  try {
+    auto future = pool.Submit([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      job_ended = true;
+    });
+    WaitOnExit wait(future);
+    throw std::runtime_error("prune failed");
+  } catch (const std::runtime_error&) {
+    EXPECT_TRUE(job_ended.load());
+  }
 }
 
 TEST(TaskPool, AJobsExceptionReachesItsWaiterAndTheThreadLivesOn) {
