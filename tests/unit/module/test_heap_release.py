@@ -69,19 +69,27 @@ def test_an_interval_of_zero_never_releases(monkeypatch: Any) -> None:
         release.stop()
 
 
-def test_turned_on_later_it_starts_releasing(monkeypatch: Any) -> None:
-    monkeypatch.setattr(heap_release, 'OFF_RECHECK_SECONDS', 0.02)
+def released_after_the_interval_changes(first: float, nudge: bool) -> bool:
+    """Starts with interval `first`, checks nothing is released for 0.1 s,
+    then sets 0.02 s (and nudges, as config_notify does): released within 2 s?"""
     native = FakeNative()
-    interval = [0.0]
+    interval = [first]
     release = HeapRelease(native, lambda: interval[0], Log())
     release.start()
     try:
         time.sleep(0.1)
         assert native.calls == 0
         interval[0] = 0.02
-        assert native.called.wait(5)
+        if nudge:
+            release.nudge()
+        return native.called.wait(2)
     finally:
         release.stop()
+
+
+def test_turned_on_later_it_starts_releasing(monkeypatch: Any) -> None:
+    monkeypatch.setattr(heap_release, 'OFF_RECHECK_SECONDS', 0.02)
+    assert released_after_the_interval_changes(0.0, nudge=False)
 
 
 def test_a_failure_is_said_once_and_the_loop_goes_on(monkeypatch: Any) -> None:
@@ -138,18 +146,8 @@ def test_the_memory_report_shows_the_automatic_release() -> None:
 
 
 def test_a_nudge_applies_a_new_interval_at_once() -> None:
-    native = FakeNative()
-    interval = [3600.0]
-    release = HeapRelease(native, lambda: interval[0], Log())
-    release.start()
-    try:
-        time.sleep(0.1)
-        assert native.calls == 0
-        interval[0] = 0.02
-        release.nudge()  # what config_notify does
-        assert native.called.wait(2), 'the new interval waited for the old one (an hour) to end'
-    finally:
-        release.stop()
+    assert released_after_the_interval_changes(3600.0, nudge=True), \
+        'the new interval waited for the old one (an hour) to end'
 
 
 def test_a_failing_option_read_backs_off_and_is_said(monkeypatch: Any) -> None:
