@@ -14,7 +14,7 @@ import threading
 import time
 from typing import Any, Callable, Dict, Optional
 
-from .memory_report import process_figures
+from .memory_report import release_heap
 
 # While the release is off, how often the option is looked at again.
 OFF_RECHECK_SECONDS = 60.0
@@ -54,18 +54,13 @@ class HeapRelease:
             return dict(self._last) if self._last is not None else None
 
     def release_once(self) -> Dict[str, Any]:
-        rss_before, _ = process_figures()
-        started = time.monotonic()
-        released = bool(self._native.release_free_heap_memory())
-        seconds = time.monotonic() - started
-        rss_after, _ = process_figures()
-        result = {'at': self._clock(), 'returned_memory': released, 'rss_after_bytes': rss_after,
-                  'rss_returned_bytes': max(0, rss_before - rss_after), 'seconds': seconds}
+        result = release_heap(self._native)
+        result['at'] = self._clock()
         with self._lock:
             self._last = result
-        if seconds > SLOW_SECONDS:
+        if result['seconds'] > SLOW_SECONDS:
             # It holds each arena's lock in turn: every thread of the mgr that allocates waits.
-            self._log.warning(f'releasing free heap memory took {seconds:.3f} s')
+            self._log.warning(f"releasing free heap memory took {result['seconds']:.3f} s")
         return result
 
     def nudge(self) -> None:
@@ -77,7 +72,7 @@ class HeapRelease:
             interval = float(self._interval() or 0)
         except (TypeError, ValueError):
             interval = 0.0
-        return interval if interval > 0 else 0.0
+        return max(interval, 0.0)
 
     def _wait(self, seconds: float) -> bool:
         """Waits `seconds` or until nudged; whether to stop."""

@@ -39,6 +39,19 @@ def python_figures() -> Dict[str, Any]:
             'top_types': dict(counts.most_common(TOP_TYPES))}
 
 
+def release_heap(native: Any) -> Dict[str, Any]:
+    """malloc_trim, the RSS it handed back and how long it took (it holds
+    each arena's lock in turn). Shared by `memory release` and the periodic
+    release (heap_release.py)."""
+    rss_before, _ = process_figures()
+    started = time.monotonic()
+    released = bool(native.release_free_heap_memory())
+    seconds = time.monotonic() - started
+    rss_after, _ = process_figures()
+    return {'returned_memory': released, 'rss_after_bytes': rss_after,
+            'rss_returned_bytes': max(0, rss_before - rss_after), 'seconds': seconds}
+
+
 def memory_report(native: Any, release: bool, automatic: Optional[Dict[str, Any]] = None,
                   interval: float = 0.0) -> Dict[str, Any]:
     """Runs on a native thread (process_heap is a native call).
@@ -51,11 +64,9 @@ def memory_report(native: Any, release: bool, automatic: Optional[Dict[str, Any]
     if release:
         # Garbage in reference cycles first: what it frees goes back with the rest.
         collected = gc.collect()
-        released = native.release_free_heap_memory()
-        rss_after, _ = process_figures()
-        report['release'] = {'returned_memory': released, 'rss_after_bytes': rss_after,
-                             'rss_returned_bytes': max(0, rss - rss_after), 'heap_after': native.process_heap(),
-                             'python_collected': collected, 'python_objects_after': len(gc.get_objects())}
+        report['release'] = release_heap(native)
+        report['release'].update({'heap_after': native.process_heap(), 'python_collected': collected,
+                                  'python_objects_after': len(gc.get_objects())})
     return report
 
 
