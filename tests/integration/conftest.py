@@ -1,12 +1,13 @@
 """Integration tests run against the two real sandbox clusters."""
-import time
-
-import pytest
-
+import faulthandler
 import importlib
 import json
+import os
 import sys
+import time
 import uuid
+
+import pytest
 
 from replication import Client
 from sandbox import BUILD_DIR, Images, Site, purge_namespace, sandbox, unfence_namespace, wait_for
@@ -15,6 +16,43 @@ from sandbox import BUILD_DIR, Images, Site, purge_namespace, sandbox, unfence_n
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption('--minutes', type=float, default=None,
                      help='how long test_random_ops runs (default: RANDOM_OPS_MINUTES or 4)')
+
+
+# A test that runs longer than this is taken as hung: the stacks of every
+# thread are printed and the run ends, so that CI fails in bounded time and
+# says where (a call into librados waits forever on an OSD that never answers).
+WATCHDOG_SECONDS = float(os.environ.get('MIRROR_SNAPSHOT_TEST_WATCHDOG', '900'))
+# The run's real stderr: while a test runs, pytest's capture has fd 2 in a
+# temporary file, which an exit from the watchdog would never show.
+REAL_STDERR = {}
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    REAL_STDERR['file'] = os.fdopen(os.dup(2), 'w')
+
+
+@pytest.fixture(autouse=True)
+def hung_test_watchdog(request: pytest.FixtureRequest):
+    limit = WATCHDOG_SECONDS
+    minutes = request.config.getoption('--minutes') or float(os.environ.get('RANDOM_OPS_MINUTES', '0'))
+    if minutes:
+        limit = max(limit, minutes * 60 + 600)   # test_random_ops run longer on purpose
+    faulthandler.dump_traceback_later(limit, exit=True, file=REAL_STDERR.get('file', sys.__stderr__))
+    yield
+    faulthandler.cancel_dump_traceback_later()
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """A failure is printed as it happens, not only in the summary at the end:
+    a run cut short (a hang, CI's time limit) still says what failed and why."""
+    if report.failed:
+        sys.__stderr__.write(f'\n---- {report.nodeid} failed in {report.when} ----\n'
+                             f'{report.longreprtext}\n')
+        for title, text in report.sections:
+            if 'stdout' in title or 'stderr' in title:
+                sys.__stderr__.write(f'---- {title} ----\n{text[-20000:]}\n')
+        sys.__stderr__.write(f'---- end of {report.nodeid} ----\n')
+        sys.__stderr__.flush()
 
 
 @pytest.fixture(scope='session', autouse=True)

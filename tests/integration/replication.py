@@ -7,7 +7,7 @@ from typing import Dict, Optional
 import rados
 import rbd
 
-from sandbox import Images, Site, set_fence, wait_for
+from sandbox import TEST_CLIENT_CONF, Images, Site, set_fence, wait_for
 
 MiB = 1 << 20
 SYNC_TIMEOUT = 120
@@ -17,7 +17,7 @@ class Client:
     """A python-rados/rbd client of one site, in one namespace of pool rbd."""
 
     def __init__(self, site: Site, namespace: str, pool: str = 'rbd') -> None:
-        self.cluster = rados.Rados(conffile=str(site.conf))
+        self.cluster = rados.Rados(conffile=str(site.conf), conf=TEST_CLIENT_CONF)
         self.cluster.connect()
         self.ioctx = self.cluster.open_ioctx(pool)
         self.ioctx.set_namespace(namespace)

@@ -62,7 +62,16 @@ class Site:
             pid = int(pid_file.read_text().strip())
         except (OSError, ValueError):
             return None
-        return pid if Path(f'/proc/{pid}').exists() else None
+        # The pid must still be this daemon's: a stale file's pid may belong to
+        # another process by now, and a test must never SIGSTOP or kill that.
+        kind, _, ident = daemon.partition('.')
+        try:
+            argv = Path(f'/proc/{pid}/cmdline').read_bytes().split(b'\0')
+        except OSError:
+            return None
+        ours = (Path(argv[0].decode(errors='replace')).name == f'ceph-{kind}'
+                and b'-i' in argv and argv[argv.index(b'-i') + 1:argv.index(b'-i') + 2] == [ident.encode()])
+        return pid if ours else None
 
     def active_mgr(self) -> str:
         return self.ceph_json('mgr', 'stat')['active_name']
@@ -163,11 +172,17 @@ def set_fence(ioctx, name: str, fenced: bool) -> None:
     ioctx.notify(f'rbd_header.{image_id}', '')
 
 
+# The tests' own librados clients give up on an operation after this long
+# instead of waiting forever (an OSD a test stopped and a failure left stopped):
+# the test fails with ETIMEDOUT rather than hang the whole run.
+TEST_CLIENT_CONF = {'rados_osd_op_timeout': '300', 'rados_mon_op_timeout': '120'}
+
+
 def unfence_namespace(site: Site, pool: str, namespace: str) -> None:
     """Lifts the fence of every image of pool/namespace, so that they can be removed."""
     import rados
     import rbd
-    with rados.Rados(conffile=str(site.conf)) as cluster:
+    with rados.Rados(conffile=str(site.conf), conf=TEST_CLIENT_CONF) as cluster:
         with cluster.open_ioctx(pool) as ioctx:
             ioctx.set_namespace(namespace)
             try:
