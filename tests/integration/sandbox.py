@@ -1,16 +1,21 @@
 """Access to the two sandbox clusters from tests: CLI wrappers and paths."""
+import contextlib
 import json
 import os
+import signal
 import struct
 import subprocess
+import time
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any, Iterator, List, Optional
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD_DIR = Path(os.environ.get('MIRROR_SNAPSHOT_BUILD_DIR', REPO / 'build'))
 SANDBOX_DIR = Path(os.environ.get('SANDBOX_DIR', BUILD_DIR / 'sandbox'))
 SANDBOX_SCRIPT = REPO / 'packaging' / 'sandbox'
 CLI_TIMEOUT = 120
+# An OSD paused for less than this keeps its PGs' read leases (16 s).
+LEASE_SAFE_PAUSE = 5.0
 
 
 class CommandFailed(AssertionError):
@@ -75,6 +80,45 @@ class Site:
 
     def active_mgr(self) -> str:
         return self.ceph_json('mgr', 'stat')['active_name']
+
+    @contextlib.contextmanager
+    def paused_osd(self, daemon: str) -> Iterator[int]:
+        """`daemon` (an OSD) alive but answering nothing (SIGSTOP) for the
+        block; resumed afterwards, whatever happened, by resume_osd()."""
+        pid = self.daemon_pid(daemon)
+        assert pid is not None, f'{self.name}: {daemon} is not running'
+        os.kill(pid, signal.SIGSTOP)
+        paused = time.monotonic()
+        try:
+            yield pid
+        finally:
+            self.resume_osd(daemon, pid, time.monotonic() - paused)
+
+    def resume_osd(self, daemon: str, pid: int, paused_seconds: float) -> None:
+        """SIGCONT, then a re-peer if the pause was long. Each sandbox pool
+        lives on one OSD, and Ceph 16.2 can leave such a PG laggy for ever once
+        its OSD was paused past its read lease (16 s by default; nothing
+        re-checks it: ceph/ceph-container#1682, ceph/ceph#71663): every op on
+        it then waits, and the tests after would too. Marking the OSD down
+        makes it boot again and its PGs re-peer."""
+        os.kill(pid, signal.SIGCONT)
+        if paused_seconds < LEASE_SAFE_PAUSE:
+            return
+        osd_id = int(daemon.split('.')[1])
+
+        def up_from() -> int:
+            osds = self.ceph_json('osd', 'dump')['osds']
+            return next(o['up_from'] if o['up'] else -1 for o in osds if o['osd'] == osd_id)
+        before = up_from()
+        self.ceph('osd', 'down', str(osd_id), check=False)
+        wait_for(lambda: up_from() > before, 120, what=f'{self.name}: {daemon} up again after a re-peer')
+        epoch = up_from()
+
+        def its_pgs_active() -> bool:
+            stats = self.ceph_json('pg', 'dump', 'pgs')['pg_stats']
+            return all(pg['reported_epoch'] >= epoch and pg['state'].startswith('active')
+                       and 'laggy' not in pg['state'] for pg in stats if osd_id in pg['acting'])
+        wait_for(its_pgs_active, 120, what=f"{self.name}: {daemon}'s PGs active again")
 
 
 def sandbox(*args: str, env: Optional[dict] = None,

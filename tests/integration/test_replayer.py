@@ -448,7 +448,7 @@ def test_a_sync_blocked_by_an_unanswering_osd_frees_its_thread(
     stuck = persistent_images.spec('stuck')   # pool rbd_persist: site-b's osd.1 alone
     site_b.ceph('config', 'set', 'mgr', 'mgr/mirror_snapshot/max_concurrent_image_syncs', '1')
     site_b.ceph('config', 'set', 'mgr', 'mgr/mirror_snapshot/local_op_timeout', '10')
-    osd = None
+    osd, paused = None, 0.0
     try:
         restart_module(site_b)
         persistent_images.create('stuck', size='8M')
@@ -458,6 +458,7 @@ def test_a_sync_blocked_by_an_unanswering_osd_frees_its_thread(
         osd = site_b.daemon_pid('osd.1')
         assert osd is not None
         os.kill(osd, signal.SIGSTOP)   # alive, answering nothing
+        paused = time.monotonic()
         with persistent_clients[0].image('stuck') as image:
             image.write(b'\1' * MiB, 0)
         second = snapshot_now(persistent_images, 'stuck')
@@ -484,7 +485,7 @@ def test_a_sync_blocked_by_an_unanswering_osd_frees_its_thread(
         assert status['last_complete']['primary_snap_id'] == first
     finally:
         if osd is not None:
-            os.kill(osd, signal.SIGCONT)
+            site_b.resume_osd('osd.1', osd, time.monotonic() - paused)
         reset_option(site_b, 'max_concurrent_image_syncs', '16')
         reset_option(site_b, 'local_op_timeout', '60')
         restart_module(site_b)
@@ -495,18 +496,15 @@ def test_a_sync_blocked_by_an_unanswering_osd_frees_its_thread(
 def test_deleted_primary_mid_sync_is_never_complete(images: Images, site_b: Site, clients) -> None:
     _, b = clients
     try:
-        first, second = start_slow_sync(images, site_b, 'doomed', '512M', one_chunk=True)
-        wait_for(copying_past(site_b, images.spec('doomed'), 0, 0.5), 60, interval=0.05, what='sync copying')
-        # The copy runs at some 300 MiB/s: held still by stopping site-b's
-        # OSD while the primary goes, so that the deletion lands mid-copy.
-        secondary_osd = site_b.daemon_pid('osd.0')
-        os.kill(secondary_osd, signal.SIGSTOP)
-        try:
+        # 1 GiB: the copy runs at 300-500 MiB/s and a status poll takes some 0.3 s.
+        first, second = start_slow_sync(images, site_b, 'doomed', '1G', one_chunk=True)
+        wait_for(copying_past(site_b, images.spec('doomed'), 0, 0.9), 60, interval=0.05, what='sync copying')
+        # Held still by stopping site-b's OSD while the primary goes, so that
+        # the deletion lands mid-copy.
+        with site_b.paused_osd('osd.0'):
             images.site.rbd('mirror', 'image', 'disable', '--force', images.spec('doomed'))
             images.site.rbd('snap', 'purge', images.spec('doomed'), check=False)
             images.site.rbd('rm', '--no-progress', images.spec('doomed'))
-        finally:
-            os.kill(secondary_osd, signal.SIGCONT)
     finally:
         reset_slow_sync(site_b)
 
@@ -523,7 +521,7 @@ def test_deleted_primary_mid_sync_is_never_complete(images: Images, site_b: Site
 
 def test_killed_mgr_resumes_from_the_checkpoint(images: Images, site_b: Site, clients) -> None:
     try:
-        _, second = start_slow_sync(images, site_b, 'resumed', '512M', one_chunk=True)
+        _, second = start_slow_sync(images, site_b, 'resumed', '1G', one_chunk=True)
         wait_for(copying_past(site_b, images.spec('resumed'), 0.25, 0.9), 90, interval=0.05,
                  what='sync past its first checkpoints')
         active = site_b.active_mgr()

@@ -19,7 +19,6 @@ import errno
 import json
 import os
 import random
-import signal
 import struct
 import subprocess
 import time
@@ -110,12 +109,8 @@ def kill_during(side: Side, proc: Optional[subprocess.Popen], rng: random.Random
     land after it nearly every time.)"""
     delay = rng.uniform(0.0, window)
     time.sleep(delay)
-    osd = side.site.daemon_pid('osd.0')
-    os.kill(osd, signal.SIGSTOP)
-    try:
+    with side.site.paused_osd('osd.0'):
         restarting = fail_over(side.site, kill=True)
-    finally:
-        os.kill(osd, signal.SIGCONT)
     if proc is not None:
         proc.wait(timeout=300)  # the command's answer: lost with its mgr, or given before
     assert restarting.wait(timeout=180) == 0

@@ -29,7 +29,8 @@ def features(site: Site, spec: str) -> list:
 
 
 def slow_sync(images: Images, site_b: Site, name: str):
-    return start_slow_sync(images, site_b, name, '768M', one_chunk=True)
+    # 1 GiB: the copy runs at up to 500 MiB/s and a status poll takes some 0.3 s.
+    return start_slow_sync(images, site_b, name, '1G', one_chunk=True)
 
 
 def snapshot_names(client, name: str) -> set:
@@ -126,12 +127,14 @@ def test_a_write_while_the_replayer_was_down_is_rolled_back_not_resumed(images: 
     a, b = clients
     spec = images.spec('crashed')
     primary_osd = images.site.daemon_pid('osd.0')  # holds pool rbd on site-a
+    paused = None
     try:
         first, second = slow_sync(images, site_b, 'crashed')
         wait_for(copying_past(site_b, spec, 0.2, 0.8), 90, interval=0.05, what='sync past a checkpoint')
         # The copy runs at some 300 MiB/s: held still by stopping the primary's
         # OSD, so that the kill lands in the middle of it.
         os.kill(primary_osd, signal.SIGSTOP)
+        paused = time.monotonic()
         site_b.ceph('config', 'set', 'mgr', 'mgr/mirror_snapshot/replay_skip_pools', 'rbd')
         active = site_b.active_mgr()
         os.kill(site_b.daemon_pid(f'mgr.{active}'), signal.SIGKILL)
@@ -146,7 +149,8 @@ def test_a_write_while_the_replayer_was_down_is_rolled_back_not_resumed(images: 
                 print(site_b.rbd(*args, check=False).stdout.decode())
             raise
     finally:
-        os.kill(primary_osd, signal.SIGCONT)
+        if paused is not None:
+            images.site.resume_osd('osd.0', primary_osd, time.monotonic() - paused)
         reset_slow_sync(site_b)
         reset_option(site_b, 'replay_skip_pools', '')
         sandbox('up')
@@ -190,7 +194,7 @@ def test_a_fence_put_back_by_an_error_is_no_proof_that_nobody_wrote(images: Imag
     try:
         images.create('fs', size='1G', mirror='')     # data first: the first sync copies it all
         images.site.rbd('bench', '--io-type', 'write', '--io-size', '4M', '--io-pattern', 'seq',
-                        '--io-total', '768M', spec)
+                        '--io-total', '1G', spec)
         images.site.rbd('mirror', 'image', 'enable', spec, 'snapshot')
         snap = images.mirror_snapshots(spec)[-1]['id']
         wait_for(copying_past(site_b, spec, 0.2, 0.7), 120, interval=0.05, what='first sync under way')
@@ -250,7 +254,7 @@ def test_a_client_open_across_the_lift_makes_the_delta_in_flight_doubtful(
     outcomes = {'written': 0, 'refused': 0}
     stop = threading.Event()
     try:
-        first, second = start_slow_sync(images, site_b, 'ow', '512M', one_chunk=True)
+        first, second = start_slow_sync(images, site_b, 'ow', '1G', one_chunk=True)
         wait_for(copying_past(site_b, spec, 0.02, 0.9), 120, interval=0.05, what='the sync under way')
         app = b.image('ow')   # opened while the step holds it: its writes are refused meanwhile
 
