@@ -17,6 +17,7 @@ from ._version import MODULE_VERSION
 from .client_registration import ClientRegistration
 from .errors import CommandError, invalid
 from .executor import ExecutorBusy, ExecutorNotReady, NativeExecutor
+from .health_report import HealthReport
 from .heap_release import HeapRelease
 from .local_cluster import BLOCKLISTED, LocalCluster, own_client_config, own_log_file
 from .peer_announcer import PeerAnnouncer
@@ -198,8 +199,7 @@ class Module(MgrModule):
         self._replayer: Optional[Replayer] = None
         self._image_commands: Optional[ImageCommands] = None
         self._heap_release: Optional[HeapRelease] = None
-        self._health: Dict[str, Dict[str, Any]] = {}
-        self._health_lock = threading.Lock()
+        self._health = HealthReport(self.set_health_checks)
         self._handlers: Dict[str, Callable[[Dict[str, Any]], CommandResult]] = {
             'mirror snapshot version': self._cmd_version,
             'mirror snapshot memory': self._cmd_memory,
@@ -345,12 +345,7 @@ class Module(MgrModule):
             self._stopping.wait(self._refresh_interval())
 
     def _set_health(self, source: str, checks: Dict[str, Any]) -> None:
-        with self._health_lock:
-            self._health[source] = checks
-            merged: Dict[str, Any] = {}
-            for part in self._health.values():
-                merged.update(part)
-            self.set_health_checks(merged)
+        self._health.set(source, checks)
 
     # --- commands ----------------------------------------------------------
 
