@@ -1,2 +1,4 @@
 # ceph-mgr finds the MgrModule subclass in the package namespace.
-from .module import Module  # noqa: F401
+from .module import Module
+
+__all__ = ['Module']

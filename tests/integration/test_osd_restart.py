@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from replication import (MiB, assert_replica_matches, copying_past, image_status, reset_option,
+from replication import (assert_replica_matches, copying_past, image_status, reset_option,
                          reset_slow_sync, start_slow_sync, wait_for_health)
 from sandbox import Images, Site, sandbox, wait_for
 

@@ -64,7 +64,7 @@ def test_prepared_snapshot_matches_what_librbd_takes(native, images: Images) -> 
 
 
 def test_refusals_leave_the_image_as_it_was(native, images: Images) -> None:
-    spec = images.create('img', size='16M', mirror='')
+    images.create('img', size='16M', mirror='')
     client = Client(images.site, images.namespace)
     cluster = native.Cluster.connect(str(images.site.conf))
     try:
