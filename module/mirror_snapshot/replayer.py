@@ -567,7 +567,9 @@ class Replayer:
     def _report_health(self) -> None:
         full = self._full_pools()
         with self._lock:
-            errors = [(i.spec, self._error_of(i, full)) for i in self._images.values()]
+            # Health detail without the stall's running seconds: a text that
+            # changed every second would be a change to send every second.
+            errors = [(i.spec, self._error_of(i, full, exact_idle=False)) for i in self._images.values()]
             failed = [f"'{spec}': {error}" for spec, error in errors
                       if error and not error.startswith(SPLIT_BRAIN)]
             split = [f"'{spec}': {error}" for spec, error in errors if error and error.startswith(SPLIT_BRAIN)]
@@ -580,15 +582,17 @@ class Replayer:
                                                 split)
         self._set_health(checks)
 
-    def _error_of(self, image: ReplayedImage, full: Set[str]) -> Optional[str]:
+    def _error_of(self, image: ReplayedImage, full: Set[str], exact_idle: bool = True) -> Optional[str]:
         blocked = full_message_of(image, full)
         if image.running and blocked:
             return blocked  # the sync in flight is blocked
         if image.running:
             view = image.progress.view()
             idle = time.time() - view['updated']
-            if view['phase'] in ('scanning', 'copying', 'snapshotting') and idle > self._stall_seconds():
-                return (f"stalled: no progress for {idle:.0f} s in phase {view['phase']} (OSDs of either "
+            stall = self._stall_seconds()
+            if view['phase'] in ('scanning', 'copying', 'snapshotting') and idle > stall:
+                since = f'for {idle:.0f} s' if exact_idle else f'for more than {stall:.0f} s'
+                return (f"stalled: no progress {since} in phase {view['phase']} (OSDs of either "
                         f"site down or blocked?); it goes on by itself when they answer")
         return image.last_error
 

@@ -154,3 +154,28 @@ def test_a_sync_running_is_not_queued() -> None:
     worker.join(10)
     # Started (no replica yet, between phases): not waiting for a slot.
     assert seen == ['waiting', 'idle'], seen  # the first call, then the one that finds it up to date
+
+
+def test_a_stalled_sync_says_its_seconds_in_status_and_a_steady_line_in_health() -> None:
+    """Health goes to ceph-mgr when it changes (health_report.py): a stall's
+    running seconds belong in status, not in the health detail."""
+    native = FakeNative(0.0)
+    sent: List[Dict[str, Any]] = []
+    replayer = Replayer(native, FakeLocal(), FakePeers(), ManualPool(native), LOG,
+                        {'replay_stall_seconds': 60}.get, sent.append, lambda: set())
+    image = ReplayedImage(native, 'rbd', '', {'name': 'vm-a', 'id': 'id-a', 'global_id': 'g-a',
+                                              'primary': True}, FakePeer())
+    replayer._images[image.key] = image
+    image.running = True
+    image.progress.phase = 'copying'
+    stalled_since = time.time() - 100
+    image.progress.view = lambda: dict(FakeProgress().view(), phase='copying',  # type: ignore[assignment]
+                                       updated=stalled_since)
+    replayer._report_health()
+    stalled_since -= 1   # a second later
+    replayer._report_health()
+    details = [checks['MIRROR_SNAPSHOT_REPLAY_FAILED']['detail'] for checks in sent]
+    assert details[0] == details[1], details
+    assert "stalled: no progress for more than 60 s in phase copying" in details[0][0]
+    status = replayer.find('rbd', '', 'vm-a')
+    assert status['state'] == 'error' and 'stalled: no progress for 101 s' in status['last_error'], status
