@@ -341,7 +341,10 @@ class Module(MgrModule):
                                f'{COMMAND_TIMEOUT_SECONDS:.0f} s; a peer does not answer')
             except Exception as e:
                 self.log.error(f'announcing to peers failed: {e}')
-            self._set_health('peers', announcer.health_checks())
+            try:
+                self._set_health('peers', announcer.health_checks())
+            except Exception as e:   # announcing goes on; the next round reports again
+                self.log.error(f'cannot report the peers\' health: {e}')
             self._stopping.wait(self._refresh_interval())
 
     def _set_health(self, source: str, checks: Dict[str, Any]) -> None:

@@ -569,7 +569,8 @@ class Replayer:
         with self._lock:
             # Health detail without the stall's running seconds: a text that
             # changed every second would be a change to send every second.
-            errors = [(i.spec, self._error_of(i, full, exact_idle=False)) for i in self._images.values()]
+            stall = self._stall_seconds()
+            errors = [(i.spec, self._error_of(i, full, stall, exact_idle=False)) for i in self._images.values()]
             failed = [f"'{spec}': {error}" for spec, error in errors
                       if error and not error.startswith(SPLIT_BRAIN)]
             split = [f"'{spec}': {error}" for spec, error in errors if error and error.startswith(SPLIT_BRAIN)]
@@ -582,14 +583,15 @@ class Replayer:
                                                 split)
         self._set_health(checks)
 
-    def _error_of(self, image: ReplayedImage, full: Set[str], exact_idle: bool = True) -> Optional[str]:
+    def _error_of(self, image: ReplayedImage, full: Set[str], stall: float,
+                  exact_idle: bool = True) -> Optional[str]:
+        """`stall`: replay_stall_seconds, read once by the caller (not per image)."""
         blocked = full_message_of(image, full)
         if image.running and blocked:
             return blocked  # the sync in flight is blocked
         if image.running:
             view = image.progress.view()
             idle = time.time() - view['updated']
-            stall = self._stall_seconds()
             if view['phase'] in ('scanning', 'copying', 'snapshotting') and idle > stall:
                 since = f'for {idle:.0f} s' if exact_idle else f'for more than {stall:.0f} s'
                 return (f"stalled: no progress {since} in phase {view['phase']} (OSDs of either "
@@ -606,11 +608,11 @@ class Replayer:
         return image.outcome != 'local_primary' and not (image.last_error or '').startswith(SPLIT_BRAIN)
 
     def find(self, pool: str, ns: str, name: str) -> Optional[Dict[str, Any]]:
-        full = self._full_pools()
+        full, stall = self._full_pools(), self._stall_seconds()
         with self._lock:
             for image in self._images.values():
                 if (image.pool, image.ns, image.name) == (pool, ns, name) and self._replays_here(image):
-                    return self._status(image, full)
+                    return self._status(image, full, stall)
         return None
 
     def split_brain(self, pool: str, ns: str, name: str) -> Optional[str]:
@@ -623,10 +625,10 @@ class Replayer:
         return None
 
     def statuses(self) -> List[Dict[str, Any]]:
-        full = self._full_pools()
+        full, stall = self._full_pools(), self._stall_seconds()
         with self._lock:
             images = sorted((i for i in self._images.values() if self._replays_here(i)), key=lambda i: i.spec)
-            out = [self._status(i, full) for i in images]
+            out = [self._status(i, full, stall) for i in images]
             for (pool, _), error in sorted(self._pool_errors.items()):
                 if not any(i.pool == pool for i in images):
                     out.append({'image': f'{pool}/', 'role': 'secondary', 'state': 'error',
@@ -634,11 +636,11 @@ class Replayer:
                                 'last_sync': None})
         return out
 
-    def _status(self, image: ReplayedImage, full: Set[str]) -> Dict[str, Any]:
+    def _status(self, image: ReplayedImage, full: Set[str], stall: float) -> Dict[str, Any]:
         """Call with the lock held."""
         view = image.progress.view()
         syncing = image.running and view['phase'] in ('scanning', 'copying', 'snapshotting')
-        error = self._error_of(image, full)
+        error = self._error_of(image, full, stall)
         if error:
             state = 'error'
         elif syncing:

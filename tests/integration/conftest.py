@@ -3,14 +3,17 @@ import faulthandler
 import importlib
 import json
 import os
+import signal
 import sys
+import threading
 import time
 import uuid
 
 import pytest
 
 from replication import Client
-from sandbox import BUILD_DIR, Images, Site, purge_namespace, sandbox, unfence_namespace, wait_for
+from sandbox import (BUILD_DIR, PAUSED_PIDS, Images, Site, purge_namespace, sandbox, unfence_namespace,
+                     wait_for)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -37,9 +40,26 @@ def hung_test_watchdog(request: pytest.FixtureRequest):
     minutes = request.config.getoption('--minutes') or float(os.environ.get('RANDOM_OPS_MINUTES', '0'))
     if minutes:
         limit = max(limit, minutes * 60 + 600)   # test_random_ops run longer on purpose
-    faulthandler.dump_traceback_later(limit, exit=True, file=REAL_STDERR.get('file', sys.__stderr__))
+    faulthandler.dump_traceback_later(limit, exit=False, file=REAL_STDERR.get('file', sys.__stderr__))
+    # Then the run ends; an OSD the test paused is resumed first, or the next
+    # run on this sandbox would hang on it ('sandbox up' sees it running).
+    abort = threading.Timer(limit + 2, _end_hung_run)
+    abort.daemon = True
+    abort.start()
     yield
+    abort.cancel()
     faulthandler.cancel_dump_traceback_later()
+
+
+def _end_hung_run() -> None:
+    for pid in list(PAUSED_PIDS):
+        try:
+            os.kill(pid, signal.SIGCONT)
+        except OSError:
+            pass
+    REAL_STDERR.get('file', sys.__stderr__).write('\nthe test above hung: run ended by its watchdog\n')
+    REAL_STDERR.get('file', sys.__stderr__).flush()
+    os._exit(1)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

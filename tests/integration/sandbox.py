@@ -7,7 +7,7 @@ import struct
 import subprocess
 import time
 from pathlib import Path
-from typing import Any, Iterator, List, Optional
+from typing import Any, Iterator, List, Optional, Set
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD_DIR = Path(os.environ.get('MIRROR_SNAPSHOT_BUILD_DIR', REPO / 'build'))
@@ -16,6 +16,9 @@ SANDBOX_SCRIPT = REPO / 'packaging' / 'sandbox'
 CLI_TIMEOUT = 120
 # An OSD paused for less than this keeps its PGs' read leases (16 s).
 LEASE_SAFE_PAUSE = 5.0
+# OSDs a test has paused (SIGSTOP) and not resumed yet: the hung-test
+# watchdog (conftest.py) resumes them before it ends the run.
+PAUSED_PIDS: Set[int] = set()
 
 
 class CommandFailed(AssertionError):
@@ -69,25 +72,38 @@ class Site:
             return None
         # The pid must still be this daemon's: a stale file's pid may belong to
         # another process by now, and a test must never SIGSTOP or kill that.
+        # Its config must be this site's: another sandbox on the machine (a
+        # CI-like clone) has daemons of the same names.
         kind, _, ident = daemon.partition('.')
         try:
-            argv = Path(f'/proc/{pid}/cmdline').read_bytes().split(b'\0')
+            argv = [arg.decode(errors='replace') for arg in Path(f'/proc/{pid}/cmdline').read_bytes().split(b'\0')]
+            cwd = Path(os.readlink(f'/proc/{pid}/cwd'))
         except OSError:
             return None
-        ours = (Path(argv[0].decode(errors='replace')).name == f'ceph-{kind}'
-                and b'-i' in argv and argv[argv.index(b'-i') + 1:argv.index(b'-i') + 2] == [ident.encode()])
+
+        def arg(flag: str) -> Optional[str]:
+            return argv[argv.index(flag) + 1] if flag in argv[:-1] else None
+        conf = arg('-c')
+        ours = (Path(argv[0]).name == f'ceph-{kind}' and arg('-i') == ident and conf is not None
+                and (cwd / conf).resolve() == self.conf.resolve())
         return pid if ours else None
 
     def active_mgr(self) -> str:
         return self.ceph_json('mgr', 'stat')['active_name']
 
-    @contextlib.contextmanager
-    def paused_osd(self, daemon: str) -> Iterator[int]:
-        """`daemon` (an OSD) alive but answering nothing (SIGSTOP) for the
-        block; resumed afterwards, whatever happened, by resume_osd()."""
+    def pause_osd(self, daemon: str) -> int:
+        """`daemon` (an OSD) alive but answering nothing (SIGSTOP) until
+        resume_osd(); its pid, remembered in PAUSED_PIDS for the watchdog."""
         pid = self.daemon_pid(daemon)
         assert pid is not None, f'{self.name}: {daemon} is not running'
+        PAUSED_PIDS.add(pid)
         os.kill(pid, signal.SIGSTOP)
+        return pid
+
+    @contextlib.contextmanager
+    def paused_osd(self, daemon: str) -> Iterator[int]:
+        """pause_osd() for the block; resumed afterwards, whatever happened."""
+        pid = self.pause_osd(daemon)
         paused = time.monotonic()
         try:
             yield pid
@@ -102,9 +118,13 @@ class Site:
         it then waits, and the tests after would too. Marking the OSD down
         makes it boot again and its PGs re-peer."""
         os.kill(pid, signal.SIGCONT)
+        PAUSED_PIDS.discard(pid)
         if paused_seconds < LEASE_SAFE_PAUSE:
             return
         osd_id = int(daemon.split('.')[1])
+        # An OSD marked down more than osd_max_markdown_count (5) times in 10
+        # minutes shuts itself down: test_role_changes pauses one 9 times.
+        self.ceph('config', 'set', 'osd', 'osd_max_markdown_count', '1000', check=False)
 
         def up_from() -> int:
             osds = self.ceph_json('osd', 'dump')['osds']
@@ -115,9 +135,9 @@ class Site:
         epoch = up_from()
 
         def its_pgs_active() -> bool:
-            stats = self.ceph_json('pg', 'dump', 'pgs')['pg_stats']
-            return all(pg['reported_epoch'] >= epoch and pg['state'].startswith('active')
-                       and 'laggy' not in pg['state'] for pg in stats if osd_id in pg['acting'])
+            stats = [pg for pg in self.ceph_json('pg', 'dump', 'pgs')['pg_stats'] if osd_id in pg['acting']]
+            return bool(stats) and all(pg['reported_epoch'] >= epoch and pg['state'].startswith('active')
+                                       and 'laggy' not in pg['state'] for pg in stats)
         wait_for(its_pgs_active, 120, what=f"{self.name}: {daemon}'s PGs active again")
 
 

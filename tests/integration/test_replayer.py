@@ -455,9 +455,7 @@ def test_a_sync_blocked_by_an_unanswering_osd_frees_its_thread(
         first = snapshot_now(persistent_images, 'stuck')
         wait_synced(site_b, stuck, first)
         images.create('plain', size='8M')
-        osd = site_b.daemon_pid('osd.1')
-        assert osd is not None
-        os.kill(osd, signal.SIGSTOP)   # alive, answering nothing
+        osd = site_b.pause_osd('osd.1')   # alive, answering nothing
         paused = time.monotonic()
         with persistent_clients[0].image('stuck') as image:
             image.write(b'\1' * MiB, 0)
