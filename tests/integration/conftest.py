@@ -34,13 +34,17 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     REAL_STDERR['file'] = os.fdopen(os.dup(2), 'w')
 
 
+def real_stderr():
+    return REAL_STDERR.get('file', sys.__stderr__)
+
+
 @pytest.fixture(autouse=True)
 def hung_test_watchdog(request: pytest.FixtureRequest):
     limit = WATCHDOG_SECONDS
     minutes = request.config.getoption('--minutes') or float(os.environ.get('RANDOM_OPS_MINUTES', '0'))
     if minutes:
         limit = max(limit, minutes * 60 + 600)   # test_random_ops run longer on purpose
-    faulthandler.dump_traceback_later(limit, exit=False, file=REAL_STDERR.get('file', sys.__stderr__))
+    faulthandler.dump_traceback_later(limit, exit=False, file=real_stderr())
     # Then the run ends; an OSD the test paused is resumed first, or the next
     # run on this sandbox would hang on it ('sandbox up' sees it running).
     abort = threading.Timer(limit + 2, _end_hung_run)
@@ -57,8 +61,8 @@ def _end_hung_run() -> None:
             os.kill(pid, signal.SIGCONT)
         except OSError:
             pass
-    REAL_STDERR.get('file', sys.__stderr__).write('\nthe test above hung: run ended by its watchdog\n')
-    REAL_STDERR.get('file', sys.__stderr__).flush()
+    real_stderr().write('\nthe test above hung: run ended by its watchdog\n')
+    real_stderr().flush()
     os._exit(1)
 
 
@@ -66,13 +70,13 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     """A failure is printed as it happens, not only in the summary at the end:
     a run cut short (a hang, CI's time limit) still says what failed and why."""
     if report.failed:
-        sys.__stderr__.write(f'\n---- {report.nodeid} failed in {report.when} ----\n'
-                             f'{report.longreprtext}\n')
+        out = real_stderr()
+        out.write(f'\n---- {report.nodeid} failed in {report.when} ----\n{report.longreprtext}\n')
         for title, text in report.sections:
             if 'stdout' in title or 'stderr' in title:
-                sys.__stderr__.write(f'---- {title} ----\n{text[-20000:]}\n')
-        sys.__stderr__.write(f'---- end of {report.nodeid} ----\n')
-        sys.__stderr__.flush()
+                out.write(f'---- {title} ----\n{text[-20000:]}\n')
+        out.write(f'---- end of {report.nodeid} ----\n')
+        out.flush()
 
 
 @pytest.fixture(scope='session', autouse=True)

@@ -7,7 +7,7 @@ import struct
 import subprocess
 import time
 from pathlib import Path
-from typing import Any, Iterator, List, Optional, Set
+from typing import Any, Dict, Iterator, List, Optional
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD_DIR = Path(os.environ.get('MIRROR_SNAPSHOT_BUILD_DIR', REPO / 'build'))
@@ -16,9 +16,10 @@ SANDBOX_SCRIPT = REPO / 'packaging' / 'sandbox'
 CLI_TIMEOUT = 120
 # An OSD paused for less than this keeps its PGs' read leases (16 s).
 LEASE_SAFE_PAUSE = 5.0
-# OSDs a test has paused (SIGSTOP) and not resumed yet: the hung-test
-# watchdog (conftest.py) resumes them before it ends the run.
-PAUSED_PIDS: Set[int] = set()
+# OSDs a test has paused (SIGSTOP) and not resumed yet, with the monotonic
+# time of the pause: the hung-test watchdog (conftest.py) resumes them before
+# it ends the run.
+PAUSED_PIDS: Dict[int, float] = {}
 
 
 class CommandFailed(AssertionError):
@@ -96,7 +97,7 @@ class Site:
         resume_osd(); its pid, remembered in PAUSED_PIDS for the watchdog."""
         pid = self.daemon_pid(daemon)
         assert pid is not None, f'{self.name}: {daemon} is not running'
-        PAUSED_PIDS.add(pid)
+        PAUSED_PIDS[pid] = time.monotonic()
         os.kill(pid, signal.SIGSTOP)
         return pid
 
@@ -104,13 +105,12 @@ class Site:
     def paused_osd(self, daemon: str) -> Iterator[int]:
         """pause_osd() for the block; resumed afterwards, whatever happened."""
         pid = self.pause_osd(daemon)
-        paused = time.monotonic()
         try:
             yield pid
         finally:
-            self.resume_osd(daemon, pid, time.monotonic() - paused)
+            self.resume_osd(daemon, pid)
 
-    def resume_osd(self, daemon: str, pid: int, paused_seconds: float) -> None:
+    def resume_osd(self, daemon: str, pid: int) -> None:
         """SIGCONT, then a re-peer if the pause was long. Each sandbox pool
         lives on one OSD, and Ceph 16.2 can leave such a PG laggy for ever once
         its OSD was paused past its read lease (16 s by default; nothing
@@ -118,7 +118,7 @@ class Site:
         it then waits, and the tests after would too. Marking the OSD down
         makes it boot again and its PGs re-peer."""
         os.kill(pid, signal.SIGCONT)
-        PAUSED_PIDS.discard(pid)
+        paused_seconds = time.monotonic() - PAUSED_PIDS.pop(pid)
         if paused_seconds < LEASE_SAFE_PAUSE:
             return
         osd_id = int(daemon.split('.')[1])

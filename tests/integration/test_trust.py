@@ -126,14 +126,13 @@ def test_a_write_while_the_replayer_was_down_is_rolled_back_not_resumed(images: 
     the next mgr rolls the partial apply back and starts the delta again."""
     a, b = clients
     spec = images.spec('crashed')
-    primary_osd, paused = None, 0.0   # osd.0 holds pool rbd on site-a
+    primary_osd = None   # osd.0 holds pool rbd on site-a
     try:
         first, second = slow_sync(images, site_b, 'crashed')
         wait_for(copying_past(site_b, spec, 0.2, 0.8), 90, interval=0.05, what='sync past a checkpoint')
         # The copy runs at some 300 MiB/s: held still by stopping the primary's
         # OSD, so that the kill lands in the middle of it.
         primary_osd = images.site.pause_osd('osd.0')
-        paused = time.monotonic()
         site_b.ceph('config', 'set', 'mgr', 'mgr/mirror_snapshot/replay_skip_pools', 'rbd')
         active = site_b.active_mgr()
         os.kill(site_b.daemon_pid(f'mgr.{active}'), signal.SIGKILL)
@@ -149,7 +148,7 @@ def test_a_write_while_the_replayer_was_down_is_rolled_back_not_resumed(images: 
             raise
     finally:
         if primary_osd is not None:
-            images.site.resume_osd('osd.0', primary_osd, time.monotonic() - paused)
+            images.site.resume_osd('osd.0', primary_osd)
         reset_slow_sync(site_b)
         reset_option(site_b, 'replay_skip_pools', '')
         sandbox('up')
