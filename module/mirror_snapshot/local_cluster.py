@@ -39,7 +39,7 @@ def own_client_config(get_option: Callable[[str], Any], log_file: Optional[str],
     """The options of our own client: the mgr's identity, settings for bulk
     copying, and a timeout on every OSD and monitor operation (0: none), so
     that an inactive PG or a full pool fails a step instead of holding a
-    sync thread forever (the peer clients have the same, native/peers.cc)."""
+    sync thread forever (the peer clients have the same, native/ceph/peers.cc)."""
     config = {name: str(get_option(name)) for name in INHERITED_OPTIONS if get_option(name)}
     config.update(REPLICATION_CLIENT_CONFIG)
     config['rados_osd_op_timeout'] = str(op_timeout_seconds)

@@ -16,26 +16,26 @@
 #include <string>
 #include <utility>
 
-#include "native/delta_copier.h"
-#include "native/head_rollback.h"
-#include "native/header_watcher.h"
-#include "native/image_replayer.h"
-#include "native/image_delta.h"
-#include "native/image_verify.h"
-#include "native/io_ctx.h"
-#include "native/omap_object.h"
-#include "native/peers.h"
-#include "native/object_map_marker.h"
-#include "native/prepared_snapshot.h"
-#include "native/pool_images.h"
-#include "native/primary_snapshots.h"
-#include "native/process_heap.h"
-#include "native/rados_cluster.h"
-#include "native/rbd_image.h"
-#include "native/replica_image.h"
-#include "native/role_change.h"
-#include "native/schedule_planner.h"
-#include "native/version.h"
+#include "native/replica/delta_copier.h"
+#include "native/roles/head_rollback.h"
+#include "native/ceph/header_watcher.h"
+#include "native/replay/image_replayer.h"
+#include "native/delta/image_delta.h"
+#include "native/verify/image_verify.h"
+#include "native/ceph/io_ctx.h"
+#include "native/ceph/omap_object.h"
+#include "native/ceph/peers.h"
+#include "native/replica/object_map_marker.h"
+#include "native/replica/prepared_snapshot.h"
+#include "native/ceph/pool_images.h"
+#include "native/primary/primary_snapshots.h"
+#include "native/base/process_heap.h"
+#include "native/ceph/rados_cluster.h"
+#include "native/ceph/rbd_image.h"
+#include "native/replica/replica_image.h"
+#include "native/roles/role_change.h"
+#include "scheduler/schedule_planner.h"
+#include "native/base/version.h"
 #include "scheduler/instant.h"
 #include "scheduler/level_spec.h"
 #include "scheduler/schedule.h"
@@ -791,7 +791,7 @@ PYBIND11_MODULE(_native, m) {
       .def(py::init<const RadosCluster&, const std::string&, const std::string&, const std::string&>(),
            py::arg("cluster"), py::arg("pool"), py::arg("ns"), py::arg("name"),
            py::call_guard<py::gil_scoped_release>(), py::keep_alive<1, 2>(),
-           "Open an image and ask for a snapshot id (see native/prepared_snapshot.h).")
+           "Open an image and ask for a snapshot id (see native/replica/prepared_snapshot.h).")
       .def("take", &TestPreparedSnapshot::Take, py::arg("snap_name"), py::call_guard<py::gil_scoped_release>(),
            "Take the snapshot with the id asked for; its id.");
   m.def("mark_objects_existing",
@@ -804,7 +804,7 @@ PYBIND11_MODULE(_native, m) {
           });
         },
         py::arg("cluster"), py::arg("pool"), py::arg("ns"), py::arg("name"), py::arg("object_nos"),
-        "Mark objects as existing in an image's object map (see native/object_map_marker.h).");
+        "Mark objects as existing in an image's object map (see native/replica/object_map_marker.h).");
   // Its destructor unwatches (network round trips): without the GIL.
   py::class_<ms::HeaderWatcher, std::unique_ptr<ms::HeaderWatcher, DeleteWithoutGil<ms::HeaderWatcher>>>(
       m, "HeaderWatcher")

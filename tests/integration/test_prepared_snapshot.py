@@ -1,5 +1,5 @@
 """A replica's local snapshot is taken with an id asked for while the copy
-runs (native/prepared_snapshot.h): without librbd, so these tests check it
+runs (native/replica/prepared_snapshot.h): without librbd, so these tests check it
 leaves what librbd's own snapshot would, object maps included, and that
 whatever it refuses leaves the image as it was."""
 import json

@@ -1,5 +1,5 @@
 """Rolling HEAD back to a snapshot touching only the objects changed since
-(native/head_rollback.*), on real images of site-a.
+(native/roles/head_rollback.*), on real images of site-a.
 
 Oracle: after the rollback, HEAD reads exactly like the snapshot, `rbd
 object-map check` finds the object map right, and the number of objects

@@ -26,7 +26,7 @@
 #include <string>
 #include <vector>
 
-#include "native/copy_plan.h"
+#include "native/replica/copy_plan.h"
 
 namespace ms = mirror_snapshot;
 

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Rollback benchmark: our O(delta) HEAD rollback (native/head_rollback.*, what a forced promote
+"""Rollback benchmark: our O(delta) HEAD rollback (native/roles/head_rollback.*, what a forced promote
 uses to undo a partially applied delta) vs `rbd snap rollback`, on site-a of the sandbox.
 
 For each image: write the base data, take snapshot `base`, write the "partial delta" (64 MiB of

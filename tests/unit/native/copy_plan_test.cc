@@ -1,4 +1,4 @@
-#include "native/copy_plan.h"
+#include "native/replica/copy_plan.h"
 
 #include <gtest/gtest.h>
 

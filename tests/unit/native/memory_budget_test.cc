@@ -1,4 +1,4 @@
-#include "native/memory_budget.h"
+#include "native/base/memory_budget.h"
 
 #include <gtest/gtest.h>
 

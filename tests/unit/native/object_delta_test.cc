@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
-#include "native/extent_set.h"
-#include "native/object_delta.h"
+#include "native/base/extent_set.h"
+#include "native/delta/object_delta.h"
 
 namespace mirror_snapshot {
 namespace {

@@ -3,7 +3,7 @@
 #include <set>
 #include <vector>
 
-#include "native/prune_policy.h"
+#include "native/primary/prune_policy.h"
 
 namespace mirror_snapshot {
 namespace {

@@ -1,4 +1,4 @@
-#include "native/replica_state.h"
+#include "native/replica/replica_state.h"
 
 #include <gtest/gtest.h>
 

@@ -4,10 +4,10 @@
 #include <memory>
 #include <string>
 
-#include "native/rados_cluster.h"
-#include "native/result.h"
-#include "native/status.h"
-#include "native/version.h"
+#include "native/ceph/rados_cluster.h"
+#include "native/base/result.h"
+#include "native/base/status.h"
+#include "native/base/version.h"
 
 namespace mirror_snapshot {
 namespace {

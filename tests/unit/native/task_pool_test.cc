@@ -1,4 +1,4 @@
-#include "native/task_pool.h"
+#include "native/base/task_pool.h"
 
 #include <gtest/gtest.h>
 

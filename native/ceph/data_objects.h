@@ -1,0 +1,43 @@
+// An image's RADOS objects: where its data objects live and what they are
+// called, and, through librados' C++ API, the I/O contexts of its data pool
+// and of its header's pool (both in the image's namespace) and the snapshot
+// context writes to its data objects must carry.
+#pragma once
+
+#include <rados/librados.hpp>
+
+#include <cstdint>
+#include <string>
+
+#include "native/ceph/rados_cluster.h"
+#include "native/ceph/rbd_image.h"
+#include "native/base/result.h"
+
+namespace mirror_snapshot {
+
+// Where the image's data objects live, for object-level reads.
+struct ObjectLayout {
+  std::string object_prefix;  // "rbd_data.<image id>"
+  uint64_t object_size = 0;
+  int64_t data_pool_id = -1;
+  std::string ns;
+};
+
+std::string DataObjectName(const ObjectLayout& layout, uint64_t object_no);
+
+// The layout of an open image; EOPNOTSUPP for fancy striping (STRIPINGV2).
+Result<ObjectLayout> ImageLayout(const RbdImage& image);
+
+// The data pool of `layout`, in its namespace. `spec` names the image in errors.
+Result<librados::IoCtx> OpenDataObjects(const RadosCluster& cluster, const ObjectLayout& layout,
+                                        const std::string& spec);
+
+// The pool and namespace of the image's header (and object map); `cluster`
+// is the client `image` was opened with.
+Result<librados::IoCtx> OpenHeaderObjects(const RadosCluster& cluster, const RbdImage& image);
+
+// Makes writes through `io` carry the image's snapshot context (every
+// snapshot, newest first), so the OSD clones what older snapshots pin.
+Status SetImageWriteContext(const RbdImage& image, librados::IoCtx* io);
+
+}  // namespace mirror_snapshot

@@ -1,0 +1,41 @@
+// Enumerating what the scheduler covers: RBD pools, their namespaces, and the
+// snapshot-mode mirrored images in each.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "native/ceph/io_ctx.h"
+#include "native/ceph/rados_cluster.h"
+#include "native/base/result.h"
+
+namespace mirror_snapshot {
+
+struct MirroredImage {
+  std::string id;
+  std::string name;
+  std::string global_id;
+  bool primary = false;
+};
+
+// Pools tagged with the "rbd" application (as rbd_support, untagged pools are
+// not RBD pools).
+Result<std::vector<std::string>> ListRbdPools(const RadosCluster& cluster);
+
+// The pool's namespaces, "" (the default namespace) first.
+Result<std::vector<std::string>> ListNamespaces(const IoCtx& pool);
+
+Result<bool> NamespaceExists(const IoCtx& pool, const std::string& ns);
+
+// Every image of this pool/namespace as (id, name). Images created while it
+// lists make librbd answer ERANGE with a larger count: it asks again.
+struct ImageIdName {
+  std::string id;
+  std::string name;
+};
+Result<std::vector<ImageIdName>> ListImages(const IoCtx& ioctx);
+
+// Images of this pool/namespace whose mirroring is enabled in snapshot mode.
+Result<std::vector<MirroredImage>> ListSnapshotMirroredImages(const IoCtx& ioctx);
+
+}  // namespace mirror_snapshot
