@@ -1,7 +1,7 @@
 """Threads the module owns, and the only place the native extension is used.
 
 ceph-mgr deadlocks if a pybind11 extension is imported or called from the
-mgr's own threads (DESIGN.md, threading rule). So the extension is imported
+mgr's own threads (docs/architecture.md, "The threading rule"). So the extension is imported
 by the first thread started here, and every native call is a job handed to
 these threads; command handlers submit and wait.
 

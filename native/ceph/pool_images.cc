@@ -137,4 +137,17 @@ Result<std::vector<MirroredImage>> ListSnapshotMirroredImages(const IoCtx& ioctx
   }
 }
 
+Result<ImageIdentity> IdentifyImage(const IoCtx& ioctx, const std::string& name) {
+  auto exists = NamespaceExists(ioctx, ioctx.ns());
+  if (!exists.ok()) return exists.status();
+  if (!exists.value()) return Status::NotFound("namespace '" + ioctx.Describe() + "' does not exist");
+  auto image = RbdImage::OpenByName(ioctx, name);
+  if (!image.ok()) return image.status();
+  auto id = image.value().Id();
+  if (!id.ok()) return id.status();
+  auto mirror = image.value().Mirror();
+  if (!mirror.ok()) return mirror.status();
+  return ImageIdentity{std::move(id).value(), mirror.value()};
+}
+
 }  // namespace mirror_snapshot

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "native/ceph/io_ctx.h"
+#include "native/ceph/rbd_image.h"
 #include "native/ceph/rados_cluster.h"
 #include "native/base/result.h"
 
@@ -37,5 +38,14 @@ Result<std::vector<ImageIdName>> ListImages(const IoCtx& ioctx);
 
 // Images of this pool/namespace whose mirroring is enabled in snapshot mode.
 Result<std::vector<MirroredImage>> ListSnapshotMirroredImages(const IoCtx& ioctx);
+
+// One image of `ioctx` (pool/ns), by name: its id and mirroring state.
+// ENOENT naming the namespace when that is what is missing (librbd would only
+// say the image does not exist).
+struct ImageIdentity {
+  std::string id;
+  MirrorInfo mirror;
+};
+Result<ImageIdentity> IdentifyImage(const IoCtx& ioctx, const std::string& name);
 
 }  // namespace mirror_snapshot

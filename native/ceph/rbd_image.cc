@@ -299,6 +299,24 @@ Status RbdImage::Resize(uint64_t size) const {
   return Status::Ok();
 }
 
+Status RbdImage::SetSnapshot(uint64_t snap_id) const {
+  const int rc = rbd_snap_set_by_id(image_, snap_id);
+  if (rc < 0) return Status::FromErrno(rc, "reading snapshot " + std::to_string(snap_id) + " of '" + spec_ + "'");
+  return Status::Ok();
+}
+
+Status RbdImage::SetHead() const {
+  const int rc = rbd_snap_set(image_, nullptr);
+  if (rc < 0) return Status::FromErrno(rc, "returning to the head of '" + spec_ + "'");
+  return Status::Ok();
+}
+
+Status RbdImage::AcquireExclusiveLock() const {
+  const int rc = rbd_lock_acquire(image_, RBD_LOCK_MODE_EXCLUSIVE);
+  if (rc < 0) return Status::FromErrno(rc, "taking the exclusive lock of '" + spec_ + "'");
+  return Status::Ok();
+}
+
 Result<std::vector<std::string>> RbdImage::LockOwners() const {
   rbd_lock_mode_t mode;
   std::vector<char*> owners(8);

@@ -97,6 +97,13 @@ class RbdImage {
   // The image size at snapshot `snap_id` (any namespace).
   Result<uint64_t> SnapshotSize(uint64_t snap_id) const;
   Status Resize(uint64_t size) const;
+  // Reads (and the size, parent and overlap asked for) from snapshot
+  // `snap_id` (any namespace) until SetHead(); writes are refused meanwhile.
+  Status SetSnapshot(uint64_t snap_id) const;
+  Status SetHead() const;
+  // Takes the exclusive lock for this handle (librbd keeps it until close or
+  // a peer asks for it); EROFS and the like when the image refuses writers.
+  Status AcquireExclusiveLock() const;
   // Clients holding the image's exclusive lock (a writer is active), e.g.
   // "client.4123"; empty when none does (or exclusive-lock is off).
   Result<std::vector<std::string>> LockOwners() const;

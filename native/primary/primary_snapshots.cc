@@ -118,14 +118,4 @@ Result<SnapshotRun> CreatePrimarySnapshot(const IoCtx& ioctx, const ImageLocator
   return run;
 }
 
-Result<SnapshotRun> PruneMirrorSnapshots(const IoCtx& ioctx, const ImageLocator& locator) {
-  SnapshotRun run;
-  auto image = Prepare(ioctx, locator, &run);
-  if (!image.ok()) return image.status();
-  if (!run.skipped.empty()) return run;
-  Status s = Prune(image.value(), run.keep, &run);
-  if (!s.ok()) return s;
-  return run;
-}
-
 }  // namespace mirror_snapshot

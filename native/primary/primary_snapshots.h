@@ -51,7 +51,4 @@ Status WriteSyncPin(const IoCtx& image_io, const std::string& image_id, const st
 Result<SnapshotRun> CreatePrimarySnapshot(const IoCtx& ioctx, const ImageLocator& image,
                                           uint32_t flags);
 
-// Prunes without creating (e.g. after the limit was lowered).
-Result<SnapshotRun> PruneMirrorSnapshots(const IoCtx& ioctx, const ImageLocator& image);
-
 }  // namespace mirror_snapshot

@@ -345,8 +345,8 @@ class Step {
     progress_->Phase("scanning");
     auto delta = ComputeImageDelta(*target_.remote, remote_, from, to, options_.list_snaps_in_flight);
     if (!delta.ok()) return delta.status();
-    int rc = rbd_snap_set_by_id(remote_.handle(), to);
-    if (rc < 0) return Status::FromErrno(rc, "reading snapshot " + std::to_string(to) + " of '" + remote_.spec() + "'");
+    auto status = remote_.SetSnapshot(to);
+    if (!status.ok()) return status;
 
     progress_->Phase("copying");
     CopyOptions copy;
@@ -380,9 +380,9 @@ class Step {
     // anything else writes the record, so the last write is the newest.
     checkpoints.value().Drain();
     // Back to the primary's head: its metadata (the pin) can only be written there.
-    rc = rbd_snap_set(remote_.handle(), nullptr);
+    status = remote_.SetHead();
     if (!stats.ok()) return stats.status();
-    if (rc < 0) return Status::FromErrno(rc, "returning to the head of '" + remote_.spec() + "'");
+    if (!status.ok()) return status;
     return stats.value().bytes_written + stats.value().bytes_zeroed;
   }
 

@@ -697,4 +697,24 @@ Result<CopyStats> ApplyDelta(const RadosCluster& source_cluster, const RbdImage&
   return stats;
 }
 
+Result<CopyStats> CopyImageDelta(const RadosCluster& source_cluster, const IoCtx& source_io,
+                                 const std::string& source_name, uint64_t from_snap_id, uint64_t to_snap_id,
+                                 const RadosCluster& target_cluster, const IoCtx& target_io,
+                                 const std::string& target_name, bool lock_target, CopyOptions options) {
+  auto source = RbdImage::OpenByName(source_io, source_name);
+  if (!source.ok()) return source.status();
+  auto delta = ComputeImageDelta(source_cluster, source.value(), from_snap_id, to_snap_id);
+  if (!delta.ok()) return delta.status();
+  Status status = source.value().SetSnapshot(to_snap_id);
+  if (!status.ok()) return status;
+  auto target = RbdImage::OpenByName(target_io, target_name);
+  if (!target.ok()) return target.status();
+  if (lock_target) {
+    status = target.value().AcquireExclusiveLock();
+    if (!status.ok()) return status;
+  }
+  options.target_cluster = &target_cluster;
+  return ApplyDelta(source_cluster, source.value(), delta.value(), target.value(), options);
+}
+
 }  // namespace mirror_snapshot

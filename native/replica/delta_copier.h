@@ -8,6 +8,7 @@
 
 #include "native/delta/image_delta.h"
 #include "native/base/memory_budget.h"
+#include "native/ceph/io_ctx.h"
 #include "native/ceph/rados_cluster.h"
 #include "native/ceph/rbd_image.h"
 #include "native/base/result.h"
@@ -71,5 +72,15 @@ struct CopyStats {
 // The target is resized to delta.size_at_to (grown first, shrunk last).
 Result<CopyStats> ApplyDelta(const RadosCluster& source_cluster, const RbdImage& source,
                              const ImageDelta& delta, const RbdImage& target, const CopyOptions& options);
+
+// The image `source_name` of `source_io` between two of its snapshots, copied
+// onto the image `target_name` of `target_io` with ApplyDelta: the whole
+// delta path of one sync without its records (benchmarks and tests drive the
+// copier with it). `lock_target` takes the target's exclusive lock first, as
+// the replayer's handle holds it. `options.target_cluster` is set to `target`.
+Result<CopyStats> CopyImageDelta(const RadosCluster& source_cluster, const IoCtx& source_io,
+                                 const std::string& source_name, uint64_t from_snap_id, uint64_t to_snap_id,
+                                 const RadosCluster& target_cluster, const IoCtx& target_io,
+                                 const std::string& target_name, bool lock_target, CopyOptions options);
 
 }  // namespace mirror_snapshot

@@ -57,14 +57,14 @@ def test_first_copy_then_delta_reproduce_the_primary(native, images: Images, sit
         target.create('img', size='32M', mirror='')
         src = native.Cluster.connect(str(images.site.conf))
         dst = native.Cluster.connect(str(site_b.conf))
-        first = native.copy_delta(src, 'rbd', images.namespace, 'img', 0, s1,
+        first = native.testing.copy_delta(src, 'rbd', images.namespace, 'img', 0, s1,
                                   dst, 'rbd', target.namespace, 'img', 8 * MiB, 0)
         assert first['bytes_read'] <= 20 * MiB
         with pool_io(site_b, target.namespace) as b_io:
             with rbd.Image(b_io, 'img', read_only=True) as copy:
                 assert hashlib.sha256(copy.read(0, copy.size())).digest() == \
                     hashlib.sha256(read_at(a_io, 'img', s1)).digest()
-            second = native.copy_delta(src, 'rbd', images.namespace, 'img', s1, s2,
+            second = native.testing.copy_delta(src, 'rbd', images.namespace, 'img', s1, s2,
                                        dst, 'rbd', target.namespace, 'img', 8 * MiB, 0)
             at_s2 = read_at(a_io, 'img', s2)
             with rbd.Image(b_io, 'img', read_only=True) as copy:
@@ -95,16 +95,16 @@ def test_a_delta_of_many_small_extents_holds_at_most_1024_chunks(native, images:
             for i in range(3000):   # 16 KiB apart: 3,000 ranges of objects that existed at s1
                 image.write(rng.randbytes(4096), i * 16384)
         s2 = mirror_snapshot(images, 'many')
-        delta = native.image_delta(native.Cluster.connect(str(images.site.conf)), 'rbd', images.namespace,
+        delta = native.testing.image_delta(native.Cluster.connect(str(images.site.conf)), 'rbd', images.namespace,
                                    'many', s1, s2)
         assert len(delta['changed']) == 3000 and not delta['created'], (len(delta['changed']), delta['created'])
 
         target.create('many', size='64M', mirror='')
         src = native.Cluster.connect(str(images.site.conf))
         dst = native.Cluster.connect(str(site_b.conf))
-        native.copy_delta(src, 'rbd', images.namespace, 'many', 0, s1, dst, 'rbd', target.namespace, 'many',
+        native.testing.copy_delta(src, 'rbd', images.namespace, 'many', 0, s1, dst, 'rbd', target.namespace, 'many',
                           64 * MiB, 0)
-        second = native.copy_delta(src, 'rbd', images.namespace, 'many', s1, s2, dst, 'rbd', target.namespace,
+        second = native.testing.copy_delta(src, 'rbd', images.namespace, 'many', s1, s2, dst, 'rbd', target.namespace,
                                    'many', 64 * MiB, 0)
         assert 1 < second['max_chunks_in_flight'] <= 1024, second
         assert second['bytes_read'] == 3000 * 4096, second
@@ -148,7 +148,7 @@ def test_marked_created_objects_keep_the_object_map_exact(native, images: Images
         src = native.Cluster.connect(str(images.site.conf))
         # As the replayer connects: librbd's cache off, so librados may write too.
         dst = native.Cluster.connect(str(site_b.conf), config={'rbd_cache': 'false'})
-        stats = native.copy_delta(src, 'rbd', images.namespace, 'img', 0, s1, dst, 'rbd', target.namespace, 'img',
+        stats = native.testing.copy_delta(src, 'rbd', images.namespace, 'img', 0, s1, dst, 'rbd', target.namespace, 'img',
                                   8 * MiB, 0, mark_created_objects=True, lock_target=locked)
         assert stats['objects_marked'] == (3 if locked else 0), stats
         assert whole_objects_in_map(b_io, 'img', 4 * MiB) == {0, 2, 5}
@@ -164,6 +164,6 @@ def test_marker_sets_exactly_the_objects_given(native, images: Images) -> None:
     images.create('img', size='1G')
     objects = [n for n in range(0, 256, 2)] + [101, 255]  # 128 runs and two joined ones
     cluster = native.Cluster.connect(str(images.site.conf))
-    native.mark_objects_existing(cluster, 'rbd', images.namespace, 'img', list(reversed(objects)) + [0])
+    native.testing.mark_objects_existing(cluster, 'rbd', images.namespace, 'img', list(reversed(objects)) + [0])
     with pool_io(images.site, images.namespace) as io:
         assert whole_objects_in_map(io, 'img', 4 * MiB) == set(objects)

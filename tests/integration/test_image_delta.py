@@ -82,7 +82,7 @@ def test_delta_between_mirror_snapshots_reproduces_the_image(native, images: Ima
     s2 = mirror_snapshot(images, 'img')
 
     local = native.Cluster.connect(str(images.site.conf))
-    delta = native.image_delta(local, 'rbd', images.namespace, 'img', s1, s2)
+    delta = native.testing.image_delta(local, 'rbd', images.namespace, 'img', s1, s2)
     at_from, at_to = read_at(ioctx, 'img', s1), read_at(ioctx, 'img', s2)
     assert len(at_to) == delta['size_at_to']
     rebuilt = apply_delta(at_from, at_to, delta)
@@ -92,7 +92,7 @@ def test_delta_between_mirror_snapshots_reproduces_the_image(native, images: Ima
         assert changed <= 40 * 4096, changed
     assert delta['objects_scanned'] >= delta['objects_changed']
     # From nothing, the delta is the whole allocated image.
-    full = native.image_delta(local, 'rbd', images.namespace, 'img', 0, s2)
+    full = native.testing.image_delta(local, 'rbd', images.namespace, 'img', 0, s2)
     assert hashlib.sha256(apply_delta(b'', at_to, full)).hexdigest() == hashlib.sha256(at_to).hexdigest()
     del local
     assert spec
@@ -102,5 +102,5 @@ def test_unknown_snapshot_is_enoent(native, images: Images) -> None:
     images.create('img', size='8M')
     local = native.Cluster.connect(str(images.site.conf))
     with pytest.raises(OSError) as error:
-        native.image_delta(local, 'rbd', images.namespace, 'img', 0, 987654)
+        native.testing.image_delta(local, 'rbd', images.namespace, 'img', 0, 987654)
     assert error.value.errno == 2 and '987654' in error.value.strerror

@@ -42,7 +42,7 @@ def test_prepared_snapshot_matches_what_librbd_takes(native, images: Images) -> 
         # Writable, so that it watches the header (read-only handles do not).
         with client.image('img') as reader:
             reader.list_snaps()  # an open handle that caches the snapshot list
-            snap_id = native.PreparedSnapshot(cluster, 'rbd', images.namespace, 'img').take('s1')
+            snap_id = native.testing.PreparedSnapshot(cluster, 'rbd', images.namespace, 'img').take('s1')
             # The header-update notification made the open handle refresh.
             assert {s['name']: s['id'] for s in reader.list_snaps()} == {'s1': snap_id}
         write_objects(client, 'img', [5], b'b')
@@ -70,7 +70,7 @@ def test_refusals_leave_the_image_as_it_was(native, images: Images) -> None:
     try:
         write_objects(client, 'img', [1], b'c')
         # A snapshot newer than the id asked for: the id is stale.
-        stale = native.PreparedSnapshot(cluster, 'rbd', images.namespace, 'img')
+        stale = native.testing.PreparedSnapshot(cluster, 'rbd', images.namespace, 'img')
         with client.image('img') as image:
             image.create_snap('newer')
         with pytest.raises(OSError) as e:
@@ -78,7 +78,7 @@ def test_refusals_leave_the_image_as_it_was(native, images: Images) -> None:
         assert e.value.errno == 116  # ESTALE
         # A name in use.
         with pytest.raises(OSError) as e:
-            native.PreparedSnapshot(cluster, 'rbd', images.namespace, 'img').take('newer')
+            native.testing.PreparedSnapshot(cluster, 'rbd', images.namespace, 'img').take('newer')
         assert e.value.errno == 17  # EEXIST
         with client.image('img', read_only=True) as image:
             assert [s['name'] for s in image.list_snaps()] == ['newer']
@@ -87,7 +87,7 @@ def test_refusals_leave_the_image_as_it_was(native, images: Images) -> None:
         journaled = images.create('journaled', size='16M', mirror='')
         images.site.rbd('feature', 'enable', journaled, 'journaling')
         with pytest.raises(OSError) as e:
-            native.PreparedSnapshot(cluster, 'rbd', images.namespace, 'journaled').take('s')
+            native.testing.PreparedSnapshot(cluster, 'rbd', images.namespace, 'journaled').take('s')
         assert e.value.errno == 95  # ENOTSUP
         assert 'journal' in str(e.value)
         with client.image('journaled', read_only=True) as image:
@@ -148,7 +148,7 @@ def test_adopted_snapshot_without_its_object_map_is_completed(native, images: Im
     b.ioctx.remove_object(f'rbd_object_map.{image_id}.{local_ids[second]:016x}')
     with pytest.raises(rbd.ImageNotFound):
         b.image('img', snapshot=second, read_only=True)
-    native.mark_objects_existing(native.Cluster.connect(str(site_b.conf)), 'rbd', images.namespace, 'img', [3])
+    native.testing.mark_objects_existing(native.Cluster.connect(str(site_b.conf)), 'rbd', images.namespace, 'img', [3])
     record = dict(kv.split('=', 1) for kv in site_b.rbd('image-meta', 'get', spec, RECORD).stdout.decode()
                   .strip().split(','))
     record.update(primary_snap_id=str(s1), local_snap_id=str(local_ids[first]),

@@ -71,7 +71,7 @@ def test_rollback_restores_the_snapshot_touching_only_changed_objects(images: Im
     assert digest(ioctx, 'img') != digest(ioctx, 'img', 'base')
 
     cluster = native.Cluster.connect(str(images.site.conf))
-    report = native.rollback_head(cluster, 'rbd', images.namespace, 'img', 'base')
+    report = native.testing.rollback_head(cluster, 'rbd', images.namespace, 'img', 'base')
 
     assert digest(ioctx, 'img') == digest(ioctx, 'img', 'base')
     assert digest(ioctx, 'img', 'later') == later
@@ -99,7 +99,7 @@ def test_rollback_of_a_clone_brings_back_the_parent_data(images: Images, ioctx, 
         child.write(rng.randbytes(4096), 8 * MiB)      # copy-up after it: must go
         child.write(rng.randbytes(4096), 4 * MiB + 8192)
     cluster = native.Cluster.connect(str(images.site.conf))
-    report = native.rollback_head(cluster, 'rbd', images.namespace, 'child', 'base')
+    report = native.testing.rollback_head(cluster, 'rbd', images.namespace, 'child', 'base')
     assert digest(ioctx, 'child') == digest(ioctx, 'child', 'base')
     assert report['objects_rolled_back'] == 2
     assert object_map_ok(images, 'child')
@@ -109,5 +109,5 @@ def test_rollback_to_a_missing_snapshot_is_enoent(images: Images, native) -> Non
     images.create('img', size='8M', mirror='')
     cluster = native.Cluster.connect(str(images.site.conf))
     with pytest.raises(OSError) as e:
-        native.rollback_head(cluster, 'rbd', images.namespace, 'img', 'nope')
+        native.testing.rollback_head(cluster, 'rbd', images.namespace, 'img', 'nope')
     assert e.value.errno == 2 and "snapshot 'nope'" in e.value.strerror

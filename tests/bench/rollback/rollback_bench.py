@@ -82,7 +82,7 @@ def one_case(site: Site, ioctx, native, cluster, label: str, size: int, written:
             with rbd.Image(ioctx, name) as image:
                 write_objects(image, delta, run)
             started = time.monotonic()
-            report = native.rollback_head(cluster, POOL, '', name, 'base')
+            report = native.testing.rollback_head(cluster, POOL, '', name, 'base')
             ours.append(time.monotonic() - started)
             touched_ours = report['objects_rolled_back']
 

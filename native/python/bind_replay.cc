@@ -1,0 +1,78 @@
+// The secondary's sync: the memory budget all syncs share, the live progress
+// of one, the threads of their side jobs, one sync step (ReplayImage), and the
+// replica record a step leaves.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "native/base/memory_budget.h"
+#include "native/base/task_pool.h"
+#include "native/python/bindings.h"
+#include "native/python/convert.h"
+#include "native/python/errors.h"
+#include "native/python/gil.h"
+#include "native/replay/image_replayer.h"
+#include "native/replay/replay_progress.h"
+#include "native/replica/replica_image.h"
+
+namespace mirror_snapshot::binding {
+
+void BindReplay(py::module_& m) {
+  const ReplayOptions defaults;
+  py::class_<MemoryBudget, std::shared_ptr<MemoryBudget>>(m, "MemoryBudget")
+      .def(py::init<uint64_t>(), py::arg("limit_bytes"))
+      .def("set_limit", &MemoryBudget::SetLimit)
+      .def("used", &MemoryBudget::used);
+  py::class_<ReplayProgress, std::shared_ptr<ReplayProgress>>(m, "ReplayProgress")
+      .def(py::init<>())
+      .def("view", [](const ReplayProgress& p) { return ToDict(p.View()); })
+      .def("set_cancelled", &ReplayProgress::SetCancelled)
+      .def("cancelled", &ReplayProgress::cancelled);
+  py::class_<TaskPool, std::shared_ptr<TaskPool>>(m, "TaskPool")
+      // Joined without the GIL: a job still queued must not stall every mgr module.
+      .def(py::init([](unsigned threads) {
+             return std::shared_ptr<TaskPool>(new TaskPool(threads), DeleteWithoutGil<TaskPool>());
+           }),
+           py::arg("threads"),
+           "A fixed set of threads for the side jobs of syncs (their release of primary snapshots).")
+      .def_property_readonly("threads", &TaskPool::threads);
+  m.def("replay_image",
+        [](const RadosCluster& remote, const RadosCluster& local, const std::string& pool, const std::string& ns,
+           const std::string& remote_image_id, const std::string& image_name, const std::string& remote_fsid,
+           const std::string& local_fsid, std::shared_ptr<ReplayProgress> progress,
+           uint64_t max_in_flight_bytes, unsigned keep_local_snapshots, std::shared_ptr<MemoryBudget> budget,
+           std::shared_ptr<TaskPool> side_jobs) {
+          ReplayTarget target{&remote, &local, pool, ns, remote_image_id, image_name, remote_fsid, local_fsid};
+          ReplayOptions options;
+          options.max_in_flight_bytes = max_in_flight_bytes;
+          options.budget = budget.get();
+          options.keep_local_snapshots = keep_local_snapshots;
+          options.side_jobs = side_jobs.get();
+          const auto result = WithoutGil([&] { return Unwrap(ReplayImage(target, options, progress.get())); });
+          return ToDict(result);
+        },
+        py::arg("remote"), py::arg("local"), py::arg("pool"), py::arg("ns"), py::arg("remote_image_id"),
+        py::arg("image_name"), py::arg("remote_fsid"), py::arg("local_fsid"), py::arg("progress"),
+        py::arg("max_in_flight_bytes") = defaults.max_in_flight_bytes,
+        py::arg("keep_local_snapshots") = defaults.keep_local_snapshots,
+        py::arg("budget") = nullptr, py::arg("side_jobs") = nullptr,
+        "Bring the secondary of a primary image up to the newest complete primary mirror snapshot (one delta).");
+  m.def("replica_state",
+        [](const RadosCluster& c, const std::string& pool, const std::string& ns, const std::string& name)
+            -> py::object {
+          const auto state = WithoutGil([&] {
+            IoCtx ioctx = OpenPool(c, pool, ns);
+            auto image = Unwrap(RbdImage::OpenByName(ioctx, name));
+            return Unwrap(ReadReplicaState(image));
+          });
+          if (!state) return py::none();
+          return ToDict(*state);
+        },
+        py::arg("cluster"), py::arg("pool"), py::arg("ns"), py::arg("name"),
+        "The replica record of a local image, or None if it is not a replica (ENOENT if missing).");
+}
+
+}  // namespace mirror_snapshot::binding
