@@ -20,7 +20,7 @@ from .peer_connections import PeerConnecting, PeerConnections, peer_error
 
 HEALTH_CHECK = 'MIRROR_SNAPSHOT_REPLAY_FAILED'
 SPLIT_BRAIN_CHECK = 'MIRROR_SNAPSHOT_SPLIT_BRAIN'
-SPLIT_BRAIN = 'split-brain'  # how the native replayer's message starts
+SPLIT_BRAIN_OUTCOME = 'split_brain'  # the name of native.ReplayOutcome.split_brain
 PAUSE_TIMEOUT_SECONDS = 60.0
 RETRY_MIN_SECONDS = 5.0
 RETRY_MAX_SECONDS = 300.0
@@ -428,14 +428,25 @@ class Replayer:
                 if result['adopted']:
                     self._log.info(f"'{image.spec}' was the primary before its peer's promotion: "
                                    f"it is that image's secondary now")
+                outcome = result['outcome']
+                if outcome == native.ReplayOutcome.split_brain:
+                    # Nothing written on either side; retried with backoff
+                    # until an operator resyncs one of them.
+                    with self._lock:
+                        image.replica = None
+                        image.outcome = outcome.name
+                        self._failed(image, result['reason'])
+                    self._log.error(f"replaying '{image.spec}' failed: {result['reason']}")
+                    return
                 with self._lock:
                     image.local_name = name  # the step renamed the replica to it, if it had to
-                    image.replica = result['state'] if result['outcome'] != 'local_primary' else None
-                    image.outcome = result['outcome']
+                    local_primary = outcome == native.ReplayOutcome.local_primary
+                    image.replica = None if local_primary else result['state']
+                    image.outcome = outcome.name
                     image.newest_primary_snap_id = result['newest_primary_snap_id']
                     image.last_error = None
                     image.failures = 0
-                    if result['outcome'] == 'synced':
+                    if outcome == native.ReplayOutcome.synced:
                         image.last_sync = {'seconds': result['seconds'], 'bytes': result['bytes_copied'],
                                            'finished': result['completed_at'],
                                            'skipped_snapshots': result['skipped_snapshots'],
@@ -460,6 +471,8 @@ class Replayer:
             if e.errno == errno.ETIMEDOUT:
                 message += ' (OSDs or monitors did not answer in time; retried with backoff)'
             with self._lock:
+                if image.outcome == SPLIT_BRAIN_OUTCOME:
+                    image.outcome = 'waiting'  # this error is not the split-brain's: it says nothing of roles
                 # EAGAIN: a clone's parent not replicated yet, or the peer being connected.
                 self._failed(image, message, soon=e.errno == errno.EAGAIN)
             if e.errno == errno.EAGAIN:
@@ -570,10 +583,10 @@ class Replayer:
             # Health detail without the stall's running seconds: a text that
             # changed every second would be a change to send every second.
             stall = self._stall_seconds()
-            errors = [(i.spec, self._error_of(i, full, stall, exact_idle=False)) for i in self._images.values()]
-            failed = [f"'{spec}': {error}" for spec, error in errors
-                      if error and not error.startswith(SPLIT_BRAIN)]
-            split = [f"'{spec}': {error}" for spec, error in errors if error and error.startswith(SPLIT_BRAIN)]
+            errors = [(i.spec, self._error_of(i, full, stall, exact_idle=False), i.outcome == SPLIT_BRAIN_OUTCOME)
+                      for i in self._images.values()]
+            failed = [f"'{spec}': {error}" for spec, error, split_brain in errors if error and not split_brain]
+            split = [f"'{spec}': {error}" for spec, error, split_brain in errors if error and split_brain]
             failed += [f"pool '{pool}': {error}" for (pool, _), error in self._pool_errors.items()]
         checks: Dict[str, Any] = {}
         if failed:
@@ -605,7 +618,7 @@ class Replayer:
     def _replays_here(image: ReplayedImage) -> bool:
         """False for an image that is primary here (promoted, or split-brain):
         its status is the primary's."""
-        return image.outcome != 'local_primary' and not (image.last_error or '').startswith(SPLIT_BRAIN)
+        return image.outcome not in ('local_primary', SPLIT_BRAIN_OUTCOME)
 
     def find(self, pool: str, ns: str, name: str) -> Optional[Dict[str, Any]]:
         full, stall = self._full_pools(), self._stall_seconds()
@@ -619,8 +632,7 @@ class Replayer:
         """The split-brain error of a primary image of this site, if any."""
         with self._lock:
             for image in self._images.values():
-                if (image.pool, image.ns, image.name) == (pool, ns, name) and \
-                        (image.last_error or '').startswith(SPLIT_BRAIN):
+                if (image.pool, image.ns, image.name) == (pool, ns, name) and image.outcome == SPLIT_BRAIN_OUTCOME:
                     return image.last_error
         return None
 

@@ -94,17 +94,17 @@ void BindCluster(py::module_& m) {
            py::call_guard<py::gil_scoped_release>())
       .def("pool_id", [](const RadosCluster& c, const std::string& pool) {
              return OpenPool(c, pool, "").pool_id();
-           }, py::call_guard<py::gil_scoped_release>());
+           }, py::arg("pool"), py::call_guard<py::gil_scoped_release>());
 
   // --- pools, namespaces, images -------------------------------------------
-  m.def("rbd_pools", [](const RadosCluster& c) { return Unwrap(ListRbdPools(c)); },
+  m.def("rbd_pools", [](const RadosCluster& c) { return Unwrap(ListRbdPools(c)); }, py::arg("cluster"),
         py::call_guard<py::gil_scoped_release>(), "Pools tagged with the rbd application.");
   m.def("namespaces", [](const RadosCluster& c, const std::string& pool) {
           return Unwrap(ListNamespaces(OpenPool(c, pool, "")));
-        }, py::call_guard<py::gil_scoped_release>(), "Namespaces of a pool, '' first.");
+        }, py::arg("cluster"), py::arg("pool"), py::call_guard<py::gil_scoped_release>(), "Namespaces of a pool, '' first.");
   m.def("namespace_exists", [](const RadosCluster& c, const std::string& pool, const std::string& ns) {
           return Unwrap(NamespaceExists(OpenPool(c, pool, ""), ns));
-        }, py::call_guard<py::gil_scoped_release>());
+        }, py::arg("cluster"), py::arg("pool"), py::arg("ns"), py::call_guard<py::gil_scoped_release>());
   m.def("snapshot_mirrored_images",
         [](const RadosCluster& c, const std::string& pool, const std::string& ns) {
           const auto images = WithoutGil([&] { return Unwrap(ListSnapshotMirroredImages(OpenPool(c, pool, ns))); });
@@ -139,22 +139,23 @@ void BindCluster(py::module_& m) {
            const std::string& prefix) {
           IoCtx ioctx = OpenPool(c, pool, ns);
           return Unwrap(Unwrap(RbdImage::OpenByName(ioctx, name)).MetadataWithPrefix(prefix));
-        }, py::call_guard<py::gil_scoped_release>(), "Image metadata whose keys start with prefix.");
+        }, py::arg("cluster"), py::arg("pool"), py::arg("ns"), py::arg("name"), py::arg("prefix"),
+        py::call_guard<py::gil_scoped_release>(), "Image metadata whose keys start with prefix.");
   m.def("mirror_snapshots", &MirrorSnapshotsOf, py::arg("cluster"), py::arg("pool"), py::arg("ns"),
         py::arg("name") = "", py::arg("id") = "");
 
   // --- omap of one object (schedules, state) -------------------------------
   m.def("omap_read", [](const RadosCluster& c, const std::string& pool, const std::string& oid) {
           return Unwrap(OmapObject(OpenPool(c, pool, ""), oid).ReadAll());
-        }, py::call_guard<py::gil_scoped_release>());
+        }, py::arg("cluster"), py::arg("pool"), py::arg("oid"), py::call_guard<py::gil_scoped_release>());
   m.def("omap_set", [](const RadosCluster& c, const std::string& pool, const std::string& oid,
                        const std::map<std::string, std::string>& values) {
           Check(OmapObject(OpenPool(c, pool, ""), oid).Set(values));
-        }, py::call_guard<py::gil_scoped_release>());
+        }, py::arg("cluster"), py::arg("pool"), py::arg("oid"), py::arg("values"), py::call_guard<py::gil_scoped_release>());
   m.def("omap_remove", [](const RadosCluster& c, const std::string& pool, const std::string& oid,
                           const std::vector<std::string>& keys) {
           Check(OmapObject(OpenPool(c, pool, ""), oid).Remove(keys));
-        }, py::call_guard<py::gil_scoped_release>());
+        }, py::arg("cluster"), py::arg("pool"), py::arg("oid"), py::arg("keys"), py::call_guard<py::gil_scoped_release>());
 
   // --- peers -------------------------------------------------------------------
   // A peer record as Python sees it: everything but the key (invariant 8,
@@ -178,7 +179,7 @@ void BindCluster(py::module_& m) {
            });
   m.def("peer_sites", [](const RadosCluster& c, const std::string& pool) {
           return WithoutGil([&] { return Unwrap(ListPeerSites(OpenPool(c, pool, ""))); });
-        }, "The pool's mirror peers (PeerSite objects: no key is readable from Python).");
+        }, py::arg("cluster"), py::arg("pool"), "The pool's mirror peers (PeerSite objects: no key is readable from Python).");
   m.def("connect_peer", [](const PeerSite& peer, int timeout_seconds) {
           return WithoutGil([&] { return Shared(Unwrap(ConnectToPeer(peer, timeout_seconds))); });
         }, py::arg("peer"), py::arg("timeout_seconds") = 30,
@@ -186,7 +187,8 @@ void BindCluster(py::module_& m) {
   m.def("ping_peer", [](const RadosCluster& remote, const std::string& pool, const std::string& site_name,
                         const std::string& fsid) {
           Check(PingPeer(OpenPool(remote, pool, ""), site_name, fsid));
-        }, py::call_guard<py::gil_scoped_release>());
+        }, py::arg("remote"), py::arg("pool"), py::arg("site_name"), py::arg("fsid"),
+        py::call_guard<py::gil_scoped_release>());
 
   py::class_<HeaderWatcher, std::unique_ptr<HeaderWatcher, DeleteWithoutGil<HeaderWatcher>>>(
       m, "HeaderWatcher")
@@ -195,8 +197,9 @@ void BindCluster(py::module_& m) {
                        const std::string& oid, const std::string& key) {
              // Each watch holds its cluster (no keep_alive: it grew per call).
              Check(w.Watch(std::move(c), pool, ns, oid, key));
-           }, py::call_guard<py::gil_scoped_release>())
-      .def("unwatch", &HeaderWatcher::Unwatch, py::call_guard<py::gil_scoped_release>())
+           }, py::arg("cluster"), py::arg("pool"), py::arg("ns"), py::arg("oid"), py::arg("key"),
+           py::call_guard<py::gil_scoped_release>())
+      .def("unwatch", &HeaderWatcher::Unwatch, py::arg("key"), py::call_guard<py::gil_scoped_release>())
       .def("keys", &HeaderWatcher::Keys)
       .def("wait", &HeaderWatcher::WaitForChanges, py::arg("timeout_seconds"),
            py::call_guard<py::gil_scoped_release>(),

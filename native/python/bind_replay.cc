@@ -22,14 +22,20 @@ namespace mirror_snapshot::binding {
 
 void BindReplay(py::module_& m) {
   const ReplayOptions defaults;
+  py::enum_<ReplayOutcome>(m, "ReplayOutcome", "What one sync step found (its .name is what status shows).")
+      .value("waiting", ReplayOutcome::kWaiting, "the primary has no complete mirror snapshot yet")
+      .value("up_to_date", ReplayOutcome::kUpToDate, "the secondary holds the newest one already")
+      .value("synced", ReplayOutcome::kSynced, "one delta was synced")
+      .value("local_primary", ReplayOutcome::kLocalPrimary, "the image here is primary: nothing to replay into")
+      .value("split_brain", ReplayOutcome::kSplitBrain, "primary on both sites; the result's reason says more");
   py::class_<MemoryBudget, std::shared_ptr<MemoryBudget>>(m, "MemoryBudget")
       .def(py::init<uint64_t>(), py::arg("limit_bytes"))
-      .def("set_limit", &MemoryBudget::SetLimit)
+      .def("set_limit", &MemoryBudget::SetLimit, py::arg("limit_bytes"))
       .def("used", &MemoryBudget::used);
   py::class_<ReplayProgress, std::shared_ptr<ReplayProgress>>(m, "ReplayProgress")
       .def(py::init<>())
       .def("view", [](const ReplayProgress& p) { return ToDict(p.View()); })
-      .def("set_cancelled", &ReplayProgress::SetCancelled)
+      .def("set_cancelled", &ReplayProgress::SetCancelled, py::arg("cancelled"))
       .def("cancelled", &ReplayProgress::cancelled);
   py::class_<TaskPool, std::shared_ptr<TaskPool>>(m, "TaskPool")
       // Joined without the GIL: a job still queued must not stall every mgr module.

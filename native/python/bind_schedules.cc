@@ -139,23 +139,23 @@ void BindSchedules(py::module_& m) {
           return ToDict(UnwrapSchedule(sched::Schedule::Parse(interval_or_cron, start_time, time_zone)));
         }, py::arg("interval_or_cron"), py::arg("start_time") = "", py::arg("time_zone") = "",
         "Parse and canonicalize a schedule (EINVAL naming the bad part).");
-  m.def("parse_level_spec", &ParseLevelSpec, "Parse a level spec: '', 'pool/', 'pool/ns/', 'pool/image', ...");
-  m.def("format_instant", [](int64_t t) { return sched::format_instant(ToInstant(t)); });
+  m.def("parse_level_spec", &ParseLevelSpec, py::arg("text"), "Parse a level spec: '', 'pool/', 'pool/ns/', 'pool/image', ...");
+  m.def("format_instant", [](int64_t t) { return sched::format_instant(ToInstant(t)); }, py::arg("unix_seconds"));
   m.def("parse_instant", [](const std::string& text) {
           return FromInstant(UnwrapSchedule(sched::parse_instant(text)));
-        });
+        }, py::arg("text"));
   py::class_<PythonPlanner>(m, "Planner")
       .def(py::init<>())
       .def("set_schedules", &PythonPlanner::SetSchedules, py::arg("levels"))
       .def("plan", &PythonPlanner::Plan, py::arg("images"), py::arg("last_runs"), py::arg("now"),
            py::arg("catch_up"))
-      .def("pop_due", &PythonPlanner::PopDue)
+      .def("pop_due", &PythonPlanner::PopDue, py::arg("now"))
       .def("peek", &PythonPlanner::Peek)
-      .def("next_run", &PythonPlanner::NextRun)
-      .def("reschedule", &PythonPlanner::Reschedule)
-      .def("retry_at", &PythonPlanner::RetryAt)
-      .def("applicable", &PythonPlanner::Applicable)
-      .def("covers", &PythonPlanner::Covers)
+      .def("next_run", &PythonPlanner::NextRun, py::arg("key"))
+      .def("reschedule", &PythonPlanner::Reschedule, py::arg("key"), py::arg("after"))
+      .def("retry_at", &PythonPlanner::RetryAt, py::arg("key"), py::arg("when"))
+      .def("applicable", &PythonPlanner::Applicable, py::arg("key"))
+      .def("covers", &PythonPlanner::Covers, py::arg("pool"), py::arg("ns"), py::arg("image"))
       .def_property_readonly("queued", &PythonPlanner::Queued)
       .def_property_readonly("memory_bytes", &PythonPlanner::MemoryBytes);
 }

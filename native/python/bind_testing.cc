@@ -89,6 +89,7 @@ void BindTesting(py::module_& m) {
           });
           return ToDict(r);
         },
+        py::arg("cluster"), py::arg("pool"), py::arg("ns"), py::arg("name"), py::arg("snap_name"),
         "Roll HEAD back to a user snapshot, touching only the objects changed since (benchmarks and tests).");
   py::class_<PreparedSnapshotOfImage>(m, "PreparedSnapshot")
       .def(py::init<const RadosCluster&, const std::string&, const std::string&, const std::string&>(),

@@ -119,7 +119,8 @@ py::dict ToDict(const RollbackReport& r) {
 
 py::dict ToDict(const ReplayResult& r) {
   py::dict out;
-  out["outcome"] = ToString(r.outcome);
+  out["outcome"] = r.outcome;  // a ReplayOutcome (bind_replay.cc)
+  out["reason"] = r.reason;
   out["state"] = ToDict(r.state);
   out["newest_primary_snap_id"] = r.newest_primary_snap_id;
   out["bytes_copied"] = r.bytes_copied;

@@ -444,10 +444,7 @@ Result<std::optional<ReplayOutcome>> CheckLocalRole(const ReplayTarget& target, 
     }
   }
   if (mirror.value().primary) {
-    if (remote_mirror.primary) {
-      return Status::Error(EEXIST, "split-brain: '" + image.value().spec() +
-                                       "' is primary on both sites; resync the one whose writes are to be discarded");
-    }
+    if (remote_mirror.primary) return std::optional<ReplayOutcome>(ReplayOutcome::kSplitBrain);
     return std::optional<ReplayOutcome>(ReplayOutcome::kLocalPrimary);
   }
   if (mirror.value().mode == MirrorMode::kSnapshot && !remote_mirror.primary) {
@@ -463,16 +460,6 @@ Result<std::optional<ReplayOutcome>> CheckLocalRole(const ReplayTarget& target, 
 }
 
 }  // namespace
-
-const char* ToString(ReplayOutcome outcome) {
-  switch (outcome) {
-    case ReplayOutcome::kWaiting: return "waiting";
-    case ReplayOutcome::kUpToDate: return "up_to_date";
-    case ReplayOutcome::kSynced: return "synced";
-    case ReplayOutcome::kLocalPrimary: return "local_primary";
-  }
-  return "unknown";
-}
 
 Result<ReplayResult> ReplayImage(const ReplayTarget& target, const ReplayOptions& options,
                                  ReplayProgress* progress) {
@@ -500,6 +487,10 @@ Result<ReplayResult> ReplayImage(const ReplayTarget& target, const ReplayOptions
   if (role.value()) {
     progress->End();
     result.outcome = *role.value();
+    if (result.outcome == ReplayOutcome::kSplitBrain) {
+      result.reason = "split-brain: '" + target.pool + (target.ns.empty() ? "" : "/" + target.ns) + "/" +
+                      target.image_name + "' is primary on both sites; resync the one whose writes are to be discarded";
+    }
     return result;
   }
   if (snaps.empty()) {

@@ -51,11 +51,12 @@ enum class ReplayOutcome {
   kUpToDate,  // the secondary already holds the newest one
   kSynced,    // this step synced one delta
   kLocalPrimary,  // the image here is primary (promoted): nothing to replay into
+  kSplitBrain,    // primary here and on the peer: nothing is written; `reason` says the way out
 };
-const char* ToString(ReplayOutcome outcome);
 
 struct ReplayResult {
   ReplayOutcome outcome = ReplayOutcome::kWaiting;
+  std::string reason;          // kSplitBrain: what an operator reads (status, health)
   ReplicaState state;          // the secondary's state after this step
   uint64_t newest_primary_snap_id = 0;
   uint64_t bytes_copied = 0;   // data written + zeroed by this step

@@ -6,6 +6,7 @@ last_sync says of the time a sync held its slot (issue 17: the soak found
 Runs the Replayer against a fake of the module's native interface and a
 sync pool whose jobs run only when the test lets them.
 """
+import enum
 import logging
 import threading
 import time
@@ -33,6 +34,8 @@ class FakeProgress:
 class FakeNative:
     """replay_image syncs one snapshot per call, then finds the image up to
     date; `housekeeping` seconds pass after the record says complete."""
+    ReplayOutcome = enum.Enum('ReplayOutcome', 'waiting up_to_date synced local_primary split_brain')
+
     def __init__(self, housekeeping: float) -> None:
         self.housekeeping = housekeeping
         self.synced: Set[str] = set()
@@ -45,11 +48,11 @@ class FakeNative:
         state = {'primary_snap_id': 7, 'local_snap_id': 3, 'local_snap_name': 'x', 'primary_snap_time': 1,
                  'inflight_to_snap_id': 0, 'checkpoint_offset': 0}
         if remote_id in self.synced:
-            return {'outcome': 'up_to_date', 'seconds': 0.0, 'notes': [], 'adopted': False, 'state': state,
+            return {'outcome': self.ReplayOutcome.up_to_date, 'seconds': 0.0, 'notes': [], 'adopted': False, 'state': state,
                     'newest_primary_snap_id': 7}
         self.synced.add(remote_id)
         time.sleep(self.housekeeping)
-        return {'outcome': 'synced', 'seconds': 0.01, 'bytes_copied': 4096, 'completed_at': time.time(),
+        return {'outcome': self.ReplayOutcome.synced, 'seconds': 0.01, 'bytes_copied': 4096, 'completed_at': time.time(),
                 'skipped_snapshots': 0, 'phase_seconds': {}, 'resumed': False, 'resumed_at': 0, 'notes': [],
                 'adopted': False, 'state': state, 'newest_primary_snap_id': 7}
 
@@ -179,3 +182,38 @@ def test_a_stalled_sync_says_its_seconds_in_status_and_a_steady_line_in_health()
     assert "stalled: no progress for more than 60 s in phase copying" in details[0][0]
     status = replayer.find('rbd', '', 'vm-a')
     assert status['state'] == 'error' and 'stalled: no progress for 101 s' in status['last_error'], status
+
+
+def test_a_split_brain_is_an_outcome_reported_apart_and_retried_with_backoff() -> None:
+    """The native step reports split-brain as an outcome with its reason (no
+    message prefix to match): the image leaves the replicas' status, gets
+    the split-brain health check (not the replay-failure one), is retried with
+    backoff, and a later step that syncs clears all of it."""
+    native = FakeNative(0.0)
+    sent: List[Dict[str, Any]] = []
+    pool = ManualPool(native)
+    replayer = Replayer(native, FakeLocal(), FakePeers(), pool, LOG, {}.get, sent.append, lambda: set())
+    image = ReplayedImage(native, 'rbd', '', {'name': 'vm-a', 'id': 'id-a', 'global_id': 'g-a',
+                                              'primary': True}, FakePeer())
+    replayer._images[image.key] = image
+    reason = "split-brain: 'rbd/vm-a' is primary on both sites; resync the one whose writes are to be discarded"
+    real = native.replay_image
+    native.replay_image = lambda *args: {  # type: ignore[assignment]
+        'outcome': native.ReplayOutcome.split_brain, 'reason': reason, 'seconds': 0.0, 'notes': [],
+        'adopted': False, 'state': {}, 'newest_primary_snap_id': 7}
+    replayer._kick(image.key)
+    pool.run_next()
+    assert replayer.find('rbd', '', 'vm-a') is None          # its status is the primary's
+    assert replayer.split_brain('rbd', '', 'vm-a') == reason
+    assert image.failures == 1 and image.retry_at > time.monotonic()
+    replayer._report_health()
+    assert set(sent[-1]) == {'MIRROR_SNAPSHOT_SPLIT_BRAIN'}, sent[-1]
+    assert sent[-1]['MIRROR_SNAPSHOT_SPLIT_BRAIN']['detail'] == [f"'rbd/vm-a': {reason}"]
+
+    native.replay_image = real  # type: ignore[assignment]   # resolved: the next step syncs
+    replayer._kick(image.key)
+    pool.run_next()
+    assert replayer.split_brain('rbd', '', 'vm-a') is None
+    assert replayer.find('rbd', '', 'vm-a')['state'] == 'idle'
+    replayer._report_health()
+    assert sent[-1] == {}, sent[-1]
