@@ -7,19 +7,8 @@ answer `image status` and `status` with one shape.
 from typing import Any, Dict, List, Optional
 
 from . import replayer
-from .arguments import parse_uint64
 from .errors import invalid
 from .output import table
-
-SYNC_PIN_PREFIX = 'mirror_snapshot.sync.'
-
-
-def parse_pin(value: str) -> Dict[str, Any]:
-    fields = dict(part.split('=', 1) for part in value.split(',') if '=' in part)
-    # Image metadata anyone with write access may set: numbers parsed strictly.
-    return {'from_snap_id': parse_uint64(fields.get('from')), 'to_snap_id': parse_uint64(fields.get('to')),
-            'updated': parse_uint64(fields.get('updated'))}
-
 
 def primary_status(native: Any, cluster: Any, pool: str, ns: str, name: str,
                    split_brain: Optional[str] = None, demoted: bool = False) -> Dict[str, Any]:
@@ -28,8 +17,7 @@ def primary_status(native: Any, cluster: Any, pool: str, ns: str, name: str,
     snaps = [s for s in native.mirror_snapshots(cluster, pool, ns, name)
              if s['complete'] and s['state'] in ('primary', 'primary-demoted')]
     newest = snaps[-1] if snaps else None
-    pins = native.image_metadata(cluster, pool, ns, name, SYNC_PIN_PREFIX) if not demoted else {}
-    secondaries = [dict(parse_pin(value), fsid=key[len(SYNC_PIN_PREFIX):]) for key, value in sorted(pins.items())]
+    secondaries = native.sync_pins(cluster, pool, ns, name) if not demoted else []
     state = 'idle' if newest else 'waiting'
     if demoted:
         state = 'demoted'

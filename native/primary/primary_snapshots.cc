@@ -75,12 +75,20 @@ Result<uint64_t> MaxMirroringSnapshots(const RbdImage& image) {
   return std::max(*value, kMinMirroringSnapshots);
 }
 
-Result<std::set<uint64_t>> SyncPinnedSnapshots(const RbdImage& image) {
+Result<std::vector<SecondarySyncPin>> ReadSyncPins(const RbdImage& image) {
   auto records = image.MetadataWithPrefix(kSyncPinPrefix);
   if (!records.ok()) return records.status();
+  std::vector<SecondarySyncPin> pins;
+  const size_t prefix = std::string(kSyncPinPrefix).size();
+  for (const auto& [key, value] : records.value()) pins.push_back({key.substr(prefix), ParseSyncPin(value)});
+  return pins;
+}
+
+Result<std::set<uint64_t>> SyncPinnedSnapshots(const RbdImage& image) {
+  auto pins = ReadSyncPins(image);
+  if (!pins.ok()) return pins.status();
   std::set<uint64_t> pinned;
-  for (const auto& [key, value] : records.value()) {
-    const auto pin = ParseSyncPin(value);
+  for (const auto& [fsid, pin] : pins.value()) {
     if (!pin) continue;  // unreadable records pin nothing; status reports them
     if (pin->from_snap_id) pinned.insert(*pin->from_snap_id);
     pinned.insert(pin->to_snap_id);

@@ -10,6 +10,7 @@
 
 #include "native/ceph/io_ctx.h"
 #include "native/ceph/rbd_image.h"
+#include "native/primary/prune_policy.h"
 #include "native/base/result.h"
 
 namespace mirror_snapshot {
@@ -31,6 +32,15 @@ struct SnapshotRun {
 // rbd_mirroring_max_mirroring_snapshots as librbd sees it for this image
 // (global, pool and image overrides), never below librbd's minimum.
 Result<uint64_t> MaxMirroringSnapshots(const RbdImage& image);
+
+// The sync pin each secondary recorded on `image` (WriteSyncPin), by the
+// secondary's fsid; `pin` is nullopt for a record that cannot be read (image
+// metadata anyone with write access may set): it pins nothing.
+struct SecondarySyncPin {
+  std::string fsid;
+  std::optional<SyncPin> pin;
+};
+Result<std::vector<SecondarySyncPin>> ReadSyncPins(const RbdImage& image);
 
 // Snapshots that secondaries recorded as their sync source or target.
 Result<std::set<uint64_t>> SyncPinnedSnapshots(const RbdImage& image);

@@ -134,13 +134,6 @@ void BindCluster(py::module_& m) {
         }, py::arg("cluster"), py::arg("pool"), py::arg("ns"), py::arg("id"),
         py::call_guard<py::gil_scoped_release>(),
         "The name of an image's separate data pool (rbd create --data-pool), '' when it has none.");
-  m.def("image_metadata",
-        [](const RadosCluster& c, const std::string& pool, const std::string& ns, const std::string& name,
-           const std::string& prefix) {
-          IoCtx ioctx = OpenPool(c, pool, ns);
-          return Unwrap(Unwrap(RbdImage::OpenByName(ioctx, name)).MetadataWithPrefix(prefix));
-        }, py::arg("cluster"), py::arg("pool"), py::arg("ns"), py::arg("name"), py::arg("prefix"),
-        py::call_guard<py::gil_scoped_release>(), "Image metadata whose keys start with prefix.");
   m.def("mirror_snapshots", &MirrorSnapshotsOf, py::arg("cluster"), py::arg("pool"), py::arg("ns"),
         py::arg("name") = "", py::arg("id") = "");
 

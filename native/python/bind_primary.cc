@@ -27,6 +27,18 @@ void BindPrimary(py::module_& m) {
         py::arg("cluster"), py::arg("pool"), py::arg("ns"), py::arg("name") = "", py::arg("id") = "",
         py::arg("flags") = 0u,
         "Create a primary mirror snapshot and prune to rbd_mirroring_max_mirroring_snapshots.");
+  m.def("sync_pins",
+        [](const RadosCluster& c, const std::string& pool, const std::string& ns, const std::string& name) {
+          const auto pins = WithoutGil([&] {
+            IoCtx ioctx = OpenPool(c, pool, ns);
+            return Unwrap(ReadSyncPins(Unwrap(RbdImage::OpenByName(ioctx, name))));
+          });
+          py::list out;
+          for (const auto& pin : pins) out.append(ToDict(pin));
+          return out;
+        },
+        py::arg("cluster"), py::arg("pool"), py::arg("ns"), py::arg("name"),
+        "Each secondary's sync pin on a primary image, by fsid (fields None for an unreadable record).");
 }
 
 }  // namespace mirror_snapshot::binding

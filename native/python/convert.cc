@@ -62,6 +62,17 @@ py::dict ToDict(const SnapshotRun& run) {
   return out;
 }
 
+py::dict ToDict(const SecondarySyncPin& pin) {
+  auto or_none = [](const auto& value) { return value ? py::object(py::int_(*value)) : py::object(py::none()); };
+  py::dict out;
+  out["fsid"] = pin.fsid;
+  // An unreadable record: every field None (it pins nothing).
+  out["from_snap_id"] = pin.pin ? or_none(pin.pin->from_snap_id) : py::object(py::none());
+  out["to_snap_id"] = pin.pin ? py::object(py::int_(pin.pin->to_snap_id)) : py::object(py::none());
+  out["updated"] = pin.pin ? py::object(py::int_(pin.pin->updated)) : py::object(py::none());
+  return out;
+}
+
 py::dict ToDict(const ImageDelta& delta) {
   py::dict out;
   out["changed"] = delta.changed;

@@ -28,6 +28,7 @@ py::dict ToDict(const MirroredImage& image);
 py::dict ToDict(const MirrorSnapshot& snap);
 py::dict ToDict(const ProcessHeap& heap);
 py::dict ToDict(const SnapshotRun& run);
+py::dict ToDict(const SecondarySyncPin& pin);
 py::dict ToDict(const ImageDelta& delta);
 py::dict ToDict(const CopyStats& stats);
 py::dict ToDict(const ReplicaState& state);

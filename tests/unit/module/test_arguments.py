@@ -8,7 +8,6 @@ import pytest
 from mirror_snapshot.arguments import parse_uint64, uint64_argument
 from mirror_snapshot.errors import CommandError
 from mirror_snapshot.image_commands import ImageCommands
-from mirror_snapshot.image_status import parse_pin
 from fake_peer import FakePeer
 from mirror_snapshot.peer_connections import PeerConnections
 
@@ -29,11 +28,6 @@ def test_anything_else_is_refused(text: str) -> None:
         uint64_argument('snap_id', text)
     assert refused.value.code == errno.EINVAL
     assert 'snap_id' in refused.value.message and '\n' not in refused.value.message
-
-
-def test_a_sync_pin_with_bad_numbers_reads_as_unknown() -> None:
-    assert parse_pin('from=12,to=²,updated=18446744073709551616') == {
-        'from_snap_id': 12, 'to_snap_id': None, 'updated': None}
 
 
 class FakeNative:

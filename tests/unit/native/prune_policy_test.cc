@@ -80,6 +80,11 @@ TEST(SyncPin, UnknownFieldsAreIgnoredAndGarbageRejected) {
   EXPECT_FALSE(ParseSyncPin("to=4,from=-1"));
   EXPECT_FALSE(ParseSyncPin("to"));
   EXPECT_FALSE(ParseSyncPin("to=99999999999999999999999"));
+  // Image metadata anyone with write access may set: numbers parsed strictly
+  // (status shows such a record with every field None; it pins nothing).
+  EXPECT_FALSE(ParseSyncPin("from=12,to=²,updated=1"));
+  EXPECT_FALSE(ParseSyncPin("from=12,to=4,updated=18446744073709551616"));
+  EXPECT_FALSE(ParseSyncPin("from=１２,to=4"));
 }
 
 }  // namespace
