@@ -10,7 +10,7 @@
 namespace mirror_snapshot {
 
 template <typename T>
-class Result {
+class [[nodiscard]] Result {
  public:
   Result(T value) : state_(std::move(value)) {}  // NOLINT: implicit by design
   Result(Status status) : state_(std::move(status)) {  // NOLINT
@@ -25,6 +25,7 @@ class Result {
   T& value() & { return std::get<T>(state_); }
   const T& value() const& { return std::get<T>(state_); }
   T&& value() && { return std::get<T>(std::move(state_)); }
+  void IgnoreError() const {}  // see Status::IgnoreError
 
  private:
   std::variant<T, Status> state_;

@@ -9,7 +9,10 @@
 
 namespace mirror_snapshot {
 
-class Status {
+// [[nodiscard]]: a Status dropped by accident is a failure nobody sees. A
+// caller that means to go on whatever happened says so with IgnoreError()
+// and a comment saying why.
+class [[nodiscard]] Status {
  public:
   Status() = default;  // OK
 
@@ -26,6 +29,7 @@ class Status {
   int code() const { return code_; }  // positive errno, 0 when ok
   const std::string& message() const { return message_; }
   std::string ToString() const;
+  void IgnoreError() const {}
 
  private:
   Status(int code, std::string message) : code_(code), message_(std::move(message)) {}

@@ -19,7 +19,8 @@ Result<HeaderMetadataWriter> HeaderMetadataWriter::Open(const RadosCluster& clus
 HeaderMetadataWriter::HeaderMetadataWriter(librados::IoCtx io, std::string header, std::string spec)
     : io_(std::move(io)), header_(std::move(header)), spec_(std::move(spec)) {}
 
-HeaderMetadataWriter::~HeaderMetadataWriter() { Drain(); }
+// Writes nobody waited for are best effort (checkpoints): their errors go.
+HeaderMetadataWriter::~HeaderMetadataWriter() { Drain().IgnoreError(); }
 
 void HeaderMetadataWriter::Set(const std::string& key, const std::string& value) {
   librados::bufferlist in;

@@ -216,7 +216,7 @@ class Step {
     progress_->End();
     const std::map<std::string, double> phase_seconds = progress_->PhaseSeconds();
     // From here on a failure costs nothing: the next step redoes it.
-    Pin(remote_io_, target_.remote_image_id, target_.local_fsid, to.id, to.id);
+    Pin(remote_io_, target_.remote_image_id, target_.local_fsid, to.id, to.id).IgnoreError();
     {
       // Each removal waits for a monitor round of its site (up to a second):
       // the primary's and ours run side by side, on separate handles.
@@ -228,9 +228,9 @@ class Step {
       std::future<void> releasing = options_.side_jobs != nullptr ? options_.side_jobs->Submit(release)
                                                                   : std::async(std::launch::async, release);
       WaitOnExit release_ends_first(releasing);  // it uses this step's handles
-      PruneReplicaSnapshots(local_, options_.keep_local_snapshots, state_->local_snap_id);
+      PruneReplicaSnapshots(local_, options_.keep_local_snapshots, state_->local_snap_id).IgnoreError();
     }
-    ReconcileUserSnapshotCopies(remote_, local_);
+    ReconcileUserSnapshotCopies(remote_, local_).IgnoreError();
 
     ReplayResult result;
     result.outcome = ReplayOutcome::kSynced;
@@ -378,7 +378,7 @@ class Step {
     auto stats = ApplyDelta(*target_.remote, remote_, delta.value(), local_, copy);
     // Best effort: a lost checkpoint only means recopying. Drained before
     // anything else writes the record, so the last write is the newest.
-    checkpoints.value().Drain();
+    checkpoints.value().Drain().IgnoreError();
     // Back to the primary's head: its metadata (the pin) can only be written there.
     status = remote_.SetHead();
     if (!stats.ok()) return stats.status();
@@ -556,7 +556,8 @@ Result<ReplayResult> ReplayImage(const ReplayTarget& target, const ReplayOptions
     const IoCtx* io;
     std::string image_id;
     ~Refence() {
-      if (io != nullptr) SetReplicaFence(*io, image_id, true);
+      // A destructor cannot report; the next step fences it again.
+      if (io != nullptr) SetReplicaFence(*io, image_id, true).IgnoreError();
     }
   };
   Refence refence{&local_io.value(), local_id.value()};

@@ -90,7 +90,8 @@ ReplicaHold::ReplicaHold(ReplicaHold&& other) noexcept
       lock_(std::move(other.lock_)),
       released_(std::exchange(other.released_, true)) {}
 
-ReplicaHold::~ReplicaHold() { Release(); }
+// A destructor cannot report: callers that need the outcome call Release().
+ReplicaHold::~ReplicaHold() { Release().IgnoreError(); }
 
 Status ReplicaHold::Release() {
   if (released_) return Status::Ok();

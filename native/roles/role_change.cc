@@ -49,7 +49,9 @@ struct RefenceOnError {
   const IoCtx* io;
   std::string image_id;
   ~RefenceOnError() {
-    if (io != nullptr) SetReplicaFence(*io, image_id, true);
+    // A destructor cannot report; the replayer's next step fences the replica
+    // again when it releases its hold (replica_fence.h).
+    if (io != nullptr) SetReplicaFence(*io, image_id, true).IgnoreError();
   }
 };
 
@@ -497,7 +499,9 @@ Result<ResyncReport> ResyncFromPromoted(const RadosCluster& local, const IoCtx& 
   if (!status.ok()) return status;
   auto pins = image.value().MetadataWithPrefix(kSyncPinPrefix);
   if (pins.ok()) {
-    for (const auto& [key, value] : pins.value()) image.value().RemoveMetadata(key);
+    // Best effort: a stale pin names snapshots this image no longer has, and
+    // pins nothing.
+    for (const auto& [key, value] : pins.value()) image.value().RemoveMetadata(key).IgnoreError();
   }
   // Fenced while the hold still stands: no client gets a writable moment.
   status = BecomeReplica(io, image.value(), image_id.value(), state);
