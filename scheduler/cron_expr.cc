@@ -72,27 +72,27 @@ std::optional<std::string> unsupported_syntax(const Field& f, std::string_view i
 
 // A number or a name of the field; error text on failure.
 Result<int> parse_value(const Field& f, std::string_view item, std::string_view token) {
-  if (token.empty()) return Error{field_prefix(f) + " item " + text::quoted(item) + " is missing a value"};
+  if (token.empty()) return BadInput{field_prefix(f) + " item " + text::quoted(item) + " is missing a value"};
   if (text::is_digit(token[0])) {
     auto v = text::parse_small_uint(token);
     if (!v) {
       for (char c : token)
         if (!text::is_digit(c))
-          return Error{field_prefix(f) + " value " + text::quoted(token) + " is not a number"};
+          return BadInput{field_prefix(f) + " value " + text::quoted(token) + " is not a number"};
     }
     if (!v || static_cast<long long>(*v) < f.lo || static_cast<long long>(*v) > f.hi)
-      return Error{field_prefix(f) + " value " + text::quoted(token) + " out of range " + std::to_string(f.lo) +
+      return BadInput{field_prefix(f) + " value " + text::quoted(token) + " out of range " + std::to_string(f.lo) +
                    "-" + std::to_string(f.hi)};
     return static_cast<int>(*v);
   }
-  if (token[0] == '-') return Error{field_prefix(f) + " value " + text::quoted(token) + ": negative numbers are not allowed"};
+  if (token[0] == '-') return BadInput{field_prefix(f) + " value " + text::quoted(token) + ": negative numbers are not allowed"};
   if (f.names != nullptr) {
     std::string low = text::lowercase(token);
     for (int k = 0; k < f.name_count; ++k)
       if (low == f.names[k]) return f.names == kMonthNames ? k + 1 : k;
-    return Error{field_prefix(f) + " value " + text::quoted(token) + " is not a number or a name (" + f.name_hint + ")"};
+    return BadInput{field_prefix(f) + " value " + text::quoted(token) + " is not a number or a name (" + f.name_hint + ")"};
   }
-  return Error{field_prefix(f) + " value " + text::quoted(token) + " is not a number"};
+  return BadInput{field_prefix(f) + " value " + text::quoted(token) + " is not a number"};
 }
 
 // One field to a bit set over the raw values lo..hi.
@@ -104,8 +104,8 @@ Result<std::uint64_t> parse_field(const Field& f, std::string_view field) {
     std::string_view item =
         field.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
     if (item.empty())
-      return Error{field_prefix(f) + " has an empty list item in " + text::quoted(field)};
-    if (auto why = unsupported_syntax(f, item)) return Error{*why};
+      return BadInput{field_prefix(f) + " has an empty list item in " + text::quoted(field)};
+    if (auto why = unsupported_syntax(f, item)) return BadInput{*why};
 
     std::string_view base = item;
     int step = 1;
@@ -115,12 +115,12 @@ Result<std::uint64_t> parse_field(const Field& f, std::string_view field) {
       std::string_view step_text = item.substr(slash + 1);
       auto s = text::parse_small_uint(step_text);
       if (!s)
-        return Error{field_prefix(f) + " step " + text::quoted(step_text) + " in " + text::quoted(item) +
+        return BadInput{field_prefix(f) + " step " + text::quoted(step_text) + " in " + text::quoted(item) +
                      " is not a positive number"};
       int span = f.hi - f.lo + 1;
-      if (*s == 0) return Error{field_prefix(f) + " step '0' in " + text::quoted(item) + " must be at least 1"};
+      if (*s == 0) return BadInput{field_prefix(f) + " step '0' in " + text::quoted(item) + " must be at least 1"};
       if (*s > static_cast<std::uint32_t>(span))
-        return Error{field_prefix(f) + " step " + text::quoted(step_text) + " in " + text::quoted(item) +
+        return BadInput{field_prefix(f) + " step " + text::quoted(step_text) + " in " + text::quoted(item) +
                      " is larger than the field's range " + std::to_string(f.lo) + "-" + std::to_string(f.hi)};
       step = static_cast<int>(*s);
       has_step = true;
@@ -132,18 +132,18 @@ Result<std::uint64_t> parse_field(const Field& f, std::string_view field) {
       hi = f.hi;
     } else if (std::size_t dash = base.find('-', 1); dash != std::string_view::npos) {
       auto a = parse_value(f, item, base.substr(0, dash));
-      if (!a.ok()) return Error{a.error()};
+      if (!a.ok()) return BadInput{a.status().message()};
       auto b = parse_value(f, item, base.substr(dash + 1));
-      if (!b.ok()) return Error{b.error()};
+      if (!b.ok()) return BadInput{b.status().message()};
       lo = a.value();
       hi = b.value();
       // "fri-sun": a weekday range may end on Sunday written as 0.
       if (f.lo == 0 && f.hi == 7 && hi == 0 && lo > 0) hi = 7;
       if (lo > hi)
-        return Error{field_prefix(f) + " range " + text::quoted(base) + " is reversed (write it as two ranges)"};
+        return BadInput{field_prefix(f) + " range " + text::quoted(base) + " is reversed (write it as two ranges)"};
     } else {
       auto a = parse_value(f, item, base);
-      if (!a.ok()) return Error{a.error()};
+      if (!a.ok()) return BadInput{a.status().message()};
       lo = a.value();
       hi = has_step ? f.hi : lo;  // "A/STEP" runs to the field's maximum
     }
@@ -167,7 +167,7 @@ constexpr unsigned kMaxDays[13] = {0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30
 }  // namespace
 
 Result<CronExpr> CronExpr::Parse(std::string_view text) {
-  auto fail = [&](const std::string& why) { return Error{"cron " + text::quoted(text) + ": " + why}; };
+  auto fail = [&](const std::string& why) { return BadInput{"cron " + text::quoted(text) + ": " + why}; };
 
   // Split into whitespace-separated fields.
   std::vector<std::string_view> fields;
@@ -224,7 +224,7 @@ Result<CronExpr> CronExpr::Parse(std::string_view text) {
   std::array<std::uint64_t, 5> bits{};
   for (std::size_t k = 0; k < 5; ++k) {
     auto r = parse_field(kFields[k], parts[k]);
-    if (!r.ok()) return fail(r.error());
+    if (!r.ok()) return fail(r.status().message());
     bits[k] = r.value();
   }
   expr.minutes_ = bits[0];

@@ -19,7 +19,7 @@ local_seconds wall(Instant t, seconds offset) { return local_seconds{t.time_sinc
 
 Result<Instant> CronSchedule::next_after(Instant after) const {
   if (!in_supported_range(after))
-    return Error{"instant " + format_instant(after) + " out of range 1970-01-01T00:00:00Z..9999-12-31T23:59:59Z"};
+    return BadInput{"instant " + format_instant(after) + " out of range 1970-01-01T00:00:00Z..9999-12-31T23:59:59Z"};
   const Instant horizon = std::min(after + kSearchHorizon, kLatestInstant);
   const bool follows_clock = expr_.every_hour();
 
@@ -50,7 +50,7 @@ Result<Instant> CronSchedule::next_after(Instant after) const {
     }
     t = p.end;
   }
-  return Error{"cron '" + expr_.to_string() + "' in " + zone_.name() + ": no run after " + format_instant(after) +
+  return BadInput{"cron '" + expr_.to_string() + "' in " + zone_.name() + ": no run after " + format_instant(after) +
                (horizon == kLatestInstant ? " before year 10000" : " within 10 years")};
 }
 

@@ -20,14 +20,14 @@ std::string format_instant(Instant t) {
 
 Result<Instant> parse_instant(std::string_view text) {
   auto parsed = iso8601::parse(text);
-  if (!parsed.ok()) return Error{"instant " + text::quoted(text) + ": " + parsed.error()};
+  if (!parsed.ok()) return BadInput{"instant " + text::quoted(text) + ": " + parsed.status().message()};
   const auto& dt = parsed.value();
   if (!dt.date)
-    return Error{"instant " + text::quoted(text) + ": a date is required (YYYY-MM-DDTHH:MM:SSZ)"};
+    return BadInput{"instant " + text::quoted(text) + ": a date is required (YYYY-MM-DDTHH:MM:SSZ)"};
   auto local = std::chrono::sys_days{*dt.date} + dt.time_of_day;
   Instant t = local - dt.offset.value_or(std::chrono::minutes{0});
   if (!in_supported_range(t))
-    return Error{"instant " + text::quoted(text) + ": out of range 1970-01-01T00:00:00Z..9999-12-31T23:59:59Z"};
+    return BadInput{"instant " + text::quoted(text) + ": out of range 1970-01-01T00:00:00Z..9999-12-31T23:59:59Z"};
   return t;
 }
 

@@ -6,7 +6,7 @@ namespace mirror_snapshot::scheduler {
 
 Result<Interval> Interval::Parse(std::string_view text) {
   auto fail = [&](const std::string& why) {
-    return Error{"interval " + text::quoted(text) + ": " + why};
+    return BadInput{"interval " + text::quoted(text) + ": " + why};
   };
   if (text.empty()) return fail("empty (expected a number of minutes, e.g. 30m, 6h or 1d)");
   if (text[0] == '-') return fail("must be positive");

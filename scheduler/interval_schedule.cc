@@ -4,7 +4,7 @@ namespace mirror_snapshot::scheduler {
 
 Result<Instant> IntervalSchedule::next_after(Instant after) const {
   if (!in_supported_range(after))
-    return Error{"instant " + format_instant(after) + " out of range 1970-01-01T00:00:00Z..9999-12-31T23:59:59Z"};
+    return BadInput{"instant " + format_instant(after) + " out of range 1970-01-01T00:00:00Z..9999-12-31T23:59:59Z"};
   const Instant anchor = start_ ? start_->anchor() : kEarliestInstant;
   const long long step = std::chrono::seconds{interval_.length()}.count();
   const long long since = (after - anchor).count();
@@ -14,7 +14,7 @@ Result<Instant> IntervalSchedule::next_after(Instant after) const {
   ++k;
   if (k < 0 && start_ && start_->has_date()) k = 0;  // a date-time start is the first run
   Instant next = anchor + std::chrono::seconds{k * step};
-  if (next > kLatestInstant) return Error{"no run after " + format_instant(after) + " before year 10000"};
+  if (next > kLatestInstant) return BadInput{"no run after " + format_instant(after) + " before year 10000"};
   return next;
 }
 

@@ -30,7 +30,7 @@ std::string_view digit_run(std::string_view s, std::size_t pos) {
   return s.substr(pos, end - pos);
 }
 
-Error fail(std::string message) { return Error{std::move(message)}; }
+BadInput fail(std::string message) { return BadInput{std::move(message)}; }
 
 constexpr const char* kShape =
     "expected HH:MM[:SS][offset] or YYYY-MM-DDTHH:MM[:SS][offset]";

@@ -100,7 +100,7 @@ bool LevelSpec::contains(const LevelSpec& other) const {
 
 Result<LevelSpec> parse_level_spec(std::string_view text) {
   auto fail = [&](const std::string& why) {
-    return Error{"level spec " + text::quoted(text) + ": " + why};
+    return BadInput{"level spec " + text::quoted(text) + ": " + why};
   };
   if (text.empty()) return LevelSpec::Global();
 

@@ -27,23 +27,23 @@ Result<Schedule> Schedule::Parse(std::string_view interval_or_cron, std::string_
                                  std::string_view time_zone) {
   if (looks_like_cron(interval_or_cron)) {
     if (!start_time.empty())
-      return Error{"start time " + text::quoted(start_time) +
+      return BadInput{"start time " + text::quoted(start_time) +
                    ": only interval schedules take a start time (a cron expression fixes its own times)"};
     return ParseCron(interval_or_cron, time_zone);
   }
   if (!time_zone.empty())
-    return Error{"time zone " + text::quoted(time_zone) +
+    return BadInput{"time zone " + text::quoted(time_zone) +
                  ": only cron schedules take a time zone (give an interval's start time an offset instead)"};
   return ParseInterval(interval_or_cron, start_time);
 }
 
 Result<Schedule> Schedule::ParseInterval(std::string_view interval, std::string_view start_time) {
   auto i = Interval::Parse(interval);
-  if (!i.ok()) return Error{i.error()};
+  if (!i.ok()) return BadInput{i.status().message()};
   std::optional<StartTime> start;
   if (!start_time.empty()) {
     auto s = StartTime::Parse(start_time);
-    if (!s.ok()) return Error{s.error()};
+    if (!s.ok()) return BadInput{s.status().message()};
     start = s.value();
   }
   return Schedule(std::make_shared<const Body>(Body{IntervalSchedule(i.value(), start)}));
@@ -51,11 +51,11 @@ Result<Schedule> Schedule::ParseInterval(std::string_view interval, std::string_
 
 Result<Schedule> Schedule::ParseCron(std::string_view cron, std::string_view time_zone) {
   auto expr = CronExpr::Parse(cron);
-  if (!expr.ok()) return Error{expr.error()};
+  if (!expr.ok()) return BadInput{expr.status().message()};
   TimeZone zone = TimeZone::Utc();
   if (!time_zone.empty()) {
     auto z = TimeZone::Locate(time_zone);
-    if (!z.ok()) return Error{z.error()};
+    if (!z.ok()) return BadInput{z.status().message()};
     zone = z.value();
   }
   return Schedule(std::make_shared<const Body>(Body{CronSchedule(std::move(expr).value(), std::move(zone))}));
@@ -104,24 +104,24 @@ bool operator==(const Schedule& a, const Schedule& b) {
 }
 
 Result<Instant> next_run_after(std::span<const Schedule> schedules, Instant after) {
-  if (schedules.empty()) return Error{"no schedule"};
+  if (schedules.empty()) return BadInput{"no schedule"};
   std::optional<Instant> best;
   std::string last_error;
   for (const auto& s : schedules) {
     auto n = s.next_run_after(after);
     if (!n.ok()) {
-      last_error = n.error();
+      last_error = n.status().message();
       continue;
     }
     if (!best || n.value() < *best) best = n.value();
   }
-  if (!best) return Error{last_error};
+  if (!best) return BadInput{last_error};
   return *best;
 }
 
 Result<CatchUp> catch_up(std::span<const Schedule> schedules, std::optional<Instant> last_run, Instant now) {
   auto next = next_run_after(schedules, now);
-  if (!next.ok()) return Error{next.error()};
+  if (!next.ok()) return BadInput{next.status().message()};
   CatchUp out;
   out.next_run = next.value();
   if (last_run && *last_run < now && in_supported_range(*last_run)) {

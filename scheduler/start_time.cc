@@ -7,7 +7,7 @@ namespace mirror_snapshot::scheduler {
 
 Result<StartTime> StartTime::Parse(std::string_view text) {
   auto parsed = iso8601::parse(text);
-  if (!parsed.ok()) return Error{"start time " + text::quoted(text) + ": " + parsed.error()};
+  if (!parsed.ok()) return BadInput{"start time " + text::quoted(text) + ": " + parsed.status().message()};
   StartTime s;
   s.date_ = parsed.value().date;
   s.time_of_day_ = parsed.value().time_of_day;

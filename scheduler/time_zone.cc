@@ -75,7 +75,7 @@ TimeZone TimeZone::Utc() {
 }
 
 Result<TimeZone> TimeZone::Locate(std::string_view name) {
-  if (auto why = name_problem(name)) return Error{"time zone " + text::quoted(name) + ": " + *why};
+  if (auto why = name_problem(name)) return BadInput{"time zone " + text::quoted(name) + ": " + *why};
   if (name == "UTC") return Utc();
 
   auto rules = std::make_shared<Rules>();
@@ -88,7 +88,7 @@ Result<TimeZone> TimeZone::Locate(std::string_view name) {
     auto last = rules->zone->get_info(date::sys_seconds{date::sys_days{date::year{2500} / 1 / 1}});
     rules->last_change = std::max(Instant{last.begin}, kFarPast);
   } catch (const std::exception&) {
-    return Error{"unknown time zone " + text::quoted(name)};
+    return BadInput{"unknown time zone " + text::quoted(name)};
   }
   return TimeZone(std::move(rules));
 }

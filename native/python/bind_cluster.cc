@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "native/base/process_heap.h"
-#include "native/base/version.h"
+#include "native/ceph/version.h"
 #include "native/ceph/header_watcher.h"
 #include "native/ceph/omap_object.h"
 #include "native/ceph/peers.h"

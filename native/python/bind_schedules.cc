@@ -42,7 +42,7 @@ const char* LevelKindName(sched::LevelKind kind) {
 }
 
 py::dict ParseLevelSpec(const std::string& text) {
-  const auto level = UnwrapSchedule(sched::parse_level_spec(text));
+  const auto level = Unwrap(sched::parse_level_spec(text));
   py::dict out;
   out["kind"] = LevelKindName(level.kind);
   out["pool"] = level.pool;
@@ -63,9 +63,9 @@ class PythonPlanner {
   void SetSchedules(const std::vector<LevelSchedules>& levels) {
     sched::ScheduleTable table;
     for (const auto& [level_text, items] : levels) {
-      const auto level = UnwrapSchedule(sched::parse_level_spec(level_text));
+      const auto level = Unwrap(sched::parse_level_spec(level_text));
       for (const auto& [expression, start, zone] : items) {
-        table.add(level, UnwrapSchedule(sched::Schedule::Parse(expression, start, zone)));
+        table.add(level, Unwrap(sched::Schedule::Parse(expression, start, zone)));
       }
     }
     planner_.SetSchedules(std::move(table));
@@ -136,13 +136,13 @@ class PythonPlanner {
 void BindSchedules(py::module_& m) {
   m.def("parse_schedule", [](const std::string& interval_or_cron, const std::string& start_time,
                              const std::string& time_zone) {
-          return ToDict(UnwrapSchedule(sched::Schedule::Parse(interval_or_cron, start_time, time_zone)));
+          return ToDict(Unwrap(sched::Schedule::Parse(interval_or_cron, start_time, time_zone)));
         }, py::arg("interval_or_cron"), py::arg("start_time") = "", py::arg("time_zone") = "",
         "Parse and canonicalize a schedule (EINVAL naming the bad part).");
   m.def("parse_level_spec", &ParseLevelSpec, py::arg("text"), "Parse a level spec: '', 'pool/', 'pool/ns/', 'pool/image', ...");
   m.def("format_instant", [](int64_t t) { return sched::format_instant(ToInstant(t)); }, py::arg("unix_seconds"));
   m.def("parse_instant", [](const std::string& text) {
-          return FromInstant(UnwrapSchedule(sched::parse_instant(text)));
+          return FromInstant(Unwrap(sched::parse_instant(text)));
         }, py::arg("text"));
   py::class_<PythonPlanner>(m, "Planner")
       .def(py::init<>())

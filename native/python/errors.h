@@ -13,7 +13,6 @@
 #include "native/base/status.h"
 #include "native/ceph/io_ctx.h"
 #include "native/ceph/rados_cluster.h"
-#include "scheduler/result.h"
 
 namespace mirror_snapshot::binding {
 
@@ -35,13 +34,6 @@ T Unwrap(Result<T> result) {
 
 inline void Check(const Status& status) {
   if (!status.ok()) throw StatusError(status);
-}
-
-// Scheduler results carry only a message: every scheduler error is bad input.
-template <typename T>
-T UnwrapSchedule(scheduler::Result<T> result) {
-  if (!result.ok()) throw StatusError(Status::InvalidArgument(result.error()));
-  return std::move(result).value();
 }
 
 IoCtx OpenPool(const RadosCluster& cluster, const std::string& pool, const std::string& ns);

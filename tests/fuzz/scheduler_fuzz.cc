@@ -153,7 +153,7 @@ class Fuzzer {
   template <typename T>
   bool check_error(const ms::Result<T>& r, std::string_view in) {
     if (r.ok()) return true;
-    const std::string& e = r.error();
+    const std::string& e = r.status().message();
     if (e.empty() || e.find('\n') != std::string::npos || e.size() > 600) return fail("bad error text: " + e, in);
     return true;
   }
@@ -180,7 +180,7 @@ class Fuzzer {
           if (p.end < ms::kLatestInstant) t = p.end - std::chrono::seconds{static_cast<long long>(pick(7200))};
         }
       }
-      ms::Result<ms::Instant> next = ms::Error{""};
+      ms::Result<ms::Instant> next = ms::BadInput{""};
       double took = timed([&] { next = s.next_run_after(t); });
       if (took > max_call_ms_) return fail("next_run_after took " + std::to_string(took) + " ms", in);
       if (!check_error(next, in)) return false;
@@ -200,7 +200,7 @@ class Fuzzer {
           if (c2.ok() && c2.value().run_now) return fail("catch_up saw a run before " + ms::format_instant(next.value()), in);
         }
       } else if (t < ms::kLatestInstant - std::chrono::hours{24 * 366 * 11}) {
-        return fail("no next run at " + ms::format_instant(t) + ": " + next.error(), in);
+        return fail("no next run at " + ms::format_instant(t) + ": " + next.status().message(), in);
       }
     }
     return true;
@@ -229,7 +229,7 @@ class Fuzzer {
       if (!check_error(inst, start)) return false;
       if (inst.ok() && ms::parse_instant(ms::format_instant(inst.value())).value() != inst.value())
         return fail("instant does not round-trip", start);
-      ms::Result<ms::CronExpr> c = ms::Error{""};
+      ms::Result<ms::CronExpr> c = ms::BadInput{""};
       double took = timed([&] { c = ms::CronExpr::Parse(cron); });
       if (took > max_call_ms_) return fail("cron parse took " + std::to_string(took) + " ms", cron);
       if (!check_error(c, cron)) return false;

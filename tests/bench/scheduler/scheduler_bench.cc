@@ -71,7 +71,7 @@ const Spec kImageSpecs[] = {
 ms::Schedule parse(const Spec& s) {
   auto r = ms::Schedule::Parse(s.expr, s.start, s.zone);
   if (!r.ok()) {
-    std::fprintf(stderr, "bad spec %s: %s\n", s.expr, r.error().c_str());
+    std::fprintf(stderr, "bad spec %s: %s\n", s.expr, r.status().message().c_str());
     std::exit(2);
   }
   return r.value();

@@ -7,7 +7,7 @@
 #include "native/ceph/rados_cluster.h"
 #include "native/base/result.h"
 #include "native/base/status.h"
-#include "native/base/version.h"
+#include "native/ceph/version.h"
 
 namespace mirror_snapshot {
 namespace {

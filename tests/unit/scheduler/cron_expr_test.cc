@@ -12,7 +12,7 @@ using testing::FailsWith;
 
 CronExpr C(std::string_view text) {
   auto r = CronExpr::Parse(text);
-  EXPECT_TRUE(r.ok()) << text << ": " << (r.ok() ? "" : r.error());
+  EXPECT_TRUE(r.ok()) << text << ": " << (r.ok() ? "" : r.status().message());
   return r.ok() ? r.value() : CronExpr::Parse("* * * * *").value();
 }
 

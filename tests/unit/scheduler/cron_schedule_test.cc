@@ -41,7 +41,7 @@ std::vector<std::string> Runs(std::string_view expr, std::string_view zone, std:
   for (int k = 0; k < n; ++k) {
     auto next = s.next_after(t);
     if (!next.ok()) {
-      out.push_back("error: " + next.error());
+      out.push_back("error: " + next.status().message());
       break;
     }
     EXPECT_GT(next.value(), t);
@@ -96,7 +96,7 @@ TEST(CronScheduleUtc, RangeLimits) {
   EXPECT_EQ(Iso(s.next_after(At("9999-12-30T12:00:00Z")).value()), "9999-12-31T00:00:00Z");
   auto r = s.next_after(At("9999-12-31T00:00:00Z"));
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().find("before year 10000"), std::string::npos);
+  EXPECT_NE(r.status().message().find("before year 10000"), std::string::npos);
 }
 
 TEST(CronScheduleZones, FixedOffsetZone) {

@@ -13,7 +13,7 @@ using testing::FailsWith;
 
 LevelSpec P(std::string_view text) {
   auto r = parse_level_spec(text);
-  EXPECT_TRUE(r.ok()) << text << ": " << (r.ok() ? "" : r.error());
+  EXPECT_TRUE(r.ok()) << text << ": " << (r.ok() ? "" : r.status().message());
   return r.ok() ? r.value() : LevelSpec{};
 }
 
@@ -67,7 +67,7 @@ TEST(LevelSpec, RejectsBadSpecs) {
 TEST(LevelSpec, ErrorMessagesStayShortForHugeInput) {
   auto r = parse_level_spec(std::string(100000, '/'));
   ASSERT_FALSE(r.ok());
-  EXPECT_LT(r.error().size(), 300u);
+  EXPECT_LT(r.status().message().size(), 300u);
 }
 
 TEST(LevelSpec, ParentChain) {

@@ -18,13 +18,13 @@ using testing::Iso;
 
 Schedule S(std::string_view expr, std::string_view start = {}, std::string_view zone = {}) {
   auto r = Schedule::Parse(expr, start, zone);
-  EXPECT_TRUE(r.ok()) << expr << ": " << (r.ok() ? "" : r.error());
+  EXPECT_TRUE(r.ok()) << expr << ": " << (r.ok() ? "" : r.status().message());
   return r.ok() ? r.value() : Schedule::Parse("1h").value();
 }
 
 std::string Next(const Schedule& s, std::string_view after) {
   auto r = s.next_run_after(At(after));
-  return r.ok() ? Iso(r.value()) : "error: " + r.error();
+  return r.ok() ? Iso(r.value()) : "error: " + r.status().message();
 }
 
 TEST(Schedule, ParseTellsIntervalsFromCron) {

@@ -54,15 +54,15 @@ std::string err(const std::string& message) {
 std::string run_next(const std::string& zone, const std::string& start, const std::string& count,
                      const std::string& cron) {
   auto z = ms::TimeZone::Locate(zone);
-  if (!z.ok()) return err(z.error());
+  if (!z.ok()) return err(z.status().message());
   auto e = ms::CronExpr::Parse(cron);
-  if (!e.ok()) return err(e.error());
+  if (!e.ok()) return err(e.status().message());
   ms::CronSchedule schedule(e.value(), z.value());
   ms::Instant t = epoch(start);
   std::string out = "ok";
   for (int k = 0, n = std::stoi(count); k < n; ++k) {
     auto next = schedule.next_after(t);
-    if (!next.ok()) return out + " " + err(next.error());
+    if (!next.ok()) return out + " " + err(next.status().message());
     if (next.value() <= t) return err("not later than input");
     t = next.value();
     out += ' ';
@@ -73,7 +73,7 @@ std::string run_next(const std::string& zone, const std::string& start, const st
 
 std::string run_periods(const std::string& zone, const std::string& from, const std::string& to) {
   auto z = ms::TimeZone::Locate(zone);
-  if (!z.ok()) return err(z.error());
+  if (!z.ok()) return err(z.status().message());
   ms::Instant t = epoch(from), end = epoch(to);
   std::string out = "ok";
   while (t < end) {
@@ -90,12 +90,12 @@ std::string run_periods(const std::string& zone, const std::string& from, const 
 
 std::string run_sched(const std::vector<std::string>& f) {
   auto s = ms::Schedule::Parse(f[1], field(f[2]), field(f[3]));
-  if (!s.ok()) return err(s.error());
+  if (!s.ok()) return err(s.status().message());
   ms::Instant t = epoch(f[4]);
   std::string out = "ok";
   for (int k = 0, n = std::stoi(f[5]); k < n; ++k) {
     auto next = s.value().next_run_after(t);
-    if (!next.ok()) return out + " " + err(next.error());
+    if (!next.ok()) return out + " " + err(next.status().message());
     t = next.value();
     out += ' ';
     out += std::to_string(t.time_since_epoch().count());
@@ -132,14 +132,14 @@ int main(int argc, char** argv) {
     auto z = ms::TimeZone::Locate(args[2]);
     auto e = ms::CronExpr::Parse(args[1]);
     if (!z.ok() || !e.ok()) {
-      std::fprintf(stderr, "%s\n", (!z.ok() ? z.error() : e.error()).c_str());
+      std::fprintf(stderr, "%s\n", (!z.ok() ? z.status().message() : e.status().message()).c_str());
       return 2;
     }
     ms::CronSchedule schedule(e.value(), z.value());
     for (int k = 0, n = std::atoi(args[4].c_str()); k < n; ++k) {
       auto next = schedule.next_after(t);
       if (!next.ok()) {
-        std::fprintf(stderr, "%s\n", next.error().c_str());
+        std::fprintf(stderr, "%s\n", next.status().message().c_str());
         return 1;
       }
       t = next.value();

@@ -13,7 +13,7 @@ using testing::Iso;
 
 StartTime S(std::string_view text) {
   auto r = StartTime::Parse(text);
-  EXPECT_TRUE(r.ok()) << text << ": " << (r.ok() ? "" : r.error());
+  EXPECT_TRUE(r.ok()) << text << ": " << (r.ok() ? "" : r.status().message());
   return r.ok() ? r.value() : StartTime::Parse("00:00").value();
 }
 

@@ -14,7 +14,7 @@ namespace mirror_snapshot::scheduler::testing {
 // "2026-01-01T10:00:00Z" -> Instant (fails the test on bad text).
 inline Instant At(std::string_view iso) {
   auto r = parse_instant(iso);
-  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error());
+  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.status().message());
   return r.ok() ? r.value() : Instant{};
 }
 
@@ -23,10 +23,10 @@ inline std::string Iso(Instant t) { return format_instant(t); }
 template <typename T>
 ::testing::AssertionResult FailsWith(const Result<T>& r, std::string_view expected) {
   if (r.ok()) return ::testing::AssertionFailure() << "expected an error containing \"" << expected << "\", got a value";
-  if (r.error().find(expected) == std::string::npos)
-    return ::testing::AssertionFailure() << "error \"" << r.error() << "\" does not contain \"" << expected << "\"";
-  if (r.error().find('\n') != std::string::npos)
-    return ::testing::AssertionFailure() << "error \"" << r.error() << "\" is not one line";
+  if (r.status().message().find(expected) == std::string::npos)
+    return ::testing::AssertionFailure() << "error \"" << r.status().message() << "\" does not contain \"" << expected << "\"";
+  if (r.status().message().find('\n') != std::string::npos)
+    return ::testing::AssertionFailure() << "error \"" << r.status().message() << "\" is not one line";
   return ::testing::AssertionSuccess();
 }
 

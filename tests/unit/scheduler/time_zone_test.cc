@@ -16,7 +16,7 @@ using testing::Iso;
 
 TimeZone Z(std::string_view name) {
   auto r = TimeZone::Locate(name);
-  EXPECT_TRUE(r.ok()) << name << ": " << (r.ok() ? "" : r.error());
+  EXPECT_TRUE(r.ok()) << name << ": " << (r.ok() ? "" : r.status().message());
   return r.ok() ? r.value() : TimeZone::Utc();
 }
 

@@ -1,9 +1,9 @@
-#include "native/base/version.h"
+#include "native/ceph/version.h"
 
 #include <rados/librados.h>
 #include <rbd/librbd.h>
 
-#include "native/base/build_info.h"
+#include "native/ceph/build_info.h"
 
 namespace mirror_snapshot {
 namespace {
