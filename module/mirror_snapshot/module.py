@@ -30,6 +30,7 @@ from .run_records import RunRecords
 from .schedule_commands import ScheduleCommands
 
 CommandResult = Tuple[int, str, str]
+Handler = Callable[[Any, Dict[str, Any]], CommandResult]
 
 # How long a command waits for the native threads before answering EAGAIN or
 # ETIMEDOUT: commands must never hang the mgr's command dispatch.
@@ -46,107 +47,29 @@ LEVEL_SPEC = 'name=level_spec,type=CephString'
 FORMAT_HELP = ' (--format plain|json|json-pretty)'
 
 
+def command(line: str, desc: str, perm: str) -> Callable[[Handler], Handler]:
+    """Declares the handler's command: its line (prefix and arguments, as
+    ceph-mgr's COMMANDS spell them), help and permission. Module.COMMANDS and
+    the dispatch table are both made from these, so each command is written
+    once, beside its handler."""
+    def declare(handler: Handler) -> Handler:
+        handler.command = {'cmd': line, 'desc': desc, 'perm': perm}  # type: ignore[attr-defined]
+        return handler
+    return declare
+
+
+def command_prefix(line: str) -> str:
+    """'mirror snapshot image status' of its command line: the words before the arguments."""
+    return line.split(' name=')[0]
+
+
+def declared_commands(namespace: Dict[str, Any]) -> List[Dict[str, str]]:
+    return [handler.command for handler in namespace.values() if hasattr(handler, 'command')]
+
+
 class Module(MgrModule):
     NOTIFY_TYPES: List[Any] = []  # no cluster-map notifications needed yet
 
-    COMMANDS = [
-        {
-            'cmd': 'mirror snapshot version',
-            'desc': 'Show the versions of the module, its native core and the '
-                    'librados/librbd it runs against' + FORMAT_HELP,
-            'perm': 'r',
-        },
-        {
-            'cmd': f'mirror snapshot schedule add {LEVEL_SPEC} '
-                   'name=interval,type=CephString '
-                   'name=start_time,type=CephString,req=false '
-                   'name=tz,type=CephString,req=false',
-            'desc': 'Add a mirror-snapshot schedule at a level ("" global, pool/, '
-                    'pool/ns/, pool/[ns/]image): an interval (N, Nm, Nh, Nd) with an '
-                    'optional ISO 8601 start time, or a cron expression with --tz',
-            'perm': 'w',
-        },
-        {
-            'cmd': f'mirror snapshot schedule remove {LEVEL_SPEC} '
-                   'name=interval,type=CephString,req=false '
-                   'name=start_time,type=CephString,req=false '
-                   'name=tz,type=CephString,req=false',
-            'desc': 'Remove a schedule (same arguments as add), or every schedule of a level',
-            'perm': 'w',
-        },
-        {
-            'cmd': 'mirror snapshot schedule ls '
-                   'name=level_spec,type=CephString,req=false '
-                   'name=recursive,type=CephBool,req=false',
-            'desc': "List a level's schedules; --recursive adds the levels below it" + FORMAT_HELP,
-            'perm': 'r',
-        },
-        {
-            'cmd': 'mirror snapshot schedule status name=level_spec,type=CephString,req=false',
-            'desc': 'Every image a schedule covers: next run (UTC), schedule, last run '
-                    'and its lateness' + FORMAT_HELP,
-            'perm': 'r',
-        },
-        {
-            'cmd': 'mirror snapshot image status name=image_spec,type=CephString',
-            'desc': 'Replication status of <pool>/[<ns>/]<image>: role, state, last complete '
-                    'snapshot, sync in flight, last sync, last error' + FORMAT_HELP,
-            'perm': 'r',
-        },
-        {
-            'cmd': 'mirror snapshot status',
-            'desc': 'Replication status of every mirrored image of this site' + FORMAT_HELP,
-            'perm': 'r',
-        },
-        {
-            'cmd': 'mirror snapshot image demote name=image_spec,type=CephString',
-            'desc': 'Demote a primary <pool>/[<ns>/]<image>: clients can no longer write it, and its '
-                    'final snapshot is synced by the secondary before a clean promote' + FORMAT_HELP,
-            'perm': 'w',
-        },
-        {
-            'cmd': 'mirror snapshot image promote name=image_spec,type=CephString '
-                   'name=force,type=CephBool,req=false',
-            'desc': 'Promote a secondary: without --force only once the primary is demoted and its '
-                    'final snapshot synced; with --force a partially applied delta is rolled back '
-                    'to the last complete snapshot' + FORMAT_HELP,
-            'perm': 'w',
-        },
-        {
-            'cmd': 'mirror snapshot image resync name=image_spec,type=CephString '
-                   'name=force,type=CephBool,req=false',
-            'desc': 'Make the old primary the secondary of its promoted peer, copying only what '
-                    'changed: writes made here since the last common snapshot are discarded '
-                    '(--force if it is still primary)' + FORMAT_HELP,
-            'perm': 'w',
-        },
-        {
-            'cmd': 'mirror snapshot image verify name=image_spec,type=CephString '
-                   'name=snap_id,type=CephString,req=false',
-            'desc': 'On the secondary: compare a primary snapshot (default: the last one synced) with '
-                    'the local snapshot holding it, object by object, and list mismatching '
-                    'extents' + FORMAT_HELP,
-            # 'w': it reads every object on both clusters, with the peer's credentials.
-            'perm': 'w',
-        },
-        {
-            'cmd': 'mirror snapshot memory',
-            'desc': 'Show the mgr process\'s memory: resident, C heap in use and free but kept, this '
-                    'module\'s Python objects' + FORMAT_HELP,
-            'perm': 'r',
-        },
-        {
-            'cmd': 'mirror snapshot memory release',
-            'desc': 'Hand the C heap\'s free pages back to the system (malloc_trim) and show the memory '
-                    'before and after' + FORMAT_HELP,
-            'perm': 'w',
-        },
-        {
-            'cmd': 'mirror snapshot create name=image_spec,type=CephString',
-            'desc': 'Create a mirror snapshot of <pool>/[<ns>/]<image> now (and prune)',
-            'perm': 'w',
-        },
-    ]
 
     MODULE_OPTIONS = [
         Option(name='native_threads', type='int', default=4, min=1, max=64,
@@ -201,21 +124,8 @@ class Module(MgrModule):
         self._heap_release: Optional[HeapRelease] = None
         self._health = HealthReport(self.set_health_checks)
         self._handlers: Dict[str, Callable[[Dict[str, Any]], CommandResult]] = {
-            'mirror snapshot version': self._cmd_version,
-            'mirror snapshot memory': self._cmd_memory,
-            'mirror snapshot memory release': self._cmd_memory_release,
-            'mirror snapshot schedule add': self._cmd_schedule_add,
-            'mirror snapshot schedule remove': self._cmd_schedule_remove,
-            'mirror snapshot schedule ls': self._cmd_schedule_ls,
-            'mirror snapshot schedule status': self._cmd_schedule_status,
-            'mirror snapshot create': self._cmd_create,
-            'mirror snapshot image status': self._cmd_image_status,
-            'mirror snapshot status': self._cmd_status,
-            'mirror snapshot image demote': self._cmd_demote,
-            'mirror snapshot image promote': self._cmd_promote,
-            'mirror snapshot image resync': self._cmd_resync,
-            'mirror snapshot image verify': self._cmd_verify,
-        }
+            command_prefix(handler.command['cmd']): getattr(self, name)
+            for name, handler in vars(Module).items() if hasattr(handler, 'command')}
 
     # --- lifecycle ---------------------------------------------------------
 
@@ -391,6 +301,10 @@ class Module(MgrModule):
         if not self._ready.wait(READY_TIMEOUT_SECONDS):
             raise ExecutorNotReady('mirror_snapshot is starting, try again')
 
+    @command('mirror snapshot version',
+             'Show the versions of the module, its native core and the '
+             'librados/librbd it runs against' + FORMAT_HELP,
+             perm='r')
     def _cmd_version(self, cmd: Dict[str, Any]) -> CommandResult:
         fmt = output.requested_format(cmd)
 
@@ -422,15 +336,31 @@ class Module(MgrModule):
             native, release=release, automatic=heap_release.last() if heap_release else None,
             interval=float(self.get_module_option('heap_release_interval') or 0))
 
+    @command('mirror snapshot memory',
+             'Show the mgr process\'s memory: resident, C heap in use and free but kept, this '
+             'module\'s Python objects' + FORMAT_HELP,
+             perm='r')
     def _cmd_memory(self, cmd: Dict[str, Any]) -> CommandResult:
         report = self._native_call(lambda native: self._memory_report(native, release=False), same_as=cmd)
         return 0, output.render(report, output.requested_format(cmd), memory_report.plain), ''
 
+    @command('mirror snapshot memory release',
+             'Hand the C heap\'s free pages back to the system (malloc_trim) and show the memory '
+             'before and after' + FORMAT_HELP,
+             perm='w')
     def _cmd_memory_release(self, cmd: Dict[str, Any]) -> CommandResult:
         # Shared by identical calls: a repeated or timed-out release takes one native thread, not one each.
         report = self._native_call(lambda native: self._memory_report(native, release=True), same_as=cmd)
         return 0, output.render(report, output.requested_format(cmd), memory_report.plain), ''
 
+    @command(f'mirror snapshot schedule add {LEVEL_SPEC} '
+             'name=interval,type=CephString '
+             'name=start_time,type=CephString,req=false '
+             'name=tz,type=CephString,req=false',
+             'Add a mirror-snapshot schedule at a level ("" global, pool/, '
+             'pool/ns/, pool/[ns/]image): an interval (N, Nm, Nh, Nd) with an '
+             'optional ISO 8601 start time, or a cron expression with --tz',
+             perm='w')
     def _cmd_schedule_add(self, cmd: Dict[str, Any]) -> CommandResult:
         self._require_ready()
         assert self._schedules and self._scheduler
@@ -439,6 +369,12 @@ class Module(MgrModule):
         self._scheduler.schedules_changed()
         return 0, '', message
 
+    @command(f'mirror snapshot schedule remove {LEVEL_SPEC} '
+             'name=interval,type=CephString,req=false '
+             'name=start_time,type=CephString,req=false '
+             'name=tz,type=CephString,req=false',
+             'Remove a schedule (same arguments as add), or every schedule of a level',
+             perm='w')
     def _cmd_schedule_remove(self, cmd: Dict[str, Any]) -> CommandResult:
         self._require_ready()
         assert self._schedules and self._scheduler
@@ -448,6 +384,11 @@ class Module(MgrModule):
         self._scheduler.schedules_changed()
         return 0, '', message
 
+    @command('mirror snapshot schedule ls '
+             'name=level_spec,type=CephString,req=false '
+             'name=recursive,type=CephBool,req=false',
+             "List a level's schedules; --recursive adds the levels below it" + FORMAT_HELP,
+             perm='r')
     def _cmd_schedule_ls(self, cmd: Dict[str, Any]) -> CommandResult:
         fmt = output.requested_format(cmd)
         self._require_ready()
@@ -456,6 +397,10 @@ class Module(MgrModule):
             cmd.get('level_spec', ''), bool(cmd.get('recursive', False))), same_as=cmd)
         return 0, output.render(rows, fmt, output.schedule_table), ''
 
+    @command('mirror snapshot schedule status name=level_spec,type=CephString,req=false',
+             'Every image a schedule covers: next run (UTC), schedule, last run '
+             'and its lateness' + FORMAT_HELP,
+             perm='r')
     def _cmd_schedule_status(self, cmd: Dict[str, Any]) -> CommandResult:
         fmt = output.requested_format(cmd)
         self._require_ready()
@@ -470,6 +415,9 @@ class Module(MgrModule):
         data = self._native_call(job, same_as=cmd)
         return 0, output.render(data, fmt, output.status_table), ''
 
+    @command('mirror snapshot create name=image_spec,type=CephString',
+             'Create a mirror snapshot of <pool>/[<ns>/]<image> now (and prune)',
+             perm='w')
     def _cmd_create(self, cmd: Dict[str, Any]) -> CommandResult:
         fmt = output.requested_format(cmd)
         self._require_ready()
@@ -498,6 +446,10 @@ class Module(MgrModule):
         data = {'image': level.spec, 'snap_id': record['snap_id'], 'pruned': record['pruned']}
         return 0, output.render(data, fmt, lambda d: f"created snapshot {d['snap_id']} of {d['image']}"), ''
 
+    @command('mirror snapshot image status name=image_spec,type=CephString',
+             'Replication status of <pool>/[<ns>/]<image>: role, state, last complete '
+             'snapshot, sync in flight, last sync, last error' + FORMAT_HELP,
+             perm='r')
     def _cmd_image_status(self, cmd: Dict[str, Any]) -> CommandResult:
         fmt = output.requested_format(cmd)
         self._require_ready()
@@ -528,6 +480,10 @@ class Module(MgrModule):
         self._executor.wait_ready(READY_TIMEOUT_SECONDS)
         return self._executor.call(lambda native: job(commands), timeout=PEER_COMMAND_TIMEOUT_SECONDS)
 
+    @command('mirror snapshot image demote name=image_spec,type=CephString',
+             'Demote a primary <pool>/[<ns>/]<image>: clients can no longer write it, and its '
+             'final snapshot is synced by the secondary before a clean promote' + FORMAT_HELP,
+             perm='w')
     def _cmd_demote(self, cmd: Dict[str, Any]) -> CommandResult:
         fmt = output.requested_format(cmd)
         data = self._with_peer(lambda commands: commands.demote(cmd['image_spec']))
@@ -536,21 +492,43 @@ class Module(MgrModule):
                                                      f"demoted {d['image']}: final snapshot "
                                                      f"{d['demoted_snap_id']}"), ''
 
+    @command('mirror snapshot image promote name=image_spec,type=CephString '
+             'name=force,type=CephBool,req=false',
+             'Promote a secondary: without --force only once the primary is demoted and its '
+             'final snapshot synced; with --force a partially applied delta is rolled back '
+             'to the last complete snapshot' + FORMAT_HELP,
+             perm='w')
     def _cmd_promote(self, cmd: Dict[str, Any]) -> CommandResult:
         fmt = output.requested_format(cmd)
         data = self._with_peer(lambda commands: commands.promote(cmd['image_spec'], bool(cmd.get('force'))))
         return 0, output.render(data, fmt, promote_text), ''
 
+    @command('mirror snapshot image resync name=image_spec,type=CephString '
+             'name=force,type=CephBool,req=false',
+             'Make the old primary the secondary of its promoted peer, copying only what '
+             'changed: writes made here since the last common snapshot are discarded '
+             '(--force if it is still primary)' + FORMAT_HELP,
+             perm='w')
     def _cmd_resync(self, cmd: Dict[str, Any]) -> CommandResult:
         fmt = output.requested_format(cmd)
         data = self._with_peer(lambda commands: commands.resync(cmd['image_spec'], bool(cmd.get('force'))))
         return 0, output.render(data, fmt, resync_text), ''
 
+    # 'w': it reads every object on both clusters, with the peer's credentials.
+    @command('mirror snapshot image verify name=image_spec,type=CephString '
+             'name=snap_id,type=CephString,req=false',
+             'On the secondary: compare a primary snapshot (default: the last one synced) with '
+             'the local snapshot holding it, object by object, and list mismatching '
+             'extents' + FORMAT_HELP,
+             perm='w')
     def _cmd_verify(self, cmd: Dict[str, Any]) -> CommandResult:
         fmt = output.requested_format(cmd)
         data = self._with_peer(lambda commands: commands.verify(cmd['image_spec'], cmd.get('snap_id', '')))
         return 0, output.render(data, fmt, verify_text), ''
 
+    @command('mirror snapshot status',
+             'Replication status of every mirrored image of this site' + FORMAT_HELP,
+             perm='r')
     def _cmd_status(self, cmd: Dict[str, Any]) -> CommandResult:
         fmt = output.requested_format(cmd)
         self._require_ready()
@@ -586,3 +564,6 @@ class Module(MgrModule):
             rows = [image_status.unlisted_primaries_status(e.strerror or str(e))]
         rows = sorted(rows + replayer.statuses(), key=lambda r: (r['image'], r['role']))
         return 0, output.render({'images': rows}, fmt, lambda d: image_status.status_table(d['images'])), ''
+
+    # What ceph-mgr reads: every @command above, in the order declared.
+    COMMANDS = declared_commands(locals())
