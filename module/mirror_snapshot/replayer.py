@@ -81,7 +81,7 @@ class ReplayedImage:
         self.progress = native.ReplayProgress()
         self.replica: Optional[Dict[str, Any]] = None  # the native replica state
         self.outcome = 'waiting'
-        self.newest_primary_snap_id = 0
+        self.ready_to_promote = False  # as the last step found it (native FinalSnapshotSynced)
         self.paused = False  # a role change has the image to itself
         self.last_sync: Optional[Dict[str, float]] = None
         self.last_error: Optional[str] = None
@@ -435,6 +435,7 @@ class Replayer:
                     with self._lock:
                         image.replica = None
                         image.outcome = outcome.name
+                        image.ready_to_promote = False
                         self._failed(image, result['reason'])
                     self._log.error(f"replaying '{image.spec}' failed: {result['reason']}")
                     return
@@ -443,7 +444,7 @@ class Replayer:
                     local_primary = outcome == native.ReplayOutcome.local_primary
                     image.replica = None if local_primary else result['state']
                     image.outcome = outcome.name
-                    image.newest_primary_snap_id = result['newest_primary_snap_id']
+                    image.ready_to_promote = result['ready_to_promote']
                     image.last_error = None
                     image.failures = 0
                     if outcome == native.ReplayOutcome.synced:
@@ -471,6 +472,7 @@ class Replayer:
             if e.errno == errno.ETIMEDOUT:
                 message += ' (OSDs or monitors did not answer in time; retried with backoff)'
             with self._lock:
+                image.ready_to_promote = False
                 if image.outcome == SPLIT_BRAIN_OUTCOME:
                     image.outcome = 'waiting'  # this error is not the split-brain's: it says nothing of roles
                 # EAGAIN: a clone's parent not replicated yet, or the peer being connected.
@@ -663,10 +665,7 @@ class Replayer:
             state = 'waiting'
         else:
             state = 'idle'
-        replica = image.replica or {}
-        ready = (not image.remote_primary and not error and not replica.get('inflight_to_snap_id')
-                 and bool(replica.get('primary_snap_id'))
-                 and replica.get('primary_snap_id') == image.newest_primary_snap_id)
+        ready = image.ready_to_promote and not error
         return {
             'image': image.spec,
             'role': 'secondary',

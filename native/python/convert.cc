@@ -132,6 +132,7 @@ py::dict ToDict(const ReplayResult& r) {
   py::dict out;
   out["outcome"] = r.outcome;  // a ReplayOutcome (bind_replay.cc)
   out["reason"] = r.reason;
+  out["ready_to_promote"] = r.ready_to_promote;
   out["state"] = ToDict(r.state);
   out["newest_primary_snap_id"] = r.newest_primary_snap_id;
   out["bytes_copied"] = r.bytes_copied;

@@ -459,10 +459,14 @@ Result<std::optional<ReplayOutcome>> CheckLocalRole(const ReplayTarget& target, 
   return std::optional<ReplayOutcome>();
 }
 
-}  // namespace
+// What the step read of the primary, for ready_to_promote.
+struct PrimarySeen {
+  MirrorInfo mirror;
+  std::vector<MirrorSnapshot> snaps;
+};
 
-Result<ReplayResult> ReplayImage(const ReplayTarget& target, const ReplayOptions& options,
-                                 ReplayProgress* progress) {
+Result<ReplayResult> Replay(const ReplayTarget& target, const ReplayOptions& options, ReplayProgress* progress,
+                            PrimarySeen* seen) {
   if (progress->cancelled()) {
     return Status::Error(ECANCELED, "the sync of '" + target.image_name + "' is paused (its role is changing)");
   }
@@ -480,6 +484,8 @@ Result<ReplayResult> ReplayImage(const ReplayTarget& target, const ReplayOptions
   auto all_snaps = remote.value().MirrorSnapshots();
   if (!all_snaps.ok()) return all_snaps.status();
   const std::vector<MirrorSnapshot> snaps = SyncableSnapshots(all_snaps.value());
+  seen->mirror = mirror.value();
+  seen->snaps = all_snaps.value();
 
   ReplayResult result;
   auto role = CheckLocalRole(target, mirror.value(), &result.adopted);
@@ -714,6 +720,19 @@ Result<ReplayResult> ReplayImage(const ReplayTarget& target, const ReplayOptions
     synced.value().adopted = result.adopted;
   }
   return synced;
+}
+
+}  // namespace
+
+Result<ReplayResult> ReplayImage(const ReplayTarget& target, const ReplayOptions& options,
+                                 ReplayProgress* progress) {
+  PrimarySeen seen;
+  auto result = Replay(target, options, progress, &seen);
+  if (result.ok() && result.value().outcome != ReplayOutcome::kLocalPrimary &&
+      result.value().outcome != ReplayOutcome::kSplitBrain) {
+    result.value().ready_to_promote = FinalSnapshotSynced(result.value().state, seen.mirror, seen.snaps);
+  }
+  return result;
 }
 
 }  // namespace mirror_snapshot

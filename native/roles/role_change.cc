@@ -80,7 +80,7 @@ Status CheckCleanPromote(const IoCtx& io, const RbdImage& local, const ReplicaSt
   if (!final_snap || final_snap->state != MirrorSnapshotState::kPrimaryDemoted) {
     return Status::Error(EBUSY, primary + " is not primary but was not demoted cleanly: promote with --force");
   }
-  if (state.in_flight() || state.primary_snap_id != final_snap->id) {
+  if (!FinalSnapshotSynced(state, mirror.value(), snaps.value())) {
     return Status::Error(EBUSY, "the demoted primary's final snapshot " + std::to_string(final_snap->id) +
                                     " is not synced yet (this image holds " + std::to_string(state.primary_snap_id) +
                                     "): wait for it, or promote with --force");
@@ -152,6 +152,14 @@ Status AllowImageMirroring(const IoCtx& io) {
 }
 
 }  // namespace
+
+bool FinalSnapshotSynced(const ReplicaState& state, const MirrorInfo& primary_mirror,
+                         const std::vector<MirrorSnapshot>& primary_snaps) {
+  if (primary_mirror.primary) return false;
+  const auto final_snap = NewestPrimarySnapshot(primary_snaps);
+  return final_snap && final_snap->state == MirrorSnapshotState::kPrimaryDemoted && !state.in_flight() &&
+         state.primary_snap_id == final_snap->id;
+}
 
 Result<DemoteReport> DemotePrimary(const IoCtx& io, const std::string& name) {
   auto image = RbdImage::OpenByName(io, name);

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "native/roles/head_rollback.h"
 #include "native/ceph/io_ctx.h"
@@ -48,6 +49,15 @@ struct PromoteReport {
   RollbackReport rollback;
   bool already = false;           // found promoted already (a retried command): nothing done
 };
+
+// Whether a promote without --force finds the demoted primary's final
+// snapshot here: the primary (`primary_mirror`, with its mirror snapshots
+// `primary_snaps`) is demoted, its newest complete snapshot is the
+// demotion's, and `state` holds exactly that one with nothing in flight. The
+// promote checks besides that nobody wrote the image since (a cluster read).
+// Status shows it as ready_to_promote.
+bool FinalSnapshotSynced(const ReplicaState& state, const MirrorInfo& primary_mirror,
+                         const std::vector<MirrorSnapshot>& primary_snaps);
 
 // Promotes a secondary to primary. Without `force`, `remote` (nullptr when
 // the peer cannot be reached) must show the old primary demoted and its final

@@ -49,12 +49,12 @@ class FakeNative:
                  'inflight_to_snap_id': 0, 'checkpoint_offset': 0}
         if remote_id in self.synced:
             return {'outcome': self.ReplayOutcome.up_to_date, 'seconds': 0.0, 'notes': [], 'adopted': False, 'state': state,
-                    'newest_primary_snap_id': 7}
+                    'newest_primary_snap_id': 7, 'ready_to_promote': False}
         self.synced.add(remote_id)
         time.sleep(self.housekeeping)
         return {'outcome': self.ReplayOutcome.synced, 'seconds': 0.01, 'bytes_copied': 4096, 'completed_at': time.time(),
                 'skipped_snapshots': 0, 'phase_seconds': {}, 'resumed': False, 'resumed_at': 0, 'notes': [],
-                'adopted': False, 'state': state, 'newest_primary_snap_id': 7}
+                'adopted': False, 'state': state, 'newest_primary_snap_id': 7, 'ready_to_promote': False}
 
     def image_data_pool(self, remote: Any, pool: str, ns: str, remote_id: str) -> str:
         return ''
@@ -217,3 +217,25 @@ def test_a_split_brain_is_an_outcome_reported_apart_and_retried_with_backoff() -
     assert replayer.find('rbd', '', 'vm-a')['state'] == 'idle'
     replayer._report_health()
     assert sent[-1] == {}, sent[-1]
+
+
+def test_ready_to_promote_is_the_native_steps_verdict_and_an_error_withdraws_it() -> None:
+    """The rule (the demoted primary's final snapshot is here, nothing in
+    flight) lives in C++ beside the promote (FinalSnapshotSynced): status
+    shows what the last step found, and no readiness with an error."""
+    replayer, pool = make_replayer()
+    native = pool.native
+    real = native.replay_image
+    native.replay_image = lambda *args: dict(real(*args), ready_to_promote=True)  # type: ignore[assignment]
+    replayer._kick('rbd//id-a')
+    pool.run_next()
+    assert replayer.find('rbd', '', 'vm-a')['ready_to_promote'] is True
+
+    def failing(*args: Any) -> Dict[str, Any]:
+        raise OSError(5, 'reading the primary failed')
+    native.replay_image = failing  # type: ignore[assignment]
+    replayer._peers.failed = lambda peer, error: None  # type: ignore[assignment]
+    replayer._kick('rbd//id-a')
+    pool.run_next()
+    status = replayer.find('rbd', '', 'vm-a')
+    assert status['state'] == 'error' and status['ready_to_promote'] is False, status
