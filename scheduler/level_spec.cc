@@ -83,21 +83,6 @@ std::optional<LevelSpec> LevelSpec::parent() const {
   return std::nullopt;
 }
 
-bool LevelSpec::contains(const LevelSpec& other) const {
-  switch (kind) {
-    case LevelKind::kGlobal:
-      return true;
-    case LevelKind::kPool:
-      return other.kind != LevelKind::kGlobal && other.pool == pool;
-    case LevelKind::kNamespace:
-      return (other.kind == LevelKind::kNamespace || other.kind == LevelKind::kImage) &&
-             other.pool == pool && other.ns == ns;
-    case LevelKind::kImage:
-      return other == *this;
-  }
-  return false;
-}
-
 Result<LevelSpec> parse_level_spec(std::string_view text) {
   auto fail = [&](const std::string& why) {
     return BadInput{"level spec " + text::quoted(text) + ": " + why};

@@ -42,10 +42,6 @@ struct LevelSpec {
   // nullopt for global.
   std::optional<LevelSpec> parent() const;
 
-  // True when `other` is this level or lies beneath it (an image is beneath
-  // its namespace, its pool and global).
-  bool contains(const LevelSpec& other) const;
-
   friend bool operator==(const LevelSpec&, const LevelSpec&) = default;
   friend auto operator<=>(const LevelSpec&, const LevelSpec&) = default;
 };

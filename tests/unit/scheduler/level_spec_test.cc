@@ -79,21 +79,6 @@ TEST(LevelSpec, ParentChain) {
   EXPECT_EQ(P("rbd/img").parent(), LevelSpec::Namespace("rbd", ""));
 }
 
-TEST(LevelSpec, Contains) {
-  auto img = P("rbd/ns/img");
-  EXPECT_TRUE(P("").contains(img));
-  EXPECT_TRUE(P("rbd/").contains(img));
-  EXPECT_TRUE(P("rbd/ns/").contains(img));
-  EXPECT_TRUE(img.contains(img));
-  EXPECT_FALSE(P("rbd//").contains(img));
-  EXPECT_FALSE(P("other/").contains(img));
-  EXPECT_FALSE(P("rbd/ns/other").contains(img));
-  EXPECT_FALSE(img.contains(P("rbd/ns/")));
-  EXPECT_TRUE(P("rbd//").contains(P("rbd/img")));
-  EXPECT_TRUE(P("rbd/").contains(P("rbd//")));
-  EXPECT_FALSE(P("rbd/").contains(P("")));
-}
-
 TEST(LevelSpec, InheritanceChainIsMostSpecificFirst) {
   auto chain = inheritance_chain("rbd", "ns", "img");
   EXPECT_EQ(chain[0].to_string(), "rbd/ns/img");
