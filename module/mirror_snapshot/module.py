@@ -24,7 +24,8 @@ from .peer_announcer import PeerAnnouncer
 from .peer_connections import PeerConnections
 from .peer_fence import PeerFence
 from .primary_scheduler import CreationBusy, PrimaryScheduler
-from .replayer import Replayer
+from .replayer import (DEFAULT_IMAGE_IN_FLIGHT_BYTES, DEFAULT_KEEP_LOCAL_SNAPSHOTS, DEFAULT_MEMORY_BYTES,
+                       Replayer)
 from .image_commands import ImageCommands, promote_text, resync_text, verify_text
 from .run_records import RunRecords
 from .schedule_commands import ScheduleCommands
@@ -82,12 +83,12 @@ class Module(MgrModule):
                     'and demoted images (schedule changes apply at once)'),
         Option(name='max_concurrent_image_syncs', type='int', default=16, min=1, max=64,
                desc='secondary images synced at once; takes effect on module restart'),
-        Option(name='replay_memory_bytes', type='size', default=256 << 20, min=16 << 20,
+        Option(name='replay_memory_bytes', type='size', default=DEFAULT_MEMORY_BYTES, min=16 << 20,
                desc='data buffers of all syncs together, shared equally by the concurrent syncs'),
-        Option(name='replay_image_in_flight_bytes', type='size', default=64 << 20, min=4 << 20,
+        Option(name='replay_image_in_flight_bytes', type='size', default=DEFAULT_IMAGE_IN_FLIGHT_BYTES, min=4 << 20,
                desc='data one sync keeps in flight (within replay_memory_bytes); more only '
                     'lengthens the OSDs\' queues (docs/benchmarks.md: in-flight sweep)'),
-        Option(name='keep_local_snapshots', type='int', default=3, min=1, max=64,
+        Option(name='keep_local_snapshots', type='int', default=DEFAULT_KEEP_LOCAL_SNAPSHOTS, min=1, max=64,
                desc='local snapshots a secondary image keeps (the newest complete one always stays)'),
         Option(name='replay_stall_seconds', type='secs', default=60, min=5,
                desc='a sync with no progress for this long is reported as stalled (status and health)'),

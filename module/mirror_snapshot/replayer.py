@@ -20,6 +20,11 @@ from .peer_connections import PeerConnecting, PeerConnections, peer_error
 
 HEALTH_CHECK = 'MIRROR_SNAPSHOT_REPLAY_FAILED'
 SPLIT_BRAIN_CHECK = 'MIRROR_SNAPSHOT_SPLIT_BRAIN'
+# The defaults of the module options of the same names (module.py); the
+# native core's own (ReplayOptions) are the same.
+DEFAULT_MEMORY_BYTES = 256 << 20
+DEFAULT_IMAGE_IN_FLIGHT_BYTES = 64 << 20
+DEFAULT_KEEP_LOCAL_SNAPSHOTS = 3
 SPLIT_BRAIN_OUTCOME = 'split_brain'  # the name of native.ReplayOutcome.split_brain
 PAUSE_TIMEOUT_SECONDS = 60.0
 RETRY_MIN_SECONDS = 5.0
@@ -416,7 +421,7 @@ class Replayer:
                 result = native.replay_image(
                     remote, local, image.pool, image.ns, image.remote_id, name,
                     remote.fsid(), local.fsid(), image.progress,
-                    self._image_in_flight_bytes(), int(self._option('keep_local_snapshots') or 3), self._budget,
+                    self._image_in_flight_bytes(), int(self._option('keep_local_snapshots') or DEFAULT_KEEP_LOCAL_SNAPSHOTS), self._budget,
                     self._side_jobs)
                 # The whole time the step held its sync slot: the record says
                 # complete after `seconds`, then snapshots are released.
@@ -572,10 +577,10 @@ class Replayer:
         image.retry_at = time.monotonic() + backoff
 
     def _memory_bytes(self) -> int:
-        return int(self._option('replay_memory_bytes') or (256 << 20))
+        return int(self._option('replay_memory_bytes') or DEFAULT_MEMORY_BYTES)
 
     def _image_in_flight_bytes(self) -> int:
-        return min(int(self._option('replay_image_in_flight_bytes') or (64 << 20)), self._memory_bytes())
+        return min(int(self._option('replay_image_in_flight_bytes') or DEFAULT_IMAGE_IN_FLIGHT_BYTES), self._memory_bytes())
 
     # --- reporting ------------------------------------------------------------
 

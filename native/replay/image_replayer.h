@@ -38,7 +38,7 @@ struct ReplayTarget {
 };
 
 struct ReplayOptions {
-  uint64_t max_in_flight_bytes = 64ull << 20;
+  uint64_t max_in_flight_bytes = kDefaultInFlightBytes;
   MemoryBudget* budget = nullptr;  // shared by every sync of the replayer (optional)
   TaskPool* side_jobs = nullptr;   // runs a step's release of primary snapshots (optional: else a thread of its own)
   unsigned list_snaps_in_flight = 64;
