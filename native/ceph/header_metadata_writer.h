@@ -15,9 +15,9 @@
 #include <string>
 #include <vector>
 
+#include "native/base/result.h"
 #include "native/ceph/rados_cluster.h"
 #include "native/ceph/rbd_image.h"
-#include "native/base/result.h"
 
 namespace mirror_snapshot {
 

@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
+#include "native/base/result.h"
 #include "native/ceph/io_ctx.h"
 #include "native/ceph/rados_cluster.h"
-#include "native/base/result.h"
 
 namespace mirror_snapshot {
 

@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <string>
 
-#include "native/ceph/rados_cluster.h"
 #include "native/base/result.h"
+#include "native/ceph/rados_cluster.h"
 
 namespace mirror_snapshot {
 

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "native/ceph/io_ctx.h"
 #include "native/base/result.h"
+#include "native/ceph/io_ctx.h"
 
 namespace mirror_snapshot {
 

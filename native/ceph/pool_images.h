@@ -5,10 +5,10 @@
 #include <string>
 #include <vector>
 
-#include "native/ceph/io_ctx.h"
-#include "native/ceph/rbd_image.h"
-#include "native/ceph/rados_cluster.h"
 #include "native/base/result.h"
+#include "native/ceph/io_ctx.h"
+#include "native/ceph/rados_cluster.h"
+#include "native/ceph/rbd_image.h"
 
 namespace mirror_snapshot {
 

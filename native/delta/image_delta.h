@@ -6,11 +6,11 @@
 #include <cstdint>
 #include <string>
 
-#include "native/ceph/data_objects.h"
 #include "native/base/extent_set.h"
+#include "native/base/result.h"
+#include "native/ceph/data_objects.h"
 #include "native/ceph/rados_cluster.h"
 #include "native/ceph/rbd_image.h"
-#include "native/base/result.h"
 
 namespace mirror_snapshot {
 

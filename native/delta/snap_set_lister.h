@@ -8,10 +8,10 @@
 #include <optional>
 #include <string>
 
+#include "native/base/result.h"
+#include "native/ceph/rados_cluster.h"
 #include "native/delta/image_delta.h"
 #include "native/delta/object_delta.h"
-#include "native/ceph/rados_cluster.h"
-#include "native/base/result.h"
 
 namespace mirror_snapshot {
 

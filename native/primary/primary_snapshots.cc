@@ -4,11 +4,11 @@
 
 #include <rados/librados.h>
 
-#include "native/ceph/cls_encoding.h"
 #include "native/base/parse_unsigned.h"
-#include "native/primary/prune_policy.h"
-#include "native/ceph/rbd_object_names.h"
 #include "native/base/unix_clock.h"
+#include "native/ceph/cls_encoding.h"
+#include "native/ceph/rbd_object_names.h"
+#include "native/primary/prune_policy.h"
 
 namespace mirror_snapshot {
 namespace {

@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "native/base/result.h"
 #include "native/ceph/io_ctx.h"
 #include "native/ceph/rbd_image.h"
 #include "native/primary/prune_policy.h"
-#include "native/base/result.h"
 
 namespace mirror_snapshot {
 

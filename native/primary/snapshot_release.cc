@@ -7,8 +7,8 @@
 
 #include "native/ceph/cls_encoding.h"
 #include "native/ceph/peers.h"
-#include "native/primary/prune_policy.h"
 #include "native/ceph/rbd_object_names.h"
+#include "native/primary/prune_policy.h"
 
 namespace mirror_snapshot {
 namespace {

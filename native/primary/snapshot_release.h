@@ -11,9 +11,9 @@
 #include <cstdint>
 #include <string>
 
+#include "native/base/result.h"
 #include "native/ceph/io_ctx.h"
 #include "native/ceph/rbd_image.h"
-#include "native/base/result.h"
 
 namespace mirror_snapshot {
 

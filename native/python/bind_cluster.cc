@@ -10,13 +10,13 @@
 #include <vector>
 
 #include "native/base/process_heap.h"
-#include "native/ceph/version.h"
 #include "native/ceph/header_watcher.h"
 #include "native/ceph/omap_object.h"
 #include "native/ceph/peers.h"
 #include "native/ceph/pool_images.h"
 #include "native/ceph/rados_cluster.h"
 #include "native/ceph/rbd_image.h"
+#include "native/ceph/version.h"
 #include "native/python/bindings.h"
 #include "native/python/convert.h"
 #include "native/python/errors.h"

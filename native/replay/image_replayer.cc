@@ -7,22 +7,22 @@
 #include <optional>
 #include <vector>
 
-#include "native/replica/delta_copier.h"
+#include "native/base/unix_clock.h"
 #include "native/ceph/header_metadata_writer.h"
-#include "native/delta/image_delta.h"
 #include "native/ceph/io_ctx.h"
 #include "native/ceph/peers.h"
-#include "native/replica/prepared_snapshot.h"
+#include "native/delta/image_delta.h"
 #include "native/primary/primary_snapshots.h"
 #include "native/primary/prune_policy.h"
-#include "native/roles/head_rollback.h"
+#include "native/primary/snapshot_release.h"
+#include "native/replica/delta_copier.h"
+#include "native/replica/prepared_snapshot.h"
 #include "native/replica/replica_fence.h"
 #include "native/replica/replica_image.h"
 #include "native/replica/replicated_user_snapshots.h"
-#include "native/roles/role_change.h"
 #include "native/replica/snapshot_object_map.h"
-#include "native/primary/snapshot_release.h"
-#include "native/base/unix_clock.h"
+#include "native/roles/head_rollback.h"
+#include "native/roles/role_change.h"
 
 namespace mirror_snapshot {
 namespace {

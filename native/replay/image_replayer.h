@@ -17,13 +17,13 @@
 #include <vector>
 
 #include "native/base/memory_budget.h"
+#include "native/base/result.h"
+#include "native/base/task_pool.h"
 #include "native/ceph/rados_cluster.h"
 #include "native/ceph/rbd_image.h"
 #include "native/replay/replay_progress.h"
 #include "native/replica/delta_copier.h"
 #include "native/replica/replica_state.h"
-#include "native/base/result.h"
-#include "native/base/task_pool.h"
 
 namespace mirror_snapshot {
 

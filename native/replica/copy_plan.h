@@ -10,8 +10,8 @@
 #include <optional>
 
 #include "native/base/extent_set.h"
-#include "native/delta/image_delta.h"
 #include "native/base/result.h"
+#include "native/delta/image_delta.h"
 
 namespace mirror_snapshot {
 

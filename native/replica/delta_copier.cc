@@ -14,10 +14,10 @@
 #include <string>
 #include <vector>
 
-#include "native/replica/copy_plan.h"
 #include "native/base/crc32c.h"
-#include "native/ceph/data_objects.h"
 #include "native/base/extent_set.h"
+#include "native/ceph/data_objects.h"
+#include "native/replica/copy_plan.h"
 #include "native/replica/object_map_marker.h"
 
 namespace mirror_snapshot {

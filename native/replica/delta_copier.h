@@ -6,12 +6,12 @@
 #include <cstdint>
 #include <functional>
 
-#include "native/delta/image_delta.h"
 #include "native/base/memory_budget.h"
+#include "native/base/result.h"
 #include "native/ceph/io_ctx.h"
 #include "native/ceph/rados_cluster.h"
 #include "native/ceph/rbd_image.h"
-#include "native/base/result.h"
+#include "native/delta/image_delta.h"
 
 namespace mirror_snapshot {
 

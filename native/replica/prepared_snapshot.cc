@@ -8,8 +8,8 @@
 
 #include "native/ceph/cls_encoding.h"
 #include "native/ceph/data_objects.h"
-#include "native/delta/image_delta.h"
 #include "native/ceph/rbd_object_names.h"
+#include "native/delta/image_delta.h"
 #include "native/replica/snapshot_object_map.h"
 
 namespace mirror_snapshot {

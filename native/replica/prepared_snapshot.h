@@ -26,9 +26,9 @@
 #include <memory>
 #include <string>
 
+#include "native/base/result.h"
 #include "native/ceph/rados_cluster.h"
 #include "native/ceph/rbd_image.h"
-#include "native/base/result.h"
 
 namespace mirror_snapshot {
 

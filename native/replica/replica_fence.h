@@ -14,11 +14,11 @@
 #include <string>
 #include <vector>
 
+#include "native/base/result.h"
 #include "native/ceph/exclusive_lock_hold.h"
 #include "native/ceph/io_ctx.h"
 #include "native/ceph/rados_cluster.h"
 #include "native/ceph/rbd_image.h"
-#include "native/base/result.h"
 
 namespace mirror_snapshot {
 

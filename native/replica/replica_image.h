@@ -6,11 +6,11 @@
 #include <optional>
 #include <string>
 
+#include "native/base/result.h"
 #include "native/ceph/io_ctx.h"
 #include "native/ceph/rados_cluster.h"
 #include "native/ceph/rbd_image.h"
 #include "native/replica/replica_state.h"
-#include "native/base/result.h"
 
 namespace mirror_snapshot {
 

@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "native/ceph/rbd_image.h"
 #include "native/base/result.h"
 #include "native/base/status.h"
+#include "native/ceph/rbd_image.h"
 
 namespace mirror_snapshot {
 

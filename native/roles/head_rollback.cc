@@ -11,9 +11,9 @@
 
 #include "native/ceph/cls_encoding.h"
 #include "native/ceph/data_objects.h"
+#include "native/ceph/rbd_object_names.h"
 #include "native/delta/image_delta.h"
 #include "native/delta/object_delta.h"
-#include "native/ceph/rbd_object_names.h"
 #include "native/delta/snap_set_lister.h"
 
 namespace mirror_snapshot {

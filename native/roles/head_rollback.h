@@ -13,9 +13,9 @@
 
 #include <cstdint>
 
+#include "native/base/result.h"
 #include "native/ceph/rados_cluster.h"
 #include "native/ceph/rbd_image.h"
-#include "native/base/result.h"
 
 namespace mirror_snapshot {
 

@@ -4,13 +4,13 @@
 #include <optional>
 #include <vector>
 
+#include "native/base/unix_clock.h"
 #include "native/ceph/exclusive_lock_hold.h"
 #include "native/ceph/header_metadata_writer.h"
 #include "native/primary/primary_snapshots.h"
 #include "native/primary/prune_policy.h"
 #include "native/replica/replica_fence.h"
 #include "native/replica/replica_image.h"
-#include "native/base/unix_clock.h"
 
 namespace mirror_snapshot {
 namespace {

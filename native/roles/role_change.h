@@ -15,12 +15,12 @@
 #include <string>
 #include <vector>
 
-#include "native/roles/head_rollback.h"
+#include "native/base/result.h"
 #include "native/ceph/io_ctx.h"
 #include "native/ceph/rados_cluster.h"
 #include "native/ceph/rbd_image.h"
 #include "native/replica/replica_state.h"
-#include "native/base/result.h"
+#include "native/roles/head_rollback.h"
 
 namespace mirror_snapshot {
 

@@ -11,10 +11,10 @@
 #include <utility>
 #include <vector>
 
+#include "native/base/result.h"
 #include "native/ceph/io_ctx.h"
 #include "native/ceph/rados_cluster.h"
 #include "native/ceph/rbd_image.h"
-#include "native/base/result.h"
 
 namespace mirror_snapshot {
 

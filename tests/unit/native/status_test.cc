@@ -4,9 +4,9 @@
 #include <memory>
 #include <string>
 
-#include "native/ceph/rados_cluster.h"
 #include "native/base/result.h"
 #include "native/base/status.h"
+#include "native/ceph/rados_cluster.h"
 #include "native/ceph/version.h"
 
 namespace mirror_snapshot {

@@ -3,9 +3,9 @@
 #include <chrono>
 #include <string>
 
-#include "scheduler/schedule_planner.h"
 #include "scheduler/level_spec.h"
 #include "scheduler/schedule.h"
+#include "scheduler/schedule_planner.h"
 
 namespace mirror_snapshot {
 namespace {
