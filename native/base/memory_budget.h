@@ -9,6 +9,10 @@
 
 namespace mirror_snapshot {
 
+// What one image's copy keeps in flight by default (the module's option
+// replay_image_in_flight_bytes has the same default).
+inline constexpr uint64_t kDefaultInFlightBytes = 64ull << 20;
+
 class MemoryBudget {
  public:
   explicit MemoryBudget(uint64_t limit_bytes) : limit_(limit_bytes) {}

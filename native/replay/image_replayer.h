@@ -22,7 +22,6 @@
 #include "native/ceph/rados_cluster.h"
 #include "native/ceph/rbd_image.h"
 #include "native/replay/replay_progress.h"
-#include "native/replica/delta_copier.h"
 #include "native/replica/replica_state.h"
 
 namespace mirror_snapshot {

@@ -22,10 +22,6 @@ struct CopyProgress {
   uint64_t checkpoint_offset = 0;
 };
 
-// What one image's copy keeps in flight by default (the module's option
-// replay_image_in_flight_bytes has the same default).
-inline constexpr uint64_t kDefaultInFlightBytes = 64ull << 20;
-
 struct CopyOptions {
   uint64_t max_in_flight_bytes = kDefaultInFlightBytes;  // this copy's own cap
   // Shared with other copies (optional): every chunk in flight takes its
