@@ -10,12 +10,6 @@
 
 namespace mirror_snapshot {
 
-std::string DataObjectName(const ObjectLayout& layout, uint64_t object_no) {
-  char suffix[32];
-  std::snprintf(suffix, sizeof(suffix), ".%016" PRIx64, object_no);
-  return layout.object_prefix + suffix;
-}
-
 Result<ObjectLayout> ImageLayout(const RbdImage& image) {
   uint64_t features = 0;
   int rc = rbd_get_features(image.handle(), &features);

@@ -1,7 +1,6 @@
-// An image's RADOS objects: where its data objects live and what they are
-// called, and, through librados' C++ API, the I/O contexts of its data pool
-// and of its header's pool (both in the image's namespace) and the snapshot
-// context writes to its data objects must carry.
+// An image's RADOS objects through librados' C++ API: its layout, the I/O
+// contexts of its data pool and of its header's pool (both in the image's
+// namespace), and the snapshot context writes to its data objects must carry.
 #pragma once
 
 #include <rados/librados.hpp>
@@ -10,20 +9,11 @@
 #include <string>
 
 #include "native/base/result.h"
+#include "native/ceph/object_layout.h"
 #include "native/ceph/rados_cluster.h"
 #include "native/ceph/rbd_image.h"
 
 namespace mirror_snapshot {
-
-// Where the image's data objects live, for object-level reads.
-struct ObjectLayout {
-  std::string object_prefix;  // "rbd_data.<image id>"
-  uint64_t object_size = 0;
-  int64_t data_pool_id = -1;
-  std::string ns;
-};
-
-std::string DataObjectName(const ObjectLayout& layout, uint64_t object_no);
 
 // The layout of an open image; EOPNOTSUPP for fancy striping (STRIPINGV2).
 Result<ObjectLayout> ImageLayout(const RbdImage& image);

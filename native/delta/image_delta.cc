@@ -2,6 +2,7 @@
 
 #include <optional>
 
+#include "native/ceph/data_objects.h"
 #include "native/delta/object_delta.h"
 #include "native/delta/snap_set_lister.h"
 

@@ -8,7 +8,7 @@
 
 #include "native/base/extent_set.h"
 #include "native/base/result.h"
-#include "native/ceph/data_objects.h"
+#include "native/ceph/object_layout.h"
 #include "native/ceph/rados_cluster.h"
 #include "native/ceph/rbd_image.h"
 

@@ -9,8 +9,8 @@
 #include <string>
 
 #include "native/base/result.h"
+#include "native/ceph/object_layout.h"
 #include "native/ceph/rados_cluster.h"
-#include "native/delta/image_delta.h"
 #include "native/delta/object_delta.h"
 
 namespace mirror_snapshot {
