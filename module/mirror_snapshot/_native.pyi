@@ -10,6 +10,17 @@ from typing import Any, Dict, List, Optional, Tuple
 
 # --- clients, pools, images (bind_cluster.cc) -------------------------------
 
+class MirrorMode(enum.Enum):
+    disabled = 0
+    journal = 1
+    snapshot = 2
+
+class MirrorSnapshotState(enum.Enum):
+    primary = 0
+    primary_demoted = 1
+    non_primary = 2
+    non_primary_demoted = 3
+
 class Cluster:
     @staticmethod
     def from_mgr_context(context: Any) -> Cluster: ...

@@ -15,7 +15,8 @@ def primary_status(native: Any, cluster: Any, pool: str, ns: str, name: str,
     """A snapshot-mode image of this site: primary, or demoted (Ceph's
     non-primary; its final snapshot is the demoted one)."""
     snaps = [s for s in native.mirror_snapshots(cluster, pool, ns, name)
-             if s['complete'] and s['state'] in ('primary', 'primary-demoted')]
+             if s['complete'] and s['state'] in (native.MirrorSnapshotState.primary,
+                                                 native.MirrorSnapshotState.primary_demoted)]
     newest = snaps[-1] if snaps else None
     secondaries = native.sync_pins(cluster, pool, ns, name) if not demoted else []
     state = 'idle' if newest else 'waiting'
@@ -58,7 +59,7 @@ def local_image_status(native: Any, cluster: Any, pool: str, ns: str, name: str,
     """An image's status from its own records (the replayer does not track it)."""
     spec = '/'.join(p for p in (pool, ns, name) if p)
     info = native.image_info(cluster, pool, ns, name)  # ENOENT names what is missing
-    if info['mirror_mode'] == 'snapshot':
+    if info['mirror_mode'] == native.MirrorMode.snapshot:
         return primary_status(native, cluster, pool, ns, name, split_brain, demoted=not info['primary'])
     replica = native.replica_state(cluster, pool, ns, name)
     if replica is not None:

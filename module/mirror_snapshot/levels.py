@@ -104,9 +104,9 @@ def resolve_with_info(native: Any, cluster: Any, level: Level,
     if level.kind != 'image':
         return level, None
     info = image_info(native, cluster, level)
-    if need_snapshot_mode and info['mirror_mode'] != 'snapshot':
+    if need_snapshot_mode and info['mirror_mode'] != native.MirrorMode.snapshot:
         raise invalid(f"image '{level.spec}' is not in snapshot mirror mode "
-                      f"(mirroring: {info['mirror_mode']})")
+                      f"(mirroring: {info['mirror_mode'].name})")
     return level._replace(image_id=info['id']), info
 
 

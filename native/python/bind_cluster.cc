@@ -64,6 +64,15 @@ py::list MirrorSnapshotsOf(const RadosCluster& cluster, const std::string& pool,
 }  // namespace
 
 void BindCluster(py::module_& m) {
+  py::enum_<MirrorMode>(m, "MirrorMode", "An image's mirroring mode, as librbd reports it.")
+      .value("disabled", MirrorMode::kDisabled)
+      .value("journal", MirrorMode::kJournal)
+      .value("snapshot", MirrorMode::kSnapshot);
+  py::enum_<MirrorSnapshotState>(m, "MirrorSnapshotState", "What a mirror snapshot was taken as.")
+      .value("primary", MirrorSnapshotState::kPrimary)
+      .value("primary_demoted", MirrorSnapshotState::kPrimaryDemoted, "the final snapshot of a demotion")
+      .value("non_primary", MirrorSnapshotState::kNonPrimary)
+      .value("non_primary_demoted", MirrorSnapshotState::kNonPrimaryDemoted);
   m.def("versions", &Versions,
         "Versions of the native core, librados and librbd, as reported at run time.");
   // mallinfo2 walks every arena's free chunks under its lock: not with the GIL held.
@@ -120,7 +129,7 @@ void BindCluster(py::module_& m) {
           py::dict out;
           out["id"] = image.id;
           out["name"] = name;
-          out["mirror_mode"] = ToString(image.mirror.mode);
+          out["mirror_mode"] = image.mirror.mode;
           out["primary"] = image.mirror.primary;
           out["global_id"] = image.mirror.global_id;
           return out;

@@ -32,7 +32,7 @@ py::dict ToDict(const MirrorSnapshot& snap) {
   out["id"] = snap.id;
   out["name"] = snap.name;
   out["timestamp"] = snap.timestamp;
-  out["state"] = ToString(snap.state);
+  out["state"] = snap.state;  // a MirrorSnapshotState (bind_cluster.cc)
   out["complete"] = snap.complete;
   out["peer_uuids"] = snap.peer_uuids;
   out["primary_mirror_uuid"] = snap.primary_mirror_uuid;
