@@ -52,17 +52,17 @@ std::string field_prefix(const Field& f) { return std::string("cron field '") + 
 
 // Specific messages for syntax other cron dialects accept and we do not.
 std::optional<std::string> unsupported_syntax(const Field& f, std::string_view item) {
-  std::string low = text::lowercase(item);
+  std::string low = text::Lowercase(item);
   auto digits_then = [&](char suffix) {
     if (low.size() < 2 || low.back() != suffix) return false;
     for (std::size_t k = 0; k + 1 < low.size(); ++k)
-      if (!text::is_digit(low[k])) return false;
+      if (!text::IsDigit(low[k])) return false;
     return true;
   };
-  std::string p = field_prefix(f) + " value " + text::quoted(item) + ": ";
+  std::string p = field_prefix(f) + " value " + text::Quoted(item) + ": ";
   if (low.find('?') != std::string::npos) return p + "'?' is not supported (use '*')";
   if (low.find('#') != std::string::npos) return p + "'#' (nth weekday of the month) is not supported";
-  if (low == "l" || low == "lw" || digits_then('l') || (low.size() > 1 && low[0] == 'l' && text::is_digit(low[1])))
+  if (low == "l" || low == "lw" || digits_then('l') || (low.size() > 1 && low[0] == 'l' && text::IsDigit(low[1])))
     return p + "'L' (last day) is not supported";
   if (digits_then('w')) return p + "'W' (nearest weekday) is not supported";
   if (low[0] == 'h' && (low.size() == 1 || low[1] == '(' || low[1] == '/'))
@@ -72,27 +72,27 @@ std::optional<std::string> unsupported_syntax(const Field& f, std::string_view i
 
 // A number or a name of the field; error text on failure.
 Result<int> parse_value(const Field& f, std::string_view item, std::string_view token) {
-  if (token.empty()) return BadInput{field_prefix(f) + " item " + text::quoted(item) + " is missing a value"};
-  if (text::is_digit(token[0])) {
-    auto v = text::parse_small_uint(token);
+  if (token.empty()) return BadInput{field_prefix(f) + " item " + text::Quoted(item) + " is missing a value"};
+  if (text::IsDigit(token[0])) {
+    auto v = text::ParseSmallUint(token);
     if (!v) {
       for (char c : token)
-        if (!text::is_digit(c))
-          return BadInput{field_prefix(f) + " value " + text::quoted(token) + " is not a number"};
+        if (!text::IsDigit(c))
+          return BadInput{field_prefix(f) + " value " + text::Quoted(token) + " is not a number"};
     }
     if (!v || static_cast<long long>(*v) < f.lo || static_cast<long long>(*v) > f.hi)
-      return BadInput{field_prefix(f) + " value " + text::quoted(token) + " out of range " + std::to_string(f.lo) +
+      return BadInput{field_prefix(f) + " value " + text::Quoted(token) + " out of range " + std::to_string(f.lo) +
                    "-" + std::to_string(f.hi)};
     return static_cast<int>(*v);
   }
-  if (token[0] == '-') return BadInput{field_prefix(f) + " value " + text::quoted(token) + ": negative numbers are not allowed"};
+  if (token[0] == '-') return BadInput{field_prefix(f) + " value " + text::Quoted(token) + ": negative numbers are not allowed"};
   if (f.names != nullptr) {
-    std::string low = text::lowercase(token);
+    std::string low = text::Lowercase(token);
     for (int k = 0; k < f.name_count; ++k)
       if (low == f.names[k]) return f.names == kMonthNames ? k + 1 : k;
-    return BadInput{field_prefix(f) + " value " + text::quoted(token) + " is not a number or a name (" + f.name_hint + ")"};
+    return BadInput{field_prefix(f) + " value " + text::Quoted(token) + " is not a number or a name (" + f.name_hint + ")"};
   }
-  return BadInput{field_prefix(f) + " value " + text::quoted(token) + " is not a number"};
+  return BadInput{field_prefix(f) + " value " + text::Quoted(token) + " is not a number"};
 }
 
 // One field to a bit set over the raw values lo..hi.
@@ -104,7 +104,7 @@ Result<std::uint64_t> parse_field(const Field& f, std::string_view field) {
     std::string_view item =
         field.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
     if (item.empty())
-      return BadInput{field_prefix(f) + " has an empty list item in " + text::quoted(field)};
+      return BadInput{field_prefix(f) + " has an empty list item in " + text::Quoted(field)};
     if (auto why = unsupported_syntax(f, item)) return BadInput{*why};
 
     std::string_view base = item;
@@ -113,14 +113,14 @@ Result<std::uint64_t> parse_field(const Field& f, std::string_view field) {
     if (std::size_t slash = item.find('/'); slash != std::string_view::npos) {
       base = item.substr(0, slash);
       std::string_view step_text = item.substr(slash + 1);
-      auto s = text::parse_small_uint(step_text);
+      auto s = text::ParseSmallUint(step_text);
       if (!s)
-        return BadInput{field_prefix(f) + " step " + text::quoted(step_text) + " in " + text::quoted(item) +
+        return BadInput{field_prefix(f) + " step " + text::Quoted(step_text) + " in " + text::Quoted(item) +
                      " is not a positive number"};
       int span = f.hi - f.lo + 1;
-      if (*s == 0) return BadInput{field_prefix(f) + " step '0' in " + text::quoted(item) + " must be at least 1"};
+      if (*s == 0) return BadInput{field_prefix(f) + " step '0' in " + text::Quoted(item) + " must be at least 1"};
       if (*s > static_cast<std::uint32_t>(span))
-        return BadInput{field_prefix(f) + " step " + text::quoted(step_text) + " in " + text::quoted(item) +
+        return BadInput{field_prefix(f) + " step " + text::Quoted(step_text) + " in " + text::Quoted(item) +
                      " is larger than the field's range " + std::to_string(f.lo) + "-" + std::to_string(f.hi)};
       step = static_cast<int>(*s);
       has_step = true;
@@ -140,7 +140,7 @@ Result<std::uint64_t> parse_field(const Field& f, std::string_view field) {
       // "fri-sun": a weekday range may end on Sunday written as 0.
       if (f.lo == 0 && f.hi == 7 && hi == 0 && lo > 0) hi = 7;
       if (lo > hi)
-        return BadInput{field_prefix(f) + " range " + text::quoted(base) + " is reversed (write it as two ranges)"};
+        return BadInput{field_prefix(f) + " range " + text::Quoted(base) + " is reversed (write it as two ranges)"};
     } else {
       auto a = parse_value(f, item, base);
       if (!a.ok()) return BadInput{a.status().message()};
@@ -167,15 +167,15 @@ constexpr unsigned kMaxDays[13] = {0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30
 }  // namespace
 
 Result<CronExpr> CronExpr::Parse(std::string_view text) {
-  auto fail = [&](const std::string& why) { return BadInput{"cron " + text::quoted(text) + ": " + why}; };
+  auto fail = [&](const std::string& why) { return BadInput{"cron " + text::Quoted(text) + ": " + why}; };
 
   // Split into whitespace-separated fields.
   std::vector<std::string_view> fields;
   std::size_t i = 0;
   while (i < text.size()) {
-    while (i < text.size() && text::is_space(text[i])) ++i;
+    while (i < text.size() && text::IsSpace(text[i])) ++i;
     std::size_t start = i;
-    while (i < text.size() && !text::is_space(text[i])) ++i;
+    while (i < text.size() && !text::IsSpace(text[i])) ++i;
     if (i > start) {
       if (fields.size() == 8) return fail("too many fields; expected 5 (minute hour day-of-month month day-of-week)");
       fields.push_back(text.substr(start, i - start));
@@ -183,21 +183,21 @@ Result<CronExpr> CronExpr::Parse(std::string_view text) {
   }
   if (fields.empty()) return fail("empty");
   for (char c : text)
-    if (text::is_control(c) && c != '\t') return fail("contains a control character");
+    if (text::IsControl(c) && c != '\t') return fail("contains a control character");
 
   CronExpr expr;
   std::string canonical;
   std::array<std::string, 5> parts;
   if (fields[0][0] == '@') {
     if (fields.size() != 1) return fail("a macro such as @daily must stand alone");
-    std::string low = text::lowercase(fields[0]);
+    std::string low = text::Lowercase(fields[0]);
     const Macro* macro = nullptr;
     for (const auto& m : kMacros)
       if (low == m.name) macro = &m;
     if (macro == nullptr) {
       if (low == "@reboot") return fail("@reboot is not a schedule");
       if (low == "@every") return fail("@every is not supported (use an interval such as 30m)");
-      return fail("unknown macro " + text::quoted(fields[0]) +
+      return fail("unknown macro " + text::Quoted(fields[0]) +
                   " (supported: @hourly @daily @midnight @weekly @monthly @yearly @annually)");
     }
     canonical = macro->canonical;
@@ -215,7 +215,7 @@ Result<CronExpr> CronExpr::Parse(std::string_view text) {
       return fail(why);
     }
     for (std::size_t k = 0; k < 5; ++k) {
-      parts[k] = text::lowercase(fields[k]);
+      parts[k] = text::Lowercase(fields[k]);
       if (k) canonical += ' ';
       canonical += parts[k];
     }
@@ -252,23 +252,23 @@ Result<CronExpr> CronExpr::Parse(std::string_view text) {
   return expr;
 }
 
-bool CronExpr::day_matches(const std::chrono::year_month_day& ymd, std::chrono::weekday wd) const {
+bool CronExpr::DayMatches(const std::chrono::year_month_day& ymd, std::chrono::weekday wd) const {
   bool dom = days_of_month_ >> static_cast<unsigned>(ymd.day()) & 1u;
   bool dow = days_of_week_ >> wd.c_encoding() & 1u;
   if (dom_restricted_ && dow_restricted_) return dom || dow;
   return dom && dow;
 }
 
-bool CronExpr::matches(local_seconds t) const {
+bool CronExpr::Matches(local_seconds t) const {
   auto day = std::chrono::floor<days>(t);
   std::chrono::year_month_day ymd{day};
   auto sod = std::chrono::duration_cast<minutes>(t - day).count();
   if ((t - day) % minutes{1} != std::chrono::seconds{0}) return false;
-  return (months_ >> static_cast<unsigned>(ymd.month()) & 1u) && day_matches(ymd, std::chrono::weekday{day}) &&
+  return (months_ >> static_cast<unsigned>(ymd.month()) & 1u) && DayMatches(ymd, std::chrono::weekday{day}) &&
          (hours_ >> (sod / 60) & 1u) && (minutes_ >> (sod % 60) & 1u);
 }
 
-std::optional<local_seconds> CronExpr::next_match(local_seconds from, local_seconds until) const {
+std::optional<local_seconds> CronExpr::NextMatch(local_seconds from, local_seconds until) const {
   using namespace std::chrono;
   local_time<minutes> cur = ceil<minutes>(from);
   while (cur < until) {
@@ -285,7 +285,7 @@ std::optional<local_seconds> CronExpr::next_match(local_seconds from, local_seco
       cur = local_days{y / month{static_cast<unsigned>(next)} / 1};
       continue;
     }
-    if (!day_matches(ymd, weekday{day})) {
+    if (!DayMatches(ymd, weekday{day})) {
       cur = day + days{1};
       continue;
     }

@@ -33,18 +33,18 @@ class CronExpr {
   static Result<CronExpr> Parse(std::string_view text);
 
   // Lower case, fields separated by single spaces; @midnight is written
-  // @daily and @annually @yearly. Parse(to_string()) == *this.
-  const std::string& to_string() const { return text_; }
+  // @daily and @annually @yearly. Parse(ToString()) == *this.
+  const std::string& ToString() const { return text_; }
 
   // The hour field matches all 24 hours ("*", "*/1", "0-23", @hourly):
   // such an entry follows the clock through DST changes (see CronSchedule).
   bool every_hour() const { return hours_ == kAllHours; }
 
-  bool matches(std::chrono::local_seconds t) const;
+  bool Matches(std::chrono::local_seconds t) const;
 
   // The first matching minute in [from, until), if any. `from` is rounded up
   // to a whole minute. The search is bounded by `until`.
-  std::optional<std::chrono::local_seconds> next_match(std::chrono::local_seconds from,
+  std::optional<std::chrono::local_seconds> NextMatch(std::chrono::local_seconds from,
                                                        std::chrono::local_seconds until) const;
 
   friend bool operator==(const CronExpr& a, const CronExpr& b) { return a.text_ == b.text_; }
@@ -53,7 +53,7 @@ class CronExpr {
   static constexpr std::uint32_t kAllHours = (1u << 24) - 1;
 
   CronExpr() = default;
-  bool day_matches(const std::chrono::year_month_day& ymd, std::chrono::weekday wd) const;
+  bool DayMatches(const std::chrono::year_month_day& ymd, std::chrono::weekday wd) const;
 
   std::uint64_t minutes_ = 0;       // bit m: minute m
   std::uint32_t hours_ = 0;         // bit h: hour h

@@ -17,9 +17,9 @@ local_seconds wall(Instant t, seconds offset) { return local_seconds{t.time_sinc
 
 }  // namespace
 
-Result<Instant> CronSchedule::next_after(Instant after) const {
-  if (!in_supported_range(after))
-    return BadInput{"instant " + format_instant(after) + " out of range 1970-01-01T00:00:00Z..9999-12-31T23:59:59Z"};
+Result<Instant> CronSchedule::NextAfter(Instant after) const {
+  if (!InSupportedRange(after))
+    return BadInput{"instant " + FormatInstant(after) + " out of range 1970-01-01T00:00:00Z..9999-12-31T23:59:59Z"};
   const Instant horizon = std::min(after + kSearchHorizon, kLatestInstant);
   const bool follows_clock = expr_.every_hour();
 
@@ -27,14 +27,14 @@ Result<Instant> CronSchedule::next_after(Instant after) const {
   // wall time is UTC + offset and increases with it.
   Instant t = after;
   for (int guard = 0; guard < kMaxPeriods && t <= horizon; ++guard) {
-    const ZonePeriod p = zone_.period_at(t);
+    const ZonePeriod p = zone_.PeriodAt(t);
     const seconds offset = p.offset;
     const seconds before = p.begin > kFarPast ? zone_.offset_at(p.begin - seconds{1}) : offset;
 
     // Spring forward: wall times in [begin+before, begin+offset) never show.
     // A fixed-time entry matching one of them runs once, at the change.
     if (!follows_clock && offset > before && p.begin > after && p.begin <= horizon) {
-      if (expr_.next_match(wall(p.begin, before), wall(p.begin, offset))) return p.begin;
+      if (expr_.NextMatch(wall(p.begin, before), wall(p.begin, offset))) return p.begin;
     }
 
     const local_seconds after_next_minute =
@@ -46,11 +46,11 @@ Result<Instant> CronSchedule::next_after(Instant after) const {
     const Instant end = std::min(p.end, horizon + seconds{1});
     const local_seconds until = wall(end, offset);
     if (from < until) {
-      if (auto hit = expr_.next_match(from, until)) return Instant{hit->time_since_epoch() - offset};
+      if (auto hit = expr_.NextMatch(from, until)) return Instant{hit->time_since_epoch() - offset};
     }
     t = p.end;
   }
-  return BadInput{"cron '" + expr_.to_string() + "' in " + zone_.name() + ": no run after " + format_instant(after) +
+  return BadInput{"cron '" + expr_.ToString() + "' in " + zone_.name() + ": no run after " + FormatInstant(after) +
                (horizon == kLatestInstant ? " before year 10000" : " within 10 years")};
 }
 

@@ -32,7 +32,7 @@ class CronSchedule {
 
   // The first run strictly after `after`. Errors only for instants outside
   // the supported range or when no run exists before year 10000.
-  Result<Instant> next_after(Instant after) const;
+  Result<Instant> NextAfter(Instant after) const;
 
  private:
   CronExpr expr_;

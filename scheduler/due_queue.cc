@@ -2,51 +2,51 @@
 
 namespace mirror_snapshot::scheduler {
 
-bool DueQueue::before(std::uint32_t a, std::uint32_t b) const {
+bool DueQueue::Before(std::uint32_t a, std::uint32_t b) const {
   const Slot& x = slots_[a];
   const Slot& y = slots_[b];
   if (x.when != y.when) return x.when < y.when;
   return *x.key < *y.key;
 }
 
-void DueQueue::place(std::size_t pos, std::uint32_t slot) {
+void DueQueue::Place(std::size_t pos, std::uint32_t slot) {
   heap_[pos] = slot;
   slots_[slot].heap_pos = static_cast<std::uint32_t>(pos);
 }
 
-void DueQueue::sift_up(std::size_t pos) {
+void DueQueue::SiftUp(std::size_t pos) {
   std::uint32_t slot = heap_[pos];
   while (pos > 0) {
     std::size_t parent = (pos - 1) / 2;
-    if (!before(slot, heap_[parent])) break;
-    place(pos, heap_[parent]);
+    if (!Before(slot, heap_[parent])) break;
+    Place(pos, heap_[parent]);
     pos = parent;
   }
-  place(pos, slot);
+  Place(pos, slot);
 }
 
-void DueQueue::sift_down(std::size_t pos) {
+void DueQueue::SiftDown(std::size_t pos) {
   std::uint32_t slot = heap_[pos];
   const std::size_t n = heap_.size();
   while (true) {
     std::size_t child = 2 * pos + 1;
     if (child >= n) break;
-    if (child + 1 < n && before(heap_[child + 1], heap_[child])) ++child;
-    if (!before(heap_[child], slot)) break;
-    place(pos, heap_[child]);
+    if (child + 1 < n && Before(heap_[child + 1], heap_[child])) ++child;
+    if (!Before(heap_[child], slot)) break;
+    Place(pos, heap_[child]);
     pos = child;
   }
-  place(pos, slot);
+  Place(pos, slot);
 }
 
-void DueQueue::upsert(std::string_view key, Instant when) {
+void DueQueue::Upsert(std::string_view key, Instant when) {
   const std::int64_t t = when.time_since_epoch().count();
   if (auto it = index_.find(key); it != index_.end()) {
     Slot& s = slots_[it->second];
     std::int64_t old = s.when;
     s.when = t;
-    if (t < old) sift_up(s.heap_pos);
-    else sift_down(s.heap_pos);
+    if (t < old) SiftUp(s.heap_pos);
+    else SiftDown(s.heap_pos);
     return;
   }
   std::uint32_t id;
@@ -61,55 +61,55 @@ void DueQueue::upsert(std::string_view key, Instant when) {
   (void)inserted;
   slots_[id] = Slot{&it->first, t, 0};
   heap_.push_back(id);
-  sift_up(heap_.size() - 1);
+  SiftUp(heap_.size() - 1);
 }
 
-void DueQueue::erase_at(std::size_t pos) {
+void DueQueue::EraseAt(std::size_t pos) {
   std::uint32_t id = heap_[pos];
   std::uint32_t last = heap_.back();
   heap_.pop_back();
   if (pos < heap_.size()) {
-    place(pos, last);
-    sift_up(pos);
-    sift_down(slots_[last].heap_pos);
+    Place(pos, last);
+    SiftUp(pos);
+    SiftDown(slots_[last].heap_pos);
   }
   index_.erase(index_.find(std::string_view(*slots_[id].key)));
   slots_[id] = Slot{nullptr, 0, 0};
   free_slots_.push_back(id);
 }
 
-bool DueQueue::remove(std::string_view key) {
+bool DueQueue::Remove(std::string_view key) {
   auto it = index_.find(key);
   if (it == index_.end()) return false;
-  erase_at(slots_[it->second].heap_pos);
+  EraseAt(slots_[it->second].heap_pos);
   return true;
 }
 
-void DueQueue::clear() {
+void DueQueue::Clear() {
   index_.clear();
   slots_.clear();
   free_slots_.clear();
   heap_.clear();
 }
 
-std::optional<DueQueue::Due> DueQueue::peek() const {
+std::optional<DueQueue::Due> DueQueue::Peek() const {
   if (heap_.empty()) return std::nullopt;
   const Slot& s = slots_[heap_.front()];
   return Due{*s.key, Instant{std::chrono::seconds{s.when}}};
 }
 
-std::vector<DueQueue::Due> DueQueue::pop_due(Instant now) {
+std::vector<DueQueue::Due> DueQueue::PopDue(Instant now) {
   std::vector<Due> out;
   const std::int64_t t = now.time_since_epoch().count();
   while (!heap_.empty() && slots_[heap_.front()].when <= t) {
     const Slot& s = slots_[heap_.front()];
     out.push_back(Due{*s.key, Instant{std::chrono::seconds{s.when}}});
-    erase_at(0);
+    EraseAt(0);
   }
   return out;
 }
 
-std::optional<Instant> DueQueue::when(std::string_view key) const {
+std::optional<Instant> DueQueue::When(std::string_view key) const {
   auto it = index_.find(key);
   if (it == index_.end()) return std::nullopt;
   return Instant{std::chrono::seconds{slots_[it->second].when}};

@@ -26,18 +26,18 @@ class DueQueue {
   };
 
   // Sets `key`'s next time, inserting it if absent.
-  void upsert(std::string_view key, Instant when);
+  void Upsert(std::string_view key, Instant when);
   // False if `key` was not queued.
-  bool remove(std::string_view key);
-  void clear();
+  bool Remove(std::string_view key);
+  void Clear();
 
   // The earliest entry (smallest key among equal times).
-  std::optional<Due> peek() const;
+  std::optional<Due> Peek() const;
   // Removes and returns every entry due at `now` (when <= now), in order.
-  std::vector<Due> pop_due(Instant now);
+  std::vector<Due> PopDue(Instant now);
 
-  std::optional<Instant> when(std::string_view key) const;
-  bool contains(std::string_view key) const { return index_.find(key) != index_.end(); }
+  std::optional<Instant> When(std::string_view key) const;
+  bool Contains(std::string_view key) const { return index_.find(key) != index_.end(); }
   std::size_t size() const { return heap_.size(); }
   bool empty() const { return heap_.empty(); }
 
@@ -55,11 +55,11 @@ class DueQueue {
     std::uint32_t heap_pos;
   };
 
-  bool before(std::uint32_t a, std::uint32_t b) const;
-  void place(std::size_t pos, std::uint32_t slot);
-  void sift_up(std::size_t pos);
-  void sift_down(std::size_t pos);
-  void erase_at(std::size_t pos);
+  bool Before(std::uint32_t a, std::uint32_t b) const;
+  void Place(std::size_t pos, std::uint32_t slot);
+  void SiftUp(std::size_t pos);
+  void SiftDown(std::size_t pos);
+  void EraseAt(std::size_t pos);
 
   std::unordered_map<std::string, std::uint32_t, Hash, std::equal_to<>> index_;  // key -> slot
   std::vector<Slot> slots_;

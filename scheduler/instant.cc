@@ -7,7 +7,7 @@
 
 namespace mirror_snapshot::scheduler {
 
-std::string format_instant(Instant t) {
+std::string FormatInstant(Instant t) {
   auto day = std::chrono::floor<std::chrono::days>(t);
   std::chrono::year_month_day ymd{day};
   long long sod = (t - day).count();
@@ -18,16 +18,16 @@ std::string format_instant(Instant t) {
   return buf;
 }
 
-Result<Instant> parse_instant(std::string_view text) {
-  auto parsed = iso8601::parse(text);
-  if (!parsed.ok()) return BadInput{"instant " + text::quoted(text) + ": " + parsed.status().message()};
+Result<Instant> ParseInstant(std::string_view text) {
+  auto parsed = iso8601::Parse(text);
+  if (!parsed.ok()) return BadInput{"instant " + text::Quoted(text) + ": " + parsed.status().message()};
   const auto& dt = parsed.value();
   if (!dt.date)
-    return BadInput{"instant " + text::quoted(text) + ": a date is required (YYYY-MM-DDTHH:MM:SSZ)"};
+    return BadInput{"instant " + text::Quoted(text) + ": a date is required (YYYY-MM-DDTHH:MM:SSZ)"};
   auto local = std::chrono::sys_days{*dt.date} + dt.time_of_day;
   Instant t = local - dt.offset.value_or(std::chrono::minutes{0});
-  if (!in_supported_range(t))
-    return BadInput{"instant " + text::quoted(text) + ": out of range 1970-01-01T00:00:00Z..9999-12-31T23:59:59Z"};
+  if (!InSupportedRange(t))
+    return BadInput{"instant " + text::Quoted(text) + ": out of range 1970-01-01T00:00:00Z..9999-12-31T23:59:59Z"};
   return t;
 }
 

@@ -17,17 +17,17 @@ using Instant = std::chrono::sys_seconds;
 inline constexpr Instant kEarliestInstant{std::chrono::seconds{0}};
 inline constexpr Instant kLatestInstant{std::chrono::seconds{253402300799}};
 
-inline bool in_supported_range(Instant t) {
+inline bool InSupportedRange(Instant t) {
   return t >= kEarliestInstant && t <= kLatestInstant;
 }
 
 // "2026-12-01T13:00:00Z". Any instant is printed (years outside 0000-9999
 // get more digits or a sign), so this never fails.
-std::string format_instant(Instant t);
+std::string FormatInstant(Instant t);
 
 // A full ISO 8601 date-time: "2026-12-01T14:00:00+01:00", "2026-12-01 14:00Z",
 // "2026-12-01T13:00" (no offset means UTC). Seconds are optional, fractions
 // are rejected; the date must lie in 1970..9999.
-Result<Instant> parse_instant(std::string_view text);
+Result<Instant> ParseInstant(std::string_view text);
 
 }  // namespace mirror_snapshot::scheduler

@@ -22,7 +22,7 @@ class Interval {
   std::chrono::minutes length() const { return length_; }
 
   // The largest exact unit: 1440m -> "1d", 120 -> "2h", 90 -> "90m".
-  std::string to_string() const;
+  std::string ToString() const;
 
   friend bool operator==(const Interval&, const Interval&) = default;
 

@@ -23,7 +23,7 @@ class IntervalSchedule {
   // date-time start is the first run (k >= 0); a time-of-day grid extends
   // both ways. Returns the first grid instant strictly after `after`: a
   // pure function of the schedule and `after`, so restarts change nothing.
-  Result<Instant> next_after(Instant after) const;
+  Result<Instant> NextAfter(Instant after) const;
 
  private:
   Interval interval_;

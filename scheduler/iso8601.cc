@@ -17,7 +17,7 @@ std::optional<int> fixed_digits(std::string_view s, std::size_t pos, std::size_t
   int v = 0;
   for (std::size_t k = 0; k < n; ++k) {
     char c = s[pos + k];
-    if (!text::is_digit(c)) return std::nullopt;
+    if (!text::IsDigit(c)) return std::nullopt;
     v = v * 10 + (c - '0');
   }
   return v;
@@ -26,7 +26,7 @@ std::optional<int> fixed_digits(std::string_view s, std::size_t pos, std::size_t
 // The longest run of digits at `pos` (for messages about malformed numbers).
 std::string_view digit_run(std::string_view s, std::size_t pos) {
   std::size_t end = pos;
-  while (end < s.size() && text::is_digit(s[end])) ++end;
+  while (end < s.size() && text::IsDigit(s[end])) ++end;
   return s.substr(pos, end - pos);
 }
 
@@ -39,13 +39,13 @@ constexpr const char* kShape =
 std::optional<int> two_digits(std::string_view s, std::size_t pos) {
   auto v = fixed_digits(s, pos, 2);
   if (!v) return std::nullopt;
-  if (pos + 2 < s.size() && text::is_digit(s[pos + 2])) return std::nullopt;
+  if (pos + 2 < s.size() && text::IsDigit(s[pos + 2])) return std::nullopt;
   return v;
 }
 
 }  // namespace
 
-Result<DateTime> parse(std::string_view s) {
+Result<DateTime> Parse(std::string_view s) {
   DateTime out;
   std::size_t i = 0;
   if (s.empty()) return fail("empty");
@@ -63,48 +63,48 @@ Result<DateTime> parse(std::string_view s) {
     if (y < 1970 || y > 9999)
       return fail("year '" + std::to_string(y) + "' out of range 1970-9999");
     if (*mo < 1 || *mo > 12)
-      return fail("month " + text::quoted(s.substr(5, 2)) + " out of range 01-12");
+      return fail("month " + text::Quoted(s.substr(5, 2)) + " out of range 01-12");
     std::chrono::year_month_day ymd{std::chrono::year{y},
                                     std::chrono::month{static_cast<unsigned>(*mo)},
                                     std::chrono::day{static_cast<unsigned>(*d)}};
     if (!ymd.ok())
-      return fail("day " + text::quoted(s.substr(8, 2)) + " does not exist in " + buf);
+      return fail("day " + text::Quoted(s.substr(8, 2)) + " does not exist in " + buf);
     out.date = ymd;
     i = 10;
     if (i == s.size()) return fail("missing time of day after the date (write YYYY-MM-DDTHH:MM)");
     char sep = s[i];
     if (sep != 'T' && sep != 't' && sep != ' ')
-      return fail("expected 'T' or ' ' between date and time, found " + text::quoted(s.substr(i, 1)));
+      return fail("expected 'T' or ' ' between date and time, found " + text::Quoted(s.substr(i, 1)));
     ++i;
   }
 
   // Time of day.
   auto hh = two_digits(s, i);
   if (!hh || i + 2 >= s.size() || s[i + 2] != ':') {
-    if (i < s.size() && text::is_digit(s[i]) && digit_run(s, i).size() != 2)
-      return fail("hour " + text::quoted(digit_run(s, i)) + " must be two digits; " + kShape);
+    if (i < s.size() && text::IsDigit(s[i]) && digit_run(s, i).size() != 2)
+      return fail("hour " + text::Quoted(digit_run(s, i)) + " must be two digits; " + kShape);
     return fail(kShape);
   }
-  if (*hh > 23) return fail("hour " + text::quoted(s.substr(i, 2)) + " out of range 00-23");
+  if (*hh > 23) return fail("hour " + text::Quoted(s.substr(i, 2)) + " out of range 00-23");
   i += 3;
   auto mm = two_digits(s, i);
   if (!mm) {
-    if (i < s.size() && text::is_digit(s[i]))
-      return fail("minute " + text::quoted(digit_run(s, i)) + " must be two digits");
+    if (i < s.size() && text::IsDigit(s[i]))
+      return fail("minute " + text::Quoted(digit_run(s, i)) + " must be two digits");
     return fail(kShape);
   }
-  if (*mm > 59) return fail("minute " + text::quoted(s.substr(i, 2)) + " out of range 00-59");
+  if (*mm > 59) return fail("minute " + text::Quoted(s.substr(i, 2)) + " out of range 00-59");
   i += 2;
   int ss = 0;
   if (i < s.size() && s[i] == ':') {
     auto sec = two_digits(s, i + 1);
     if (!sec) {
-      if (i + 1 < s.size() && text::is_digit(s[i + 1]))
-        return fail("second " + text::quoted(digit_run(s, i + 1)) + " must be two digits");
-      return fail("expected two digits of seconds after " + text::quoted(s.substr(0, i + 1)));
+      if (i + 1 < s.size() && text::IsDigit(s[i + 1]))
+        return fail("second " + text::Quoted(digit_run(s, i + 1)) + " must be two digits");
+      return fail("expected two digits of seconds after " + text::Quoted(s.substr(0, i + 1)));
     }
     if (*sec > 59)
-      return fail("second " + text::quoted(s.substr(i + 1, 2)) +
+      return fail("second " + text::Quoted(s.substr(i + 1, 2)) +
                   " out of range 00-59 (leap seconds are not supported)");
     ss = *sec;
     i += 3;
@@ -125,16 +125,16 @@ Result<DateTime> parse(std::string_view s) {
       if (!oh) {
         // "+0530" is a valid basic-format offset; anything else is not.
         auto four = fixed_digits(s, i + 1, 4);
-        if (four && !(i + 5 < s.size() && text::is_digit(s[i + 5]))) {
+        if (four && !(i + 5 < s.size() && text::IsDigit(s[i + 5]))) {
           oh = *four / 100;
           int om4 = *four % 100;
           i += 5;
           if (om4 > 59 || minutes{*oh * 60 + om4} > kMaxOffset)
-            return fail("offset " + text::quoted(s.substr(start, i - start)) +
+            return fail("offset " + text::Quoted(s.substr(start, i - start)) +
                         " out of range -18:00..+18:00");
           out.offset = minutes{(c == '-' ? -1 : 1) * (*oh * 60 + om4)};
         } else {
-          return fail("offset " + text::quoted(s.substr(start)) + " must be Z, +HH:MM or -HH:MM");
+          return fail("offset " + text::Quoted(s.substr(start)) + " must be Z, +HH:MM or -HH:MM");
         }
       } else {
         i += 3;
@@ -143,24 +143,24 @@ Result<DateTime> parse(std::string_view s) {
           std::size_t mpos = (s[i] == ':') ? i + 1 : i;
           auto m = two_digits(s, mpos);
           if (!m)
-            return fail("offset " + text::quoted(s.substr(start)) + " must be Z, +HH:MM or -HH:MM");
+            return fail("offset " + text::Quoted(s.substr(start)) + " must be Z, +HH:MM or -HH:MM");
           om = *m;
           i = mpos + 2;
         }
         if (om > 59 || minutes{*oh * 60 + om} > kMaxOffset)
-          return fail("offset " + text::quoted(s.substr(start, i - start)) +
+          return fail("offset " + text::Quoted(s.substr(start, i - start)) +
                       " out of range -18:00..+18:00");
         out.offset = minutes{(c == '-' ? -1 : 1) * (*oh * 60 + om)};
       }
     } else {
-      return fail("unexpected text " + text::quoted(s.substr(i)) + " after the time");
+      return fail("unexpected text " + text::Quoted(s.substr(i)) + " after the time");
     }
   }
-  if (i != s.size()) return fail("unexpected text " + text::quoted(s.substr(i)) + " after the offset");
+  if (i != s.size()) return fail("unexpected text " + text::Quoted(s.substr(i)) + " after the offset");
   return out;
 }
 
-std::string format_offset(minutes offset) {
+std::string FormatOffset(minutes offset) {
   int total = static_cast<int>(offset.count());
   char sign = total < 0 ? '-' : '+';
   if (total < 0) total = -total;
@@ -169,14 +169,14 @@ std::string format_offset(minutes offset) {
   return buf;
 }
 
-std::string format_date(const std::chrono::year_month_day& date) {
+std::string FormatDate(const std::chrono::year_month_day& date) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(date.year()),
                 static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()));
   return buf;
 }
 
-std::string format_time_of_day(seconds since_midnight) {
+std::string FormatTimeOfDay(seconds since_midnight) {
   long long t = since_midnight.count();
   char buf[16];
   std::snprintf(buf, sizeof buf, "%02lld:%02lld:%02lld", (t / 3600) % 100, (t / 60) % 60, t % 60);

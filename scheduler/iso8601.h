@@ -25,13 +25,13 @@ struct DateTime {
 
 // On failure the error names the bad part ("hour '25' out of range 00-23")
 // but not the whole input; callers prefix it with what was being parsed.
-Result<DateTime> parse(std::string_view text);
+Result<DateTime> Parse(std::string_view text);
 
 // "+05:30", "-05:00", "+00:00".
-std::string format_offset(std::chrono::minutes offset);
+std::string FormatOffset(std::chrono::minutes offset);
 
 // "2026-12-01", "14:00:00".
-std::string format_date(const std::chrono::year_month_day& date);
-std::string format_time_of_day(std::chrono::seconds since_midnight);
+std::string FormatDate(const std::chrono::year_month_day& date);
+std::string FormatTimeOfDay(std::chrono::seconds since_midnight);
 
 }  // namespace mirror_snapshot::scheduler::iso8601

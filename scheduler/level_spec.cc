@@ -20,10 +20,10 @@ std::optional<std::string> name_problem(std::string_view what, std::string_view 
   if (name.size() > kMaxNameLength)
     return std::string(what) + " name is longer than " + std::to_string(kMaxNameLength) + " bytes";
   for (char c : name) {
-    if (text::is_control(c))
-      return std::string(what) + " name " + text::quoted(name) + " contains a control character";
+    if (text::IsControl(c))
+      return std::string(what) + " name " + text::Quoted(name) + " contains a control character";
     if (c == '@' && !allow_at)
-      return std::string(what) + " name " + text::quoted(name) +
+      return std::string(what) + " name " + text::Quoted(name) +
              " contains '@' (reserved for snapshot names)";
   }
   return std::nullopt;
@@ -55,7 +55,7 @@ LevelSpec LevelSpec::Image(std::string pool, std::string ns, std::string image) 
   return s;
 }
 
-std::string LevelSpec::to_string() const {
+std::string LevelSpec::ToString() const {
   switch (kind) {
     case LevelKind::kGlobal:
       return "";
@@ -69,7 +69,7 @@ std::string LevelSpec::to_string() const {
   return "";
 }
 
-std::optional<LevelSpec> LevelSpec::parent() const {
+std::optional<LevelSpec> LevelSpec::Parent() const {
   switch (kind) {
     case LevelKind::kGlobal:
       return std::nullopt;
@@ -83,9 +83,9 @@ std::optional<LevelSpec> LevelSpec::parent() const {
   return std::nullopt;
 }
 
-Result<LevelSpec> parse_level_spec(std::string_view text) {
+Result<LevelSpec> ParseLevelSpec(std::string_view text) {
   auto fail = [&](const std::string& why) {
-    return BadInput{"level spec " + text::quoted(text) + ": " + why};
+    return BadInput{"level spec " + text::Quoted(text) + ": " + why};
   };
   if (text.empty()) return LevelSpec::Global();
 
@@ -103,7 +103,7 @@ Result<LevelSpec> parse_level_spec(std::string_view text) {
     start = slash + 1;
   }
 
-  if (count == 1) return fail("missing '/' after the pool name (write " + text::quoted(std::string(text) + "/") + " for a pool)");
+  if (count == 1) return fail("missing '/' after the pool name (write " + text::Quoted(std::string(text) + "/") + " for a pool)");
   if (auto why = name_problem("pool", part[0], false, true)) return fail(*why);
 
   if (count == 2) {
@@ -119,7 +119,7 @@ Result<LevelSpec> parse_level_spec(std::string_view text) {
   return LevelSpec::Image(std::string(part[0]), std::string(part[1]), std::string(part[2]));
 }
 
-std::array<LevelSpec, 4> inheritance_chain(std::string_view pool, std::string_view ns,
+std::array<LevelSpec, 4> InheritanceChain(std::string_view pool, std::string_view ns,
                                            std::string_view image) {
   return {LevelSpec::Image(std::string(pool), std::string(ns), std::string(image)),
           LevelSpec::Namespace(std::string(pool), std::string(ns)),

@@ -35,12 +35,12 @@ struct LevelSpec {
   static LevelSpec Image(std::string pool, std::string ns, std::string image);
 
   // Canonical text: "", "pool/", "pool/ns/", "pool//", "pool/image", "pool/ns/image".
-  // parse_level_spec(to_string()) gives back an equal spec.
-  std::string to_string() const;
+  // ParseLevelSpec(ToString()) gives back an equal spec.
+  std::string ToString() const;
 
   // The next less specific level (image -> namespace -> pool -> global);
   // nullopt for global.
-  std::optional<LevelSpec> parent() const;
+  std::optional<LevelSpec> Parent() const;
 
   friend bool operator==(const LevelSpec&, const LevelSpec&) = default;
   friend auto operator<=>(const LevelSpec&, const LevelSpec&) = default;
@@ -49,19 +49,19 @@ struct LevelSpec {
 // Rejects: a missing '/' after the pool ("rbd" -> write "rbd/"), empty pool
 // or image names, '@' in image names, control characters anywhere, names
 // longer than 1024 bytes, and more than three components.
-Result<LevelSpec> parse_level_spec(std::string_view text);
+Result<LevelSpec> ParseLevelSpec(std::string_view text);
 
 // The levels an image inherits schedules from, most specific first:
 // image, namespace (the default namespace is "pool//"), pool, global.
-std::array<LevelSpec, 4> inheritance_chain(std::string_view pool, std::string_view ns,
+std::array<LevelSpec, 4> InheritanceChain(std::string_view pool, std::string_view ns,
                                            std::string_view image);
 
 // The first level of the image's inheritance chain for which
 // `has_schedule(const LevelSpec&)` is true, or nullopt if none is.
 template <typename HasSchedule>
-std::optional<LevelSpec> applicable_level(std::string_view pool, std::string_view ns,
+std::optional<LevelSpec> ApplicableLevel(std::string_view pool, std::string_view ns,
                                           std::string_view image, HasSchedule&& has_schedule) {
-  for (auto& level : inheritance_chain(pool, ns, image)) {
+  for (auto& level : InheritanceChain(pool, ns, image)) {
     if (has_schedule(static_cast<const LevelSpec&>(level))) return std::move(level);
   }
   return std::nullopt;

@@ -15,9 +15,9 @@ class Cursor {
  public:
   explicit Cursor(std::string_view s) : s_(s) {}
   bool done() const { return i_ >= s_.size(); }
-  char peek() const { return done() ? '\0' : s_[i_]; }
+  char Peek() const { return done() ? '\0' : s_[i_]; }
   bool eat(char c) {
-    if (peek() != c) return false;
+    if (Peek() != c) return false;
     ++i_;
     return true;
   }
@@ -28,7 +28,7 @@ class Cursor {
       std::size_t start = i_;
       while (!done() && s_[i_] != '>') {
         char c = s_[i_];
-        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || text::is_digit(c) || c == '+' || c == '-';
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || text::IsDigit(c) || c == '+' || c == '-';
         if (!ok) return false;
         ++i_;
       }
@@ -44,12 +44,12 @@ class Cursor {
   // Up to `max_digits` digits; false if none.
   bool number(int max_digits, int& out) {
     int n = 0, v = 0;
-    while (!done() && text::is_digit(s_[i_]) && n < max_digits) {
+    while (!done() && text::IsDigit(s_[i_]) && n < max_digits) {
       v = v * 10 + (s_[i_] - '0');
       ++i_;
       ++n;
     }
-    if (n == 0 || (!done() && text::is_digit(s_[i_]))) return false;
+    if (n == 0 || (!done() && text::IsDigit(s_[i_]))) return false;
     out = v;
     return true;
   }
@@ -91,7 +91,7 @@ std::optional<PosixTz> PosixTz::Parse(std::string_view spec) {
   if (!c.name()) return std::nullopt;
   tz.has_dst_ = true;
   tz.dst_offset_ = tz.std_offset_ + seconds{3600};
-  if (c.peek() != ',' && !c.done()) {
+  if (c.Peek() != ',' && !c.done()) {
     if (!c.time(24, posix_offset)) return std::nullopt;
     tz.dst_offset_ = -posix_offset;
   }
@@ -123,7 +123,7 @@ std::optional<PosixTz> PosixTz::Parse(std::string_view spec) {
   return tz;
 }
 
-Instant PosixTz::transition(const Rule& rule, int year, seconds offset_before) {
+Instant PosixTz::Transition(const Rule& rule, int year, seconds offset_before) {
   using namespace std::chrono;
   sys_days jan1{std::chrono::year{year} / January / 1};
   sys_days day;
@@ -148,7 +148,7 @@ Instant PosixTz::transition(const Rule& rule, int year, seconds offset_before) {
   return day + rule.time - offset_before;
 }
 
-ZonePeriod PosixTz::period_at(Instant t) const {
+ZonePeriod PosixTz::PeriodAt(Instant t) const {
   using namespace std::chrono;
   if (!has_dst_) return {kFarPast, kFarFuture, std_offset_};
 
@@ -164,8 +164,8 @@ ZonePeriod PosixTz::period_at(Instant t) const {
   std::array<Event, 10> ev;
   std::size_t n = 0;
   for (int yy = y - 2; yy <= y + 2; ++yy) {
-    ev[n++] = {transition(start_, yy, std_offset_), 1, dst_offset_};
-    ev[n++] = {transition(end_, yy, dst_offset_), 0, std_offset_};
+    ev[n++] = {Transition(start_, yy, std_offset_), 1, dst_offset_};
+    ev[n++] = {Transition(end_, yy, dst_offset_), 0, std_offset_};
   }
   std::sort(ev.begin(), ev.end(), [](const Event& a, const Event& b) {
     return a.at != b.at ? a.at < b.at : a.order < b.order;

@@ -24,7 +24,7 @@ class PosixTz {
   std::chrono::seconds standard_offset() const { return std_offset_; }
 
   // The period containing t. Never empty: begin <= t < end.
-  ZonePeriod period_at(Instant t) const;
+  ZonePeriod PeriodAt(Instant t) const;
 
  private:
   struct Rule {
@@ -37,7 +37,7 @@ class PosixTz {
   };
 
   // The instant the rule fires in `year`, given the offset in force before it.
-  static Instant transition(const Rule& rule, int year, std::chrono::seconds offset_before);
+  static Instant Transition(const Rule& rule, int year, std::chrono::seconds offset_before);
 
   std::chrono::seconds std_offset_{0};  // east of UTC is positive
   std::chrono::seconds dst_offset_{0};

@@ -17,7 +17,7 @@ namespace {
 bool looks_like_cron(std::string_view text) {
   if (!text.empty() && text[0] == '@') return true;
   for (char c : text)
-    if (text::is_space(c) || c == '*' || c == ',' || c == '/') return true;
+    if (text::IsSpace(c) || c == '*' || c == ',' || c == '/') return true;
   return false;
 }
 
@@ -27,12 +27,12 @@ Result<Schedule> Schedule::Parse(std::string_view interval_or_cron, std::string_
                                  std::string_view time_zone) {
   if (looks_like_cron(interval_or_cron)) {
     if (!start_time.empty())
-      return BadInput{"start time " + text::quoted(start_time) +
+      return BadInput{"start time " + text::Quoted(start_time) +
                    ": only interval schedules take a start time (a cron expression fixes its own times)"};
     return ParseCron(interval_or_cron, time_zone);
   }
   if (!time_zone.empty())
-    return BadInput{"time zone " + text::quoted(time_zone) +
+    return BadInput{"time zone " + text::Quoted(time_zone) +
                  ": only cron schedules take a time zone (give an interval's start time an offset instead)"};
   return ParseInterval(interval_or_cron, start_time);
 }
@@ -66,12 +66,12 @@ Schedule::Kind Schedule::kind() const {
 }
 
 std::string Schedule::expression() const {
-  if (auto* i = std::get_if<IntervalSchedule>(&body_->rule)) return i->interval().to_string();
-  return std::get<CronSchedule>(body_->rule).expr().to_string();
+  if (auto* i = std::get_if<IntervalSchedule>(&body_->rule)) return i->interval().ToString();
+  return std::get<CronSchedule>(body_->rule).expr().ToString();
 }
 
 std::string Schedule::start_time() const {
-  if (auto* i = std::get_if<IntervalSchedule>(&body_->rule)) return i->start() ? i->start()->to_string() : "";
+  if (auto* i = std::get_if<IntervalSchedule>(&body_->rule)) return i->start() ? i->start()->ToString() : "";
   return "";
 }
 
@@ -89,12 +89,12 @@ std::string Schedule::canonical() const {
   return "cron " + expression() + " in " + time_zone();
 }
 
-Result<Instant> Schedule::next_run_after(Instant after) const {
-  return std::visit([&](const auto& rule) { return rule.next_after(after); }, body_->rule);
+Result<Instant> Schedule::NextRunAfter(Instant after) const {
+  return std::visit([&](const auto& rule) { return rule.NextAfter(after); }, body_->rule);
 }
 
-Result<CatchUp> Schedule::catch_up(std::optional<Instant> last_run, Instant now) const {
-  return scheduler::catch_up(std::span<const Schedule>(this, 1), last_run, now);
+Result<CatchUp> Schedule::PlanCatchUp(std::optional<Instant> last_run, Instant now) const {
+  return scheduler::PlanCatchUp(std::span<const Schedule>(this, 1), last_run, now);
 }
 
 bool operator==(const Schedule& a, const Schedule& b) {
@@ -103,12 +103,12 @@ bool operator==(const Schedule& a, const Schedule& b) {
          a.time_zone() == b.time_zone();
 }
 
-Result<Instant> next_run_after(std::span<const Schedule> schedules, Instant after) {
+Result<Instant> NextRunAfter(std::span<const Schedule> schedules, Instant after) {
   if (schedules.empty()) return BadInput{"no schedule"};
   std::optional<Instant> best;
   std::string last_error;
   for (const auto& s : schedules) {
-    auto n = s.next_run_after(after);
+    auto n = s.NextRunAfter(after);
     if (!n.ok()) {
       last_error = n.status().message();
       continue;
@@ -119,13 +119,13 @@ Result<Instant> next_run_after(std::span<const Schedule> schedules, Instant afte
   return *best;
 }
 
-Result<CatchUp> catch_up(std::span<const Schedule> schedules, std::optional<Instant> last_run, Instant now) {
-  auto next = next_run_after(schedules, now);
+Result<CatchUp> PlanCatchUp(std::span<const Schedule> schedules, std::optional<Instant> last_run, Instant now) {
+  auto next = NextRunAfter(schedules, now);
   if (!next.ok()) return BadInput{next.status().message()};
   CatchUp out;
   out.next_run = next.value();
-  if (last_run && *last_run < now && in_supported_range(*last_run)) {
-    auto missed = next_run_after(schedules, *last_run);
+  if (last_run && *last_run < now && InSupportedRange(*last_run)) {
+    auto missed = NextRunAfter(schedules, *last_run);
     out.run_now = missed.ok() && missed.value() <= now;
   }
   return out;

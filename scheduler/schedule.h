@@ -51,11 +51,11 @@ class Schedule {
   std::string canonical() const;
 
   // The first run strictly after `after`.
-  Result<Instant> next_run_after(Instant after) const;
+  Result<Instant> NextRunAfter(Instant after) const;
 
   // Whether a run was missed in (last_run, now] and the next regular run.
   // Without a last run nothing counts as missed.
-  Result<CatchUp> catch_up(std::optional<Instant> last_run, Instant now) const;
+  Result<CatchUp> PlanCatchUp(std::optional<Instant> last_run, Instant now) const;
 
   friend bool operator==(const Schedule& a, const Schedule& b);
 
@@ -67,7 +67,7 @@ class Schedule {
 
 // The items of one level are OR-ed: the earliest next run wins, and a
 // catch-up is due if any item missed a slot.
-Result<Instant> next_run_after(std::span<const Schedule> schedules, Instant after);
-Result<CatchUp> catch_up(std::span<const Schedule> schedules, std::optional<Instant> last_run, Instant now);
+Result<Instant> NextRunAfter(std::span<const Schedule> schedules, Instant after);
+Result<CatchUp> PlanCatchUp(std::span<const Schedule> schedules, std::optional<Instant> last_run, Instant now);
 
 }  // namespace mirror_snapshot::scheduler

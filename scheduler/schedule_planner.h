@@ -45,9 +45,9 @@ class SchedulePlanner {
                  const std::unordered_map<std::string, sched::Instant>& last_runs,
                  sched::Instant now, bool catch_up);
 
-  std::vector<sched::DueQueue::Due> PopDue(sched::Instant now) { return queue_.pop_due(now); }
-  std::optional<sched::DueQueue::Due> Peek() const { return queue_.peek(); }
-  std::optional<sched::Instant> NextRun(const std::string& key) const { return queue_.when(key); }
+  std::vector<sched::DueQueue::Due> PopDue(sched::Instant now) { return queue_.PopDue(now); }
+  std::optional<sched::DueQueue::Due> Peek() const { return queue_.Peek(); }
+  std::optional<sched::Instant> NextRun(const std::string& key) const { return queue_.When(key); }
 
   // After a run: queue the image's next regular run strictly after `after`.
   // Returns it, or nullopt if the image is no longer covered.
@@ -57,7 +57,7 @@ class SchedulePlanner {
   void RetryAt(const std::string& key, sched::Instant when);
 
   // The level whose schedules apply to the image, and those schedules.
-  std::optional<sched::ScheduleTable::Applicable> Applicable(const std::string& key) const;
+  std::optional<sched::ScheduleTable::Applicable> FindApplicable(const std::string& key) const;
 
   size_t queued() const { return queue_.size(); }
   size_t memory_bytes() const { return queue_.memory_bytes(); }

@@ -29,14 +29,14 @@ namespace mirror_snapshot::scheduler {
 class ScheduleTable {
  public:
   // Adds `schedule` at `level`. False (no change) if an equal one is there.
-  bool add(const LevelSpec& level, const Schedule& schedule);
+  bool Add(const LevelSpec& level, const Schedule& schedule);
   // Removes the schedule equal to `schedule` at `level`. False if none.
-  bool remove(const LevelSpec& level, const Schedule& schedule);
+  bool Remove(const LevelSpec& level, const Schedule& schedule);
   // Removes every schedule at `level`; returns how many there were.
-  std::size_t clear(const LevelSpec& level);
+  std::size_t Clear(const LevelSpec& level);
 
   // The schedules at exactly `level` (empty if none).
-  std::span<const Schedule> at(const LevelSpec& level) const;
+  std::span<const Schedule> At(const LevelSpec& level) const;
 
   // The most specific level that has any schedule and covers the image,
   // walking image -> namespace -> pool -> global; nullopt if none does.
@@ -45,7 +45,7 @@ class ScheduleTable {
     const LevelSpec* level;
     std::span<const Schedule> schedules;
   };
-  std::optional<Applicable> applicable(std::string_view pool, std::string_view ns, std::string_view image) const;
+  std::optional<Applicable> FindApplicable(std::string_view pool, std::string_view ns, std::string_view image) const;
 
   // The image's next run strictly after `after` (earliest of the applicable
   // level's items); nullopt if no level applies or nothing runs before 10000.
@@ -53,7 +53,7 @@ class ScheduleTable {
                                   Instant after) const;
 
   // Every level with schedules, in no particular order.
-  void for_each(const std::function<void(const LevelSpec&, std::span<const Schedule>)>& fn) const;
+  void ForEach(const std::function<void(const LevelSpec&, std::span<const Schedule>)>& fn) const;
   std::size_t level_count() const { return levels_.size(); }
   std::size_t distinct_schedule_count() const { return interned_.size(); }
 
@@ -70,12 +70,12 @@ class ScheduleTable {
     Schedule schedule;
     std::size_t uses;  // how many level items share it
   };
-  static std::string intern_key(const Schedule& s);
-  Schedule intern(const Schedule& s);
-  void release(std::string_view key);
+  static std::string InternKey(const Schedule& s);
+  Schedule Intern(const Schedule& s);
+  void Release(std::string_view key);
   const Level* find(std::string_view key) const;
 
-  // Keyed by LevelSpec::to_string(), which is unique per level.
+  // Keyed by LevelSpec::ToString(), which is unique per level.
   std::unordered_map<std::string, Level, Hash, std::equal_to<>> levels_;
   std::unordered_map<std::string, Interned, Hash, std::equal_to<>> interned_;
 };

@@ -6,8 +6,8 @@
 namespace mirror_snapshot::scheduler {
 
 Result<StartTime> StartTime::Parse(std::string_view text) {
-  auto parsed = iso8601::parse(text);
-  if (!parsed.ok()) return BadInput{"start time " + text::quoted(text) + ": " + parsed.status().message()};
+  auto parsed = iso8601::Parse(text);
+  if (!parsed.ok()) return BadInput{"start time " + text::Quoted(text) + ": " + parsed.status().message()};
   StartTime s;
   s.date_ = parsed.value().date;
   s.time_of_day_ = parsed.value().time_of_day;
@@ -15,17 +15,17 @@ Result<StartTime> StartTime::Parse(std::string_view text) {
   return s;
 }
 
-Instant StartTime::anchor() const {
+Instant StartTime::Anchor() const {
   using namespace std::chrono;
   sys_days day = date_ ? sys_days{*date_} : sys_days{year{1970} / January / 1};
   return day + time_of_day_ - offset_;
 }
 
-std::string StartTime::to_string() const {
+std::string StartTime::ToString() const {
   std::string out;
-  if (date_) out = iso8601::format_date(*date_) + "T";
-  out += iso8601::format_time_of_day(time_of_day_);
-  out += iso8601::format_offset(offset_);
+  if (date_) out = iso8601::FormatDate(*date_) + "T";
+  out += iso8601::FormatTimeOfDay(time_of_day_);
+  out += iso8601::FormatOffset(offset_);
   return out;
 }
 

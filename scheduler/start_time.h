@@ -8,7 +8,7 @@
 //   time of day  "HH:MM:SS+HH:MM"             ("14:00" -> "14:00:00+00:00")
 //   date-time    "YYYY-MM-DDTHH:MM:SS+HH:MM"  (date and time as written, in the
 //                                             written offset; "Z" -> "+00:00")
-// Parse(x.to_string()) == x for every parsed x.
+// Parse(x.ToString()) == x for every parsed x.
 #pragma once
 
 #include <chrono>
@@ -32,11 +32,11 @@ class StartTime {
   // instant. For a time of day, that time on 1970-01-01 in the given offset
   // (so the grid is aligned to the epoch, as in rbd_support, but with the
   // offset's sign right: "00:30+05:00" anchors at 1969-12-31T19:30:00Z).
-  Instant anchor() const;
+  Instant Anchor() const;
 
   std::chrono::minutes offset() const { return offset_; }
   std::chrono::seconds time_of_day() const { return time_of_day_; }
-  std::string to_string() const;
+  std::string ToString() const;
 
   friend bool operator==(const StartTime&, const StartTime&) = default;
 

@@ -6,7 +6,7 @@ namespace {
 constexpr std::size_t kMaxQuoted = 64;
 }
 
-std::string quoted(std::string_view input) {
+std::string Quoted(std::string_view input) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out = "'";
   std::size_t shown = 0;
@@ -29,17 +29,17 @@ std::string quoted(std::string_view input) {
   return out;
 }
 
-std::string lowercase(std::string_view s) {
+std::string Lowercase(std::string_view s) {
   std::string out(s);
-  for (char& c : out) c = to_lower(c);
+  for (char& c : out) c = ToLower(c);
   return out;
 }
 
-std::optional<std::uint32_t> parse_small_uint(std::string_view s) {
+std::optional<std::uint32_t> ParseSmallUint(std::string_view s) {
   if (s.empty() || s.size() > 9) return std::nullopt;
   std::uint32_t v = 0;
   for (char c : s) {
-    if (!is_digit(c)) return std::nullopt;
+    if (!IsDigit(c)) return std::nullopt;
     v = v * 10 + static_cast<std::uint32_t>(c - '0');
   }
   return v;

@@ -39,7 +39,7 @@ std::optional<std::string> name_problem(std::string_view name) {
   if (name.front() == '/' || name.find("..") != std::string_view::npos || name.find("//") != std::string_view::npos)
     return "not a zone name";
   for (char c : name) {
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || text::is_digit(c) || c == '/' || c == '_' ||
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || text::IsDigit(c) || c == '/' || c == '_' ||
               c == '-' || c == '+' || c == '.';
     if (!ok) return "not a zone name";
   }
@@ -75,7 +75,7 @@ TimeZone TimeZone::Utc() {
 }
 
 Result<TimeZone> TimeZone::Locate(std::string_view name) {
-  if (auto why = name_problem(name)) return BadInput{"time zone " + text::quoted(name) + ": " + *why};
+  if (auto why = name_problem(name)) return BadInput{"time zone " + text::Quoted(name) + ": " + *why};
   if (name == "UTC") return Utc();
 
   auto rules = std::make_shared<Rules>();
@@ -88,7 +88,7 @@ Result<TimeZone> TimeZone::Locate(std::string_view name) {
     auto last = rules->zone->get_info(date::sys_seconds{date::sys_days{date::year{2500} / 1 / 1}});
     rules->last_change = std::max(Instant{last.begin}, kFarPast);
   } catch (const std::exception&) {
-    return BadInput{"unknown time zone " + text::quoted(name)};
+    return BadInput{"unknown time zone " + text::Quoted(name)};
   }
   return TimeZone(std::move(rules));
 }
@@ -105,19 +105,19 @@ void TimeZone::Rules::load_footer() const {
 
 const std::string& TimeZone::name() const { return rules_->name; }
 
-bool TimeZone::rules_complete() const {
+bool TimeZone::RulesComplete() const {
   if (rules_->zone == nullptr) return true;
   rules_->load_footer();
   return rules_->complete;
 }
 
-ZonePeriod TimeZone::period_at(Instant t) const {
+ZonePeriod TimeZone::PeriodAt(Instant t) const {
   const Rules& r = *rules_;
   if (r.zone == nullptr) return {kFarPast, kFarFuture, std::chrono::seconds{0}};
   if (t >= r.last_change) {
     r.load_footer();
     if (r.tail) {
-      ZonePeriod p = r.tail->period_at(t);
+      ZonePeriod p = r.tail->PeriodAt(t);
       p.begin = std::max(p.begin, r.last_change);
       return p;
     }

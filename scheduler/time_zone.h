@@ -35,13 +35,13 @@ class TimeZone {
   const std::string& name() const;
 
   // The stretch of constant offset containing t; begin <= t < end.
-  ZonePeriod period_at(Instant t) const;
-  std::chrono::seconds offset_at(Instant t) const { return period_at(t).offset; }
+  ZonePeriod PeriodAt(Instant t) const;
+  std::chrono::seconds offset_at(Instant t) const { return PeriodAt(t).offset; }
 
   // False if the zone file's POSIX footer could not be read or parsed: then
   // offsets after the file's last explicit transition are only the last
   // offset it lists (no DST). True for every zone on a healthy system.
-  bool rules_complete() const;
+  bool RulesComplete() const;
 
   friend bool operator==(const TimeZone& a, const TimeZone& b) { return a.name() == b.name(); }
 

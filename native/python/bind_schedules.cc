@@ -42,13 +42,13 @@ const char* LevelKindName(sched::LevelKind kind) {
 }
 
 py::dict ParseLevelSpec(const std::string& text) {
-  const auto level = Unwrap(sched::parse_level_spec(text));
+  const auto level = Unwrap(sched::ParseLevelSpec(text));
   py::dict out;
   out["kind"] = LevelKindName(level.kind);
   out["pool"] = level.pool;
   out["namespace"] = level.ns;
   out["image"] = level.image;
-  out["spec"] = level.to_string();
+  out["spec"] = level.ToString();
   return out;
 }
 
@@ -63,9 +63,9 @@ class PythonPlanner {
   void SetSchedules(const std::vector<LevelSchedules>& levels) {
     sched::ScheduleTable table;
     for (const auto& [level_text, items] : levels) {
-      const auto level = Unwrap(sched::parse_level_spec(level_text));
+      const auto level = Unwrap(sched::ParseLevelSpec(level_text));
       for (const auto& [expression, start, zone] : items) {
-        table.add(level, Unwrap(sched::Schedule::Parse(expression, start, zone)));
+        table.Add(level, Unwrap(sched::Schedule::Parse(expression, start, zone)));
       }
     }
     planner_.SetSchedules(std::move(table));
@@ -112,16 +112,16 @@ class PythonPlanner {
 
   void RetryAt(const std::string& key, int64_t when) { planner_.RetryAt(key, ToInstant(when)); }
 
-  std::optional<std::pair<std::string, std::vector<std::string>>> Applicable(const std::string& key) const {
-    const auto applicable = planner_.Applicable(key);
+  std::optional<std::pair<std::string, std::vector<std::string>>> FindApplicable(const std::string& key) const {
+    const auto applicable = planner_.FindApplicable(key);
     if (!applicable) return std::nullopt;
     std::vector<std::string> items;
     for (const auto& s : applicable->schedules) items.push_back(s.canonical());
-    return std::make_pair(applicable->level->to_string(), items);
+    return std::make_pair(applicable->level->ToString(), items);
   }
 
   bool Covers(const std::string& pool, const std::string& ns, const std::string& image) const {
-    return planner_.schedules().applicable(pool, ns, image).has_value();
+    return planner_.schedules().FindApplicable(pool, ns, image).has_value();
   }
 
   size_t Queued() const { return planner_.queued(); }
@@ -140,9 +140,9 @@ void BindSchedules(py::module_& m) {
         }, py::arg("interval_or_cron"), py::arg("start_time") = "", py::arg("time_zone") = "",
         "Parse and canonicalize a schedule (EINVAL naming the bad part).");
   m.def("parse_level_spec", &ParseLevelSpec, py::arg("text"), "Parse a level spec: '', 'pool/', 'pool/ns/', 'pool/image', ...");
-  m.def("format_instant", [](int64_t t) { return sched::format_instant(ToInstant(t)); }, py::arg("unix_seconds"));
+  m.def("format_instant", [](int64_t t) { return sched::FormatInstant(ToInstant(t)); }, py::arg("unix_seconds"));
   m.def("parse_instant", [](const std::string& text) {
-          return FromInstant(Unwrap(sched::parse_instant(text)));
+          return FromInstant(Unwrap(sched::ParseInstant(text)));
         }, py::arg("text"));
   py::class_<PythonPlanner>(m, "Planner")
       .def(py::init<>())
@@ -154,7 +154,7 @@ void BindSchedules(py::module_& m) {
       .def("next_run", &PythonPlanner::NextRun, py::arg("key"))
       .def("reschedule", &PythonPlanner::Reschedule, py::arg("key"), py::arg("after"))
       .def("retry_at", &PythonPlanner::RetryAt, py::arg("key"), py::arg("when"))
-      .def("applicable", &PythonPlanner::Applicable, py::arg("key"))
+      .def("applicable", &PythonPlanner::FindApplicable, py::arg("key"))
       .def("covers", &PythonPlanner::Covers, py::arg("pool"), py::arg("ns"), py::arg("image"))
       .def_property_readonly("queued", &PythonPlanner::Queued)
       .def_property_readonly("memory_bytes", &PythonPlanner::MemoryBytes);

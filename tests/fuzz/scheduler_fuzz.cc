@@ -67,8 +67,8 @@ class Fuzzer {
     // do it up front so the per-call bound measures computation only.
     for (const auto& name : kZoneSeeds) {
       if (auto z = ms::TimeZone::Locate(name); z.ok()) {
-        (void)z.value().period_at(ms::kEarliestInstant);
-        (void)z.value().period_at(ms::kLatestInstant);
+        (void)z.value().PeriodAt(ms::kEarliestInstant);
+        (void)z.value().PeriodAt(ms::kLatestInstant);
       }
     }
     for (long long k = 0; k < iterations; ++k) {
@@ -175,32 +175,32 @@ class Fuzzer {
       ms::Instant t = random_instant();
       if (k == 3 && s.time_zone() != "" && s.time_zone() != "UTC") {
         auto z = ms::TimeZone::Locate(s.time_zone());
-        if (z.ok() && ms::in_supported_range(t)) {
-          auto p = z.value().period_at(t);
+        if (z.ok() && ms::InSupportedRange(t)) {
+          auto p = z.value().PeriodAt(t);
           if (p.end < ms::kLatestInstant) t = p.end - std::chrono::seconds{static_cast<long long>(pick(7200))};
         }
       }
       ms::Result<ms::Instant> next = ms::BadInput{""};
-      double took = timed([&] { next = s.next_run_after(t); });
-      if (took > max_call_ms_) return fail("next_run_after took " + std::to_string(took) + " ms", in);
+      double took = timed([&] { next = s.NextRunAfter(t); });
+      if (took > max_call_ms_) return fail("NextRunAfter took " + std::to_string(took) + " ms", in);
       if (!check_error(next, in)) return false;
       ++next_runs_;
-      if (!ms::in_supported_range(t)) {
+      if (!ms::InSupportedRange(t)) {
         if (next.ok()) return fail("next run for an out-of-range instant", in);
         continue;
       }
       if (next.ok()) {
-        if (next.value() <= t) return fail("next run " + ms::format_instant(next.value()) + " not after " + ms::format_instant(t), in);
+        if (next.value() <= t) return fail("next run " + ms::FormatInstant(next.value()) + " not after " + ms::FormatInstant(t), in);
         if (next.value() > ms::kLatestInstant) return fail("next run out of range", in);
         // Catch-up agrees: a run fell in (t, next] exactly at next.
-        auto c = s.catch_up(t, next.value());
-        if (c.ok() && !c.value().run_now) return fail("catch_up missed the run at " + ms::format_instant(next.value()), in);
+        auto c = s.PlanCatchUp(t, next.value());
+        if (c.ok() && !c.value().run_now) return fail("PlanCatchUp missed the run at " + ms::FormatInstant(next.value()), in);
         if (next.value() > t + std::chrono::seconds{1}) {
-          auto c2 = s.catch_up(t, next.value() - std::chrono::seconds{1});
-          if (c2.ok() && c2.value().run_now) return fail("catch_up saw a run before " + ms::format_instant(next.value()), in);
+          auto c2 = s.PlanCatchUp(t, next.value() - std::chrono::seconds{1});
+          if (c2.ok() && c2.value().run_now) return fail("PlanCatchUp saw a run before " + ms::FormatInstant(next.value()), in);
         }
       } else if (t < ms::kLatestInstant - std::chrono::hours{24 * 366 * 11}) {
-        return fail("no next run at " + ms::format_instant(t) + ": " + next.status().message(), in);
+        return fail("no next run at " + ms::FormatInstant(t) + ": " + next.status().message(), in);
       }
     }
     return true;
@@ -210,30 +210,30 @@ class Fuzzer {
     std::string level = input(kLevelSeeds), interval = input(kIntervalSeeds), start = input(kStartSeeds),
                 cron = input(kCronSeeds), zone = input(kZoneSeeds);
     try {
-      auto l = ms::parse_level_spec(level);
+      auto l = ms::ParseLevelSpec(level);
       if (!check_error(l, level)) return false;
       if (l.ok()) {
         ++valid_levels_;
-        auto again = ms::parse_level_spec(l.value().to_string());
+        auto again = ms::ParseLevelSpec(l.value().ToString());
         if (!again.ok() || !(again.value() == l.value())) return fail("level spec does not round-trip", level);
       }
       auto i = ms::Interval::Parse(interval);
       if (!check_error(i, interval)) return false;
-      if (i.ok() && !(ms::Interval::Parse(i.value().to_string()).value() == i.value()))
+      if (i.ok() && !(ms::Interval::Parse(i.value().ToString()).value() == i.value()))
         return fail("interval does not round-trip", interval);
       auto st = ms::StartTime::Parse(start);
       if (!check_error(st, start)) return false;
-      if (st.ok() && !(ms::StartTime::Parse(st.value().to_string()).value() == st.value()))
+      if (st.ok() && !(ms::StartTime::Parse(st.value().ToString()).value() == st.value()))
         return fail("start time does not round-trip", start);
-      auto inst = ms::parse_instant(start);
+      auto inst = ms::ParseInstant(start);
       if (!check_error(inst, start)) return false;
-      if (inst.ok() && ms::parse_instant(ms::format_instant(inst.value())).value() != inst.value())
+      if (inst.ok() && ms::ParseInstant(ms::FormatInstant(inst.value())).value() != inst.value())
         return fail("instant does not round-trip", start);
       ms::Result<ms::CronExpr> c = ms::BadInput{""};
       double took = timed([&] { c = ms::CronExpr::Parse(cron); });
       if (took > max_call_ms_) return fail("cron parse took " + std::to_string(took) + " ms", cron);
       if (!check_error(c, cron)) return false;
-      if (c.ok() && !(ms::CronExpr::Parse(c.value().to_string()).value() == c.value()))
+      if (c.ok() && !(ms::CronExpr::Parse(c.value().ToString()).value() == c.value()))
         return fail("cron does not round-trip", cron);
       auto z = ms::TimeZone::Locate(zone);
       if (!check_error(z, zone)) return false;

@@ -68,7 +68,7 @@ const Spec kImageSpecs[] = {
     {"0 4 1 * *", "", "Europe/Berlin"},
 };
 
-ms::Schedule parse(const Spec& s) {
+ms::Schedule Parse(const Spec& s) {
   auto r = ms::Schedule::Parse(s.expr, s.start, s.zone);
   if (!r.ok()) {
     std::fprintf(stderr, "bad spec %s: %s\n", s.expr, r.status().message().c_str());
@@ -129,33 +129,33 @@ int main(int argc, char** argv) {
 
   // Schedules: parse image-level ones per image (as loading them from RADOS would).
   std::vector<std::pair<ms::LevelSpec, ms::Schedule>> to_add;
-  to_add.push_back({ms::LevelSpec::Global(), parse({"1d", "", ""})});
-  to_add.push_back({ms::LevelSpec::Pool("3"), parse({"1h", "", ""})});
-  to_add.push_back({ms::LevelSpec::Pool("4"), parse({"6h", "02:00+01:00", ""})});
-  to_add.push_back({ms::LevelSpec::Pool("5"), parse({"0 */4 * * *", "", "Europe/Berlin"})});
-  to_add.push_back({ms::LevelSpec::Pool("6"), parse({"30 2 * * *", "", "America/New_York"})});
-  to_add.push_back({ms::LevelSpec::Namespace("3", "tenant-1"), parse({"15m", "", ""})});
-  to_add.push_back({ms::LevelSpec::Namespace("5", "tenant-2"), parse({"*/30 8-18 * * mon-fri", "", "Asia/Tokyo"})});
-  to_add.push_back({ms::LevelSpec::Namespace("6", ""), parse({"0 3 * * *", "", "Australia/Sydney"})});
+  to_add.push_back({ms::LevelSpec::Global(), Parse({"1d", "", ""})});
+  to_add.push_back({ms::LevelSpec::Pool("3"), Parse({"1h", "", ""})});
+  to_add.push_back({ms::LevelSpec::Pool("4"), Parse({"6h", "02:00+01:00", ""})});
+  to_add.push_back({ms::LevelSpec::Pool("5"), Parse({"0 */4 * * *", "", "Europe/Berlin"})});
+  to_add.push_back({ms::LevelSpec::Pool("6"), Parse({"30 2 * * *", "", "America/New_York"})});
+  to_add.push_back({ms::LevelSpec::Namespace("3", "tenant-1"), Parse({"15m", "", ""})});
+  to_add.push_back({ms::LevelSpec::Namespace("5", "tenant-2"), Parse({"*/30 8-18 * * mon-fri", "", "Asia/Tokyo"})});
+  to_add.push_back({ms::LevelSpec::Namespace("6", ""), Parse({"0 3 * * *", "", "Australia/Sydney"})});
   auto parse_t0 = Clock::now();
   int image_level = 0;
   for (const auto& im : images) {
     if (rng() % 3 != 0) continue;
     ++image_level;
     auto level = ms::LevelSpec::Image(im.pool, im.ns, im.id);
-    to_add.push_back({level, parse(kImageSpecs[rng() % std::size(kImageSpecs)])});
-    if (rng() % 5 == 0) to_add.push_back({level, parse(kImageSpecs[rng() % std::size(kImageSpecs)])});
+    to_add.push_back({level, Parse(kImageSpecs[rng() % std::size(kImageSpecs)])});
+    if (rng() % 5 == 0) to_add.push_back({level, Parse(kImageSpecs[rng() % std::size(kImageSpecs)])});
   }
   double parse_ms = ms_since(parse_t0);
 
-  const ms::Instant now = ms::parse_instant("2026-03-28T21:17:43Z").value();  // a DST weekend ahead
+  const ms::Instant now = ms::ParseInstant("2026-03-28T21:17:43Z").value();  // a DST weekend ahead
 
   auto* table = new ms::ScheduleTable;
-  for (const auto& [level, schedule] : to_add) table->add(level, schedule);
+  for (const auto& [level, schedule] : to_add) table->Add(level, schedule);
   to_add.clear();
   to_add.shrink_to_fit();
   auto* queue = new ms::DueQueue;
-  for (const auto& im : images) queue->upsert(im.key, now);
+  for (const auto& im : images) queue->Upsert(im.key, now);
   std::size_t heap1 = heap_in_use();
   double bytes_per_image = static_cast<double>(heap1 - heap0) / n_images;
   double queue_bytes_per_image = static_cast<double>(queue->memory_bytes()) / n_images;
@@ -167,7 +167,7 @@ int main(int argc, char** argv) {
     auto t0 = Clock::now();
     for (const auto& im : images) {
       auto next = table->next_run(im.pool, im.ns, im.id, now);
-      if (next) q.upsert(im.key, *next);
+      if (next) q.Upsert(im.key, *next);
     }
     rounds.push_back(ms_since(t0));
     if (q.size() != images.size()) {
@@ -183,14 +183,14 @@ int main(int argc, char** argv) {
     auto t0 = Clock::now();
     ms::Instant t = now;
     for (int k = 0; k < 20000; ++k) {
-      auto r = s.next_run_after(t + std::chrono::seconds{k * 37});
+      auto r = s.NextRunAfter(t + std::chrono::seconds{k * 37});
       if (!r.ok()) std::abort();
     }
     return ms_since(t0) * 1e3 / 20000;  // microseconds
   };
-  double us_interval = time_next(parse({"1d", "14:00-05:00", ""}));
-  double us_cron_utc = time_next(parse({"*/10 * * * *", "", "UTC"}));
-  double us_cron_zone = time_next(parse({"30 2 * * *", "", "Europe/Berlin"}));
+  double us_interval = time_next(Parse({"1d", "14:00-05:00", ""}));
+  double us_cron_utc = time_next(Parse({"*/10 * * * *", "", "UTC"}));
+  double us_cron_zone = time_next(Parse({"30 2 * * *", "", "Europe/Berlin"}));
 
   // Simulated clock: fire everything due for `days` days.
   const ms::Instant stop = now + std::chrono::hours{24 * days};
@@ -210,18 +210,18 @@ int main(int argc, char** argv) {
     return *it->second;
   };
   key_to_image(images.front().key);
-  while (auto head = queue->peek()) {
+  while (auto head = queue->Peek()) {
     ms::Instant sim = head->when;  // the thread wakes exactly at the head's time
     if (sim > stop) break;
     auto batch_t0 = Clock::now();
-    auto due = queue->pop_due(sim);
+    auto due = queue->PopDue(sim);
     ++batches;
     biggest_batch = std::max(biggest_batch, due.size());
     for (const auto& d : due) {
       auto t0 = Clock::now();
       const Image& im = key_to_image(d.key);
       auto next = table->next_run(im.pool, im.ns, im.id, sim);
-      if (next) queue->upsert(d.key, *next);
+      if (next) queue->Upsert(d.key, *next);
       per_pop_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
       max_lateness_ms = std::max(max_lateness_ms, ms_since(batch_t0));
       ++pops;

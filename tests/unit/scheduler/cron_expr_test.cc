@@ -18,21 +18,21 @@ CronExpr C(std::string_view text) {
 
 // Naive local date-time "2026-03-06T10:15" as local_seconds.
 local_seconds L(std::string_view text) {
-  auto t = parse_instant(std::string(text) + "Z");
+  auto t = ParseInstant(std::string(text) + "Z");
   EXPECT_TRUE(t.ok()) << text;
   return local_seconds{t.ok() ? t.value().time_since_epoch() : std::chrono::seconds{0}};
 }
 
 std::string Next(const CronExpr& e, std::string_view from) {
-  auto hit = e.next_match(L(from), L("2040-01-01T00:00"));
+  auto hit = e.NextMatch(L(from), L("2040-01-01T00:00"));
   if (!hit) return "none";
-  return format_instant(Instant{hit->time_since_epoch()}).substr(0, 16);
+  return FormatInstant(Instant{hit->time_since_epoch()}).substr(0, 16);
 }
 
 TEST(CronExpr, Wildcards) {
   auto e = C("* * * * *");
-  EXPECT_TRUE(e.matches(L("2026-03-06T10:15")));
-  EXPECT_FALSE(e.matches(L("2026-03-06T10:15:30")));  // only whole minutes
+  EXPECT_TRUE(e.Matches(L("2026-03-06T10:15")));
+  EXPECT_FALSE(e.Matches(L("2026-03-06T10:15:30")));  // only whole minutes
   EXPECT_EQ(Next(e, "2026-03-06T10:15"), "2026-03-06T10:15");
   EXPECT_EQ(Next(e, "2026-03-06T10:15:01"), "2026-03-06T10:16");
   EXPECT_TRUE(e.every_hour());
@@ -89,12 +89,12 @@ TEST(CronExpr, Macros) {
 }
 
 TEST(CronExpr, CanonicalText) {
-  EXPECT_EQ(C("0  0\t* JAN MON").to_string(), "0 0 * jan mon");
-  EXPECT_EQ(C("@midnight").to_string(), "@daily");
-  EXPECT_EQ(C("@Annually").to_string(), "@yearly");
-  EXPECT_EQ(C(" */5 * * * * ").to_string(), "*/5 * * * *");
+  EXPECT_EQ(C("0  0\t* JAN MON").ToString(), "0 0 * jan mon");
+  EXPECT_EQ(C("@midnight").ToString(), "@daily");
+  EXPECT_EQ(C("@Annually").ToString(), "@yearly");
+  EXPECT_EQ(C(" */5 * * * * ").ToString(), "*/5 * * * *");
   for (const char* t : {"0 0 * jan mon", "@daily", "@hourly", "*/5 1-3 1,15 */2 mon-fri", "0 0 29 2 *"})
-    EXPECT_EQ(C(C(t).to_string()), C(t));
+    EXPECT_EQ(C(C(t).ToString()), C(t));
 }
 
 TEST(CronExpr, EveryHourMeansAllTwentyFourHours) {
@@ -110,39 +110,39 @@ TEST(CronExpr, EveryHourMeansAllTwentyFourHours) {
 TEST(CronExpr, DayOfMonthOrDayOfWeekWhenBothRestricted) {
   // Friday the 13th style: any 13th OR any Friday.
   auto e = C("0 0 13 * 5");
-  EXPECT_TRUE(e.matches(L("2026-03-06T00:00")));   // Friday, not the 13th
-  EXPECT_TRUE(e.matches(L("2026-03-13T00:00")));   // Friday the 13th
-  EXPECT_TRUE(e.matches(L("2026-04-13T00:00")));   // Monday the 13th
-  EXPECT_FALSE(e.matches(L("2026-03-03T00:00")));  // Tuesday the 3rd
+  EXPECT_TRUE(e.Matches(L("2026-03-06T00:00")));   // Friday, not the 13th
+  EXPECT_TRUE(e.Matches(L("2026-03-13T00:00")));   // Friday the 13th
+  EXPECT_TRUE(e.Matches(L("2026-04-13T00:00")));   // Monday the 13th
+  EXPECT_FALSE(e.Matches(L("2026-03-03T00:00")));  // Tuesday the 3rd
   EXPECT_EQ(Next(e, "2026-03-06T00:01"), "2026-03-13T00:00");
 }
 
 TEST(CronExpr, OnlyExactStarIsUnrestricted) {
   // dom "*" -> weekday alone decides.
-  EXPECT_FALSE(C("0 0 * * 1").matches(L("2026-03-03T00:00")));
+  EXPECT_FALSE(C("0 0 * * 1").Matches(L("2026-03-03T00:00")));
   // dow "*" -> day of month alone decides.
-  EXPECT_FALSE(C("0 0 1 * *").matches(L("2026-03-02T00:00")));
+  EXPECT_FALSE(C("0 0 1 * *").Matches(L("2026-03-02T00:00")));
   // "*/2" is restricted: odd days OR Mondays.
   auto step = C("0 0 */2 * 1");
-  EXPECT_TRUE(step.matches(L("2026-03-03T00:00")));   // day 3
-  EXPECT_TRUE(step.matches(L("2026-03-02T00:00")));   // Monday the 2nd
-  EXPECT_FALSE(step.matches(L("2026-03-04T00:00")));  // Wednesday the 4th
+  EXPECT_TRUE(step.Matches(L("2026-03-03T00:00")));   // day 3
+  EXPECT_TRUE(step.Matches(L("2026-03-02T00:00")));   // Monday the 2nd
+  EXPECT_FALSE(step.Matches(L("2026-03-04T00:00")));  // Wednesday the 4th
   // "1-31" and "*/1" are restricted too, so OR with them is every day.
-  EXPECT_TRUE(C("0 0 1-31 * 1").matches(L("2026-03-04T00:00")));
-  EXPECT_TRUE(C("0 0 */1 * 1").matches(L("2026-03-04T00:00")));
-  EXPECT_TRUE(C("0 0 4 * */1").matches(L("2026-03-05T00:00")));
+  EXPECT_TRUE(C("0 0 1-31 * 1").Matches(L("2026-03-04T00:00")));
+  EXPECT_TRUE(C("0 0 */1 * 1").Matches(L("2026-03-04T00:00")));
+  EXPECT_TRUE(C("0 0 4 * */1").Matches(L("2026-03-05T00:00")));
   // "*/2" day-of-week with "*" day-of-month: weekday alone (0,2,4,6).
-  EXPECT_TRUE(C("0 0 * * */2").matches(L("2026-03-03T00:00")));   // Tuesday
-  EXPECT_FALSE(C("0 0 * * */2").matches(L("2026-03-02T00:00")));  // Monday
+  EXPECT_TRUE(C("0 0 * * */2").Matches(L("2026-03-03T00:00")));   // Tuesday
+  EXPECT_FALSE(C("0 0 * * */2").Matches(L("2026-03-02T00:00")));  // Monday
 }
 
 TEST(CronExpr, MonthEndsAndLeapDays) {
   EXPECT_EQ(Next(C("0 0 31 * *"), "2026-04-01T00:00"), "2026-05-31T00:00");
   EXPECT_EQ(Next(C("0 0 30 * *"), "2026-01-31T00:00"), "2026-03-30T00:00");
   EXPECT_EQ(Next(C("0 0 29 2 *"), "2025-01-01T00:00"), "2028-02-29T00:00");
-  auto leap = C("0 0 29 2 *").next_match(L("2096-03-01T00:00"), L("2110-01-01T00:00"));  // 2100 is no leap year
+  auto leap = C("0 0 29 2 *").NextMatch(L("2096-03-01T00:00"), L("2110-01-01T00:00"));  // 2100 is no leap year
   ASSERT_TRUE(leap.has_value());
-  EXPECT_EQ(format_instant(Instant{leap->time_since_epoch()}), "2104-02-29T00:00:00Z");
+  EXPECT_EQ(FormatInstant(Instant{leap->time_since_epoch()}), "2104-02-29T00:00:00Z");
   EXPECT_EQ(Next(C("59 23 31 12 *"), "2026-12-31T23:59:30"), "2027-12-31T23:59");
   EXPECT_EQ(Next(C("0 0 1 1 *"), "2026-12-31T23:59"), "2027-01-01T00:00");
   EXPECT_EQ(Next(C("0 0 31 2 mon"), "2026-02-10T00:00"), "2026-02-16T00:00");  // OR: Mondays of February
@@ -150,8 +150,8 @@ TEST(CronExpr, MonthEndsAndLeapDays) {
 
 TEST(CronExpr, SearchStopsAtTheBound) {
   auto e = C("0 0 1 1 *");
-  EXPECT_EQ(e.next_match(L("2026-01-01T00:01"), L("2026-12-31T23:59")), std::nullopt);
-  EXPECT_EQ(e.next_match(L("2026-01-01T00:00"), L("2026-01-01T00:00")), std::nullopt);
+  EXPECT_EQ(e.NextMatch(L("2026-01-01T00:01"), L("2026-12-31T23:59")), std::nullopt);
+  EXPECT_EQ(e.NextMatch(L("2026-01-01T00:00"), L("2026-01-01T00:00")), std::nullopt);
 }
 
 TEST(CronExpr, RejectsOutOfRangeValues) {

@@ -39,7 +39,7 @@ std::vector<std::string> Runs(std::string_view expr, std::string_view zone, std:
   std::vector<std::string> out;
   Instant t = At(from);
   for (int k = 0; k < n; ++k) {
-    auto next = s.next_after(t);
+    auto next = s.NextAfter(t);
     if (!next.ok()) {
       out.push_back("error: " + next.status().message());
       break;
@@ -90,11 +90,11 @@ TEST(CronScheduleUtc, Weekdays) {
 
 TEST(CronScheduleUtc, RangeLimits) {
   auto s = Cron("0 0 * * *");
-  EXPECT_FALSE(s.next_after(Instant{std::chrono::seconds{-1}}).ok());
-  EXPECT_FALSE(s.next_after(kLatestInstant).ok());
-  EXPECT_TRUE(s.next_after(kEarliestInstant).ok());
-  EXPECT_EQ(Iso(s.next_after(At("9999-12-30T12:00:00Z")).value()), "9999-12-31T00:00:00Z");
-  auto r = s.next_after(At("9999-12-31T00:00:00Z"));
+  EXPECT_FALSE(s.NextAfter(Instant{std::chrono::seconds{-1}}).ok());
+  EXPECT_FALSE(s.NextAfter(kLatestInstant).ok());
+  EXPECT_TRUE(s.NextAfter(kEarliestInstant).ok());
+  EXPECT_EQ(Iso(s.NextAfter(At("9999-12-30T12:00:00Z")).value()), "9999-12-31T00:00:00Z");
+  auto r = s.NextAfter(At("9999-12-31T00:00:00Z"));
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("before year 10000"), std::string::npos);
 }
@@ -221,15 +221,15 @@ TEST(CronScheduleInvariants, EveryResultIsStrictlyLaterAndMatches) {
                          "Pacific/Chatham"};
   std::mt19937_64 rng(42);
   // Start instants spread over 2024..2045 plus the transition instants themselves.
-  std::uniform_int_distribution<long long> when(1704067200, 2366841600);
+  std::uniform_int_distribution<long long> When(1704067200, 2366841600);
   for (const char* zone : zones) {
     for (const char* expr : exprs) {
       auto s = Cron(expr, zone);
       for (int k = 0; k < 40; ++k) {
-        Instant t{std::chrono::seconds{when(rng)}};
-        auto p = s.zone().period_at(t);
+        Instant t{std::chrono::seconds{When(rng)}};
+        auto p = s.zone().PeriodAt(t);
         if (k % 4 == 0 && p.end < kLatestInstant) t = p.end - std::chrono::seconds{1 + k};  // just before a change
-        auto next = s.next_after(t);
+        auto next = s.NextAfter(t);
         ASSERT_TRUE(next.ok()) << expr << " " << zone << " " << Iso(t);
         ASSERT_GT(next.value(), t) << expr << " " << zone << " " << Iso(t);
         ASSERT_LE(next.value() - t, std::chrono::days{3000}) << expr << " " << zone;

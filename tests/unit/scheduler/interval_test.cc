@@ -13,7 +13,7 @@ using testing::FailsWith;
 std::string Canon(std::string_view text) {
   auto r = Interval::Parse(text);
   EXPECT_TRUE(r.ok()) << text << ": " << (r.ok() ? "" : r.status().message());
-  return r.ok() ? r.value().to_string() : "";
+  return r.ok() ? r.value().ToString() : "";
 }
 
 TEST(Interval, ParsesEveryUnit) {

@@ -16,7 +16,7 @@ sched::Instant At(int64_t s) { return sched::Instant{seconds{s}}; }
 
 sched::ScheduleTable Table(const std::string& level, const std::string& expression) {
   sched::ScheduleTable table;
-  table.add(sched::parse_level_spec(level).value(), sched::Schedule::Parse(expression).value());
+  table.Add(sched::ParseLevelSpec(level).value(), sched::Schedule::Parse(expression).value());
   return table;
 }
 
@@ -71,15 +71,15 @@ TEST(SchedulePlanner, ImagesThatDisappearLeaveTheQueue) {
 
 TEST(SchedulePlanner, MostSpecificLevelWins) {
   sched::ScheduleTable table = Table("rbd/", "1h");
-  table.add(sched::parse_level_spec("rbd/a").value(), sched::Schedule::Parse("1d").value());
+  table.Add(sched::ParseLevelSpec("rbd/a").value(), sched::Schedule::Parse("1d").value());
   SchedulePlanner planner;
   planner.SetSchedules(std::move(table));
   planner.Plan(kImages, {}, At(60), false);
   EXPECT_EQ(planner.NextRun("k1"), At(86400));
   EXPECT_EQ(planner.NextRun("k2"), At(3600));
-  const auto applicable = planner.Applicable("k1");
+  const auto applicable = planner.FindApplicable("k1");
   ASSERT_TRUE(applicable);
-  EXPECT_EQ(applicable->level->to_string(), "rbd/a");
+  EXPECT_EQ(applicable->level->ToString(), "rbd/a");
 }
 
 TEST(SchedulePlanner, RetryComesBeforeTheNextRegularRunOnly) {

@@ -23,7 +23,7 @@ Schedule S(std::string_view expr, std::string_view start = {}, std::string_view 
 }
 
 std::string Next(const Schedule& s, std::string_view after) {
-  auto r = s.next_run_after(At(after));
+  auto r = s.NextRunAfter(At(after));
   return r.ok() ? Iso(r.value()) : "error: " + r.status().message();
 }
 
@@ -130,8 +130,8 @@ TEST(IntervalNextRun, MonthEndsLeapDaysYearEnds) {
 }
 
 TEST(IntervalNextRun, RangeLimitsAndPurity) {
-  EXPECT_TRUE(FailsWith(S("1h").next_run_after(Instant{seconds{-1}}), "out of range"));
-  EXPECT_TRUE(FailsWith(S("1h").next_run_after(kLatestInstant), "before year 10000"));
+  EXPECT_TRUE(FailsWith(S("1h").NextRunAfter(Instant{seconds{-1}}), "out of range"));
+  EXPECT_TRUE(FailsWith(S("1h").NextRunAfter(kLatestInstant), "before year 10000"));
   EXPECT_EQ(Next(S("1h"), "9999-12-31T22:59:59Z"), "9999-12-31T23:00:00Z");
   auto s = S("45m", "2026-03-01T00:07+03:00");
   EXPECT_EQ(Next(s, "2027-05-05T05:05:05Z"), Next(s, "2027-05-05T05:05:05Z"));
@@ -141,43 +141,43 @@ TEST(IntervalNextRun, RangeLimitsAndPurity) {
 
 TEST(CatchUp, OneRunForAnyNumberOfMissedSlots) {
   auto hourly = S("1h");
-  auto c = hourly.catch_up(At("2026-01-01T10:00:00Z"), At("2026-01-01T12:30:00Z")).value();
+  auto c = hourly.PlanCatchUp(At("2026-01-01T10:00:00Z"), At("2026-01-01T12:30:00Z")).value();
   EXPECT_TRUE(c.run_now);
   EXPECT_EQ(Iso(c.next_run), "2026-01-01T13:00:00Z");
-  c = hourly.catch_up(At("2026-01-01T12:00:00Z"), At("2026-01-01T12:30:00Z")).value();
+  c = hourly.PlanCatchUp(At("2026-01-01T12:00:00Z"), At("2026-01-01T12:30:00Z")).value();
   EXPECT_FALSE(c.run_now);
   EXPECT_EQ(Iso(c.next_run), "2026-01-01T13:00:00Z");
 }
 
 TEST(CatchUp, SlotExactlyAtNowCounts) {
-  auto c = S("1h").catch_up(At("2026-01-01T11:00:00Z"), At("2026-01-01T12:00:00Z")).value();
+  auto c = S("1h").PlanCatchUp(At("2026-01-01T11:00:00Z"), At("2026-01-01T12:00:00Z")).value();
   EXPECT_TRUE(c.run_now);
   EXPECT_EQ(Iso(c.next_run), "2026-01-01T13:00:00Z");
 }
 
 TEST(CatchUp, NoLastRunOrLastRunInTheFuture) {
-  auto c = S("1h").catch_up(std::nullopt, At("2026-01-01T12:30:00Z")).value();
+  auto c = S("1h").PlanCatchUp(std::nullopt, At("2026-01-01T12:30:00Z")).value();
   EXPECT_FALSE(c.run_now);
   EXPECT_EQ(Iso(c.next_run), "2026-01-01T13:00:00Z");
-  c = S("1h").catch_up(At("2026-01-01T14:00:00Z"), At("2026-01-01T12:30:00Z")).value();
+  c = S("1h").PlanCatchUp(At("2026-01-01T14:00:00Z"), At("2026-01-01T12:30:00Z")).value();
   EXPECT_FALSE(c.run_now);
 }
 
 TEST(CatchUp, CronAndLevels) {
   auto nightly = S("0 2 * * *", {}, "Europe/Berlin");
-  auto c = nightly.catch_up(At("2026-03-01T01:00:00Z"), At("2026-03-04T12:00:00Z")).value();
+  auto c = nightly.PlanCatchUp(At("2026-03-01T01:00:00Z"), At("2026-03-04T12:00:00Z")).value();
   EXPECT_TRUE(c.run_now);
   EXPECT_EQ(Iso(c.next_run), "2026-03-05T01:00:00Z");
-  c = nightly.catch_up(At("2026-03-04T01:00:00Z"), At("2026-03-04T12:00:00Z")).value();
+  c = nightly.PlanCatchUp(At("2026-03-04T01:00:00Z"), At("2026-03-04T12:00:00Z")).value();
   EXPECT_FALSE(c.run_now);
   // Items of one level are OR-ed.
   std::vector<Schedule> level = {nightly, S("6h")};
-  c = catch_up(level, At("2026-03-04T01:00:00Z"), At("2026-03-04T12:00:00Z")).value();
+  c = PlanCatchUp(level, At("2026-03-04T01:00:00Z"), At("2026-03-04T12:00:00Z")).value();
   EXPECT_TRUE(c.run_now);  // 06:00Z and 12:00Z were missed
   EXPECT_EQ(Iso(c.next_run), "2026-03-04T18:00:00Z");
-  EXPECT_EQ(Iso(next_run_after(level, At("2026-03-04T19:00:00Z")).value()), "2026-03-05T00:00:00Z");
-  EXPECT_FALSE(next_run_after(std::span<const Schedule>(), At("2026-03-04T19:00:00Z")).ok());
-  EXPECT_FALSE(catch_up(level, std::nullopt, kLatestInstant).ok());
+  EXPECT_EQ(Iso(NextRunAfter(level, At("2026-03-04T19:00:00Z")).value()), "2026-03-05T00:00:00Z");
+  EXPECT_FALSE(NextRunAfter(std::span<const Schedule>(), At("2026-03-04T19:00:00Z")).ok());
+  EXPECT_FALSE(PlanCatchUp(level, std::nullopt, kLatestInstant).ok());
 }
 
 }  // namespace

@@ -61,7 +61,7 @@ std::string run_next(const std::string& zone, const std::string& start, const st
   ms::Instant t = epoch(start);
   std::string out = "ok";
   for (int k = 0, n = std::stoi(count); k < n; ++k) {
-    auto next = schedule.next_after(t);
+    auto next = schedule.NextAfter(t);
     if (!next.ok()) return out + " " + err(next.status().message());
     if (next.value() <= t) return err("not later than input");
     t = next.value();
@@ -77,7 +77,7 @@ std::string run_periods(const std::string& zone, const std::string& from, const 
   ms::Instant t = epoch(from), end = epoch(to);
   std::string out = "ok";
   while (t < end) {
-    auto p = z.value().period_at(t);
+    auto p = z.value().PeriodAt(t);
     out += ' ';
     out += std::to_string(std::max(p.begin, epoch(from)).time_since_epoch().count());
     out += ':';
@@ -94,7 +94,7 @@ std::string run_sched(const std::vector<std::string>& f) {
   ms::Instant t = epoch(f[4]);
   std::string out = "ok";
   for (int k = 0, n = std::stoi(f[5]); k < n; ++k) {
-    auto next = s.value().next_run_after(t);
+    auto next = s.value().NextRunAfter(t);
     if (!next.ok()) return out + " " + err(next.status().message());
     t = next.value();
     out += ' ';
@@ -127,7 +127,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.size() == 1 && args[0] == "--batch") return batch();
   if (args.size() == 5 && args[0] == "next") {
-    auto start = ms::parse_instant(args[3]);
+    auto start = ms::ParseInstant(args[3]);
     ms::Instant t = start.ok() ? start.value() : epoch(args[3]);
     auto z = ms::TimeZone::Locate(args[2]);
     auto e = ms::CronExpr::Parse(args[1]);
@@ -137,16 +137,16 @@ int main(int argc, char** argv) {
     }
     ms::CronSchedule schedule(e.value(), z.value());
     for (int k = 0, n = std::atoi(args[4].c_str()); k < n; ++k) {
-      auto next = schedule.next_after(t);
+      auto next = schedule.NextAfter(t);
       if (!next.ok()) {
         std::fprintf(stderr, "%s\n", next.status().message().c_str());
         return 1;
       }
       t = next.value();
       auto local = std::chrono::local_seconds{t.time_since_epoch() + z.value().offset_at(t)};
-      std::printf("%s  %lld  local %s\n", ms::format_instant(t).c_str(),
+      std::printf("%s  %lld  local %s\n", ms::FormatInstant(t).c_str(),
                   static_cast<long long>(t.time_since_epoch().count()),
-                  ms::format_instant(ms::Instant{local.time_since_epoch()}).substr(0, 19).c_str());
+                  ms::FormatInstant(ms::Instant{local.time_since_epoch()}).substr(0, 19).c_str());
     }
     return 0;
   }

@@ -18,38 +18,38 @@ StartTime S(std::string_view text) {
 }
 
 TEST(StartTime, TimeOfDayForms) {
-  EXPECT_EQ(S("14:00").to_string(), "14:00:00+00:00");
-  EXPECT_EQ(S("14:00:00").to_string(), "14:00:00+00:00");
-  EXPECT_EQ(S("14:00Z").to_string(), "14:00:00+00:00");
-  EXPECT_EQ(S("14:00z").to_string(), "14:00:00+00:00");
-  EXPECT_EQ(S("14:00-05:00").to_string(), "14:00:00-05:00");
-  EXPECT_EQ(S("14:00:00+01:00").to_string(), "14:00:00+01:00");
-  EXPECT_EQ(S("14:00:30+0530").to_string(), "14:00:30+05:30");
-  EXPECT_EQ(S("14:00+05").to_string(), "14:00:00+05:00");
-  EXPECT_EQ(S("14:00-00:00").to_string(), "14:00:00+00:00");
-  EXPECT_EQ(S("23:59:59+18:00").to_string(), "23:59:59+18:00");
+  EXPECT_EQ(S("14:00").ToString(), "14:00:00+00:00");
+  EXPECT_EQ(S("14:00:00").ToString(), "14:00:00+00:00");
+  EXPECT_EQ(S("14:00Z").ToString(), "14:00:00+00:00");
+  EXPECT_EQ(S("14:00z").ToString(), "14:00:00+00:00");
+  EXPECT_EQ(S("14:00-05:00").ToString(), "14:00:00-05:00");
+  EXPECT_EQ(S("14:00:00+01:00").ToString(), "14:00:00+01:00");
+  EXPECT_EQ(S("14:00:30+0530").ToString(), "14:00:30+05:30");
+  EXPECT_EQ(S("14:00+05").ToString(), "14:00:00+05:00");
+  EXPECT_EQ(S("14:00-00:00").ToString(), "14:00:00+00:00");
+  EXPECT_EQ(S("23:59:59+18:00").ToString(), "23:59:59+18:00");
   EXPECT_FALSE(S("14:00").has_date());
 }
 
 TEST(StartTime, OffsetIsHonouredWithTheRightSign) {
   // rbd_support adds the offset and fires "14:00-05:00" at 09:00; it is 19:00 UTC.
-  EXPECT_EQ(Iso(S("14:00-05:00").anchor()), "1970-01-01T19:00:00Z");
-  EXPECT_EQ(Iso(S("14:00+02:00").anchor()), "1970-01-01T12:00:00Z");
-  EXPECT_EQ(Iso(S("14:00").anchor()), "1970-01-01T14:00:00Z");
-  EXPECT_EQ(Iso(S("00:30+05:00").anchor()), "1969-12-31T19:30:00Z");
-  EXPECT_EQ(Iso(S("22:00-05:00").anchor()), "1970-01-02T03:00:00Z");
-  EXPECT_EQ(Iso(S("14:00:45").anchor()), "1970-01-01T14:00:45Z");  // seconds are kept
+  EXPECT_EQ(Iso(S("14:00-05:00").Anchor()), "1970-01-01T19:00:00Z");
+  EXPECT_EQ(Iso(S("14:00+02:00").Anchor()), "1970-01-01T12:00:00Z");
+  EXPECT_EQ(Iso(S("14:00").Anchor()), "1970-01-01T14:00:00Z");
+  EXPECT_EQ(Iso(S("00:30+05:00").Anchor()), "1969-12-31T19:30:00Z");
+  EXPECT_EQ(Iso(S("22:00-05:00").Anchor()), "1970-01-02T03:00:00Z");
+  EXPECT_EQ(Iso(S("14:00:45").Anchor()), "1970-01-01T14:00:45Z");  // seconds are kept
 }
 
 TEST(StartTime, DateTimeForms) {
-  EXPECT_EQ(S("2026-12-01T14:00:00+01:00").to_string(), "2026-12-01T14:00:00+01:00");
-  EXPECT_EQ(Iso(S("2026-12-01T14:00:00+01:00").anchor()), "2026-12-01T13:00:00Z");
-  EXPECT_EQ(S("2026-12-01 14:00").to_string(), "2026-12-01T14:00:00+00:00");
-  EXPECT_EQ(S("2026-12-01t14:00:05Z").to_string(), "2026-12-01T14:00:05+00:00");
-  EXPECT_EQ(Iso(S("2026-12-01T02:00-05:00").anchor()), "2026-12-01T07:00:00Z");
-  EXPECT_EQ(Iso(S("2026-01-01T00:30+01:00").anchor()), "2025-12-31T23:30:00Z");  // date is kept, not dropped
-  EXPECT_EQ(Iso(S("2024-02-29T12:00Z").anchor()), "2024-02-29T12:00:00Z");
-  EXPECT_EQ(Iso(S("9999-12-31T23:59:59Z").anchor()), "9999-12-31T23:59:59Z");
+  EXPECT_EQ(S("2026-12-01T14:00:00+01:00").ToString(), "2026-12-01T14:00:00+01:00");
+  EXPECT_EQ(Iso(S("2026-12-01T14:00:00+01:00").Anchor()), "2026-12-01T13:00:00Z");
+  EXPECT_EQ(S("2026-12-01 14:00").ToString(), "2026-12-01T14:00:00+00:00");
+  EXPECT_EQ(S("2026-12-01t14:00:05Z").ToString(), "2026-12-01T14:00:05+00:00");
+  EXPECT_EQ(Iso(S("2026-12-01T02:00-05:00").Anchor()), "2026-12-01T07:00:00Z");
+  EXPECT_EQ(Iso(S("2026-01-01T00:30+01:00").Anchor()), "2025-12-31T23:30:00Z");  // date is kept, not dropped
+  EXPECT_EQ(Iso(S("2024-02-29T12:00Z").Anchor()), "2024-02-29T12:00:00Z");
+  EXPECT_EQ(Iso(S("9999-12-31T23:59:59Z").Anchor()), "9999-12-31T23:59:59Z");
   EXPECT_TRUE(S("2026-12-01T14:00").has_date());
 }
 
@@ -58,10 +58,10 @@ TEST(StartTime, CanonicalRoundTrips) {
                            "2026-12-01T14:00", "2024-02-29 23:59:59-12:00", "1970-01-01T00:00Z",
                            "2030-06-15T08:15:30+09:30"}) {
     StartTime s = S(text);
-    StartTime again = S(s.to_string());
+    StartTime again = S(s.ToString());
     EXPECT_EQ(again, s) << text;
-    EXPECT_EQ(again.to_string(), s.to_string());
-    EXPECT_EQ(again.anchor(), s.anchor());
+    EXPECT_EQ(again.ToString(), s.ToString());
+    EXPECT_EQ(again.Anchor(), s.Anchor());
   }
 }
 

@@ -13,12 +13,12 @@ namespace mirror_snapshot::scheduler::testing {
 
 // "2026-01-01T10:00:00Z" -> Instant (fails the test on bad text).
 inline Instant At(std::string_view iso) {
-  auto r = parse_instant(iso);
+  auto r = ParseInstant(iso);
   EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.status().message());
   return r.ok() ? r.value() : Instant{};
 }
 
-inline std::string Iso(Instant t) { return format_instant(t); }
+inline std::string Iso(Instant t) { return FormatInstant(t); }
 
 template <typename T>
 ::testing::AssertionResult FailsWith(const Result<T>& r, std::string_view expected) {

@@ -55,7 +55,7 @@ TEST(TimeZone, OffsetsAcrossTheYear) {
   EXPECT_EQ(berlin.offset_at(At("2025-07-15T00:00:00Z")), hours{2});
   EXPECT_EQ(berlin.offset_at(At("2025-03-30T00:59:59Z")), hours{1});
   EXPECT_EQ(berlin.offset_at(At("2025-03-30T01:00:00Z")), hours{2});
-  auto p = berlin.period_at(At("2025-07-15T00:00:00Z"));
+  auto p = berlin.PeriodAt(At("2025-07-15T00:00:00Z"));
   EXPECT_EQ(Iso(p.begin), "2025-03-30T01:00:00Z");
   EXPECT_EQ(Iso(p.end), "2025-10-26T01:00:00Z");
   EXPECT_EQ(Z("Australia/Lord_Howe").offset_at(At("2025-01-15T00:00:00Z")), hours{11});
@@ -66,10 +66,10 @@ TEST(TimeZone, OffsetsAcrossTheYear) {
 TEST(TimeZone, DstContinuesAfterTwentyThirtySeven) {
   // Debian's zone files list transitions up to 2037; the POSIX footer takes over.
   auto berlin = Z("Europe/Berlin");
-  EXPECT_TRUE(berlin.rules_complete());
+  EXPECT_TRUE(berlin.RulesComplete());
   EXPECT_EQ(berlin.offset_at(At("2038-07-01T00:00:00Z")), hours{2});
   EXPECT_EQ(berlin.offset_at(At("2040-01-01T00:00:00Z")), hours{1});
-  auto p = berlin.period_at(At("2040-07-01T00:00:00Z"));
+  auto p = berlin.PeriodAt(At("2040-07-01T00:00:00Z"));
   EXPECT_EQ(Iso(p.begin), "2040-03-25T01:00:00Z");
   EXPECT_EQ(Iso(p.end), "2040-10-28T01:00:00Z");
   EXPECT_EQ(berlin.offset_at(At("2999-07-01T00:00:00Z")), hours{2});
@@ -89,10 +89,10 @@ TEST(TimeZone, PeriodsTileTime) {
     Instant t = At("2030-01-01T00:00:00Z");
     int changes = 0;
     while (t < At("2045-01-01T00:00:00Z")) {
-      auto p = z.period_at(t);
+      auto p = z.PeriodAt(t);
       ASSERT_LE(p.begin, t) << name;
       ASSERT_GT(p.end, t) << name;
-      ASSERT_EQ(z.period_at(p.end - seconds{1}).offset, p.offset) << name;
+      ASSERT_EQ(z.PeriodAt(p.end - seconds{1}).offset, p.offset) << name;
       t = p.end;
       ++changes;
     }
