@@ -110,7 +110,8 @@ void BindCluster(py::module_& m) {
         py::call_guard<py::gil_scoped_release>(), "Pools tagged with the rbd application.");
   m.def("namespaces", [](const RadosCluster& c, const std::string& pool) {
           return Unwrap(ListNamespaces(OpenPool(c, pool, "")));
-        }, py::arg("cluster"), py::arg("pool"), py::call_guard<py::gil_scoped_release>(), "Namespaces of a pool, '' first.");
+        }, py::arg("cluster"), py::arg("pool"), py::call_guard<py::gil_scoped_release>(),
+        "Namespaces of a pool, '' first.");
   m.def("namespace_exists", [](const RadosCluster& c, const std::string& pool, const std::string& ns) {
           return Unwrap(NamespaceExists(OpenPool(c, pool, ""), ns));
         }, py::arg("cluster"), py::arg("pool"), py::arg("ns"), py::call_guard<py::gil_scoped_release>());
@@ -153,11 +154,13 @@ void BindCluster(py::module_& m) {
   m.def("omap_set", [](const RadosCluster& c, const std::string& pool, const std::string& oid,
                        const std::map<std::string, std::string>& values) {
           Check(OmapObject(OpenPool(c, pool, ""), oid).Set(values));
-        }, py::arg("cluster"), py::arg("pool"), py::arg("oid"), py::arg("values"), py::call_guard<py::gil_scoped_release>());
+        }, py::arg("cluster"), py::arg("pool"), py::arg("oid"), py::arg("values"),
+        py::call_guard<py::gil_scoped_release>());
   m.def("omap_remove", [](const RadosCluster& c, const std::string& pool, const std::string& oid,
                           const std::vector<std::string>& keys) {
           Check(OmapObject(OpenPool(c, pool, ""), oid).Remove(keys));
-        }, py::arg("cluster"), py::arg("pool"), py::arg("oid"), py::arg("keys"), py::call_guard<py::gil_scoped_release>());
+        }, py::arg("cluster"), py::arg("pool"), py::arg("oid"), py::arg("keys"),
+        py::call_guard<py::gil_scoped_release>());
 
   // --- peers -------------------------------------------------------------------
   // A peer record as Python sees it: everything but the key (invariant 8,
@@ -181,7 +184,8 @@ void BindCluster(py::module_& m) {
            });
   m.def("peer_sites", [](const RadosCluster& c, const std::string& pool) {
           return WithoutGil([&] { return Unwrap(ListPeerSites(OpenPool(c, pool, ""))); });
-        }, py::arg("cluster"), py::arg("pool"), "The pool's mirror peers (PeerSite objects: no key is readable from Python).");
+        }, py::arg("cluster"), py::arg("pool"),
+        "The pool's mirror peers (PeerSite objects: no key is readable from Python).");
   m.def("connect_peer", [](const PeerSite& peer, int timeout_seconds) {
           return WithoutGil([&] { return Shared(Unwrap(ConnectToPeer(peer, timeout_seconds))); });
         }, py::arg("peer"), py::arg("timeout_seconds") = 30,

@@ -20,7 +20,8 @@ void BindPrimary(py::module_& m) {
         [](const RadosCluster& c, const std::string& pool, const std::string& ns, std::string name,
            std::string id, uint32_t flags) {
           const auto run = WithoutGil([&] {
-            return Unwrap(CreatePrimarySnapshot(OpenPool(c, pool, ns), ImageLocator{std::move(name), std::move(id)}, flags));
+            const ImageLocator image{std::move(name), std::move(id)};
+            return Unwrap(CreatePrimarySnapshot(OpenPool(c, pool, ns), image, flags));
           });
           return ToDict(run);
         },

@@ -139,11 +139,9 @@ void BindSchedules(py::module_& m) {
           return ToDict(Unwrap(sched::Schedule::Parse(interval_or_cron, start_time, time_zone)));
         }, py::arg("interval_or_cron"), py::arg("start_time") = "", py::arg("time_zone") = "",
         "Parse and canonicalize a schedule (EINVAL naming the bad part).");
-  m.def("parse_level_spec", &ParseLevelSpec, py::arg("text"), "Parse a level spec: '', 'pool/', 'pool/ns/', 'pool/image', ...");
+  m.def("parse_level_spec", &ParseLevelSpec, py::arg("text"),
+        "Parse a level spec: '', 'pool/', 'pool/ns/', 'pool/image', ...");
   m.def("format_instant", [](int64_t t) { return sched::FormatInstant(ToInstant(t)); }, py::arg("unix_seconds"));
-  m.def("parse_instant", [](const std::string& text) {
-          return FromInstant(Unwrap(sched::ParseInstant(text)));
-        }, py::arg("text"));
   py::class_<PythonPlanner>(m, "Planner")
       .def(py::init<>())
       .def("set_schedules", &PythonPlanner::SetSchedules, py::arg("levels"))

@@ -22,7 +22,8 @@ void BindVerify(py::module_& m) {
             return Unwrap(VerifyReplica(local, OpenPool(local, pool, ns), name, remote, primary_snap_id));
           }));
         },
-        py::arg("local"), py::arg("pool"), py::arg("ns"), py::arg("name"), py::arg("remote"), py::arg("primary_snap_id"),
+        py::arg("local"), py::arg("pool"), py::arg("ns"), py::arg("name"), py::arg("remote"),
+        py::arg("primary_snap_id"),
         "Compare a secondary's snapshot with the primary snapshot it holds, object by object.");
 }
 
