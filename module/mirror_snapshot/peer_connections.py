@@ -15,6 +15,7 @@ A client is dropped when an operation on it failed in a way that suggests the
 connection is bad; the next user connects again.
 """
 import errno
+import re
 import threading
 import time
 from typing import Any, Callable, Dict, Iterable, Optional
@@ -37,6 +38,17 @@ def peer_error(peer: Any, error: BaseException) -> str:
     text = (error.strerror if isinstance(error, OSError) else None) or str(error)
     prefix = f"peer '{peer.site_name}'"
     return text if text.startswith(prefix) else f'{describe(peer)}: {text}'
+
+
+# What get() appends to a connection error: when it is tried again.
+RETRY_COUNTDOWN = re.compile(r' \((?:next attempt in \d+ s|trying again now)\)')
+
+
+def steady(text: str) -> str:
+    """`text` without the retry countdown get() appends, for health: a detail
+    that changes every second is a new report every second, and ceph-mgr 16.2
+    keeps every report it is sent (health_report.py). Status keeps the countdown."""
+    return RETRY_COUNTDOWN.sub('', text)
 
 
 class PeerConnecting(OSError):

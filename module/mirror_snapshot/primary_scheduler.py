@@ -323,9 +323,10 @@ class PrimaryScheduler:
         failing = [r for r in failing if r['key'] in tracked]
         if not failing:
             return checks
+        # No attempt count: it changes at every retry, and each change is a
+        # report ceph-mgr 16.2 keeps (health_report.py); `schedule status` has it.
         detail = [f"{r['image']}: {r['error']} (failing since "
-                  f"{self._native.format_instant(int(r['failing_since']))}, "
-                  f"{r['consecutive_failures']} attempt(s))" for r in failing]
+                  f"{self._native.format_instant(int(r['failing_since']))})" for r in failing]
         checks[HEALTH_CHECK] = {
             'severity': 'warning',
             'summary': f'{len(failing)} image(s) failed to get a scheduled mirror snapshot',

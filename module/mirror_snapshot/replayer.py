@@ -16,7 +16,7 @@ import threading
 import time
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Set, Tuple
 
-from .peer_connections import PeerConnecting, PeerConnections, peer_error
+from .peer_connections import PeerConnecting, PeerConnections, peer_error, steady
 
 HEALTH_CHECK = 'MIRROR_SNAPSHOT_REPLAY_FAILED'
 SPLIT_BRAIN_CHECK = 'MIRROR_SNAPSHOT_SPLIT_BRAIN'
@@ -25,7 +25,6 @@ SPLIT_BRAIN_CHECK = 'MIRROR_SNAPSHOT_SPLIT_BRAIN'
 DEFAULT_MEMORY_BYTES = 256 << 20
 DEFAULT_IMAGE_IN_FLIGHT_BYTES = 64 << 20
 DEFAULT_KEEP_LOCAL_SNAPSHOTS = 3
-SPLIT_BRAIN_OUTCOME = 'split_brain'  # the name of native.ReplayOutcome.split_brain
 PAUSE_TIMEOUT_SECONDS = 60.0
 RETRY_MIN_SECONDS = 5.0
 RETRY_MAX_SECONDS = 300.0
@@ -40,6 +39,7 @@ MIRRORING_PREFIX = 'mirroring:'
 # it, then goes on with what is known (a peer whose OSDs stopped answering
 # would hold it for their op timeout, and every other peer's images with it).
 LISTING_WAIT_SECONDS = 2.0
+LOOP_RETRY_SECONDS = 1.0  # after an unexpected failure of the replayer loop
 LISTING_SLOW_SECONDS = 15.0  # then the pool's health says the peer does not answer
 
 
@@ -87,6 +87,10 @@ class ReplayedImage:
         self.replica: Optional[Dict[str, Any]] = None  # the native replica state
         self.outcome = 'waiting'
         self.ready_to_promote = False  # as the last step found it (native FinalSnapshotSynced)
+        # Set while the last step that reached the peer found the image primary
+        # on both sites: errors of later attempts (the peer unreachable) do not
+        # clear or replace it; only a step that finds roles settled does.
+        self.split_brain: Optional[str] = None
         self.paused = False  # a role change has the image to itself
         self.last_sync: Optional[Dict[str, float]] = None
         self.last_error: Optional[str] = None
@@ -137,6 +141,7 @@ class Replayer:
         self._images: Dict[str, ReplayedImage] = {}
         self._paused_names: Set[Tuple[str, str, str]] = set()  # (pool, ns, name) a role change holds
         self._pool_errors: Dict[Tuple[str, str], str] = {}  # (pool, peer site) -> error
+        self._loop_error: Optional[str] = None  # the replayer loop's last failure, until a clean round
         self._listings: Dict[Tuple[str, str], PoolListing] = {}  # (pool, peer record uuid) -> running listing
         self._stopping = threading.Event()
         self._refresh_now = threading.Event()
@@ -205,21 +210,30 @@ class Replayer:
         self._side_jobs = self._make_side_jobs()
         next_refresh = 0.0
         while not self._stopping.is_set():
-            if time.monotonic() >= next_refresh or self._refresh_now.is_set():
-                self._refresh_now.clear()
-                self._budget.set_limit(self._memory_bytes())
-                try:
-                    self._refresh()
-                except Exception as e:  # never let the loop die
-                    self._log.exception(f'replayer refresh failed: {e}')
-                next_refresh = time.monotonic() + min(DISCOVERY_SECONDS,
-                                                      float(self._option('refresh_interval') or 60))
-            for key in self._watcher.wait(WATCH_WAIT_SECONDS):
-                if key.startswith(MIRRORING_PREFIX):
-                    self._refresh_now.set()  # an image's mirroring was enabled or disabled
-                else:
-                    self._kick(key)
-            self._retry_due()
+            try:
+                if time.monotonic() >= next_refresh or self._refresh_now.is_set():
+                    self._refresh_now.clear()
+                    self._budget.set_limit(self._memory_bytes())
+                    try:
+                        self._refresh()
+                    except Exception as e:  # the loop goes on: images keep syncing
+                        self._log.exception(f'replayer refresh failed: {e}')
+                    next_refresh = time.monotonic() + min(DISCOVERY_SECONDS,
+                                                          float(self._option('refresh_interval') or 60))
+                for key in self._watcher.wait(WATCH_WAIT_SECONDS):
+                    if key.startswith(MIRRORING_PREFIX):
+                        self._refresh_now.set()  # an image's mirroring was enabled or disabled
+                    else:
+                        self._kick(key)
+                self._retry_due()
+                self._loop_error = None
+            except Exception as e:
+                # Never let the loop die silently: nothing would be synced or
+                # retried again while health stayed green. Said in health,
+                # tried again in a second.
+                self._log.exception(f'replayer loop failed: {e}')
+                self._loop_error = f'internal error in the replayer loop: {e} (retrying every second)'
+                self._stopping.wait(LOOP_RETRY_SECONDS)
         for key in self._watcher.keys():
             self._watcher.unwatch(key)
 
@@ -266,11 +280,12 @@ class Replayer:
                 # what it adds until it ends is kept (see below).
                 busy.add(pool)
                 seen |= self._images_of(pool, peer)
-                slow = time.monotonic() - listing.started
-                if slow > LISTING_SLOW_SECONDS:
+                if time.monotonic() - listing.started > LISTING_SLOW_SECONDS:
+                    # No running seconds: this text goes to health (see steady()).
                     pool_errors[(pool, peer.site_name)] = peer_error(
-                        peer, OSError(errno.ETIMEDOUT, f'listing its images has taken {slow:.0f} s so far: '
-                                                       f'its OSDs or monitors do not answer'))
+                        peer, OSError(errno.ETIMEDOUT, f'listing its images has taken more than '
+                                                       f'{LISTING_SLOW_SECONDS:.0f} s: its OSDs or monitors '
+                                                       f'do not answer'))
                 continue
             self._listings.pop((pool, peer.uuid), None)
             try:
@@ -441,6 +456,7 @@ class Replayer:
                         image.replica = None
                         image.outcome = outcome.name
                         image.ready_to_promote = False
+                        image.split_brain = result['reason']
                         self._failed(image, result['reason'])
                     self._log.error(f"replaying '{image.spec}' failed: {result['reason']}")
                     return
@@ -449,6 +465,7 @@ class Replayer:
                     local_primary = outcome == native.ReplayOutcome.local_primary
                     image.replica = None if local_primary else result['state']
                     image.outcome = outcome.name
+                    image.split_brain = None
                     image.ready_to_promote = result['ready_to_promote']
                     image.last_error = None
                     image.failures = 0
@@ -478,8 +495,6 @@ class Replayer:
                 message += ' (OSDs or monitors did not answer in time; retried with backoff)'
             with self._lock:
                 image.ready_to_promote = False
-                if image.outcome == SPLIT_BRAIN_OUTCOME:
-                    image.outcome = 'waiting'  # this error is not the split-brain's: it says nothing of roles
                 # EAGAIN: a clone's parent not replicated yet, or the peer being connected.
                 self._failed(image, message, soon=e.errno == errno.EAGAIN)
             if e.errno == errno.EAGAIN:
@@ -590,11 +605,16 @@ class Replayer:
             # Health detail without the stall's running seconds: a text that
             # changed every second would be a change to send every second.
             stall = self._stall_seconds()
-            errors = [(i.spec, self._error_of(i, full, stall, exact_idle=False), i.outcome == SPLIT_BRAIN_OUTCOME)
-                      for i in self._images.values()]
-            failed = [f"'{spec}': {error}" for spec, error, split_brain in errors if error and not split_brain]
-            split = [f"'{spec}': {error}" for spec, error, split_brain in errors if error and split_brain]
-            failed += [f"pool '{pool}': {error}" for (pool, _), error in self._pool_errors.items()]
+            # A split-brain image is reported as that alone (a peer error of
+            # its retries changes nothing of it); images primary here are not
+            # replicated here, whatever their peer's state.
+            split = [f"'{i.spec}': {i.split_brain}" for i in self._images.values() if i.split_brain]
+            errors = [(i.spec, steady(self._error_of(i, full, stall, exact_idle=False) or ''))
+                      for i in self._images.values() if self._replays_here(i)]
+            failed = [f"'{spec}': {error}" for spec, error in errors if error]
+            failed += [f"pool '{pool}': {steady(error)}" for (pool, _), error in self._pool_errors.items()]
+            if self._loop_error:
+                failed.append(self._loop_error)
         checks: Dict[str, Any] = {}
         if failed:
             checks[HEALTH_CHECK] = warning(f'{len(failed)} image(s) or pool(s) cannot be replicated', failed)
@@ -625,7 +645,7 @@ class Replayer:
     def _replays_here(image: ReplayedImage) -> bool:
         """False for an image that is primary here (promoted, or split-brain):
         its status is the primary's."""
-        return image.outcome not in ('local_primary', SPLIT_BRAIN_OUTCOME)
+        return image.outcome != 'local_primary' and not image.split_brain
 
     def find(self, pool: str, ns: str, name: str) -> Optional[Dict[str, Any]]:
         full, stall = self._full_pools(), self._stall_seconds()
@@ -639,8 +659,8 @@ class Replayer:
         """The split-brain error of a primary image of this site, if any."""
         with self._lock:
             for image in self._images.values():
-                if (image.pool, image.ns, image.name) == (pool, ns, name) and image.outcome == SPLIT_BRAIN_OUTCOME:
-                    return image.last_error
+                if (image.pool, image.ns, image.name) == (pool, ns, name) and image.split_brain:
+                    return image.split_brain
         return None
 
     def statuses(self) -> List[Dict[str, Any]]:
