@@ -308,17 +308,23 @@ class PrimaryScheduler:
 
     def health_checks(self) -> Dict[str, Any]:
         checks: Dict[str, Any] = {}
-        loop_error = self._loop_error
-        if loop_error:
+        # A refresh that fails leaves the scheduler with what it knew (after
+        # a failover: nothing at all), so it is said here, not only in status.
+        problems = [e for e in (self._loop_error,
+                                f'schedule refresh failed: {self._refresh_error}' if self._refresh_error else '')
+                    if e]
+        if problems:
             checks[LOOP_HEALTH_CHECK] = {
                 'severity': 'warning',
                 'summary': 'the mirror snapshot scheduler failed and is retrying: schedules may be late',
-                'count': 1,
-                'detail': [loop_error],
+                'count': len(problems),
+                'detail': problems,
             }
         failing = self._records.failing()
         with self._lock:
-            tracked = set(self._images)
+            # Only images a schedule still covers: a failure of one whose
+            # schedule was removed is never retried, and would stay for good.
+            tracked = {key for key, image in self._images.items() if self._covered(image)}
         # A failed manual `create` is answered to its caller; health is about schedules.
         failing = [r for r in failing if r['key'] in tracked]
         if not failing:
