@@ -44,6 +44,8 @@ CREATE_TIMEOUT_SECONDS = 120.0
 # EBUSY: jobs of commands that timed out keep their threads until they end.
 MAX_WAITING_COMMAND_JOBS = 32
 
+NOT_RUNNING_CHECK = 'MIRROR_SNAPSHOT_NOT_RUNNING'
+
 LEVEL_SPEC = 'name=level_spec,type=CephString'
 FORMAT_HELP = ' (--format plain|json|json-pretty)'
 
@@ -138,8 +140,10 @@ class Module(MgrModule):
         try:
             self._native = self._executor.wait_ready(READY_TIMEOUT_SECONDS * 6)
         except ExecutorNotReady as e:
+            # Raised, not returned: ceph-mgr then reports MGR_MODULE_ERROR with
+            # this message. Nothing can be scheduled or replicated without it.
             self.log.error(str(e))
-            return
+            raise RuntimeError(f'mirror_snapshot cannot run: {e}') from e
         self._local = LocalCluster(lambda: self._open_local_cluster(self._native), self.log)
         if not self._connect_local_cluster():
             return
@@ -208,9 +212,18 @@ class Module(MgrModule):
                 assert local is not None
                 self._executor.call(lambda native: local.connect())
                 self.log.info('native client connected')
+                self._set_health('module', {})
                 return True
             except Exception as e:
                 self.log.error(f'native client cannot connect yet: {e}')
+                # Until it connects nothing is scheduled or replicated: said in
+                # health, not only in the log.
+                self._set_health('module', {NOT_RUNNING_CHECK: {
+                    'severity': 'warning',
+                    'summary': 'mirror_snapshot is not running: its client of this cluster cannot connect',
+                    'count': 1,
+                    'detail': [f'{e} (retrying)'],
+                }})
                 self._stopping.wait(delay)
                 delay = min(delay * 2, 30.0)
         return False
