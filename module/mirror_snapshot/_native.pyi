@@ -1,5 +1,5 @@
 # The native extension as the module sees it (native/python/bind_*.cc). Kept
-# true by tests/unit/native_stub_check.py (ctest -L unit): every name here is
+# true by tests/unit/native_stub/check_native_stub.py (ctest -L unit): every name here is
 # in the built extension and every name there is here, with the same
 # parameters in the same order.
 #

@@ -441,7 +441,7 @@ class Replayer:
                 # The whole time the step held its sync slot: the record says
                 # complete after `seconds`, then snapshots are released.
                 step_seconds = time.monotonic() - step_started
-                self._log.debug(f"replaying '{image.spec}': {result['outcome']} in {result['seconds']:.3f} s "
+                self._log.debug(f"replaying '{image.spec}': {result['outcome'].name} in {result['seconds']:.3f} s "
                                 f"({step_seconds:.3f} s in its slot)")
                 for note in result['notes']:
                     self._log.warning(f"replaying '{image.spec}': {note}")
@@ -467,6 +467,9 @@ class Replayer:
                     image.outcome = outcome.name
                     image.split_brain = None
                     image.ready_to_promote = result['ready_to_promote']
+                    # What the step read, fresher than the last listing: status
+                    # shows the primary's role and readiness from one reading.
+                    image.remote_primary = not result['primary_demoted']
                     image.last_error = None
                     image.failures = 0
                     if outcome == native.ReplayOutcome.synced:
@@ -573,6 +576,11 @@ class Replayer:
             for image in images:
                 image.paused = False
                 image.progress.set_cancelled(False)
+                # The role change that paused it settled the roles: an earlier
+                # split-brain verdict is the next step's to give again.
+                if image.split_brain:
+                    image.split_brain = None
+                    image.outcome = 'waiting'
                 image.last_error = None
                 image.failures = 0
                 image.retry_at = 0.0

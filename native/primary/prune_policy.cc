@@ -1,6 +1,7 @@
 #include "native/primary/prune_policy.h"
 
 #include <algorithm>
+#include <limits>
 #include <string_view>
 
 #include "native/base/key_values.h"
@@ -51,7 +52,7 @@ std::optional<SyncPin> ParseSyncPin(const std::string& value) {
       have_to = true;
     } else if (key == "updated") {
       const auto updated = ParseUnsigned(text);
-      if (!updated) return false;
+      if (!updated || *updated > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return false;
       pin.updated = static_cast<int64_t>(*updated);
     }  // unknown fields are ignored: newer secondaries may add some
     return true;

@@ -109,7 +109,6 @@ void BindTesting(py::module_& m) {
         },
         py::arg("cluster"), py::arg("pool"), py::arg("ns"), py::arg("name"), py::arg("object_nos"),
         "Mark objects as existing in an image's object map (see native/replica/object_map_marker.h).");
-  // Its destructor unwatches (network round trips): without the GIL.
 }
 
 }  // namespace mirror_snapshot::binding

@@ -69,7 +69,8 @@ py::dict ToDict(const SecondarySyncPin& pin) {
   // An unreadable record: every field None (it pins nothing).
   out["from_snap_id"] = pin.pin ? or_none(pin.pin->from_snap_id) : py::object(py::none());
   out["to_snap_id"] = pin.pin ? py::object(py::int_(pin.pin->to_snap_id)) : py::object(py::none());
-  out["updated"] = pin.pin ? py::object(py::int_(pin.pin->updated)) : py::object(py::none());
+  // 0: a record without `updated` (None, as for an unreadable one).
+  out["updated"] = pin.pin && pin.pin->updated != 0 ? py::object(py::int_(pin.pin->updated)) : py::object(py::none());
   return out;
 }
 
@@ -133,6 +134,7 @@ py::dict ToDict(const ReplayResult& r) {
   out["outcome"] = r.outcome;  // a ReplayOutcome (bind_replay.cc)
   out["reason"] = r.reason;
   out["ready_to_promote"] = r.ready_to_promote;
+  out["primary_demoted"] = r.primary_demoted;
   out["state"] = ToDict(r.state);
   out["newest_primary_snap_id"] = r.newest_primary_snap_id;
   out["bytes_copied"] = r.bytes_copied;

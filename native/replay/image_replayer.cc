@@ -728,8 +728,9 @@ Result<ReplayResult> ReplayImage(const ReplayTarget& target, const ReplayOptions
                                  ReplayProgress* progress) {
   PrimarySeen seen;
   auto result = Replay(target, options, progress, &seen);
-  if (result.ok() && result.value().outcome != ReplayOutcome::kLocalPrimary &&
-      result.value().outcome != ReplayOutcome::kSplitBrain) {
+  if (!result.ok()) return result;
+  result.value().primary_demoted = !seen.mirror.primary;
+  if (result.value().outcome != ReplayOutcome::kLocalPrimary && result.value().outcome != ReplayOutcome::kSplitBrain) {
     result.value().ready_to_promote = FinalSnapshotSynced(result.value().state, seen.mirror, seen.snaps);
   }
   return result;

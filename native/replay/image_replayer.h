@@ -58,6 +58,7 @@ struct ReplayResult {
   ReplayOutcome outcome = ReplayOutcome::kWaiting;
   std::string reason;          // kSplitBrain: what an operator reads (status, health)
   bool ready_to_promote = false;  // a promote without --force would succeed (FinalSnapshotSynced)
+  bool primary_demoted = false;   // the primary image was no longer primary when the step read it
   ReplicaState state;          // the secondary's state after this step
   uint64_t newest_primary_snap_id = 0;
   uint64_t bytes_copied = 0;   // data written + zeroed by this step

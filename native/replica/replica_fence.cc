@@ -90,7 +90,9 @@ ReplicaHold::ReplicaHold(ReplicaHold&& other) noexcept
       lock_(std::move(other.lock_)),
       released_(std::exchange(other.released_, true)) {}
 
-// A destructor cannot report: callers that need the outcome call Release().
+// A destructor cannot report. A replica left unfenced by a failed re-fence is
+// fenced again by the next step's hold, and a write that slipped in meanwhile
+// is caught by CheckUnchangedSince before any snapshot is recorded complete.
 ReplicaHold::~ReplicaHold() { Release().IgnoreError(); }
 
 Status ReplicaHold::Release() {

@@ -44,10 +44,14 @@ def module_class() -> Any:
     version = types.ModuleType('mirror_snapshot._version')
     version.MODULE_VERSION = 'test'  # type: ignore[attr-defined]
     sys.modules.setdefault('mirror_snapshot._version', version)
+    # Imported afresh against this stand-in (another test may have imported
+    # it against its own), and forgotten afterwards.
+    sys.modules.pop('mirror_snapshot.module', None)
     try:
         from mirror_snapshot.module import Module, command_prefix
         yield Module, command_prefix
     finally:
+        sys.modules.pop('mirror_snapshot.module', None)
         if saved is not None:
             sys.modules['mgr_module'] = saved
         else:

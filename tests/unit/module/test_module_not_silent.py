@@ -34,10 +34,14 @@ def Module() -> Any:
     version = types.ModuleType('mirror_snapshot._version')
     version.MODULE_VERSION = 'test'  # type: ignore[attr-defined]
     sys.modules.setdefault('mirror_snapshot._version', version)
+    # Imported afresh against this stand-in (another test may have imported
+    # it against its own), and forgotten afterwards.
+    sys.modules.pop('mirror_snapshot.module', None)
     try:
         from mirror_snapshot.module import Module as M
         yield M
     finally:
+        sys.modules.pop('mirror_snapshot.module', None)
         if saved is not None:
             sys.modules['mgr_module'] = saved
         else:

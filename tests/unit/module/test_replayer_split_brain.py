@@ -41,7 +41,8 @@ def split_brained() -> Any:
     replayer._images[image.key] = image
     native.replay_image = lambda *args: {  # type: ignore[assignment]
         'outcome': native.ReplayOutcome.split_brain, 'reason': REASON, 'seconds': 0.0, 'notes': [],
-        'adopted': False, 'state': {}, 'newest_primary_snap_id': 7, 'ready_to_promote': False}
+        'adopted': False, 'state': {}, 'newest_primary_snap_id': 7, 'ready_to_promote': False,
+        'primary_demoted': False}
     replayer._kick(image.key)
     pool.run_next()
     replayer._report_health()
@@ -92,3 +93,14 @@ def test_images_promoted_here_are_not_reported_as_failing_replication() -> None:
     assert replayer.find('rbd', '', 'vm-a') is None    # status: not a replica here
     detail = sent[-1]['MIRROR_SNAPSHOT_REPLAY_FAILED']['detail']
     assert not any(line.startswith("'rbd/vm-a'") for line in detail), detail
+
+
+def test_a_role_change_here_clears_the_split_brain_verdict() -> None:
+    """`image resync --force` (the runbook's way out) pauses and resumes the
+    image: the old verdict goes, the next step gives its own."""
+    replayer, native, pool, peers, image, sent = split_brained()
+    paused = replayer.pause('rbd', '', 'vm-a')
+    replayer.resume(paused)
+    assert replayer.split_brain('rbd', '', 'vm-a') is None
+    replayer._report_health()
+    assert SPLIT not in sent[-1], sent[-1]

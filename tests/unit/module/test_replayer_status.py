@@ -49,12 +49,14 @@ class FakeNative:
                  'inflight_to_snap_id': 0, 'checkpoint_offset': 0}
         if remote_id in self.synced:
             return {'outcome': self.ReplayOutcome.up_to_date, 'seconds': 0.0, 'notes': [], 'adopted': False, 'state': state,
-                    'newest_primary_snap_id': 7, 'ready_to_promote': False}
+                    'newest_primary_snap_id': 7, 'ready_to_promote': False,
+                    'primary_demoted': False}
         self.synced.add(remote_id)
         time.sleep(self.housekeeping)
         return {'outcome': self.ReplayOutcome.synced, 'seconds': 0.01, 'bytes_copied': 4096, 'completed_at': time.time(),
                 'skipped_snapshots': 0, 'phase_seconds': {}, 'resumed': False, 'resumed_at': 0, 'notes': [],
-                'adopted': False, 'state': state, 'newest_primary_snap_id': 7, 'ready_to_promote': False}
+                'adopted': False, 'state': state, 'newest_primary_snap_id': 7, 'ready_to_promote': False,
+                'primary_demoted': False}
 
     def image_data_pool(self, remote: Any, pool: str, ns: str, remote_id: str) -> str:
         return ''
@@ -226,10 +228,13 @@ def test_ready_to_promote_is_the_native_steps_verdict_and_an_error_withdraws_it(
     replayer, pool = make_replayer()
     native = pool.native
     real = native.replay_image
-    native.replay_image = lambda *args: dict(real(*args), ready_to_promote=True)  # type: ignore[assignment]
+    native.replay_image = lambda *args: dict(real(*args), ready_to_promote=True,  # type: ignore[assignment]
+                                             primary_demoted=True)
     replayer._kick('rbd//id-a')
     pool.run_next()
-    assert replayer.find('rbd', '', 'vm-a')['ready_to_promote'] is True
+    status = replayer.find('rbd', '', 'vm-a')
+    # Both from the step's one reading of the primary (the listing said primary).
+    assert status['ready_to_promote'] is True and status['primary']['state'] == 'demoted', status
 
     def failing(*args: Any) -> Dict[str, Any]:
         raise OSError(5, 'reading the primary failed')

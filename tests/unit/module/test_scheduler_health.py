@@ -6,10 +6,10 @@ MIRROR_SNAPSHOT_SCHEDULE_FAILED for good (tracked = every primary image of a
 pool some level names, covered or not)."""
 import errno
 import time
-from typing import Any, Dict, List, Tuple
+from typing import Dict, List, Tuple
 
 from mirror_snapshot.levels import Level
-from test_primary_scheduler import IMAGE, KEY, POOL_ID, Harness, wait_until  # noqa: F401
+from test_primary_scheduler import IMAGE, KEY, Harness, wait_until
 
 
 def test_a_refresh_that_keeps_failing_is_in_health() -> None:

@@ -85,6 +85,8 @@ TEST(SyncPin, UnknownFieldsAreIgnoredAndGarbageRejected) {
   EXPECT_FALSE(ParseSyncPin("from=12,to=²,updated=1"));
   EXPECT_FALSE(ParseSyncPin("from=12,to=4,updated=18446744073709551616"));
   EXPECT_FALSE(ParseSyncPin("from=１２,to=4"));
+  EXPECT_FALSE(ParseSyncPin("to=4,updated=9223372036854775808"));  // past int64: would read negative
+  EXPECT_TRUE(ParseSyncPin("to=4,updated=9223372036854775807"));
 }
 
 }  // namespace
