@@ -8,9 +8,12 @@
 
 namespace mirror_snapshot {
 
+constexpr uint64_t kScannedReportEvery = 4096;  // objects between on_scanned calls
+
 Result<ImageDelta> ComputeImageDelta(const RadosCluster& cluster, const RbdImage& image,
                                      uint64_t from_snap_id, uint64_t to_snap_id,
-                                     unsigned max_in_flight) {
+                                     unsigned max_in_flight,
+                                     const std::function<void(uint64_t, uint64_t)>& on_scanned) {
   auto to_size = image.SnapshotSize(to_snap_id);
   if (!to_size.ok()) return to_size.status();
   uint64_t from_size = 0;
@@ -34,6 +37,7 @@ Result<ImageDelta> ComputeImageDelta(const RadosCluster& cluster, const RbdImage
       cluster, l, objects, [](uint64_t i) { return i; }, max_in_flight, spec,
       [&](uint64_t object_no, const std::optional<ObjectSnapSet>& set) {
         ++delta.objects_scanned;
+        if (on_scanned && delta.objects_scanned % kScannedReportEvery == 0) on_scanned(delta.objects_scanned, objects);
         if (!set) return Status::Ok();
         const ObjectDelta od = ComputeObjectDelta(*set, from_snap_id, to_snap_id);
         if (od.unchanged()) return Status::Ok();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "native/base/extent_set.h"
@@ -32,8 +33,12 @@ struct ImageDelta {
 // through the parent with diff_iterate instead). Images with fancy striping
 // (STRIPINGV2) are refused with EOPNOTSUPP. At most `max_in_flight`
 // list_snaps operations are outstanding.
+// `on_scanned(objects scanned, objects in all)`, when set, is called every
+// few thousand objects (a scan of a large image takes minutes: the sync's
+// progress says it is alive).
 Result<ImageDelta> ComputeImageDelta(const RadosCluster& cluster, const RbdImage& image,
                                      uint64_t from_snap_id, uint64_t to_snap_id,
-                                     unsigned max_in_flight = 64);
+                                     unsigned max_in_flight = 64,
+                                     const std::function<void(uint64_t, uint64_t)>& on_scanned = {});
 
 }  // namespace mirror_snapshot

@@ -343,7 +343,8 @@ class Step {
   // bytes written and zeroed. Checkpoints go to the record if `checkpoint`.
   Result<uint64_t> Apply(uint64_t from, uint64_t to, uint64_t resume_at, bool zero_gaps, bool checkpoint) {
     progress_->Phase("scanning");
-    auto delta = ComputeImageDelta(*target_.remote, remote_, from, to, options_.list_snaps_in_flight);
+    auto delta = ComputeImageDelta(*target_.remote, remote_, from, to, options_.list_snaps_in_flight,
+                                   [this](uint64_t, uint64_t) { progress_->Touch(); });
     if (!delta.ok()) return delta.status();
     auto status = remote_.SetSnapshot(to);
     if (!status.ok()) return status;

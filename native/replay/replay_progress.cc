@@ -40,6 +40,11 @@ void ReplayProgress::Bytes(uint64_t done, uint64_t total) {
   view_.updated = NowSeconds();
 }
 
+void ReplayProgress::Touch() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  view_.updated = NowSeconds();
+}
+
 void ReplayProgress::End() {
   std::lock_guard<std::mutex> lock(mutex_);
   ClosePhase(NowSeconds());

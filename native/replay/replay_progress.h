@@ -25,6 +25,9 @@ class ReplayProgress {
   void Begin(uint64_t from_snap_id, uint64_t to_snap_id);
   void Phase(const std::string& phase);
   void Bytes(uint64_t done, uint64_t total);
+  // The sync is alive though it has no bytes to count (scanning): moves
+  // `updated`, which status and the stall check read.
+  void Touch();
   void End();
   ReplayProgressView View() const;
 
