@@ -1,14 +1,12 @@
 """The command table: each command declared once, with @command beside its
 handler (module.py), and its permission (review finding #17: only cheap,
-read-only commands are 'r'). module.py imports ceph-mgr's mgr_module, which
-only exists inside ceph-mgr: a stand-in with the two names it uses is put in
-its place."""
-import logging
-import sys
-import types
+read-only commands are 'r'). module.py is imported against a stand-in of
+ceph-mgr's mgr_module (mgr_stand_in.py)."""
 from typing import Any, Dict
 
 import pytest
+
+from mgr_stand_in import module_py
 
 # Commands a read-only mgr user may run: they read state this site keeps.
 READ_ONLY = {
@@ -23,39 +21,8 @@ READ_ONLY = {
 
 @pytest.fixture(scope='module')
 def module_class() -> Any:
-    stand_in = types.ModuleType('mgr_module')
-
-    class MgrModule:
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            self.log = logging.getLogger('test_command_table')
-
-        def get_context(self) -> None:
-            return None
-
-        def set_health_checks(self, checks: Dict[str, Any]) -> None:
-            pass
-
-    def option(**fields: Any) -> Dict[str, Any]:
-        return fields
-    stand_in.MgrModule = MgrModule  # type: ignore[attr-defined]
-    stand_in.Option = option  # type: ignore[attr-defined]
-    saved = sys.modules.get('mgr_module')
-    sys.modules['mgr_module'] = stand_in
-    version = types.ModuleType('mirror_snapshot._version')
-    version.MODULE_VERSION = 'test'  # type: ignore[attr-defined]
-    sys.modules.setdefault('mirror_snapshot._version', version)
-    # Imported afresh against this stand-in (another test may have imported
-    # it against its own), and forgotten afterwards.
-    sys.modules.pop('mirror_snapshot.module', None)
-    try:
-        from mirror_snapshot.module import Module, command_prefix
-        yield Module, command_prefix
-    finally:
-        sys.modules.pop('mirror_snapshot.module', None)
-        if saved is not None:
-            sys.modules['mgr_module'] = saved
-        else:
-            del sys.modules['mgr_module']
+    with module_py() as module:
+        yield module.Module, module.command_prefix
 
 
 def command_perms(module_class: Any) -> Dict[str, str]:

@@ -2,50 +2,19 @@
 (own cluster client cannot connect) with a log line only: no health check,
 and serve() returns normally, so ceph-mgr raises no MGR_MODULE_ERROR either.
 `ceph health` is OK while nothing is scheduled or replicated."""
-import logging
-import sys
 import threading
 import time
-import types
-from typing import Any, Dict, List
+from typing import Any
 
 import pytest
+
+from mgr_stand_in import module_py
 
 
 @pytest.fixture(scope='module')
 def Module() -> Any:
-    stand_in = types.ModuleType('mgr_module')
-
-    class MgrModule:
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            self.log = logging.getLogger('review')
-            self.sent: List[Dict[str, Any]] = []
-
-        def set_health_checks(self, checks: Dict[str, Any]) -> None:
-            self.sent.append(checks)
-
-        def get_module_option(self, name: str) -> Any:
-            return None
-
-    stand_in.MgrModule = MgrModule  # type: ignore[attr-defined]
-    stand_in.Option = lambda **fields: fields  # type: ignore[attr-defined]
-    saved = sys.modules.get('mgr_module')
-    sys.modules['mgr_module'] = stand_in
-    version = types.ModuleType('mirror_snapshot._version')
-    version.MODULE_VERSION = 'test'  # type: ignore[attr-defined]
-    sys.modules.setdefault('mirror_snapshot._version', version)
-    # Imported afresh against this stand-in (another test may have imported
-    # it against its own), and forgotten afterwards.
-    sys.modules.pop('mirror_snapshot.module', None)
-    try:
-        from mirror_snapshot.module import Module as M
-        yield M
-    finally:
-        sys.modules.pop('mirror_snapshot.module', None)
-        if saved is not None:
-            sys.modules['mgr_module'] = saved
-        else:
-            del sys.modules['mgr_module']
+    with module_py() as module:
+        yield module.Module
 
 
 def make(Module: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
