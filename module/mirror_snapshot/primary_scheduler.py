@@ -68,6 +68,10 @@ class PrimaryScheduler:
         self._on_health_change = on_health_change
         self._planner = native.Planner()
         self._lock = threading.RLock()   # guards planner and the maps below
+        # Computing the checks and handing them over happen under one lock:
+        # creation threads report at once, and an older verdict must not be
+        # sent after a newer one.
+        self._report_lock = threading.Lock()
         self._images: Dict[str, TrackedImage] = {}
         self._skipped: Dict[str, Tuple[TrackedImage, str]] = {}  # covered but not primary
         self._in_flight: Dict[str, float] = {}
@@ -140,7 +144,8 @@ class PrimaryScheduler:
 
     def _report_health(self) -> None:
         try:
-            self._on_health_change(self.health_checks())
+            with self._report_lock:
+                self._on_health_change(self.health_checks())
         except Exception:  # reporting must not stop scheduling
             self._log.exception('cannot report the scheduler\'s health')
 
