@@ -315,9 +315,11 @@ class PrimaryScheduler:
         checks: Dict[str, Any] = {}
         # A refresh that fails leaves the scheduler with what it knew (after
         # a failover: nothing at all), so it is said here, not only in status.
-        problems = [e for e in (self._loop_error,
-                                f'schedule refresh failed: {self._refresh_error}' if self._refresh_error else '')
-                    if e]
+        problems = []
+        if self._loop_error:
+            problems.append(self._loop_error)
+        if self._refresh_error:
+            problems.append(f'schedule refresh failed: {self._refresh_error}')
         if problems:
             checks[LOOP_HEALTH_CHECK] = {
                 'severity': 'warning',

@@ -436,8 +436,9 @@ class Replayer:
                 result = native.replay_image(
                     remote, local, image.pool, image.ns, image.remote_id, name,
                     remote.fsid(), local.fsid(), image.progress,
-                    self._image_in_flight_bytes(), int(self._option('keep_local_snapshots') or DEFAULT_KEEP_LOCAL_SNAPSHOTS), self._budget,
-                    self._side_jobs)
+                    self._image_in_flight_bytes(),
+                    int(self._option('keep_local_snapshots') or DEFAULT_KEEP_LOCAL_SNAPSHOTS),
+                    self._budget, self._side_jobs)
                 # The whole time the step held its sync slot: the record says
                 # complete after `seconds`, then snapshots are released.
                 step_seconds = time.monotonic() - step_started
@@ -603,7 +604,8 @@ class Replayer:
         return int(self._option('replay_memory_bytes') or DEFAULT_MEMORY_BYTES)
 
     def _image_in_flight_bytes(self) -> int:
-        return min(int(self._option('replay_image_in_flight_bytes') or DEFAULT_IMAGE_IN_FLIGHT_BYTES), self._memory_bytes())
+        return min(int(self._option('replay_image_in_flight_bytes') or DEFAULT_IMAGE_IN_FLIGHT_BYTES),
+                   self._memory_bytes())
 
     # --- reporting ------------------------------------------------------------
 

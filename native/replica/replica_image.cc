@@ -388,14 +388,12 @@ Result<bool> ReadsDifferently(const IoCtx& io, const RbdImage& local, const std:
 }  // namespace
 
 Result<std::optional<uint64_t>> ParentOverlapAt(const RbdImage& remote, uint64_t snap_id) {
-  int rc = rbd_snap_set_by_id(remote.handle(), snap_id);
-  if (rc < 0) {
-    return Status::FromErrno(rc, "reading snapshot " + std::to_string(snap_id) + " of '" + remote.spec() + "'");
-  }
+  Status status = remote.SetSnapshot(snap_id);
+  if (!status.ok()) return status;
   auto overlap = remote.ParentOverlap();
-  rc = rbd_snap_set(remote.handle(), nullptr);
+  status = remote.SetHead();
   if (!overlap.ok()) return overlap.status();
-  if (rc < 0) return Status::FromErrno(rc, "returning to the head of '" + remote.spec() + "'");
+  if (!status.ok()) return status;
   return overlap;
 }
 
