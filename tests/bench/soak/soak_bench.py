@@ -24,6 +24,16 @@ What it does, on the sandbox clusters (packaging/sandbox up):
      image: now - last_complete.primary_snap_time from `ceph mirror snapshot status` on site-b
      (an image with no complete replica snapshot yet counts from its creation).
 
+--stock runs the baseline: the same images, load and faults replicated by Ceph's own pieces, with
+this module disabled on both sites: rbd_support's schedule on site-a (`rbd mirror snapshot schedule
+add --pool rbd --namespace <ns> 1m`) and a stock rbd-mirror daemon on site-b (started here, with
+site-b's admin key, logging to DIR/rbd-mirror.log). The blocklist fault then fences rbd-mirror's
+clients of site-a (its sessions on site-a's monitor under the peer's client name), the recovery
+point comes from `rbd mirror pool status --verbose` on site-b (now - local_snapshot_timestamp, the
+primary snapshot time of the newest synced snapshot), and the rbd-mirror process is sampled beside
+the two mgrs. What this module must be compared with: ceph-mgr's own RSS over an hour of the same
+snapshot churn. The module is enabled again at the end.
+
 At the end it prints a markdown table (first vs last sample, least-squares slope over the samples
 after --warmup minutes, recovery point p50/p99/max after the warm-up, PASS/FAIL against the
 targets) and removes the images, the namespace on both sites and the schedule (--keep keeps them).
@@ -267,6 +277,80 @@ def restart_mon(site: Site) -> str:
     return f'{site.name} mon.a restarted, NOT answering after {time.monotonic() - t0:.1f} s'
 
 
+def blocklist_rbd_mirror_clients(site_a: Site, site_b: Site, seconds: int) -> str:
+    """--stock: rbd-mirror's clients of site-a are the sessions of site-a's monitor under the
+    client name site-b's peer record of pool rbd holds."""
+    info = json.loads(site_b.rbd('mirror', 'pool', 'info', POOL, '--all', '--format', 'json').stdout)
+    names = {p.get('client_name') for p in info.get('peers', [])}
+    sessions = site_a.ceph_json('tell', 'mon.a', 'sessions')
+    addrs = set()
+    for session in sessions:
+        if session.get('entity_name') in names:
+            for a in session.get('addrs', {}).get('addrvec', []):
+                addrs.add(f"{a['addr']}/{a['nonce']}")
+    done = sum(1 for addr in sorted(addrs)
+               if site_a.ceph('osd', 'blocklist', 'add', addr, str(seconds), check=False).returncode == 0)
+    return f"blocklisted {done}/{len(addrs)} of rbd-mirror's clients of site-a ({', '.join(sorted(names))}) for {seconds} s"
+
+
+class StockRbdMirror:
+    """--stock: a stock rbd-mirror daemon on site-b (site-b's admin key; it replicates every
+    mirror-enabled namespace of pool rbd that exists on both sites)."""
+
+    def __init__(self, site: Site, out: Path) -> None:
+        self.site, self.out = site, out
+        self.proc: Optional[subprocess.Popen] = None
+
+    def start(self) -> None:
+        with open(self.out / 'rbd-mirror.out', 'wb') as out:
+            self.proc = subprocess.Popen(
+                ['rbd-mirror', '-c', str(self.site.conf), '-f', '--log-file', str(self.out / 'rbd-mirror.log'),
+                 '--admin-socket', str(self.out / 'rbd-mirror.asok')],
+                stdout=out, stderr=out, start_new_session=True)
+        log(f'rbd-mirror started on site-b (pid {self.proc.pid})')
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        log('rbd-mirror stopped')
+
+    @property
+    def pid(self) -> Optional[int]:
+        return self.proc.pid if self.proc is not None and self.proc.poll() is None else None
+
+
+def stock_status_rows(site: Site, namespace: str) -> Optional[List[Dict[str, Any]]]:
+    """--stock: `rbd mirror pool status --verbose` of the namespace on site-b, or None."""
+    proc = site.rbd('mirror', 'pool', 'status', f'{POOL}/{namespace}', '--verbose', '--format', 'json',
+                    check=False, timeout=60)
+    if proc.returncode != 0:
+        return None
+    try:
+        return json.loads(proc.stdout).get('images', [])
+    except ValueError:
+        return None
+
+
+def stock_snapshot_time(row: Dict[str, Any]) -> Optional[float]:
+    """The primary snapshot time of the newest synced snapshot, from rbd-mirror's description
+    ('replaying, {"local_snapshot_timestamp": ...}')."""
+    description = row.get('description', '')
+    if '{' not in description:
+        return None
+    try:
+        replay = json.loads(description[description.index('{'):])
+    except ValueError:
+        return None
+    value = replay.get('local_snapshot_timestamp')
+    return float(value) if value else None
+
+
 # --- statistics -----------------------------------------------------------------------------
 
 def memory_command(site: Site, *args: str) -> Optional[Dict[str, Any]]:
@@ -336,6 +420,9 @@ class Soak:
     def __init__(self, args) -> None:
         self.args = args
         self.sites = {name: Site(name) for name in SITES}
+        self.stock = StockRbdMirror(self.sites['site-b'], Path(args.out)) if args.stock else None
+        # What is sampled: each site's active mgr, and with --stock the rbd-mirror daemon too.
+        self.subjects = SITES + (('rbd-mirror',) if args.stock else ())
         self.procs = {name: SiteProcs(site) for name, site in self.sites.items()}
         self.ns = args.namespace
         self.names = [f'soak-{i:04d}' for i in range(args.images)]
@@ -421,9 +508,23 @@ class Soak:
             ioctx.close()
         finally:
             cluster.shutdown()
-        a.mirror_snapshot('schedule', 'add', f'{POOL}/{self.ns}/', self.args.interval, check=False)
+        if self.stock:
+            self.setup_stock()
+        else:
+            a.mirror_snapshot('schedule', 'add', f'{POOL}/{self.ns}/', self.args.interval, check=False)
         log(f'{len(self.names)} images of {self.args.size_mib} MiB in {POOL}/{self.ns} on site-a, '
             f'schedule every {self.args.interval}')
+
+    def setup_stock(self) -> None:
+        """This module off on both sites, rbd_support's schedule on site-a, rbd-mirror on site-b."""
+        a, b = self.sites['site-a'], self.sites['site-b']
+        for site in (a, b):
+            site.ceph('mgr', 'module', 'disable', 'mirror_snapshot', check=False)
+        b.rbd('namespace', 'create', f'{POOL}/{self.ns}', check=False)
+        b.rbd('mirror', 'pool', 'enable', f'{POOL}/{self.ns}', 'image', check=False)
+        a.rbd('mirror', 'snapshot', 'schedule', 'add', '--pool', POOL, '--namespace', self.ns,
+              self.args.interval)
+        self.stock.start()
 
     def purge(self, site: Site, disable_mirroring: bool) -> None:
         """Removes every image of the namespace on `site` through librbd (the CLI, one process per
@@ -473,11 +574,19 @@ class Soak:
     def cleanup(self) -> None:
         a, b = self.sites['site-a'], self.sites['site-b']
         log('removing the schedule and the images')
-        a.mirror_snapshot('schedule', 'remove', f'{POOL}/{self.ns}/', check=False)
+        if self.args.stock:
+            a.rbd('mirror', 'snapshot', 'schedule', 'remove', '--pool', POOL, '--namespace', self.ns, check=False)
+            self.stock.stop()
+        else:
+            a.mirror_snapshot('schedule', 'remove', f'{POOL}/{self.ns}/', check=False)
         self.purge(a, disable_mirroring=True)
-        # The replayer notices the primaries are gone; then the replicas are removed here.
+        # The replayer notices the primaries are gone; then the replicas are removed here
+        # (rbd-mirror's non-primary images need their mirroring disabled by force).
         time.sleep(10)
-        self.purge(b, disable_mirroring=False)
+        self.purge(b, disable_mirroring=bool(self.args.stock))
+        if self.args.stock:
+            for site in (a, b):
+                site.ceph('mgr', 'module', 'enable', 'mirror_snapshot', check=False)
         log('removed')
 
     # sampling
@@ -499,7 +608,19 @@ class Soak:
             self.samples.append({'time': round(now, 1), 'minute': round(minute, 2), 'site': name,
                                  'mgr': mgr or '', 'pid': pid or '', 'rss_kib': s.rss_kib,
                                  'threads': s.threads, 'fds': s.fds, 'peer_sockets': s.peer_sockets,
-                                 'tcp_sockets': s.tcp_sockets, **heap_sample(self.sites[name])})
+                                 'tcp_sockets': s.tcp_sockets,
+                                 **(heap_sample(self.sites[name]) if not self.stock else {})})
+        if self.stock:
+            pid = self.stock.pid
+            s = sample_process(pid, ports['site-a'], table) if pid else ProcSample()
+            self.samples.append({'time': round(now, 1), 'minute': round(minute, 2), 'site': 'rbd-mirror',
+                                 'mgr': 'rbd-mirror', 'pid': pid or '', 'rss_kib': s.rss_kib,
+                                 'threads': s.threads, 'fds': s.fds, 'peer_sockets': s.peer_sockets,
+                                 'tcp_sockets': s.tcp_sockets})
+            if pid is None:
+                self.event('rbd-mirror exited', f'see {self.out}/rbd-mirror.log')
+            self.stock_sample(minute)
+            return
         # Recovery points, from site-b's module.
         b = self.sites['site-b']
         asked = time.monotonic()
@@ -552,12 +673,48 @@ class Soak:
         self.samples[-1]['states'] = ' '.join(f'{k}={v}' for k, v in sorted(states.items()))
         self.log_sample(minute)
 
+    def stock_sample(self, minute: float) -> None:
+        """--stock: recovery points from rbd-mirror's status on site-b; one rbd_support command
+        on site-a (the module's run asks its mgrs once a minute too)."""
+        self.sites['site-a'].rbd('mirror', 'snapshot', 'schedule', 'status', '--pool', POOL,
+                                 '--namespace', self.ns, check=False, timeout=60)
+        last = self.samples[-1]
+        asked = time.monotonic()
+        rows = stock_status_rows(self.sites['site-b'], self.ns)
+        last['status_s'] = round(time.monotonic() - asked, 2)
+        if rows is None:
+            self.event('status failed', 'rbd mirror pool status')
+            last['states'] = 'status failed'
+            last['rp_p50'] = last['rp_max'] = None
+            self.log_sample(minute)
+            return
+        by_name = {row.get('name'): row for row in rows}
+        now = time.time()
+        states: Dict[str, int] = {}
+        ages = []
+        for name in self.names:
+            row = by_name.get(name)
+            state = row.get('state', '?') if row else 'absent'
+            states[state] = states.get(state, 0) + 1
+            taken = stock_snapshot_time(row) if row else None
+            age = now - (taken if taken else self.created_at.get(name, self.t0))
+            ages.append(age)
+            self.rp_rows.append((round(minute, 2), name, round(age, 1), state, None, None))
+            if row and 'error' in state:
+                self.errors_seen[name] = row.get('description') or ''
+        last['rp_p50'] = percentile(ages, 50)
+        last['rp_max'] = max(ages) if ages else None
+        last['states'] = ' '.join(f'{k}={v}' for k, v in sorted(states.items()))
+        self.log_sample(minute)
+
     def log_sample(self, minute: float) -> None:
-        a_s, b_s = self.samples[-2], self.samples[-1]
-        log(f'min {minute:5.1f}  a: {a_s["mgr"]} rss {fmt((a_s["rss_kib"] or 0) / 1024)} MiB thr {a_s["threads"]} '
-            f'fd {a_s["fds"]} sock {a_s["peer_sockets"]} | b: {b_s["mgr"]} rss {fmt((b_s["rss_kib"] or 0) / 1024)} MiB '
-            f'thr {b_s["threads"]} fd {b_s["fds"]} sock {b_s["peer_sockets"]} | rp p50 {fmt(b_s["rp_p50"])} '
-            f'max {fmt(b_s["rp_max"])} s (status {b_s["status_s"]} s) | {b_s["states"]} | writes {self.writer.done} ({self.writer.errors} err)')
+        latest = {s['site']: s for s in self.samples[-len(self.subjects):]}
+        parts = [f'{site[5:] if site.startswith("site-") else site}: {s["mgr"]} rss {fmt((s["rss_kib"] or 0) / 1024)} MiB '
+                 f'thr {s["threads"]} fd {s["fds"]} sock {s["peer_sockets"]}' for site, s in latest.items()]
+        last = self.samples[-1]
+        log(f'min {minute:5.1f}  ' + ' | '.join(parts) + f' | rp p50 {fmt(last.get("rp_p50"))} '
+            f'max {fmt(last.get("rp_max"))} s (status {last.get("status_s")} s) | {last.get("states")} | '
+            f'writes {self.writer.done} ({self.writer.errors} err)')
 
     def run(self) -> int:
         args = self.args
@@ -596,7 +753,10 @@ class Soak:
                     kind = kinds[faults % len(kinds)]
                     faults += 1
                     try:
-                        if kind == 'blocklist':
+                        if kind == 'blocklist' and self.stock:
+                            text = blocklist_rbd_mirror_clients(self.sites['site-a'], self.sites['site-b'],
+                                                                args.blocklist_seconds)
+                        elif kind == 'blocklist':
                             text = blocklist_peer_clients(self.sites['site-a'], self.sites['site-b'],
                                                           args.blocklist_seconds)
                         else:
@@ -611,12 +771,17 @@ class Soak:
             self.writer.stop.set()
             self.writer.join(60)
             self.write_files()
-        self.releases = {name: heap_release(self.sites[name]) for name in SITES}
+            if self.stock:
+                self.stock.stop()
+        if not self.stock:
+            self.releases = {name: heap_release(self.sites[name]) for name in SITES}
         table = self.table()
         print(table, flush=True)
         (self.out / 'table.md').write_text(table)
         if not args.keep:
             self.cleanup()
+        elif self.stock:
+            log('--keep: the module stays disabled on both sites; --cleanup-only --stock enables it again')
         return 0
 
     def write_files(self) -> None:
@@ -645,6 +810,10 @@ class Soak:
         duration = (max((s['minute'] for s in self.samples), default=0))
         lines.append(f'`{" ".join(sys.argv)}`, started {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(self.t0))}')
         lines.append('')
+        if self.stock:
+            lines.append("baseline (--stock): this module disabled on both sites; rbd_support's schedule on "
+                         'site-a, a stock rbd-mirror on site-b; recovery point from `rbd mirror pool status`')
+            lines.append('')
         lines.append(f'soak: {len(self.names)} images x {args.size_mib} MiB, schedule {args.interval}, '
                      f'{duration:.0f} minutes, fault every {args.fault_every} min ({args.fault}), '
                      f'sample every {args.sample_every:.0f} s, warm-up {warm} min; '
@@ -653,7 +822,7 @@ class Soak:
         lines.append('| site | metric | first | last | after warm-up: min / max | slope after warm-up | target | result |')
         lines.append('|---|---|---|---|---|---|---|---|')
         verdicts = []
-        for site in SITES:
+        for site in self.subjects:
             rows = [s for s in self.samples if s['site'] == site and s['rss_kib'] is not None]
             if not rows:
                 lines.append(f'| {site} | (no samples) | | | | | | FAIL |')
@@ -715,14 +884,16 @@ class Soak:
                 lines.append(f'| site-b | a sync, {what} (s), {len(values)} snapshots | p50 {fmt(percentile(values, 50), 2)} '
                              f'| p99 {fmt(percentile(values, 99), 2)} | max {fmt(max(values), 2)} | | | |')
         status_s = [s['status_s'] for s in self.samples if s.get('status_s') is not None]
+        status_command = '`rbd mirror pool status --verbose`' if self.stock else '`mirror snapshot status`'
         if status_s:
-            lines.append(f'| site-b | `mirror snapshot status` answer (s) | median {fmt(statistics.median(status_s), 2)} '
+            lines.append(f'| site-b | {status_command} answer (s) | median {fmt(statistics.median(status_s), 2)} '
                          f'| max {fmt(max(status_s), 2)} | | | | |')
         lines.append('')
         restarts = [e for e in self.events if e[1] == 'mgr restart']
         faults = [e for e in self.events if e[1].startswith('fault')]
-        lines.append('at the end, after the last sample (`mirror snapshot memory release`):' +
-                     ''.join(f'\n- {name}: {text}' for name, text in self.releases.items()))
+        if self.releases:
+            lines.append('at the end, after the last sample (`mirror snapshot memory release`):' +
+                         ''.join(f'\n- {name}: {text}' for name, text in self.releases.items()))
         lines.append(f'mgr restarts: {len(restarts)}' + ''.join(f'\n- min {t:.1f}: {x}' for t, _, x in restarts))
         lines.append(f'faults: {len(faults)}' + ''.join(f'\n- min {t:.1f}: {k[6:]}: {x}' for t, k, x in faults))
         others = [e for e in self.events if e[1] not in ('mgr restart',) and not e[1].startswith('fault')]
@@ -760,6 +931,8 @@ def main() -> int:
     p.add_argument('--writes', type=int, default=3, help='images written per round')
     p.add_argument('--namespace', default='soak')
     p.add_argument('--seed', type=int, default=17)
+    p.add_argument('--stock', action='store_true',
+                   help="baseline: this module disabled, rbd_support's schedule and a stock rbd-mirror instead")
     p.add_argument('--keep', action='store_true', help='keep the images, namespace and schedule')
     p.add_argument('--cleanup-only', action='store_true', help='remove what an earlier --keep run left')
     p.add_argument('--out', default=str(BUILD_DIR / 'bench' / time.strftime('soak-%Y%m%dT%H%MZ', time.gmtime())))
