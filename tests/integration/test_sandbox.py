@@ -43,6 +43,46 @@ def test_status_reports_every_daemon_and_health() -> None:
     assert 'HEALTH_' in text
 
 
+def listening_sockets(pid: int) -> list:
+    """(address, port) of every TCP socket `pid` listens on (IPv4 and IPv6)."""
+    inodes = set()
+    for fd in os.listdir(f'/proc/{pid}/fd'):
+        try:
+            target = os.readlink(f'/proc/{pid}/fd/{fd}')
+        except OSError:
+            continue
+        if target.startswith('socket:['):
+            inodes.add(target[8:-1])
+    found = []
+    for table, family in (('/proc/net/tcp', socket.AF_INET), ('/proc/net/tcp6', socket.AF_INET6)):
+        with open(table) as f:
+            next(f)
+            for line in f:
+                fields = line.split()
+                if fields[3] != '0A' or fields[9] not in inodes:  # 0A: LISTEN
+                    continue
+                hex_address, hex_port = fields[1].split(':')
+                raw = bytes.fromhex(hex_address)
+                # /proc prints the address as 32-bit words in host (little-endian) order.
+                raw = b''.join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+                found.append((socket.inet_ntop(family, raw), int(hex_port, 16)))
+    return found
+
+
+def test_every_daemon_listens_on_loopback_only(site_a: Site, site_b: Site) -> None:
+    """Public, cluster and heartbeat addresses alike: a sandbox must not be
+    reachable from the network the machine is on (issue 21)."""
+    seen = {}
+    for site in (site_a, site_b):
+        for daemon, pid in pids(site).items():
+            assert pid, f'{site.name} {daemon} is not running'
+            seen[f'{site.name} {daemon}'] = listening_sockets(pid)
+    # Each OSD listens on at least its public, cluster and two heartbeat ports.
+    assert all(len(seen[f'{s} osd.{i}']) >= 4 for s in ('site-a', 'site-b') for i in (0, 1)), seen
+    exposed = {who: [a for a in sockets if a[0] not in ('127.0.0.1', '::1')] for who, sockets in seen.items()}
+    assert not {who: a for who, a in exposed.items() if a}, exposed
+
+
 def test_pool_rbd_persist_lives_on_the_bluestore_osd_alone(site: Site) -> None:
     """The OSD-restart tests rely on it: killing osd.1 touches no other pool,
     and its data survives the kill."""
