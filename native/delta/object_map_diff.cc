@@ -1,0 +1,40 @@
+#include "native/delta/object_map_diff.h"
+
+#include <algorithm>
+
+namespace mirror_snapshot {
+namespace {
+
+// librbd's rule for one step, previous snapshot -> next one.
+bool MayDiffer(ObjectState before, ObjectState after) {
+  if (after == ObjectState::kNonexistent) return before != ObjectState::kNonexistent;  // removed
+  if (after == ObjectState::kExists) return true;                                      // written
+  // Created, or a state that is not "untouched since": kPending (a removal
+  // under way when the snapshot was taken) counts as a change either way.
+  return before != after && !(before == ObjectState::kExists && after == ObjectState::kExistsClean);
+}
+
+}  // namespace
+
+std::vector<uint64_t> ObjectsThatMayDiffer(const SnapshotObjectMap* from,
+                                           const std::vector<SnapshotObjectMap>& later) {
+  uint64_t objects = from != nullptr ? from->objects : 0;
+  for (const auto& map : later) objects = std::max(objects, map.objects);
+  std::vector<bool> differs(objects, false);
+  const SnapshotObjectMap* before = from;
+  for (const auto& after : later) {
+    for (uint64_t i = 0; i < objects; ++i) {
+      if (differs[i]) continue;
+      const ObjectState was = before != nullptr ? before->at(i) : ObjectState::kNonexistent;
+      if (MayDiffer(was, after.at(i))) differs[i] = true;
+    }
+    before = &after;
+  }
+  std::vector<uint64_t> out;
+  for (uint64_t i = 0; i < objects; ++i) {
+    if (differs[i]) out.push_back(i);
+  }
+  return out;
+}
+
+}  // namespace mirror_snapshot
