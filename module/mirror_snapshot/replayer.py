@@ -482,6 +482,10 @@ class Replayer:
                                            'resumed_at': result['resumed_at'] if result['resumed'] else None,
                                            'step_seconds': round(step_seconds, 3),
                                            'queued_seconds': round(queued_seconds, 3),
+                                           'delta_source': result['delta_source'],
+                                           'full_scan_reason': result['full_scan_reason'] or None,
+                                           'objects_scanned': result['objects_scanned'],
+                                           'objects_in_image': result['objects_in_image'],
                                            'notes': list(result['notes'])}
                         queued_seconds = 0.0  # the job's next step does not wait for a slot
                         continue

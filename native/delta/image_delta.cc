@@ -1,19 +1,27 @@
 #include "native/delta/image_delta.h"
 
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include "native/ceph/data_objects.h"
 #include "native/delta/object_delta.h"
+#include "native/delta/object_map_reader.h"
 #include "native/delta/snap_set_lister.h"
 
 namespace mirror_snapshot {
 
 constexpr uint64_t kScannedReportEvery = 4096;  // objects between on_scanned calls
 
+const char* ToString(DeltaSource source) {
+  return source == DeltaSource::kObjectMap ? "object_map" : "full_scan";
+}
+
 Result<ImageDelta> ComputeImageDelta(const RadosCluster& cluster, const RbdImage& image,
                                      uint64_t from_snap_id, uint64_t to_snap_id,
                                      unsigned max_in_flight,
-                                     const std::function<void(uint64_t, uint64_t)>& on_scanned) {
+                                     const std::function<void(uint64_t, uint64_t)>& on_scanned,
+                                     DeltaDiscovery discovery) {
   auto to_size = image.SnapshotSize(to_snap_id);
   if (!to_size.ok()) return to_size.status();
   uint64_t from_size = 0;
@@ -32,9 +40,26 @@ Result<ImageDelta> ComputeImageDelta(const RadosCluster& cluster, const RbdImage
   delta.to_snap_id = to_snap_id;
   delta.layout = l;
   const uint64_t span = std::max(to_size.value(), from_size);
-  const uint64_t objects = (span + l.object_size - 1) / l.object_size;
+  delta.objects_in_image = (span + l.object_size - 1) / l.object_size;
+
+  std::vector<uint64_t> candidates;
+  if (discovery == DeltaDiscovery::kAuto) {
+    auto found = ReadObjectMapCandidates(cluster, image, l, from_snap_id, to_snap_id);
+    if (!found.ok()) return found.status();
+    if (found.value().objects) {
+      candidates = std::move(*found.value().objects);
+      delta.source = DeltaSource::kObjectMap;
+    } else {
+      delta.full_scan_reason = std::move(found.value().why_not);
+    }
+  } else {
+    delta.full_scan_reason = "a full scan was asked for";
+  }
+  const bool from_maps = delta.source == DeltaSource::kObjectMap;
+  const uint64_t objects = from_maps ? candidates.size() : delta.objects_in_image;
+  auto object_at = [&](uint64_t i) { return from_maps ? candidates[i] : i; };
   Status status = ForEachSnapSet(
-      cluster, l, objects, [](uint64_t i) { return i; }, max_in_flight, spec,
+      cluster, l, objects, object_at, max_in_flight, spec,
       [&](uint64_t object_no, const std::optional<ObjectSnapSet>& set) {
         ++delta.objects_scanned;
         if (on_scanned && delta.objects_scanned % kScannedReportEvery == 0) on_scanned(delta.objects_scanned, objects);

@@ -46,16 +46,18 @@ void BindTesting(py::module_& m) {
   const CopyOptions copy_defaults;
   m.def("image_delta",
         [](const RadosCluster& c, const std::string& pool, const std::string& ns, const std::string& name,
-           uint64_t from_snap_id, uint64_t to_snap_id) {
+           uint64_t from_snap_id, uint64_t to_snap_id, bool full_scan) {
           return ToDict(WithoutGil([&] {
             IoCtx ioctx = OpenPool(c, pool, ns);
             auto image = Unwrap(RbdImage::OpenByName(ioctx, name));
-            return Unwrap(ComputeImageDelta(c, image, from_snap_id, to_snap_id));
+            return Unwrap(ComputeImageDelta(c, image, from_snap_id, to_snap_id, 64, {},
+                                            full_scan ? DeltaDiscovery::kFullScan : DeltaDiscovery::kAuto));
           }));
         },
         py::arg("cluster"), py::arg("pool"), py::arg("ns"), py::arg("name"), py::arg("from_snap_id"),
-        py::arg("to_snap_id"),
-        "Byte ranges of the image that changed between two snapshots (any namespace).");
+        py::arg("to_snap_id"), py::arg("full_scan") = false,
+        "Byte ranges of the image that changed between two snapshots (any namespace); from the object "
+        "maps when they can serve, or every object with full_scan=True.");
   m.def("copy_delta",
         [](const RadosCluster& src, const std::string& src_pool, const std::string& src_ns,
            const std::string& src_name, uint64_t from_snap_id, uint64_t to_snap_id, const RadosCluster& dst,

@@ -82,6 +82,9 @@ py::dict ToDict(const ImageDelta& delta) {
   out["size_at_to"] = delta.size_at_to;
   out["objects_scanned"] = delta.objects_scanned;
   out["objects_changed"] = delta.objects_changed;
+  out["objects_in_image"] = delta.objects_in_image;
+  out["source"] = ToString(delta.source);
+  out["full_scan_reason"] = delta.full_scan_reason;
   return out;
 }
 
@@ -146,6 +149,11 @@ py::dict ToDict(const ReplayResult& r) {
   out["adopted"] = r.adopted;
   out["phase_seconds"] = r.phase_seconds;
   out["notes"] = r.notes;
+  // None when the step read no delta (waiting, up to date, split-brain, ...).
+  out["delta_source"] = r.delta_source ? py::object(py::str(ToString(*r.delta_source))) : py::object(py::none());
+  out["full_scan_reason"] = r.full_scan_reason;
+  out["objects_scanned"] = r.objects_scanned;
+  out["objects_in_image"] = r.objects_in_image;
   return out;
 }
 

@@ -240,6 +240,10 @@ class Step {
     result.completed_at = completed_at;
     result.phase_seconds = phase_seconds;
     result.notes = notes_;
+    if (read_delta_) result.delta_source = full_scanned_ ? DeltaSource::kFullScan : DeltaSource::kObjectMap;
+    result.full_scan_reason = full_scan_reason_;
+    result.objects_scanned = scanned_objects_;
+    result.objects_in_image = objects_in_image_;
     return result;
   }
 
@@ -346,6 +350,13 @@ class Step {
     auto delta = ComputeImageDelta(*target_.remote, remote_, from, to, options_.list_snaps_in_flight,
                                    [this](uint64_t, uint64_t) { progress_->Touch(); });
     if (!delta.ok()) return delta.status();
+    read_delta_ = true;
+    scanned_objects_ += delta.value().objects_scanned;
+    objects_in_image_ = delta.value().objects_in_image;
+    if (delta.value().source == DeltaSource::kFullScan) {
+      full_scanned_ = true;
+      full_scan_reason_ = delta.value().full_scan_reason;
+    }
     auto status = remote_.SetSnapshot(to);
     if (!status.ok()) return status;
 
@@ -397,6 +408,12 @@ class Step {
   ReplicaState* state_;
   std::optional<PreparedSnapshot> prepared_;
   std::vector<std::string> notes_;
+  // What the step's deltas asked (see ReplayResult).
+  uint64_t scanned_objects_ = 0;
+  uint64_t objects_in_image_ = 0;
+  bool read_delta_ = false;
+  bool full_scanned_ = false;
+  std::string full_scan_reason_;
 };
 
 // What the image of the same name on this site is, when it is not a plain

@@ -21,6 +21,7 @@
 #include "native/base/task_pool.h"
 #include "native/ceph/rados_cluster.h"
 #include "native/ceph/rbd_image.h"
+#include "native/delta/image_delta.h"
 #include "native/replay/replay_progress.h"
 #include "native/replica/replica_state.h"
 
@@ -69,6 +70,14 @@ struct ReplayResult {
   unsigned skipped_snapshots = 0;  // complete primary snapshots between from and to
   bool adopted = false;        // the old primary here became the secondary of its promoted peer
   std::map<std::string, double> phase_seconds;  // connecting, scanning, copying, snapshotting
+  // How the step's deltas found their objects (image_delta.h): the object
+  // maps, or every object (then why); summed over a step's deltas, a full scan
+  // in any of them makes the step's source kFullScan. nullopt: no delta was
+  // read (nothing to sync, or an interrupted step finished by its snapshot).
+  std::optional<DeltaSource> delta_source;
+  std::string full_scan_reason;
+  uint64_t objects_scanned = 0;
+  uint64_t objects_in_image = 0;
   std::vector<std::string> notes;  // what an operator should know of this step (not errors)
 };
 

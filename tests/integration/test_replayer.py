@@ -71,6 +71,13 @@ def test_replicates_every_delta_kind(images: Images, site_b: Site, clients, kind
     assert {'connecting', 'scanning', 'copying', 'snapshotting'} <= set(phases), phases
     step = sum(seconds for phase, seconds in phases.items() if phase != 'connecting')
     assert abs(step - status['last_sync']['seconds']) < 1.0, status['last_sync']
+    # The image has fast-diff (rbd's default features): the delta came from
+    # the object maps, which asked only the objects the maps marked.
+    last = status['last_sync']
+    assert last['delta_source'] == 'object_map' and last['full_scan_reason'] is None, last
+    assert last['objects_in_image'] >= 8 and last['objects_scanned'] <= last['objects_in_image'], last
+    if kind != 'random-4k':  # 200 random writes touch all 8 objects; the others leave some alone
+        assert last['objects_scanned'] < last['objects_in_image'], last
 
 
 def test_first_sync_is_sparse(images: Images, site_b: Site, clients) -> None:
@@ -84,6 +91,26 @@ def test_first_sync_is_sparse(images: Images, site_b: Site, clients) -> None:
     status = assert_replica_matches(images, site_b, clients, 'sparse', snap)
     # Only the 2 MiB written travel, not the 4 MiB objects around them.
     assert status['last_sync']['bytes'] <= 2 * MiB, status['last_sync']
+    # A first sync asks only the objects that exist (at most 32 of 64).
+    assert status['last_sync']['delta_source'] == 'object_map', status['last_sync']
+    assert status['last_sync']['objects_scanned'] <= 32 < status['last_sync']['objects_in_image'], status['last_sync']
+
+
+def test_an_image_without_fast_diff_is_scanned_whole_and_status_says_why(images: Images, site_b: Site,
+                                                                          clients) -> None:
+    a, _ = clients
+    spec = images.spec('plain')
+    images.site.rbd('create', '--size', '16M', '--image-feature', 'layering,exclusive-lock', spec)
+    images.site.rbd('mirror', 'image', 'enable', spec, 'snapshot')
+    images.created.append(spec)
+    with a.image('plain') as image:
+        image.write(b'p' * 65536, 5 * MiB)
+    snap = snapshot_now(images, 'plain')
+    status = assert_replica_matches(images, site_b, clients, 'plain', snap)
+    last = status['last_sync']
+    assert last['delta_source'] == 'full_scan', last
+    assert 'object-map is not enabled' in last['full_scan_reason'], last
+    assert last['objects_scanned'] == last['objects_in_image'] == 4, last
 
 
 def test_non_default_object_size_and_data_pool(images: Images, site_b: Site, clients) -> None:
