@@ -55,6 +55,7 @@ class FakeNative:
         time.sleep(self.housekeeping)
         return {'outcome': self.ReplayOutcome.synced, 'seconds': 0.01, 'bytes_copied': 4096, 'completed_at': time.time(),
                 'skipped_snapshots': 0, 'phase_seconds': {}, 'resumed': False, 'resumed_at': 0, 'notes': [],
+                'delta_source': 'object_map', 'full_scan_reason': '', 'objects_scanned': 1, 'objects_in_image': 4,
                 'adopted': False, 'state': state, 'newest_primary_snap_id': 7, 'ready_to_promote': False,
                 'primary_demoted': False}
 
@@ -141,6 +142,9 @@ def test_last_sync_counts_the_wait_for_a_slot_and_the_whole_time_in_it() -> None
     assert a['seconds'] == 0.01
     assert a['step_seconds'] >= 0.2
     assert b['queued_seconds'] >= 0.2 > a['queued_seconds']
+    # How the step found its delta, as the native step said ('' reason: none).
+    assert (a['delta_source'], a['full_scan_reason'], a['objects_scanned'], a['objects_in_image']) == \
+        ('object_map', None, 1, 4)
 
 
 def test_a_sync_running_is_not_queued() -> None:
