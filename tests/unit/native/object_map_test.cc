@@ -75,6 +75,13 @@ std::vector<uint64_t> Differ(const std::vector<S>* from, const std::vector<std::
   return ObjectsThatMayDiffer(&start, sized);
 }
 
+TEST(Crc32c, TheStandardCheckValueAndZeros) {
+  // CRC-32C of "123456789" (init and final xor 0xffffffff) is 0xE3069283.
+  EXPECT_EQ(Crc32c(kCrc32cSeed, "123456789", 9) ^ 0xffffffffu, 0xE3069283u);
+  const std::string zeros(1000, '\0');
+  EXPECT_EQ(Crc32cOfZeros(12345, zeros.size()), Crc32c(12345, zeros.data(), zeros.size()));
+}
+
 TEST(ObjectMap, DecodesMapsWrittenByLibrbd) {
   const ObjectMap snap1 = Decoded(ReadFixture("object_map_snap1.bin"));
   ASSERT_EQ(snap1.size(), 25600u);
