@@ -8,9 +8,9 @@ import errno
 import json
 import threading
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Any, Callable, Dict, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from mgr_module import MgrModule, Option
+from mgr_module import MgrModule, NotifyType, Option
 
 from . import image_status, levels, memory_report, output
 from ._version import MODULE_VERSION
@@ -18,6 +18,7 @@ from .client_registration import ClientRegistration
 from .errors import CommandError, invalid
 from .executor import ExecutorBusy, ExecutorNotReady, NativeExecutor
 from .health_report import HealthReport
+from .full_pools import FullPools
 from .heap_release import HeapRelease
 from .local_cluster import BLOCKLISTED, LocalCluster, own_client_config, own_log_file
 from .peer_announcer import PeerAnnouncer
@@ -71,7 +72,8 @@ def declared_commands(namespace: Dict[str, Any]) -> List[Dict[str, str]]:
 
 
 class Module(MgrModule):
-    NOTIFY_TYPES: List[Any] = []  # no cluster-map notifications needed yet
+    # A new OSD map may change which pools are full (full_pools.py).
+    NOTIFY_TYPES = [NotifyType.osd_map]
 
 
     MODULE_OPTIONS = [
@@ -117,6 +119,7 @@ class Module(MgrModule):
         self._announcing = NativeExecutor(__package__, self.log, 'announce')
         self._native: Any = None
         self._local: Optional[LocalCluster] = None  # native client of our own cluster
+        self._full_pools = FullPools(lambda: self.get('osd_map'))
         self._native_client_name: Optional[str] = None  # what it connected as
         self._registration = ClientRegistration(self)
         self._scheduler: Optional[PrimaryScheduler] = None
@@ -185,10 +188,10 @@ class Module(MgrModule):
         self._executor.stop()
         self._registration.unregister()
 
-    def _full_pools(self) -> Set[str]:
-        """Pools of this cluster flagged full (OSDs full, or quota reached)."""
-        pools = self.get('osd_map').get('pools', [])
-        return {p['pool_name'] for p in pools if 'full' in p.get('flags_names', '').split(',')}
+
+    def notify(self, notify_type: Any, notify_id: str) -> None:
+        if notify_type == NotifyType.osd_map:
+            self._full_pools.invalidate()
 
     def config_notify(self) -> None:
         if self._replayer is not None:

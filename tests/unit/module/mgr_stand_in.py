@@ -29,6 +29,7 @@ def module_py() -> Iterator[Any]:
     stand_in = types.ModuleType('mgr_module')
     stand_in.MgrModule = StandInMgrModule  # type: ignore[attr-defined]
     stand_in.Option = lambda **fields: fields  # type: ignore[attr-defined]
+    stand_in.NotifyType = types.SimpleNamespace(osd_map='osd_map')  # type: ignore[attr-defined]
     saved = {name: sys.modules.get(name) for name in ('mgr_module', 'mirror_snapshot._version')}
     sys.modules['mgr_module'] = stand_in
     version = types.ModuleType('mirror_snapshot._version')
