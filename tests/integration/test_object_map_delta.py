@@ -68,7 +68,7 @@ def change_between(images: Images, ioctx, name: str, change: Callable[[rbd.Image
     return s1, snap(ioctx, name, 's2')
 
 
-def check(native, images: Images, ioctx, name: str, s1: int, s2: int) -> dict:
+def check(native, images: Images, ioctx, name: str, s1: int, s2: int, clone: bool = False) -> dict:
     auto, full = both(native, images, name, s1, s2)
     assert auto['source'] == 'object_map', auto['full_scan_reason']
     assert auto['full_scan_reason'] == ''
@@ -78,7 +78,8 @@ def check(native, images: Images, ioctx, name: str, s1: int, s2: int) -> dict:
     first, first_full = both(native, images, name, 0, s2)
     assert first['source'] == 'object_map'
     assert_same_delta(first, first_full)
-    assert_rebuilds(ioctx, name, 0, s2, first)
+    if not clone:  # a clone's delta from nothing is its own objects; the parent's data is read apart
+        assert_rebuilds(ioctx, name, 0, s2, first)
     return auto
 
 
@@ -177,7 +178,7 @@ def test_clones(native, images: Images, clients, then: str) -> None:
             else:
                 image.flatten()
         s1, s2 = change_between(images, ioctx, 'child', change)
-        check(native, images, ioctx, 'child', s1, s2)
+        check(native, images, ioctx, 'child', s1, s2, clone=True)
     finally:
         with rbd.Image(ioctx, 'child') as image:
             for s in list(image.list_snaps()):
@@ -188,18 +189,16 @@ def test_clones(native, images: Images, clients, then: str) -> None:
             image.unprotect_snap('base')
 
 
-@pytest.mark.parametrize('features, why', [
-    ('layering,exclusive-lock', 'object-map is not enabled'),
-    ('layering,exclusive-lock,object-map', 'fast-diff is not enabled'),
-])
-def test_without_fast_diff_the_full_scan_runs_and_says_why(native, images: Images, clients, features, why) -> None:
+def test_without_object_map_the_full_scan_runs_and_says_why(native, images: Images, clients) -> None:
+    """(librbd 16.2 turns fast-diff on with object-map, and off with it: an
+    image with one and not the other is not made here.)"""
     ioctx = clients[0].ioctx
     spec = images.spec('img')
-    images.site.rbd('create', '--size', '16M', '--image-feature', features, spec)
+    images.site.rbd('create', '--size', '16M', '--image-feature', 'layering,exclusive-lock', spec)
     images.created.append(spec)
     s1, s2 = change_between(images, ioctx, 'img', lambda image: image.write(b'z' * 4096, 0))
     auto, full = both(native, images, 'img', s1, s2)
-    assert auto['source'] == 'full_scan' and why in auto['full_scan_reason'], auto
+    assert auto['source'] == 'full_scan' and 'object-map is not enabled' in auto['full_scan_reason'], auto
     assert_same_delta(auto, full)
 
 
