@@ -28,9 +28,15 @@ How to run (as root, from the repository root, sandbox up: `packaging/sandbox up
   /usr/bin/python3 tests/bench/sync/sync_bench.py --skip-rbd-mirror
   /usr/bin/python3 tests/bench/sync/sync_bench.py --memory        # site-b RSS, 4 GiB first sync
   /usr/bin/python3 tests/bench/sync/sync_bench.py --scaling       # time vs delta size / image count
+  /usr/bin/python3 tests/bench/sync/sync_bench.py --image-sizes   # a 16 MiB delta on 1G/64G/1T thin images
 
 --memory samples the active site-b ceph-mgr (ours) and the rbd-mirror process; --scaling times
 64 MiB / 256 MiB / 1 GiB deltas and 1, 2, 4 images with 128 MiB each, snapshots taken at once.
+--image-sizes (issue 20) times a 16 MiB delta (four 4 MiB writes at random places) on thin images of
+--sizes (default 1G,64G,1T) and the first sync of a --first-size (1T) thin image with --first-written
+(1G) written, with our scanning phase, the objects our sync asked and how (object_map | full_scan),
+and the OSD operations site-a's OSDs served from the snapshot to the synced replica (perf counter
+osd.op; the module's own background work on site-a is in it too, for both engines).
 --skip-ours / --skip-rbd-mirror apply to every mode; --only and --runs to the default mode.
 
 Each mode prints a markdown table and writes build/bench/sync_bench[-memory|-scaling].json;
@@ -276,7 +282,7 @@ class Ours(Engine):
         done_at = finished if finished is not None and finished >= t0 else polled_at
         return {'done_at': done_at, 'polled_at': polled_at, 'finished': finished,
                 'module_seconds': sync.get('seconds'), 'module_bytes': sync.get('bytes'),
-                'phase_seconds': sync.get('phase_seconds')}
+                'phase_seconds': sync.get('phase_seconds'), 'last_sync': sync}
 
     def check_not_stuck_in_error(self, spec: str, status: Optional[Dict[str, Any]]) -> None:
         """The module retries failed syncs; an error that lasts ERROR_PATIENCE s fails the case."""
@@ -887,6 +893,83 @@ def scaling_mode(bench: Bench, args: argparse.Namespace, daemon: Optional[RbdMir
     log(f'wrote {dump_json("sync_bench-scaling.json", {"mode": "scaling", "records": records})}')
 
 
+def site_osd_ops(site: Site) -> int:
+    """Operations the site's OSDs have served since they started (perf counter osd.op)."""
+    total = 0
+    for osd in ceph_json(site, 'osd', 'ls'):
+        total += ceph_json(site, 'tell', f'osd.{osd}', 'perf', 'dump')['osd']['op']
+    return total
+
+
+def thin_delta(engine: Engine, size: str, name: str, delta: Delta) -> Dict[str, Any]:
+    """A thin image of `size`, mirrored and first-synced empty; then `delta` written, a
+    snapshot taken, and the time until site-b holds it."""
+    specs = []
+    try:
+        specs = prepare_mirrored(engine, [name], size)
+        write_delta(engine.bench.a, specs[0], delta)
+        settle(engine.bench)
+        ops_before = site_osd_ops(engine.bench.a)
+        started, t0, snap_id = take_mirror_snapshot(engine.bench.a, specs[0])
+        result = wait_synced(engine, {specs[0]: snap_id}, started, SYNC_TIMEOUT)[specs[0]]
+        ops = site_osd_ops(engine.bench.a) - ops_before
+        return dict(result, seconds=result['done_at'] - t0, primary_osd_ops=ops, snap_id=snap_id)
+    finally:
+        for spec in specs or [engine.spec(name)]:
+            engine.remove(spec)
+
+
+def thin_first_sync(engine: Engine, size: str, written: str, name: str) -> Dict[str, Any]:
+    """A thin image of `size` with `written` bytes (4 MiB writes at random places): the time
+    from enabling snapshot mirroring until site-b holds the first snapshot."""
+    spec = engine.spec(name)
+    try:
+        create_image(engine.bench.a, spec, size)
+        rbd_bench(engine.bench.a, spec, 'write', '4M', 'rand', written)
+        settle(engine.bench)
+        ops_before = site_osd_ops(engine.bench.a)
+        t0 = time.time()
+        snap_id = enable_snapshot_mirroring(engine.bench.a, spec)
+        result = wait_synced(engine, {spec: snap_id}, t0, FIRST_SYNC_TIMEOUT + SYNC_TIMEOUT)[spec]
+        ops = site_osd_ops(engine.bench.a) - ops_before
+        return dict(result, seconds=result['done_at'] - t0, primary_osd_ops=ops, snap_id=snap_id)
+    finally:
+        engine.remove(spec)
+
+
+def image_size_mode(bench: Bench, args: argparse.Namespace, daemon: Optional[RbdMirrorDaemon]) -> None:
+    delta = Delta('16M', '16 MiB, four 4 MiB writes at random places', '4M', 'rand', '16M')
+    records: List[Dict[str, Any]] = []
+    cases = [(f'16 MiB delta, {size} image', lambda e, n, size=size: thin_delta(e, size, n, delta))
+             for size in args.sizes.split(',')]
+    cases.append((f'first sync, {args.first_written} written of {args.first_size}',
+                  lambda e, n: thin_first_sync(e, args.first_size, args.first_written, n)))
+    for index, (case, measure) in enumerate(cases):
+        for engine in engines_in_turn(engines_for(bench, args), index + 1):
+            name = f'bench-{engine.name[:4]}-z{index}-{TAG}'
+            records.append(guarded({'engine': engine.name, 'delta': case},
+                                   lambda: measure(engine, name)))
+    rows = []
+    for case, _ in cases:
+        by_engine = {r['engine']: r for r in records if r['delta'] == case and 'seconds' in r}
+        for engine, r in by_engine.items():
+            sync = r.get('last_sync') or {}
+            scanning = (r.get('phase_seconds') or {}).get('scanning')
+            other = by_engine.get('rbd-mirror') if engine == 'ours' else None
+            rows.append([case, engine, f'{r["seconds"]:.2f}',
+                         f'{scanning:.2f}' if scanning is not None else '-',
+                         f'{sync.get("objects_scanned")} of {sync.get("objects_in_image")} '
+                         f'({sync.get("delta_source")})' if sync else '-',
+                         f'{r["primary_osd_ops"]}',
+                         f'{r["seconds"] / other["seconds"]:.2f}' if other else '-',
+                         f'{r["primary_osd_ops"] / max(other["primary_osd_ops"], 1):.2f}' if other else '-'])
+    print('\n' + markdown(['case', 'engine', 'snapshot → synced (s)', 'scanning (s)', 'objects asked',
+                           'site-a OSD ops', 'time ours / rbd-mirror', 'ops ours / rbd-mirror'], rows) + '\n')
+    if errors_text([dict(r, run='') for r in records]):
+        print('Failed cases:\n' + errors_text([dict(r, run='') for r in records]) + '\n')
+    log(f'wrote {dump_json("sync_bench-image-sizes.json", {"mode": "image-sizes", "records": records})}')
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--runs', type=int, default=1, help='repetitions of every case (default 1)')
@@ -898,6 +981,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--memory-size', default='4G', help='image size for --memory (default 4G; the memstore '
                         'OSDs keep the RSS they grow to until restarted)')
     mode.add_argument('--scaling', action='store_true', help='time vs delta size and vs images syncing at once')
+    mode.add_argument('--image-sizes', action='store_true', help='a 16 MiB delta on thin images of --sizes, and '
+                      'the first sync of a thin image')
+    parser.add_argument('--sizes', default='1G,64G,1T', help='image sizes for --image-sizes (default 1G,64G,1T)')
+    parser.add_argument('--first-size', default='1T', help='--image-sizes: the first-synced image (default 1T)')
+    parser.add_argument('--first-written', default='1G', help='--image-sizes: bytes written before its first '
+                        'sync (default 1G)')
     return parser.parse_args()
 
 
@@ -905,7 +994,8 @@ def main() -> int:
     args = parse_args()
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))   # run the clean-ups on kill
-    mode = memory_mode if args.memory else scaling_mode if args.scaling else compare_mode
+    mode = (memory_mode if args.memory else scaling_mode if args.scaling else
+            image_size_mode if args.image_sizes else compare_mode)
     bench = Bench()
     try:
         if args.skip_rbd_mirror:
