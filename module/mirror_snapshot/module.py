@@ -30,6 +30,7 @@ from .replayer import (DEFAULT_IMAGE_IN_FLIGHT_BYTES, DEFAULT_KEEP_LOCAL_SNAPSHO
 from .image_commands import ImageCommands, promote_text, resync_text, verify_text
 from .run_records import RunRecords
 from .schedule_commands import ScheduleCommands
+from .schedule_import import RBD_SUPPORT_OPTION, ScheduleImport, import_table
 
 CommandResult = Tuple[int, str, str]
 Handler = Callable[[Any, Dict[str, Any]], CommandResult]
@@ -400,6 +401,20 @@ class Module(MgrModule):
             cmd.get('tz', '')))
         self._scheduler.schedules_changed()
         return 0, '', message
+
+    @command('mirror snapshot schedule import',
+             "Import rbd_support's mirror-snapshot schedules (every level), start times as written; "
+             "idempotent; rbd_support's own are left in place" + FORMAT_HELP,
+             perm='w')
+    def _cmd_schedule_import(self, cmd: Dict[str, Any]) -> CommandResult:
+        fmt = output.requested_format(cmd)
+        self._require_ready()
+        assert self._schedules and self._scheduler and self._local
+        importer = ScheduleImport(self._native, self._local, self._schedules.store,
+                                  lambda: self.get_module_option_ex('rbd_support', RBD_SUPPORT_OPTION))
+        rows = self._native_call(lambda native: importer.run())
+        self._scheduler.schedules_changed()
+        return 0, output.render(rows, fmt, import_table), ''
 
     @command('mirror snapshot schedule ls '
              'name=level_spec,type=CephString,req=false '
