@@ -1,6 +1,7 @@
 #include "native/delta/object_map_diff.h"
 
 #include <algorithm>
+#include <iterator>
 
 namespace mirror_snapshot {
 namespace {
@@ -34,6 +35,29 @@ std::vector<uint64_t> ObjectsThatMayDiffer(const SnapshotObjectMap* from,
   for (uint64_t i = 0; i < objects; ++i) {
     if (differs[i]) out.push_back(i);
   }
+  return out;
+}
+
+std::vector<uint64_t> ObjectsWrittenIn(const std::vector<SnapshotObjectMap>& maps) {
+  uint64_t objects = 0;
+  for (const auto& map : maps) objects = std::max(objects, map.objects);
+  std::vector<uint64_t> out;
+  for (uint64_t i = 0; i < objects; ++i) {
+    for (const auto& map : maps) {
+      const ObjectState state = map.at(i);
+      if (state == ObjectState::kExists || state == ObjectState::kPending) {
+        out.push_back(i);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<uint64_t> MergeObjectLists(const std::vector<uint64_t>& a, const std::vector<uint64_t>& b) {
+  std::vector<uint64_t> out;
+  out.reserve(a.size() + b.size());
+  std::set_union(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
   return out;
 }
 

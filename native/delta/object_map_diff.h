@@ -36,4 +36,20 @@ struct SnapshotObjectMap {
 std::vector<uint64_t> ObjectsThatMayDiffer(const SnapshotObjectMap* from,
                                            const std::vector<SnapshotObjectMap>& later);
 
+// Ascending object numbers marked written (kExists, or kPending) in any of
+// `maps`: for the snapshots up to and including `from`.
+//
+// Why: `rbd snap rollback` to a snapshot older than `from` writes that
+// snapshot's map over the head's, so an object it reverts (written after the
+// older snapshot, changed between `from` and `to`) can be kExistsClean all
+// along from `from` to `to`. Such an object was written after the older
+// snapshot, so a map from the one after it up to `from` marks it (a removed
+// snapshot's marks move to the next one): these objects are asked too.
+// (A rollback to `from` or to a later snapshot needs nothing more: what it
+// reverts is back to a state the chain from `from` describes.)
+std::vector<uint64_t> ObjectsWrittenIn(const std::vector<SnapshotObjectMap>& maps);
+
+// The sorted union of two ascending lists.
+std::vector<uint64_t> MergeObjectLists(const std::vector<uint64_t>& a, const std::vector<uint64_t>& b);
+
 }  // namespace mirror_snapshot

@@ -121,7 +121,9 @@ Result<ObjectMapCandidates> ReadObjectMapCandidates(const RadosCluster& cluster,
   HeaderReader header(&io, image_id.value(), image.spec());
 
   // The snapshots whose maps are read: `from` (its states are the start),
-  // then every snapshot after it up to `to`, in order.
+  // then every snapshot after it up to `to`, in order; and the snapshots
+  // before `from`, whose written marks stand for a rollback to one of them
+  // (ObjectsWrittenIn, object_map_diff.h).
   auto ids = header.SnapshotIds();
   if (!ids.ok()) return ids.status();
   auto has = [&](uint64_t id) { return std::binary_search(ids.value().begin(), ids.value().end(), id); };
@@ -129,10 +131,10 @@ Result<ObjectMapCandidates> ReadObjectMapCandidates(const RadosCluster& cluster,
   if (from_snap_id != 0 && !has(from_snap_id)) {
     return NotUsable(SnapName(from_snap_id) + " is not in the header any more");
   }
-  std::vector<uint64_t> wanted;
+  std::vector<uint64_t> wanted;  // ascending: the older ones, `from`, then up to `to`
   if (from_snap_id != 0) {
     for (uint64_t id : ids.value()) {
-      if (id >= from_snap_id && id <= to_snap_id) wanted.push_back(id);
+      if (id <= to_snap_id) wanted.push_back(id);
     }
   } else {
     wanted.push_back(to_snap_id);  // from nothing: only what exists at `to` matters
@@ -141,13 +143,15 @@ Result<ObjectMapCandidates> ReadObjectMapCandidates(const RadosCluster& cluster,
   std::vector<std::unique_ptr<ObjectMap>> maps;
   std::vector<SnapshotObjectMap> sized;
   for (uint64_t id : wanted) {
+    const std::string which = SnapName(id) + (id < from_snap_id ? " (older than the delta's start, kept for a "
+                                                                  "rollback to it)" : "");
     auto flags = header.Flags(id);
     if (!flags.ok()) {
       if (flags.status().code() == ENOENT) return NotUsable(SnapName(id) + " was removed during the read");
       return flags.status();
     }
     if ((flags.value() & (RBD_FLAG_OBJECT_MAP_INVALID | RBD_FLAG_FAST_DIFF_INVALID)) != 0) {
-      return NotUsable("the object map of " + SnapName(id) + " is marked invalid");
+      return NotUsable("the object map of " + which + " is marked invalid");
     }
     auto size = header.Size(id);
     if (!size.ok()) {
@@ -156,14 +160,14 @@ Result<ObjectMapCandidates> ReadObjectMapCandidates(const RadosCluster& cluster,
     }
     auto bytes = header.MapObject(id);
     if (!bytes.ok()) {
-      if (bytes.status().code() == ENOENT) return NotUsable("the object map of " + SnapName(id) + " is missing");
+      if (bytes.status().code() == ENOENT) return NotUsable("the object map of " + which + " is missing");
       return bytes.status();
     }
     auto map = ObjectMap::Decode(bytes.value());
-    if (!map.ok()) return NotUsable("the object map of " + SnapName(id) + ": " + map.status().message());
+    if (!map.ok()) return NotUsable("the object map of " + which + ": " + map.status().message());
     const uint64_t objects = (size.value() + layout.object_size - 1) / layout.object_size;
     if (map.value().size() < objects) {
-      return NotUsable("the object map of " + SnapName(id) + " covers " + std::to_string(map.value().size()) +
+      return NotUsable("the object map of " + which + " covers " + std::to_string(map.value().size()) +
                        " objects, the snapshot has " + std::to_string(objects));
     }
     maps.push_back(std::make_unique<ObjectMap>(std::move(map).value()));
@@ -171,13 +175,14 @@ Result<ObjectMapCandidates> ReadObjectMapCandidates(const RadosCluster& cluster,
   }
 
   ObjectMapCandidates out;
-  if (from_snap_id != 0) {
-    const SnapshotObjectMap from = sized.front();
-    sized.erase(sized.begin());
-    out.objects = ObjectsThatMayDiffer(&from, sized);
-  } else {
+  if (from_snap_id == 0) {
     out.objects = ObjectsThatMayDiffer(nullptr, sized);
+    return out;
   }
+  const auto from_at = std::find(wanted.begin(), wanted.end(), from_snap_id) - wanted.begin();
+  const std::vector<SnapshotObjectMap> up_to_from(sized.begin(), sized.begin() + from_at + 1);
+  const std::vector<SnapshotObjectMap> later(sized.begin() + from_at + 1, sized.end());
+  out.objects = MergeObjectLists(ObjectsThatMayDiffer(&sized[from_at], later), ObjectsWrittenIn(up_to_from));
   return out;
 }
 

@@ -215,6 +215,27 @@ TEST(ObjectMapDiff, OnlyTheSnapshotsObjectsCount) {
   EXPECT_TRUE(ObjectsThatMayDiffer(&from, {to}).empty());
 }
 
+TEST(ObjectMapDiff, ARollbackToAnOlderSnapshotIsCaughtByTheWrittenMarksUpToFrom) {
+  // U: objects 0 and 1 exist, untouched since the snapshot before U.
+  // Object 1 written after U (marked in S1's map). `rbd snap rollback` to U
+  // writes U's map over the head's; S2 copies it: object 1 clean all along
+  // from S1 to S2, though its data went back to U's.
+  const std::vector<S> u{S::kExistsClean, S::kExistsClean};
+  const std::vector<S> s1{S::kExistsClean, S::kExists};
+  const std::vector<S> s2 = u;
+  EXPECT_TRUE(Differ(&s1, {s2}).empty());  // the chain alone misses it
+  const ObjectMap u_map = Decoded(Encode(u)), s1_map = Decoded(Encode(s1));
+  EXPECT_EQ(ObjectsWrittenIn({{&u_map, 2}, {&s1_map, 2}}), (std::vector<uint64_t>{1}));
+  EXPECT_EQ(ObjectsWrittenIn({{&u_map, 2}}), (std::vector<uint64_t>{}));
+  const ObjectMap pending = Decoded(Encode({S::kNonexistent, S::kNonexistent, S::kPending}));
+  EXPECT_EQ(ObjectsWrittenIn({{&u_map, 2}, {&pending, 3}}), (std::vector<uint64_t>{2}));
+}
+
+TEST(ObjectMapDiff, MergeIsTheSortedUnion) {
+  EXPECT_EQ(MergeObjectLists({1, 4, 9}, {0, 4, 10}), (std::vector<uint64_t>{0, 1, 4, 9, 10}));
+  EXPECT_EQ(MergeObjectLists({}, {3}), (std::vector<uint64_t>{3}));
+}
+
 TEST(ObjectMapDiff, FromNothingIsWhatExistsAtTo) {
   EXPECT_EQ(Differ(nullptr, {{S::kNonexistent, S::kExistsClean, S::kExists, S::kPending}}),
             (std::vector<uint64_t>{1, 2, 3}));
