@@ -1,5 +1,6 @@
 #include "native/delta/image_delta.h"
 
+#include <cerrno>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -22,6 +23,10 @@ Result<ImageDelta> ComputeImageDelta(const RadosCluster& cluster, const RbdImage
                                      unsigned max_in_flight,
                                      const std::function<void(uint64_t, uint64_t)>& on_scanned,
                                      DeltaDiscovery discovery) {
+  if (from_snap_id != 0 && from_snap_id > to_snap_id) {
+    return Status::Error(EINVAL, "delta of '" + image.spec() + "': its start, snapshot " + std::to_string(from_snap_id) +
+                                     ", is newer than its end, snapshot " + std::to_string(to_snap_id));
+  }
   auto to_size = image.SnapshotSize(to_snap_id);
   if (!to_size.ok()) return to_size.status();
   uint64_t from_size = 0;

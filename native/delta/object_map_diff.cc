@@ -10,8 +10,8 @@ namespace {
 bool MayDiffer(ObjectState before, ObjectState after) {
   if (after == ObjectState::kNonexistent) return before != ObjectState::kNonexistent;  // removed
   if (after == ObjectState::kExists) return true;                                      // written
-  // Created, or a state that is not "untouched since": kPending (a removal
-  // under way when the snapshot was taken) counts as a change either way.
+  if (after == ObjectState::kPending) return true;  // a removal under way: pending again is a change too
+  // Created, or any other change of state but "written" -> "untouched since".
   return before != after && !(before == ObjectState::kExists && after == ObjectState::kExistsClean);
 }
 

@@ -26,6 +26,8 @@ uint64_t ReadLe(const std::string& bytes, size_t at, int width) {
   return value;
 }
 
+constexpr uint64_t kNoSnap = static_cast<uint64_t>(-2);  // CEPH_NOSNAP: the head
+
 std::string SnapIdInput(uint64_t snap_id) {
   std::string in;
   AppendLe(&in, snap_id, 8);
@@ -49,6 +51,14 @@ class HeaderReader {
     for (uint64_t i = 0; i < count; ++i) ids.push_back(ReadLe(bytes, 12 + 8 * i, 8));
     std::sort(ids.begin(), ids.end());
     return ids;
+  }
+
+  // The image's features as the header has them now (not a handle's cache).
+  Result<uint64_t> Features() {
+    auto out = Exec("get_features", SnapIdInput(kNoSnap));
+    if (!out.ok()) return out.status();
+    if (out.value().size() != 16) return Malformed("get_features");
+    return ReadLe(out.value(), 0, 8);
   }
 
   Result<uint64_t> Flags(uint64_t snap_id) {
@@ -108,17 +118,31 @@ ObjectMapCandidates NotUsable(std::string why) {
 Result<ObjectMapCandidates> ReadObjectMapCandidates(const RadosCluster& cluster, const RbdImage& image,
                                                     const ObjectLayout& layout, uint64_t from_snap_id,
                                                     uint64_t to_snap_id) {
-  uint64_t features = 0;
-  int rc = rbd_get_features(image.handle(), &features);
+  uint64_t cached_features = 0;
+  int rc = rbd_get_features(image.handle(), &cached_features);
   if (rc < 0) return Status::FromErrno(rc, "reading the features of '" + image.spec() + "'");
-  if ((features & RBD_FEATURE_OBJECT_MAP) == 0) return NotUsable("object-map is not enabled on the primary image");
-  if ((features & RBD_FEATURE_FAST_DIFF) == 0) return NotUsable("fast-diff is not enabled on the primary image");
+  if ((cached_features & RBD_FEATURE_OBJECT_MAP) == 0) {
+    return NotUsable("object-map is not enabled on the primary image");
+  }
   auto image_id = image.Id();
   if (!image_id.ok()) return image_id.status();
   auto opened = OpenHeaderObjects(cluster, image);
   if (!opened.ok()) return opened.status();
   librados::IoCtx io = std::move(opened).value();
   HeaderReader header(&io, image_id.value(), image.spec());
+  // Features from the header, before and after the maps are read: disabling
+  // fast-diff stops librbd from merging a removed snapshot's marks into the
+  // next map (and clears the invalid flags), so a disable, a removal and an
+  // enable while the maps are read would go unseen in the maps themselves.
+  auto fast_diff_on = [&]() -> Result<bool> {
+    auto features = header.Features();
+    if (!features.ok()) return features.status();
+    const uint64_t needed = RBD_FEATURE_OBJECT_MAP | RBD_FEATURE_FAST_DIFF;
+    return (features.value() & needed) == needed;
+  };
+  auto on_before = fast_diff_on();
+  if (!on_before.ok()) return on_before.status();
+  if (!on_before.value()) return NotUsable("fast-diff is not enabled on the primary image");
 
   // The snapshots whose maps are read: `from` (its states are the start),
   // then every snapshot after it up to `to`, in order; and the snapshots
@@ -172,6 +196,22 @@ Result<ObjectMapCandidates> ReadObjectMapCandidates(const RadosCluster& cluster,
     }
     maps.push_back(std::make_unique<ObjectMap>(std::move(map).value()));
     sized.push_back(SnapshotObjectMap{maps.back().get(), objects});
+  }
+
+  // Still enabled, and every map read still valid (a feature disabled and
+  // enabled again meanwhile leaves every snapshot's map flagged invalid).
+  auto on_after = fast_diff_on();
+  if (!on_after.ok()) return on_after.status();
+  if (!on_after.value()) return NotUsable("fast-diff was disabled on the primary image during the read");
+  for (uint64_t id : wanted) {
+    auto flags = header.Flags(id);
+    if (!flags.ok()) {
+      if (flags.status().code() == ENOENT) return NotUsable(SnapName(id) + " was removed during the read");
+      return flags.status();
+    }
+    if ((flags.value() & (RBD_FLAG_OBJECT_MAP_INVALID | RBD_FLAG_FAST_DIFF_INVALID)) != 0) {
+      return NotUsable("the object map of " + SnapName(id) + " was marked invalid during the read");
+    }
   }
 
   ObjectMapCandidates out;

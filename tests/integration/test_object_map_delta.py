@@ -254,3 +254,14 @@ def test_a_snapshot_taken_before_the_maps_existed_falls_back(native, images: Ima
     assert f'snapshot {s1}' in auto['full_scan_reason'], auto
     assert_same_delta(auto, full)
     assert_rebuilds(ioctx, 'img', s1, s2, auto)
+
+
+def test_a_start_newer_than_the_end_is_einval(native, images: Images, clients) -> None:
+    ioctx = clients[0].ioctx
+    create(images, 'img', '8M')
+    s1, s2 = change_between(images, ioctx, 'img', lambda image: image.write(b'e' * 4096, 0))
+    local = native.Cluster.connect(str(images.site.conf))
+    for full_scan in (False, True):
+        with pytest.raises(OSError) as error:
+            native.testing.image_delta(local, 'rbd', images.namespace, 'img', s2, s1, full_scan=full_scan)
+        assert error.value.errno == 22 and f'snapshot {s2}' in error.value.strerror
