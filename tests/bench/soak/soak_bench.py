@@ -849,6 +849,22 @@ class Soak:
                              f'| {fmt(rows[-1][key] * scale if rows[-1][key] is not None else None)} '
                              f'| {fmt(min(vals) if vals else None)} / {fmt(max(vals) if vals else None)} '
                              f'| {fmt(sl, digits)} {unit} | {target} | {"PASS" if ok else "FAIL"} |')
+            # The RSS of samples taken while every image was idle (no sync
+            # running or queued): a sample in a burst of syncs reads several
+            # MiB higher than one between bursts, and with one sample a minute
+            # at a random second that alone moves a 55-minute fit by a couple of
+            # MiB/h. Reported beside the verdict, not instead of it.
+            idle_at = {round(x['time']): x for x in self.samples if x.get('states') is not None}
+            idle = [x for x in seg if x['rss_kib'] is not None and
+                    (idle_at.get(round(x['time'])) or {}).get('states', '').startswith('idle=')
+                    and ' ' not in (idle_at.get(round(x['time'])) or {}).get('states', '')]
+            if len(idle) >= 3:
+                sl = slope([x['minute'] / 60 for x in idle], [x['rss_kib'] / 1024 for x in idle])
+                lines.append(f'| {site} | RSS (MiB), the {len(idle)} samples with every image idle '
+                             f'| {fmt(idle[0]["rss_kib"] / 1024)} | {fmt(idle[-1]["rss_kib"] / 1024)} '
+                             f'| {fmt(min(x["rss_kib"] for x in idle) / 1024)} / '
+                             f'{fmt(max(x["rss_kib"] for x in idle) / 1024)} | {fmt(sl, 2)} MiB/h '
+                             f'| (< {RSS_SLOPE_TARGET:g} MiB/h) | ({"PASS" if sl is not None and sl < RSS_SLOPE_TARGET else "FAIL"}) |')
             # What the RSS is made of: no target of its own.
             for metric, key, scale, unit, digits in (
                     ('C heap in use (MiB)', 'heap_in_use_kib', 1 / 1024, 'MiB/h', 2),
