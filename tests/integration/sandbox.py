@@ -7,7 +7,7 @@ import struct
 import subprocess
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional, Set
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD_DIR = Path(os.environ.get('MIRROR_SNAPSHOT_BUILD_DIR', REPO / 'build'))
@@ -158,6 +158,23 @@ def project_version() -> str:
 
 def stderr_lines(proc: subprocess.CompletedProcess) -> List[str]:
     return [l for l in proc.stderr.decode(errors='replace').splitlines() if l.strip()]
+
+
+def socket_inodes(pid: int) -> Set[str]:
+    """Inodes of the sockets process `pid` has open (to match /proc/net/tcp rows);
+    empty if it is gone."""
+    inodes = set()
+    try:
+        for fd in os.listdir(f'/proc/{pid}/fd'):
+            try:
+                target = os.readlink(f'/proc/{pid}/fd/{fd}')
+            except OSError:
+                continue
+            if target.startswith('socket:['):
+                inodes.add(target[8:-1])
+    except OSError:
+        pass
+    return inodes
 
 
 def wait_for(predicate, timeout: float, interval: float = 0.5, what: str = 'condition'):

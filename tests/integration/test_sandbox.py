@@ -7,7 +7,7 @@ import stat
 import time
 from pathlib import Path
 
-from sandbox import SANDBOX_DIR, Site, sandbox
+from sandbox import SANDBOX_DIR, Site, sandbox, socket_inodes
 
 DAEMONS = ('mon.a', 'mgr.x', 'mgr.y', 'osd.0', 'osd.1')
 
@@ -45,14 +45,7 @@ def test_status_reports_every_daemon_and_health() -> None:
 
 def listening_sockets(pid: int) -> list:
     """(address, port) of every TCP socket `pid` listens on (IPv4 and IPv6)."""
-    inodes = set()
-    for fd in os.listdir(f'/proc/{pid}/fd'):
-        try:
-            target = os.readlink(f'/proc/{pid}/fd/{fd}')
-        except OSError:
-            continue
-        if target.startswith('socket:['):
-            inodes.add(target[8:-1])
+    inodes = socket_inodes(pid)
     found = []
     for table, family in (('/proc/net/tcp', socket.AF_INET), ('/proc/net/tcp6', socket.AF_INET6)):
         with open(table) as f:

@@ -70,7 +70,7 @@ import rados
 import rbd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / 'integration'))
-from sandbox import BUILD_DIR, Site, purge_namespace, set_fence  # noqa: E402
+from sandbox import BUILD_DIR, Site, purge_namespace, set_fence, socket_inodes  # noqa: E402
 
 MiB = 1 << 20
 KiB = 1 << 10
@@ -97,21 +97,6 @@ def read_int_field(path: str, name: str) -> Optional[int]:
     except OSError:
         return None
     return None
-
-
-def socket_inodes(pid: int) -> Set[str]:
-    inodes = set()
-    try:
-        for fd in os.listdir(f'/proc/{pid}/fd'):
-            try:
-                target = os.readlink(f'/proc/{pid}/fd/{fd}')
-            except OSError:
-                continue
-            if target.startswith('socket:['):
-                inodes.add(target[8:-1])
-    except OSError:
-        pass
-    return inodes
 
 
 def tcp_table() -> List[Tuple[int, int, str, str]]:
