@@ -135,12 +135,16 @@ class ScheduleImport:
         rows = []
         offset = self._local_offset()
         for where, level_id, value in sources:
-            level, why_not = self._level(cluster, pools, level_id) if level_id else (None, 'not a level id')
-            for item in self._items(value):
-                rows.append(self._import_one(where, level, why_not, item, offset))
-            if not self._items(value):
+            items = self._items(value)
+            if items is None:
                 rows.append({'level': where, 'schedule': str(value)[:80], 'result': 'skipped',
                              'note': 'not a schedule list'})
+                continue
+            if not items:
+                continue  # "null" or []: what rbd_support leaves when a level's last schedule goes
+            level, why_not = self._level(cluster, pools, level_id) if level_id else (None, 'not a level id')
+            for item in items:
+                rows.append(self._import_one(where, level, why_not, item, offset))
         return rows
 
     def _import_one(self, where: str, level: Optional[Level], why_not: Optional[str], item: Dict[str, Any],
@@ -163,14 +167,18 @@ class ScheduleImport:
         return dict(row, result='added' if added else 'already scheduled', note=note)
 
     @staticmethod
-    def _items(value: Any) -> List[Dict[str, Any]]:
+    def _items(value: Any) -> Optional[List[Dict[str, Any]]]:
+        """The items of a stored JSON list; [] for "null" or an empty list;
+        None for anything else."""
         if isinstance(value, str):
             try:
                 value = json.loads(value)
             except ValueError:
-                return []
-        if not isinstance(value, list):
+                return None
+        if value is None:
             return []
+        if not isinstance(value, list):
+            return None
         return [i for i in value if isinstance(i, dict) and 'interval' in i]
 
     def _level(self, cluster: Any, pools: Dict[int, str], level_id: LevelId) -> Tuple[Optional[Level], Optional[str]]:

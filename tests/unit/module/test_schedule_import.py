@@ -97,6 +97,8 @@ def test_every_level_is_imported_once_and_what_cannot_be_is_said() -> None:
         '1/nope': rbd_support({'interval': '1d', 'start_time': None}),
         '2': rbd_support({'interval': '0m', 'start_time': None}),   # another pool's id in rbd's object
         'garbage': 'not json',
+        '1/ns2': 'null',  # what rbd_support leaves when a level's last schedule is removed
+        '1/ns3': '[]',
     }
     native.omap[('data', 'rbd_mirror_snapshot_schedule')] = {'2': rbd_support({'interval': '0m', 'start_time': None})}
     store: Dict[str, Optional[str]] = {}
@@ -133,9 +135,10 @@ def test_every_level_is_imported_once_and_what_cannot_be_is_said() -> None:
     assert 'already scheduled' in text and 'note: rbd/ns1/' in text and 'left in place' in text
 
 
-def test_nothing_to_import() -> None:
+@pytest.mark.parametrize('global_option', [None, '', 'null', '[]'])
+def test_nothing_to_import(global_option: Optional[str]) -> None:
     native = FakeNative()
     store: Dict[str, Optional[str]] = {}
     schedules = ScheduleStore(native, LocalCluster(), store.get, store.__setitem__)
-    rows = ScheduleImport(native, LocalCluster(), schedules, lambda: None, local_offset=lambda: 0).run()
+    rows = ScheduleImport(native, LocalCluster(), schedules, lambda: global_option, local_offset=lambda: 0).run()
     assert rows == [] and import_table(rows) == 'rbd_support has no mirror-snapshot schedules'
