@@ -349,15 +349,19 @@ def memory_command(site: Site, *args: str) -> Optional[Dict[str, Any]]:
     return report if report and report['heap']['available'] else None
 
 
-def heap_sample(site: Site) -> Dict[str, Optional[int]]:
+def heap_sample(site: Site, release: bool) -> Dict[str, Optional[int]]:
     """The mgr's C heap (in use / free but kept) and Python objects: what
-    tells a leak from memory glibc keeps."""
-    report = memory_command(site)
+    tells a leak from memory glibc keeps. With `release` (after the RSS was
+    read), `memory release` and the RSS it leaves: the floor the mgr goes
+    back to at each of its periodic releases, without the phase noise of
+    freed pages still resident when the sample falls between two releases."""
+    report = memory_command(site, 'release') if release else memory_command(site)
     if report is None:
-        return {'heap_in_use_kib': None, 'heap_free_kib': None, 'py_objects': None}
+        return {'heap_in_use_kib': None, 'heap_free_kib': None, 'py_objects': None, 'rss_released_kib': None}
     return {'heap_in_use_kib': report['heap']['in_use_bytes'] // 1024,
             'heap_free_kib': report['heap']['free_bytes'] // 1024,
-            'py_objects': report['python']['gc_objects']}
+            'py_objects': report['python']['gc_objects'],
+            'rss_released_kib': report['release']['rss_after_bytes'] // 1024 if release else None}
 
 
 def heap_release(site: Site) -> str:
@@ -594,7 +598,8 @@ class Soak:
                                  'mgr': mgr or '', 'pid': pid or '', 'rss_kib': s.rss_kib,
                                  'threads': s.threads, 'fds': s.fds, 'peer_sockets': s.peer_sockets,
                                  'tcp_sockets': s.tcp_sockets,
-                                 **(heap_sample(self.sites[name]) if not self.stock else {})})
+                                 **(heap_sample(self.sites[name], self.args.release_each_sample)
+                                    if not self.stock else {})})
         if self.stock:
             pid = self.stock.pid
             s = sample_process(pid, ports['site-a'], table) if pid else ProcSample()
@@ -771,7 +776,7 @@ class Soak:
 
     def write_files(self) -> None:
         keys = ['time', 'minute', 'site', 'mgr', 'pid', 'rss_kib', 'threads', 'fds', 'peer_sockets',
-                'tcp_sockets', 'heap_in_use_kib', 'heap_free_kib', 'py_objects', 'status_s', 'rp_p50', 'rp_max',
+                'tcp_sockets', 'heap_in_use_kib', 'heap_free_kib', 'py_objects', 'rss_released_kib', 'status_s', 'rp_p50', 'rp_max',
                 'states']
         with open(self.out / 'samples.csv', 'w', newline='') as f:
             w = csv.DictWriter(f, keys, extrasaction='ignore')
@@ -849,6 +854,14 @@ class Soak:
                              f'| {fmt(idle[0]["rss_kib"] / 1024)} | {fmt(idle[-1]["rss_kib"] / 1024)} '
                              f'| {fmt(min(x["rss_kib"] for x in idle) / 1024)} / '
                              f'{fmt(max(x["rss_kib"] for x in idle) / 1024)} | {fmt(sl, 2)} MiB/h '
+                             f'| (< {RSS_SLOPE_TARGET:g} MiB/h) | ({"PASS" if sl is not None and sl < RSS_SLOPE_TARGET else "FAIL"}) |')
+            # The RSS the mgr goes back to at a release (--release-each-sample).
+            released = [x for x in seg if x.get('rss_released_kib') is not None]
+            if len(released) >= 3:
+                vals = [x['rss_released_kib'] / 1024 for x in released]
+                sl = slope([x['minute'] / 60 for x in released], vals)
+                lines.append(f'| {site} | RSS right after `memory release` (MiB) | {fmt(vals[0])} | {fmt(vals[-1])} '
+                             f'| {fmt(min(vals))} / {fmt(max(vals))} | {fmt(sl, 2)} MiB/h '
                              f'| (< {RSS_SLOPE_TARGET:g} MiB/h) | ({"PASS" if sl is not None and sl < RSS_SLOPE_TARGET else "FAIL"}) |')
             # What the RSS is made of: no target of its own.
             for metric, key, scale, unit, digits in (
@@ -932,6 +945,8 @@ def main() -> int:
     p.add_argument('--writes', type=int, default=3, help='images written per round')
     p.add_argument('--namespace', default='soak')
     p.add_argument('--seed', type=int, default=17)
+    p.add_argument('--release-each-sample', action=argparse.BooleanOptionalAction, default=True,
+                   help='after reading the RSS, `memory release` and record the RSS it leaves (default on)')
     p.add_argument('--stock', action='store_true',
                    help="baseline: this module disabled, rbd_support's schedule and a stock rbd-mirror instead")
     p.add_argument('--keep', action='store_true', help='keep the images, namespace and schedule')
