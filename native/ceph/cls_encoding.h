@@ -1,14 +1,23 @@
 // Ceph's little-endian wire encoding, for the few cls_rbd calls made with
-// rados_exec (their inputs are a handful of integers and strings).
+// rados_exec (their inputs are a handful of integers and strings) and the
+// few answers and objects read without librbd.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace mirror_snapshot {
 
 inline void AppendLe(std::string* out, uint64_t value, int bytes) {
   for (int i = 0; i < bytes; ++i) out->push_back(static_cast<char>((value >> (8 * i)) & 0xff));
+}
+
+// The `width`-byte little-endian integer at `at` (the caller checked the length).
+inline uint64_t ReadLe(std::string_view bytes, size_t at, int width) {
+  uint64_t value = 0;
+  for (int i = width - 1; i >= 0; --i) value = (value << 8) | static_cast<unsigned char>(bytes[at + i]);
+  return value;
 }
 
 // A std::string or a bufferlist: u32 length, then the bytes.

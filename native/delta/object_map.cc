@@ -3,6 +3,7 @@
 #include <cerrno>
 
 #include "native/base/crc32c.h"
+#include "native/ceph/cls_encoding.h"
 
 namespace mirror_snapshot {
 namespace {
@@ -10,12 +11,6 @@ namespace {
 constexpr uint64_t kObjectsPerByte = 4;
 constexpr uint64_t kCrcBlockBytes = 4096;
 constexpr uint32_t kHeaderLength = 1 + 1 + 4 + 8;  // version, compat, struct length, object count
-
-uint64_t ReadLe(std::string_view bytes, size_t at, int width) {
-  uint64_t value = 0;
-  for (int i = width - 1; i >= 0; --i) value = (value << 8) | static_cast<unsigned char>(bytes[at + i]);
-  return value;
-}
 
 Status Invalid(const std::string& what) { return Status::Error(EINVAL, "object map: " + what); }
 

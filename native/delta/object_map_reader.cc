@@ -15,17 +15,6 @@
 namespace mirror_snapshot {
 namespace {
 
-// Not an error of the read: the maps cannot serve this delta.
-struct Unusable {
-  std::string why;
-};
-
-uint64_t ReadLe(const std::string& bytes, size_t at, int width) {
-  uint64_t value = 0;
-  for (int i = width - 1; i >= 0; --i) value = (value << 8) | static_cast<unsigned char>(bytes[at + i]);
-  return value;
-}
-
 constexpr uint64_t kNoSnap = static_cast<uint64_t>(-2);  // CEPH_NOSNAP: the head
 
 std::string SnapIdInput(uint64_t snap_id) {
@@ -107,6 +96,20 @@ class HeaderReader {
 
 std::string SnapName(uint64_t snap_id) { return "snapshot " + std::to_string(snap_id); }
 
+// Why snapshot `snap_id`'s map cannot serve, from its flags ("" when it can);
+// `which` names it in the reason. A failed Result is an I/O error.
+Result<std::string> FlagsProblem(HeaderReader& header, uint64_t snap_id, const std::string& which) {
+  auto flags = header.Flags(snap_id);
+  if (!flags.ok()) {
+    if (flags.status().code() == ENOENT) return SnapName(snap_id) + " was removed during the read";
+    return flags.status();
+  }
+  if ((flags.value() & (RBD_FLAG_OBJECT_MAP_INVALID | RBD_FLAG_FAST_DIFF_INVALID)) != 0) {
+    return "the object map of " + which + " is marked invalid";
+  }
+  return std::string();
+}
+
 ObjectMapCandidates NotUsable(std::string why) {
   ObjectMapCandidates out;
   out.why_not = std::move(why);
@@ -169,14 +172,9 @@ Result<ObjectMapCandidates> ReadObjectMapCandidates(const RadosCluster& cluster,
   for (uint64_t id : wanted) {
     const std::string which = SnapName(id) + (id < from_snap_id ? " (older than the delta's start, kept for a "
                                                                   "rollback to it)" : "");
-    auto flags = header.Flags(id);
-    if (!flags.ok()) {
-      if (flags.status().code() == ENOENT) return NotUsable(SnapName(id) + " was removed during the read");
-      return flags.status();
-    }
-    if ((flags.value() & (RBD_FLAG_OBJECT_MAP_INVALID | RBD_FLAG_FAST_DIFF_INVALID)) != 0) {
-      return NotUsable("the object map of " + which + " is marked invalid");
-    }
+    auto problem = FlagsProblem(header, id, which);
+    if (!problem.ok()) return problem.status();
+    if (!problem.value().empty()) return NotUsable(problem.value());
     auto size = header.Size(id);
     if (!size.ok()) {
       if (size.status().code() == ENOENT) return NotUsable(SnapName(id) + " was removed during the read");
@@ -204,14 +202,9 @@ Result<ObjectMapCandidates> ReadObjectMapCandidates(const RadosCluster& cluster,
   if (!on_after.ok()) return on_after.status();
   if (!on_after.value()) return NotUsable("fast-diff was disabled on the primary image during the read");
   for (uint64_t id : wanted) {
-    auto flags = header.Flags(id);
-    if (!flags.ok()) {
-      if (flags.status().code() == ENOENT) return NotUsable(SnapName(id) + " was removed during the read");
-      return flags.status();
-    }
-    if ((flags.value() & (RBD_FLAG_OBJECT_MAP_INVALID | RBD_FLAG_FAST_DIFF_INVALID)) != 0) {
-      return NotUsable("the object map of " + SnapName(id) + " was marked invalid during the read");
-    }
+    auto problem = FlagsProblem(header, id, SnapName(id));
+    if (!problem.ok()) return problem.status();
+    if (!problem.value().empty()) return NotUsable(problem.value() + " (since the read began)");
   }
 
   ObjectMapCandidates out;
