@@ -62,7 +62,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Set, Tuple
 
@@ -132,11 +132,46 @@ class ProcSample:
     fds: Optional[int] = None
     peer_sockets: Optional[int] = None
     tcp_sockets: Optional[int] = None
+    # Where the RSS lives (from /proc/<pid>/smaps), to tell a growing malloc
+    # arena from thread stacks, mmapped buffers or mapped files.
+    rss_parts: Dict[str, int] = field(default_factory=dict)
+
+
+ARENA_ALIGN = 64 << 20   # glibc's non-main arenas are 64 MiB-aligned reservations
+
+
+def rss_parts(pid: int) -> Dict[str, int]:
+    """RSS in KiB by kind of mapping: the main arena ([heap]), other malloc
+    arenas, other anonymous memory (thread stacks, mmapped chunks, Python's
+    arenas) and file mappings."""
+    parts = {'rss_heap_kib': 0, 'rss_arenas_kib': 0, 'rss_anon_kib': 0, 'rss_file_kib': 0}
+    kind = None
+    try:
+        with open(f'/proc/{pid}/smaps') as f:
+            for line in f:
+                head = line.split(None, 5)
+                if '-' in head[0] and len(head) >= 5 and not head[0].endswith(':'):
+                    start = int(head[0].split('-')[0], 16)
+                    path = head[5].strip() if len(head) > 5 else ''
+                    if path == '[heap]':
+                        kind = 'rss_heap_kib'
+                    elif path == '':
+                        kind = 'rss_arenas_kib' if start % ARENA_ALIGN == 0 else 'rss_anon_kib'
+                    elif path.startswith('['):
+                        kind = 'rss_anon_kib'
+                    else:
+                        kind = 'rss_file_kib'
+                elif head[0] == 'Rss:' and kind:
+                    parts[kind] += int(head[1])
+    except (OSError, ValueError, IndexError):
+        return {}
+    return parts
 
 
 def sample_process(pid: int, other_ports: Set[int], table) -> ProcSample:
     s = ProcSample()
     s.rss_kib = read_int_field(f'/proc/{pid}/status', 'VmRSS')
+    s.rss_parts = rss_parts(pid)
     try:
         s.threads = len(os.listdir(f'/proc/{pid}/task'))
         s.fds = len(os.listdir(f'/proc/{pid}/fd'))
@@ -597,7 +632,7 @@ class Soak:
             self.samples.append({'time': round(now, 1), 'minute': round(minute, 2), 'site': name,
                                  'mgr': mgr or '', 'pid': pid or '', 'rss_kib': s.rss_kib,
                                  'threads': s.threads, 'fds': s.fds, 'peer_sockets': s.peer_sockets,
-                                 'tcp_sockets': s.tcp_sockets,
+                                 'tcp_sockets': s.tcp_sockets, **s.rss_parts,
                                  **(heap_sample(self.sites[name], self.args.release_each_sample)
                                     if not self.stock else {})})
         if self.stock:
@@ -776,7 +811,8 @@ class Soak:
 
     def write_files(self) -> None:
         keys = ['time', 'minute', 'site', 'mgr', 'pid', 'rss_kib', 'threads', 'fds', 'peer_sockets',
-                'tcp_sockets', 'heap_in_use_kib', 'heap_free_kib', 'py_objects', 'rss_released_kib', 'status_s', 'rp_p50', 'rp_max',
+                'tcp_sockets', 'heap_in_use_kib', 'heap_free_kib', 'py_objects', 'rss_released_kib',
+                'rss_heap_kib', 'rss_arenas_kib', 'rss_anon_kib', 'rss_file_kib', 'status_s', 'rp_p50', 'rp_max',
                 'states']
         with open(self.out / 'samples.csv', 'w', newline='') as f:
             w = csv.DictWriter(f, keys, extrasaction='ignore')
@@ -867,6 +903,10 @@ class Soak:
             for metric, key, scale, unit, digits in (
                     ('C heap in use (MiB)', 'heap_in_use_kib', 1 / 1024, 'MiB/h', 2),
                     ('C heap free, kept (MiB)', 'heap_free_kib', 1 / 1024, 'MiB/h', 2),
+                    ('RSS in the main arena, [heap] (MiB)', 'rss_heap_kib', 1 / 1024, 'MiB/h', 2),
+                    ('RSS in other malloc arenas (MiB)', 'rss_arenas_kib', 1 / 1024, 'MiB/h', 2),
+                    ('RSS in other anonymous memory: stacks, mmapped chunks (MiB)', 'rss_anon_kib', 1 / 1024, 'MiB/h', 2),
+                    ('RSS in file mappings (MiB)', 'rss_file_kib', 1 / 1024, 'MiB/h', 2),
                     ('Python objects', 'py_objects', 1, '/h', 0)):
                 vals = [s[key] * scale for s in seg if s.get(key) is not None]
                 if vals:
