@@ -6,11 +6,15 @@
 
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "native/ceph/rbd_image.h"
 #include "native/delta/image_delta.h"
+#include "native/journal/journal_entry.h"
+#include "native/journal/journal_event.h"
 #include "native/python/bindings.h"
 #include "native/python/convert.h"
 #include "native/python/errors.h"
@@ -39,6 +43,54 @@ class PreparedSnapshotOfImage {
   RbdImage image_;
   PreparedSnapshot prepared_;
 };
+
+py::bytes Bytes(std::string_view view) { return py::bytes(view.data(), view.size()); }
+
+// A decoded librbd journal event as a dict: type, type_name, version,
+// timestamp ([seconds, nanoseconds] or None) and the event's own fields.
+py::dict EventToDict(const JournalEvent& event) {
+  py::dict d;
+  d["type"] = event.type;
+  d["type_name"] = JournalEventTypeName(event.type);
+  d["version"] = event.version;
+  d["timestamp"] = event.timestamp ? py::object(py::make_tuple(event.timestamp->seconds, event.timestamp->nanoseconds))
+                                   : py::object(py::none());
+  std::visit([&](const auto& e) {
+    using E = std::decay_t<decltype(e)>;
+    if constexpr (std::is_same_v<E, AioWriteEvent>) {
+      d["offset"] = e.offset; d["length"] = e.length; d["data"] = Bytes(e.data);
+    } else if constexpr (std::is_same_v<E, AioDiscardEvent>) {
+      d["offset"] = e.offset; d["length"] = e.length; d["granularity_bytes"] = e.granularity_bytes;
+    } else if constexpr (std::is_same_v<E, AioWriteSameEvent>) {
+      d["offset"] = e.offset; d["length"] = e.length; d["data"] = Bytes(e.pattern);
+    } else if constexpr (std::is_same_v<E, AioCompareAndWriteEvent>) {
+      d["offset"] = e.offset; d["length"] = e.length; d["compare_data"] = Bytes(e.compare_data);
+      d["data"] = Bytes(e.write_data);
+    } else if constexpr (std::is_same_v<E, OpFinishEvent>) {
+      d["op_tid"] = e.op_tid; d["result"] = e.result;
+    } else if constexpr (std::is_same_v<E, SnapEvent>) {
+      d["op_tid"] = e.op_tid; d["snap_name"] = e.snap_name; d["snap_namespace"] = e.snap_namespace.type;
+    } else if constexpr (std::is_same_v<E, SnapRenameEvent>) {
+      d["op_tid"] = e.op_tid; d["snap_id"] = e.snap_id; d["src_snap_name"] = e.src_snap_name;
+      d["dst_snap_name"] = e.dst_snap_name;
+    } else if constexpr (std::is_same_v<E, RenameEvent>) {
+      d["op_tid"] = e.op_tid; d["image_name"] = e.image_name;
+    } else if constexpr (std::is_same_v<E, ResizeEvent>) {
+      d["op_tid"] = e.op_tid; d["size"] = e.size;
+    } else if constexpr (std::is_same_v<E, FlattenEvent>) {
+      d["op_tid"] = e.op_tid;
+    } else if constexpr (std::is_same_v<E, SnapLimitEvent>) {
+      d["op_tid"] = e.op_tid; d["limit"] = e.limit;
+    } else if constexpr (std::is_same_v<E, UpdateFeaturesEvent>) {
+      d["op_tid"] = e.op_tid; d["features"] = e.features; d["enabled"] = e.enabled;
+    } else if constexpr (std::is_same_v<E, MetadataSetEvent>) {
+      d["op_tid"] = e.op_tid; d["key"] = e.key; d["value"] = e.value;
+    } else if constexpr (std::is_same_v<E, MetadataRemoveEvent>) {
+      d["op_tid"] = e.op_tid; d["key"] = e.key;
+    }
+  }, event.body);
+  return d;
+}
 
 }  // namespace
 
@@ -111,6 +163,29 @@ void BindTesting(py::module_& m) {
         },
         py::arg("cluster"), py::arg("pool"), py::arg("ns"), py::arg("name"), py::arg("object_nos"),
         "Mark objects as existing in an image's object map (see native/replica/object_map_marker.h).");
+  m.def("parse_journal_object",
+        [](py::bytes data, uint64_t start) {
+          const std::string bytes = data;
+          const auto parsed = Unwrap(ParseJournalObject(bytes, start));
+          py::list entries;
+          for (const auto& e : parsed.entries) {
+            py::dict entry;
+            entry["tag_tid"] = e.tag_tid; entry["entry_tid"] = e.entry_tid; entry["offset"] = e.offset;
+            entry["payload"] = Bytes(e.payload);
+            entries.append(entry);
+          }
+          py::dict out;
+          out["entries"] = entries; out["end"] = parsed.end; out["incomplete_tail"] = parsed.incomplete_tail;
+          return out;
+        },
+        py::arg("data"), py::arg("start") = 0,
+        "The entries of a journal data object's bytes from offset `start` (see native/journal/journal_entry.h).");
+  m.def("decode_journal_event",
+        [](py::bytes payload) {
+          const std::string bytes = payload;
+          return EventToDict(Unwrap(DecodeJournalEvent(bytes)));
+        },
+        py::arg("payload"), "The librbd event of a journal entry's payload (see native/journal/journal_event.h).");
 }
 
 }  // namespace mirror_snapshot::binding
