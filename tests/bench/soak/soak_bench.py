@@ -392,10 +392,13 @@ def heap_sample(site: Site, release: bool) -> Dict[str, Optional[int]]:
     freed pages still resident when the sample falls between two releases."""
     report = memory_command(site, 'release') if release else memory_command(site)
     if report is None:
-        return {'heap_in_use_kib': None, 'heap_free_kib': None, 'py_objects': None, 'rss_released_kib': None}
+        return {'heap_in_use_kib': None, 'heap_free_kib': None, 'py_objects': None, 'py_blocks': None,
+                'rss_released_kib': None}
     return {'heap_in_use_kib': report['heap']['in_use_bytes'] // 1024,
             'heap_free_kib': report['heap']['free_bytes'] // 1024,
             'py_objects': report['python']['gc_objects'],
+            # pymalloc blocks of every interpreter of the process: all mgr modules
+            'py_blocks': report['python']['allocated_blocks'],
             'rss_released_kib': report['release']['rss_after_bytes'] // 1024 if release else None}
 
 
@@ -811,7 +814,7 @@ class Soak:
 
     def write_files(self) -> None:
         keys = ['time', 'minute', 'site', 'mgr', 'pid', 'rss_kib', 'threads', 'fds', 'peer_sockets',
-                'tcp_sockets', 'heap_in_use_kib', 'heap_free_kib', 'py_objects', 'rss_released_kib',
+                'tcp_sockets', 'heap_in_use_kib', 'heap_free_kib', 'py_objects', 'py_blocks', 'rss_released_kib',
                 'rss_heap_kib', 'rss_arenas_kib', 'rss_anon_kib', 'rss_file_kib', 'status_s', 'rp_p50', 'rp_max',
                 'states']
         with open(self.out / 'samples.csv', 'w', newline='') as f:
@@ -907,7 +910,8 @@ class Soak:
                     ('RSS in other malloc arenas (MiB)', 'rss_arenas_kib', 1 / 1024, 'MiB/h', 2),
                     ('RSS in other anonymous memory: stacks, mmapped chunks (MiB)', 'rss_anon_kib', 1 / 1024, 'MiB/h', 2),
                     ('RSS in file mappings (MiB)', 'rss_file_kib', 1 / 1024, 'MiB/h', 2),
-                    ('Python objects', 'py_objects', 1, '/h', 0)):
+                    ('Python objects', 'py_objects', 1, '/h', 0),
+                    ('pymalloc blocks, every mgr module', 'py_blocks', 1, '/h', 0)):
                 vals = [s[key] * scale for s in seg if s.get(key) is not None]
                 if vals:
                     xs = [s['minute'] / 60 for s in seg if s.get(key) is not None]
