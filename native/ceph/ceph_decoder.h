@@ -18,6 +18,9 @@ class CephDecoder {
   // `base` is the offset of bytes[0] in whatever the caller reports
   // positions in (an object, an entry), for the error text.
   explicit CephDecoder(std::string_view bytes, uint64_t base = 0) : bytes_(bytes), base_(base) {}
+  // The decoder keeps a view of its bytes: a temporary string would be gone
+  // before the first read.
+  explicit CephDecoder(std::string&& temporary, uint64_t base = 0) = delete;
 
   bool U8(uint8_t* v) { return Fixed(v, 1); }
   bool U32(uint32_t* v) { return Fixed(v, 4); }

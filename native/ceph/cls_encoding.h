@@ -26,6 +26,14 @@ inline void AppendBytes(std::string* out, const std::string& bytes) {
   *out += bytes;
 }
 
+// A versioned struct (Ceph's ENCODE_START(version, compat)): u8 version,
+// u8 compat, u32 length, then the payload.
+inline void AppendVersioned(std::string* out, uint8_t version, uint8_t compat, const std::string& payload) {
+  AppendLe(out, version, 1);
+  AppendLe(out, compat, 1);
+  AppendBytes(out, payload);
+}
+
 // The input of cls_rbd's metadata_set for one key: map<string, bufferlist>.
 inline std::string MetadataSetInput(const std::string& key, const std::string& value) {
   std::string in;

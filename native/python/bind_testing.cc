@@ -11,10 +11,13 @@
 #include <variant>
 #include <vector>
 
+#include "native/ceph/data_objects.h"
 #include "native/ceph/rbd_image.h"
 #include "native/delta/image_delta.h"
 #include "native/journal/journal_entry.h"
 #include "native/journal/journal_event.h"
+#include "native/journal/journal_header.h"
+#include "native/journal/journal_records.h"
 #include "native/python/bindings.h"
 #include "native/python/convert.h"
 #include "native/python/errors.h"
@@ -42,6 +45,91 @@ class PreparedSnapshotOfImage {
   IoCtx io_;
   RbdImage image_;
   PreparedSnapshot prepared_;
+};
+
+// An image's journal header, for tests of registration and commits.
+class JournalHeaderOfImage {
+ public:
+  JournalHeaderOfImage(const RadosCluster& cluster, const std::string& pool, const std::string& ns,
+                       const std::string& name)
+      : header_(Open(cluster, pool, ns, name)) {}
+
+  py::dict State() {
+    const JournalLayout& layout = header_.layout();
+    const JournalSets sets = Unwrap(header_.Sets());
+    py::list clients;
+    for (const auto& client : Unwrap(header_.Clients())) clients.append(ClientToDict(client));
+    py::dict d;
+    d["order"] = layout.order;
+    d["splay_width"] = layout.splay_width;
+    d["pool_id"] = layout.pool_id;
+    d["minimum_set"] = sets.minimum;
+    d["active_set"] = sets.active;
+    d["clients"] = clients;
+    return d;
+  }
+  py::dict Client(const std::string& id) { return ClientToDict(Unwrap(header_.Client(id))); }
+  void RegisterMirrorPeer(const std::string& id, const std::string& local_image_id) {
+    Check(header_.Register(id, EncodeMirrorPeerClientData(local_image_id, JournalMirrorPeerState::kReplaying)));
+  }
+  void Register(const std::string& id, py::bytes data) { Check(header_.Register(id, std::string(data))); }
+  void Unregister(const std::string& id) { Check(header_.Unregister(id)); }
+  void Commit(const std::string& id, const std::vector<std::tuple<uint64_t, uint64_t, uint64_t>>& positions) {
+    JournalCommitPosition position;
+    for (const auto& [object_number, tag_tid, entry_tid] : positions) {
+      position.push_back({object_number, tag_tid, entry_tid});
+    }
+    Check(header_.Commit(id, position));
+  }
+  py::list Tags(const std::string& client_id) {
+    py::list tags;
+    for (const auto& tag : Unwrap(header_.Tags(client_id, std::nullopt))) {
+      const auto data = Unwrap(DecodeJournalTagData(tag.data));
+      py::dict d;
+      d["tid"] = tag.tid;
+      d["tag_class"] = tag.tag_class;
+      d["mirror_uuid"] = data.mirror_uuid;
+      d["predecessor"] = py::make_tuple(data.predecessor_mirror_uuid, data.predecessor_commit_valid,
+                                        data.predecessor_tag_tid, data.predecessor_entry_tid);
+      tags.append(d);
+    }
+    return tags;
+  }
+  std::string DataObjectName(uint64_t n) const { return header_.DataObjectName(n); }
+
+ private:
+  static JournalHeader Open(const RadosCluster& cluster, const std::string& pool, const std::string& ns,
+                            const std::string& name) {
+    IoCtx io = OpenPool(cluster, pool, ns);
+    auto image = Unwrap(RbdImage::OpenByName(io, name));
+    const std::string spec = pool + "/" + (ns.empty() ? "" : ns + "/") + name;
+    return Unwrap(JournalHeader::Open(Unwrap(OpenHeaderObjects(cluster, image)), Unwrap(image.Id()), spec));
+  }
+
+  static py::dict ClientToDict(const JournalClient& client) {
+    py::dict d;
+    d["id"] = client.id;
+    d["state"] = client.state == JournalClientState::kConnected ? "connected" : "disconnected";
+    py::list positions;
+    for (const auto& p : client.commit_position) {
+      positions.append(py::make_tuple(p.object_number, p.tag_tid, p.entry_tid));
+    }
+    d["commit_position"] = positions;
+    auto data = DecodeJournalClientData(client.data);
+    if (data.ok()) {
+      py::dict meta;
+      meta["type"] = data.value().type;
+      meta["tag_class"] = data.value().tag_class;
+      meta["image_id"] = data.value().image_id;
+      meta["mirror_peer_state"] = data.value().mirror_peer_state;
+      d["data"] = meta;
+    } else {
+      d["data"] = py::none();
+    }
+    return d;
+  }
+
+  JournalHeader header_;
 };
 
 py::bytes Bytes(std::string_view view) { return py::bytes(view.data(), view.size()); }
@@ -163,6 +251,22 @@ void BindTesting(py::module_& m) {
         },
         py::arg("cluster"), py::arg("pool"), py::arg("ns"), py::arg("name"), py::arg("object_nos"),
         "Mark objects as existing in an image's object map (see native/replica/object_map_marker.h).");
+  py::class_<JournalHeaderOfImage>(m, "JournalHeader")
+      .def(py::init<const RadosCluster&, const std::string&, const std::string&, const std::string&>(),
+           py::arg("cluster"), py::arg("pool"), py::arg("ns"), py::arg("name"),
+           py::call_guard<py::gil_scoped_release>(),
+           "An image's journal header (see native/journal/journal_header.h).")
+      .def("state", &JournalHeaderOfImage::State, "Layout, object sets and clients (their data decoded).")
+      .def("client", &JournalHeaderOfImage::Client, py::arg("id"))
+      .def("register_mirror_peer", &JournalHeaderOfImage::RegisterMirrorPeer, py::arg("id"),
+           py::arg("local_image_id"), py::call_guard<py::gil_scoped_release>())
+      .def("register", &JournalHeaderOfImage::Register, py::arg("id"), py::arg("data"))
+      .def("unregister", &JournalHeaderOfImage::Unregister, py::arg("id"),
+           py::call_guard<py::gil_scoped_release>())
+      .def("commit", &JournalHeaderOfImage::Commit, py::arg("id"), py::arg("positions"),
+           py::call_guard<py::gil_scoped_release>())
+      .def("tags", &JournalHeaderOfImage::Tags, py::arg("client_id"))
+      .def("data_object_name", &JournalHeaderOfImage::DataObjectName, py::arg("object_number"));
   m.def("parse_journal_object",
         [](py::bytes data, uint64_t start) {
           const std::string bytes = data;

@@ -12,12 +12,6 @@
 
 namespace mirror_snapshot::testing {
 
-inline void AppendStruct(std::string* out, uint8_t version, uint8_t compat, const std::string& payload) {
-  AppendLe(out, version, 1);
-  AppendLe(out, compat, 1);
-  AppendBytes(out, payload);
-}
-
 class EventWriter {
  public:
   explicit EventWriter(JournalEventType type, uint8_t version = 5) : type_(static_cast<uint32_t>(type)), version_(version) {
@@ -32,7 +26,7 @@ class EventWriter {
     std::string ns;
     AppendLe(&ns, type, 4);
     ns += body;
-    AppendStruct(&fields_, 1, 1, ns);
+    AppendVersioned(&fields_, 1, 1, ns);
     return *this;
   }
   EventWriter& Raw(std::string_view v) { fields_.append(v); return *this; }
@@ -40,12 +34,12 @@ class EventWriter {
   // The payload; `seconds` = 0 and version >= 4 still writes the trailer.
   std::string Payload(uint32_t seconds = 1700000000, uint32_t nanoseconds = 0) const {
     std::string out;
-    AppendStruct(&out, version_, 1, fields_);
+    AppendVersioned(&out, version_, 1, fields_);
     if (version_ >= 4) {
       std::string meta;
       AppendLe(&meta, seconds, 4);
       AppendLe(&meta, nanoseconds, 4);
-      AppendStruct(&out, 1, 1, meta);
+      AppendVersioned(&out, 1, 1, meta);
     }
     return out;
   }

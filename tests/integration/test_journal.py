@@ -1,16 +1,19 @@
-"""The journal decoder (native/journal/) against journals a real librbd
-wrote: the entries our parser finds in the journal's data objects are, in
-replay order, exactly the entries `rbd journal export` reads through
+"""native/journal/ against journals a real librbd wrote and reads.
+
+The decoder: the entries our parser finds in the journal's data objects
+are, in replay order, exactly the entries `rbd journal export` reads through
 libjournal (same tags, same payload bytes, same event types), and the events
-decode to the operations that were run."""
+decode to the operations that were run. The header: a client registered by
+us is one librbd and the rbd CLI accept (mirroring can be disabled with it
+there), its commits are seen, and unregistering takes it away."""
 import base64
 import json
 import struct
 from pathlib import Path
 from typing import Dict, List, Tuple
 
+import pytest
 import rados
-import rbd
 
 from replication import Client
 from sandbox import Images
@@ -131,3 +134,90 @@ def test_entries_written_by_librbd_match_rbd_journal_export(native, images: Imag
     finished = {(f['op_tid'], f['result']) for f in by_type['OpFinish']}
     assert all((op['op_tid'], 0) in finished for op in ops), (ops, finished)
     assert by_type['AioFlush']
+
+
+def rbd_journal_status(images: Images, name: str) -> Dict:
+    return json.loads(images.site.rbd('journal', 'status', '--pool', images.pool, '--namespace', images.namespace,
+                                      '--image', name, '--format', 'json').stdout)
+
+
+def test_a_registered_mirror_peer_is_a_client_librbd_accepts(native, images: Images) -> None:
+    spec = journaled_image(images, 'registered')
+    images.site.rbd('mirror', 'image', 'enable', spec, 'journal')
+    cluster = native.Cluster.connect(str(images.site.conf))
+    header = native.testing.JournalHeader(cluster, images.pool, images.namespace, 'registered')
+    state = header.state()
+    assert (state['order'], state['splay_width'], state['pool_id']) == (24, 4, -1)
+    assert state['minimum_set'] == 0 and state['active_set'] == 0
+    own = [c for c in state['clients'] if c['id'] == '']
+    assert own and own[0]['data']['type'] == 0, state['clients']   # librbd's own client: ImageClientMeta
+    assert header.data_object_name(5) == f'journal_data.{rados_pool_id(images)}.{image_id(images, "registered")}.5'
+
+    header.register_mirror_peer('replayer-test', 'local-image-id')
+    with pytest.raises(OSError) as again:
+        header.register_mirror_peer('replayer-test', 'local-image-id')
+    assert again.value.errno == 17 and "client 'replayer-test' is registered already" in str(again.value)
+    mine = header.client('replayer-test')
+    assert mine['data'] == {'type': 1, 'tag_class': 0, 'image_id': 'local-image-id', 'mirror_peer_state': 1}
+    assert mine['state'] == 'connected'
+    listed = {c['id']: c for c in rbd_journal_status(images, 'registered')['registered_clients']}
+    assert 'replayer-test' in listed and listed['replayer-test']['state'] == 'connected'
+
+    # A write makes a tag and entries; a commit of its position is what the CLI reads back.
+    client = Client(images.site, images.namespace)
+    try:
+        with client.image('registered') as image:
+            image.write(b'x' * 4096, 0)
+    finally:
+        client.close()
+    tags = header.tags('replayer-test')
+    assert tags and tags[-1]['mirror_uuid'] == '', tags    # the local primary owns the journal
+    header.commit('replayer-test', [(0, tags[-1]['tid'], 0)])
+    listed = {c['id']: c for c in rbd_journal_status(images, 'registered')['registered_clients']}
+    assert listed['replayer-test']['commit_position']['object_positions'] == [
+        {'object_number': 0, 'tag_tid': tags[-1]['tid'], 'entry_tid': 0}]
+
+    # librbd decodes every client's data when mirroring is disabled, and
+    # unregisters the mirror peers among them: ours is read as one.
+    images.site.rbd('mirror', 'image', 'disable', spec)
+    images.site.rbd('mirror', 'image', 'enable', spec, 'journal')
+    header = native.testing.JournalHeader(cluster, images.pool, images.namespace, 'registered')
+    assert 'replayer-test' not in {c['id'] for c in header.state()['clients']}
+    header.register_mirror_peer('replayer-test', 'local-image-id')
+    header.unregister('replayer-test')
+    assert 'replayer-test' not in {c['id'] for c in rbd_journal_status(images, 'registered')['registered_clients']}
+    with pytest.raises(OSError) as gone:
+        header.unregister('replayer-test')
+    assert gone.value.errno == 2
+
+
+def test_garbage_client_data_is_what_librbd_refuses(native, images: Images) -> None:
+    """The check above can fail: a client whose data librbd cannot decode
+    makes `rbd mirror image disable` fail."""
+    spec = journaled_image(images, 'garbage')
+    images.site.rbd('mirror', 'image', 'enable', spec, 'journal')
+    cluster = native.Cluster.connect(str(images.site.conf))
+    header = native.testing.JournalHeader(cluster, images.pool, images.namespace, 'garbage')
+    header.register('garbage-client', b'\xff\xff not client data')
+    try:
+        proc = images.site.rbd('mirror', 'image', 'disable', spec, check=False)
+        assert proc.returncode != 0, proc.stdout
+    finally:
+        header.unregister('garbage-client')
+
+
+def rados_pool_id(images: Images) -> int:
+    client = Client(images.site, images.namespace)
+    try:
+        return client.ioctx.get_pool_id()
+    finally:
+        client.close()
+
+
+def image_id(images: Images, name: str) -> str:
+    client = Client(images.site, images.namespace)
+    try:
+        with client.image(name) as image:
+            return image.id()
+    finally:
+        client.close()
