@@ -17,6 +17,7 @@
 #include "native/journal/journal_entry.h"
 #include "native/journal/journal_event.h"
 #include "native/journal/journal_header.h"
+#include "native/journal/journal_reader.h"
 #include "native/journal/journal_records.h"
 #include "native/python/bindings.h"
 #include "native/python/convert.h"
@@ -47,12 +48,31 @@ class PreparedSnapshotOfImage {
   PreparedSnapshot prepared_;
 };
 
+py::bytes Bytes(std::string_view view) { return py::bytes(view.data(), view.size()); }
+
 // An image's journal header, for tests of registration and commits.
 class JournalHeaderOfImage {
  public:
   JournalHeaderOfImage(const RadosCluster& cluster, const std::string& pool, const std::string& ns,
                        const std::string& name)
-      : header_(Open(cluster, pool, ns, name)) {}
+      : JournalHeaderOfImage(Open(cluster, pool, ns, name)) {}
+
+  py::dict ReadUncommitted(const std::string& client_id) {
+    JournalReader reader(&header_, data_io_);
+    const auto read = Unwrap(WithoutGil([&] { return reader.ReadUncommitted(client_id); }));
+    py::list entries;
+    for (const auto& e : read.sequence.entries) {
+      entries.append(py::make_tuple(e.entry.tag_tid, e.entry.entry_tid, e.object_number, Bytes(e.entry.payload)));
+    }
+    py::dict d;
+    d["entries"] = entries;
+    d["waiting"] = read.sequence.waiting;
+    d["skipped_stale"] = read.sequence.skipped_stale;
+    d["objects_read"] = read.objects_read;
+    d["position_after"] = Positions(
+        CommitPositionAfter(read.committed, read.sequence.entries, header_.layout().splay_width));
+    return d;
+  }
 
   py::dict State() {
     const JournalLayout& layout = header_.layout();
@@ -98,23 +118,17 @@ class JournalHeaderOfImage {
   std::string DataObjectName(uint64_t n) const { return header_.DataObjectName(n); }
 
  private:
-  static JournalHeader Open(const RadosCluster& cluster, const std::string& pool, const std::string& ns,
-                            const std::string& name) {
-    IoCtx io = OpenPool(cluster, pool, ns);
-    auto image = Unwrap(RbdImage::OpenByName(io, name));
-    const std::string spec = pool + "/" + (ns.empty() ? "" : ns + "/") + name;
-    return Unwrap(JournalHeader::Open(Unwrap(OpenHeaderObjects(cluster, image)), Unwrap(image.Id()), spec));
+  static py::list Positions(const JournalCommitPosition& position) {
+    py::list positions;
+    for (const auto& p : position) positions.append(py::make_tuple(p.object_number, p.tag_tid, p.entry_tid));
+    return positions;
   }
 
   static py::dict ClientToDict(const JournalClient& client) {
     py::dict d;
     d["id"] = client.id;
     d["state"] = client.state == JournalClientState::kConnected ? "connected" : "disconnected";
-    py::list positions;
-    for (const auto& p : client.commit_position) {
-      positions.append(py::make_tuple(p.object_number, p.tag_tid, p.entry_tid));
-    }
-    d["commit_position"] = positions;
+    d["commit_position"] = Positions(client.commit_position);
     auto data = DecodeJournalClientData(client.data);
     if (data.ok()) {
       py::dict meta;
@@ -129,10 +143,30 @@ class JournalHeaderOfImage {
     return d;
   }
 
-  JournalHeader header_;
-};
+  struct Opened {
+    JournalHeader header;
+    librados::IoCtx data_io;
+  };
+  explicit JournalHeaderOfImage(Opened opened)
+      : header_(std::move(opened.header)), data_io_(std::move(opened.data_io)) {}
 
-py::bytes Bytes(std::string_view view) { return py::bytes(view.data(), view.size()); }
+  // The image is closed again before this returns: the header needs only its
+  // pool and id. (Held open, read-write, its close waited forever once a
+  // client of the test had taken its exclusive lock, in a destructor that
+  // runs with the GIL.)
+  static Opened Open(const RadosCluster& cluster, const std::string& pool, const std::string& ns,
+                     const std::string& name) {
+    IoCtx io = OpenPool(cluster, pool, ns);
+    auto image = Unwrap(RbdImage::OpenByName(io, name));
+    auto header = Unwrap(JournalHeader::Open(Unwrap(OpenHeaderObjects(cluster, image)), Unwrap(image.Id()),
+                                             image.spec()));
+    auto data_io = Unwrap(OpenJournalDataObjects(cluster, image, header.layout()));
+    return {std::move(header), std::move(data_io)};
+  }
+
+  JournalHeader header_;
+  librados::IoCtx data_io_;
+};
 
 // A decoded librbd journal event as a dict: type, type_name, version,
 // timestamp ([seconds, nanoseconds] or None) and the event's own fields.
@@ -266,7 +300,9 @@ void BindTesting(py::module_& m) {
       .def("commit", &JournalHeaderOfImage::Commit, py::arg("id"), py::arg("positions"),
            py::call_guard<py::gil_scoped_release>())
       .def("tags", &JournalHeaderOfImage::Tags, py::arg("client_id"))
-      .def("data_object_name", &JournalHeaderOfImage::DataObjectName, py::arg("object_number"));
+      .def("data_object_name", &JournalHeaderOfImage::DataObjectName, py::arg("object_number"))
+      .def("read_uncommitted", &JournalHeaderOfImage::ReadUncommitted, py::arg("client_id"),
+           "The entries the client has not committed, in replay order (see native/journal/journal_reader.h).");
   m.def("parse_journal_object",
         [](py::bytes data, uint64_t start) {
           const std::string bytes = data;

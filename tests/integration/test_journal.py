@@ -32,9 +32,10 @@ def encoded(b: bytes) -> bytes:
 CLI_CLIENT_DATA = bytes([2, 1, 4, 0, 0, 0, 2, 0, 0, 0])
 
 
-def journaled_image(images: Images, name: str) -> str:
+def journaled_image(images: Images, name: str, *journal_options: str) -> str:
     spec = images.spec(name)
-    images.site.rbd('create', '--size', '64M', '--image-feature', 'layering,exclusive-lock,journaling', spec)
+    images.site.rbd('create', '--size', '64M', '--image-feature', 'layering,exclusive-lock,journaling',
+                    *journal_options, spec)
     images.created.append(spec)
     return spec
 
@@ -189,6 +190,48 @@ def test_a_registered_mirror_peer_is_a_client_librbd_accepts(native, images: Ima
     with pytest.raises(OSError) as gone:
         header.unregister('replayer-test')
     assert gone.value.errno == 2
+
+
+def test_the_reader_returns_what_a_client_has_not_committed_in_replay_order(native, images: Images,
+                                                                            tmp_path: Path) -> None:
+    # Small journal objects and two of them per set: the writes fill many sets.
+    spec = journaled_image(images, 'read', '--journal-object-size', '64K', '--journal-splay-width', '2')
+    images.site.rbd('mirror', 'image', 'enable', spec, 'journal')
+    cluster = native.Cluster.connect(str(images.site.conf))
+    header = native.testing.JournalHeader(cluster, images.pool, images.namespace, 'read')
+    header.register_mirror_peer('reader-test', 'local-image-id')
+    client = Client(images.site, images.namespace)
+    try:
+        with client.image('read') as image:
+            for i in range(40):
+                image.write(bytes([i]) * 20000, i * 65536)
+            image.create_snap('s1')
+            image.resize(48 * MiB)
+        with client.image('read') as image:        # a second open: a new tag
+            image.write(b'second owner', 0)
+
+        first = header.read_uncommitted('reader-test')
+        assert not first['waiting'] and first['skipped_stale'] == 0
+        exported_entries = exported(images, 'read', tmp_path / 'export.txt')
+        assert [(tag, payload) for tag, _, payload in exported_entries] == \
+            [(tag, payload) for tag, _, _, payload in first['entries']]
+        tags = {tag for tag, _, _, _ in first['entries']}
+        assert len(tags) >= 2, tags
+        assert max(obj for _, _, obj, _ in first['entries']) >= 8   # entries from several object sets
+
+        header.commit('reader-test', first['position_after'])
+        assert header.client('reader-test')['commit_position'] == first['position_after']
+        assert header.read_uncommitted('reader-test')['entries'] == []
+
+        with client.image('read') as image:
+            image.write(b'after the commit', 4096)
+        after = header.read_uncommitted('reader-test')
+        writes = [native.testing.decode_journal_event(p) for _, _, _, p in after['entries']]
+        assert [(w['offset'], w['data']) for w in writes if w['type_name'] == 'AioWrite'] == \
+            [(4096, b'after the commit')]
+    finally:
+        client.close()
+        header.unregister('reader-test')
 
 
 def test_garbage_client_data_is_what_librbd_refuses(native, images: Images) -> None:

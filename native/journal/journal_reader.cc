@@ -1,0 +1,83 @@
+#include "native/journal/journal_reader.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <map>
+
+namespace mirror_snapshot {
+namespace {
+
+std::string ToString(const librados::bufferlist& bl) {
+  std::string out;
+  out.reserve(bl.length());
+  for (const auto& ptr : bl.buffers()) out.append(ptr.c_str(), ptr.length());
+  return out;
+}
+
+}  // namespace
+
+Result<librados::IoCtx> OpenJournalDataObjects(const RadosCluster& cluster, const RbdImage& image,
+                                               const JournalLayout& layout) {
+  librados::Rados rados;
+  librados::Rados::from_rados_t(cluster.handle(), rados);
+  librados::IoCtx io;
+  const bool own_pool = layout.pool_id >= 0 && layout.pool_id != image.pool_id();
+  const int rc = rados.ioctx_create2(own_pool ? layout.pool_id : image.pool_id(), io);
+  if (rc < 0) return Status::FromErrno(rc, "opening the journal pool of '" + image.spec() + "'");
+  io.set_namespace(own_pool ? "" : image.ns());
+  return io;
+}
+
+Result<UncommittedEntries> JournalReader::ReadUncommitted(const std::string& client_id) {
+  UncommittedEntries out;
+  auto client = header_->Client(client_id);
+  if (!client.ok()) return client.status();
+  out.committed = client.value().commit_position;
+  auto sets = header_->Sets();
+  if (!sets.ok()) return sets.status();
+  out.sets = sets.value();
+  auto tag_list = header_->Tags(client_id, std::nullopt);
+  if (!tag_list.ok()) return tag_list.status();
+  std::map<uint64_t, JournalTagData> tags;
+  for (const auto& tag : tag_list.value()) {
+    auto data = DecodeJournalTagData(tag.data);
+    if (!data.ok()) return data.status();
+    tags.emplace(tag.tid, data.value());
+  }
+
+  const uint64_t width = header_->layout().splay_width;
+  uint64_t first_set = out.sets.minimum;
+  if (!out.committed.empty()) {
+    uint64_t oldest = out.committed.front().object_number;
+    for (const auto& p : out.committed) oldest = std::min(oldest, p.object_number);
+    first_set = std::max(first_set, oldest / width);
+  }
+  const uint64_t object_bytes = 2ull << header_->layout().order;  // libjournal reads twice the soft cap
+  std::vector<SequencedEntry> entries;
+  for (uint64_t set = first_set; set <= out.sets.active; ++set) {
+    for (uint64_t offset = 0; offset < width; ++offset) {
+      const uint64_t object_number = set * width + offset;
+      const std::string oid = header_->DataObjectName(object_number);
+      librados::bufferlist bl;
+      const int rc = data_io_.read(oid, bl, object_bytes, 0);
+      if (rc == -ENOENT) continue;
+      if (rc < 0) return Status::FromErrno(rc, "reading journal object " + oid);
+      out.objects.push_back(std::make_unique<std::string>(ToString(bl)));
+      ++out.objects_read;
+      out.bytes_read += out.objects.back()->size();
+      auto parsed = ParseJournalObject(*out.objects.back());
+      if (!parsed.ok()) return Status::Error(EBADMSG, oid + ": " + parsed.status().message());
+      if (parsed.value().incomplete_tail && set < out.sets.active) {
+        return Status::Error(EBADMSG, oid + ": a torn entry at offset " + std::to_string(parsed.value().end) +
+                                          " of a closed object set");
+      }
+      for (const auto& entry : parsed.value().entries) entries.push_back({object_number, entry});
+    }
+  }
+  auto sequence = SequenceJournal(entries, out.committed, tags, static_cast<uint8_t>(width), out.sets.active);
+  if (!sequence.ok()) return sequence.status();
+  out.sequence = std::move(sequence).value();
+  return out;
+}
+
+}  // namespace mirror_snapshot

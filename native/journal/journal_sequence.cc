@@ -1,0 +1,112 @@
+#include "native/journal/journal_sequence.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <iterator>
+
+namespace mirror_snapshot {
+namespace {
+
+Status Missing(uint64_t tag, uint64_t tid, const std::string& why) {
+  return Status::Error(EBADMSG, "journal entry tag " + std::to_string(tag) + " tid " + std::to_string(tid) +
+                                    " is missing: " + why);
+}
+
+}  // namespace
+
+Result<JournalSequence> SequenceJournal(const std::vector<SequencedEntry>& entries,
+                                        const JournalCommitPosition& committed,
+                                        const std::map<uint64_t, JournalTagData>& tags, uint8_t splay_width,
+                                        uint64_t active_set) {
+  std::optional<uint64_t> committed_tag;
+  uint64_t committed_tid = 0;
+  if (!committed.empty()) {
+    committed_tag = committed.front().tag_tid;
+    for (const auto& p : committed) {
+      if (p.tag_tid == *committed_tag) committed_tid = std::max(committed_tid, p.entry_tid);
+    }
+  }
+  std::map<uint64_t, std::map<uint64_t, const SequencedEntry*>> by_tag;
+  for (const auto& e : entries) by_tag[e.entry.tag_tid][e.entry.entry_tid] = &e;
+
+  const auto in_active_set = [&](const SequencedEntry& e) {
+    return splay_width != 0 && e.object_number / splay_width >= active_set;
+  };
+
+  // Every tag known, with entries read or not: a tag whose entries are all
+  // missing is found missing through its successor's predecessor.
+  for (const auto& [tag, data] : tags) by_tag.try_emplace(tag);
+
+  JournalSequence out;
+  for (const auto& [tag, tids] : by_tag) {
+    if (committed_tag && tag < *committed_tag) continue;  // committed, or superseded by the committed tag
+    uint64_t next = (committed_tag && tag == *committed_tag) ? committed_tid + 1 : 0;
+
+    // The next tag (with entries or not) says where this one ends.
+    const auto successor = tags.upper_bound(tag);
+    const bool superseded = successor != tags.end();
+    std::optional<uint64_t> last_included;
+    bool none_included = false;
+    if (superseded && successor->second.predecessor_commit_valid) {
+      const JournalTagData& following = successor->second;
+      if (following.predecessor_tag_tid == tag) {
+        last_included = following.predecessor_entry_tid;
+      } else if (following.predecessor_tag_tid < tag) {
+        none_included = true;  // the next owner followed on from an older tag
+      }
+    }
+
+    for (const auto& [tid, entry] : tids) {
+      if (tid < next) continue;
+      if (none_included || (last_included && tid > *last_included)) {
+        ++out.skipped_stale;
+        continue;
+      }
+      if (tid != next) {
+        // Entry `next` is not there. Still being appended (its successors
+        // all in the active set, no newer owner): wait; else it is lost.
+        const bool later_in_closed_set = std::any_of(
+            tids.lower_bound(tid), tids.end(), [&](const auto& kv) { return !in_active_set(*kv.second); });
+        if (superseded || later_in_closed_set) {
+          return Missing(tag, next, "tid " + std::to_string(tid) + " follows it in " +
+                                        (superseded ? "a tag a newer one superseded" : "a closed object set"));
+        }
+        out.waiting = true;
+        return out;
+      }
+      out.entries.push_back(*entry);
+      next = tid + 1;
+    }
+    if (last_included && next <= *last_included) {
+      return Missing(tag, next, "tag " + std::to_string(successor->first) + " follows on from tid " +
+                                    std::to_string(*last_included));
+    }
+  }
+  return out;
+}
+
+JournalCommitPosition CommitPositionAfter(const JournalCommitPosition& previous,
+                                          const std::vector<SequencedEntry>& applied, uint8_t splay_width) {
+  if (splay_width == 0) return previous;
+  // Per splay offset, its newest position and how recent it is: applied
+  // entries by their place in `applied`, older ones after them in the
+  // order `previous` had them.
+  std::map<uint64_t, std::pair<int64_t, JournalPosition>> by_offset;
+  for (size_t i = 0; i < previous.size(); ++i) {
+    const auto& p = previous[i];
+    by_offset.try_emplace(p.object_number % splay_width, -static_cast<int64_t>(i) - 1, p);
+  }
+  for (size_t i = 0; i < applied.size(); ++i) {
+    const auto& e = applied[i];
+    by_offset[e.object_number % splay_width] = {static_cast<int64_t>(i),
+                                                {e.object_number, e.entry.tag_tid, e.entry.entry_tid}};
+  }
+  std::vector<std::pair<int64_t, JournalPosition>> ordered;
+  for (const auto& [offset, item] : by_offset) ordered.push_back(item);
+  std::sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  JournalCommitPosition out;
+  for (const auto& [recency, position] : ordered) out.push_back(position);
+  return out;
+}
+
+}  // namespace mirror_snapshot

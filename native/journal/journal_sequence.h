@@ -1,0 +1,59 @@
+// The order a journal's entries are replayed in, and the commit position a
+// replayed prefix leaves. Pure: entries already read (with the object each
+// came from) in, the entries to apply out.
+//
+// Writers: each owner of the image's exclusive lock appends under a tag of
+// its own; within a tag entry tids run 0, 1, 2, ... and entry e goes to
+// splay offset e mod W of the object set active then. A new tag names its
+// predecessor: the last entry of the previous tag that is part of the image
+// (the new owner replayed up to there when it took the lock). So the order
+// is: tags ascending; within a tag, tids ascending from the first not yet
+// committed, without a gap; a tag's entries past its successor's
+// predecessor are not part of the image and are skipped.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "native/base/result.h"
+#include "native/journal/journal_entry.h"
+#include "native/journal/journal_records.h"
+
+namespace mirror_snapshot {
+
+struct SequencedEntry {
+  uint64_t object_number = 0;
+  JournalEntry entry;
+};
+
+struct JournalSequence {
+  std::vector<SequencedEntry> entries;  // in replay order
+  // The sequence stopped at an entry not there yet whose successors are in
+  // the active set: appends to a set's objects run in parallel, so entry
+  // e + 1 can land before entry e. Read again later.
+  bool waiting = false;
+  uint64_t skipped_stale = 0;  // entries past their tag's successor's predecessor
+};
+
+// `entries`: what the objects read hold (any order, duplicates allowed);
+// `committed`: the reader's commit position (newest first; empty: nothing
+// committed yet); `tags`: the data (decoded) of the tags the entries name,
+// for predecessors; `active_set`: the set writers append to. EBADMSG naming
+// the tag and tid when an entry is missing and cannot be in flight any more
+// (an entry after it sits in a closed set, or a newer tag exists), or when a
+// tag's successor follows on from an entry that is not there.
+Result<JournalSequence> SequenceJournal(const std::vector<SequencedEntry>& entries,
+                                        const JournalCommitPosition& committed,
+                                        const std::map<uint64_t, JournalTagData>& tags, uint8_t splay_width,
+                                        uint64_t active_set);
+
+// The commit position after `applied` (a prefix of a sequence, in order)
+// on top of `previous`: per splay offset the last entry applied from it,
+// newest first, as libjournal keeps it (at most `splay_width` positions).
+JournalCommitPosition CommitPositionAfter(const JournalCommitPosition& previous,
+                                          const std::vector<SequencedEntry>& applied, uint8_t splay_width);
+
+}  // namespace mirror_snapshot

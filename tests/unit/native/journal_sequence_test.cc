@@ -1,0 +1,135 @@
+#include "native/journal/journal_sequence.h"
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <utility>
+#include <vector>
+
+namespace mirror_snapshot {
+namespace {
+
+constexpr uint8_t kSplay = 4;
+
+// Entry `tid` of `tag` as a writer places it: splay offset tid mod 4 of
+// object set `set`.
+SequencedEntry At(uint64_t set, uint64_t tag, uint64_t tid) {
+  SequencedEntry e;
+  e.object_number = set * kSplay + tid % kSplay;
+  e.entry.tag_tid = tag;
+  e.entry.entry_tid = tid;
+  return e;
+}
+
+std::vector<std::pair<uint64_t, uint64_t>> Order(const JournalSequence& s) {
+  std::vector<std::pair<uint64_t, uint64_t>> out;
+  for (const auto& e : s.entries) out.emplace_back(e.entry.tag_tid, e.entry.entry_tid);
+  return out;
+}
+
+JournalTagData FollowsOn(uint64_t tag, uint64_t tid) { return {"", "", true, tag, tid}; }
+
+TEST(JournalSequence, OneTagInTidOrderWhateverTheReadOrder) {
+  std::vector<SequencedEntry> entries = {At(0, 1, 3), At(0, 1, 0), At(1, 1, 5), At(0, 1, 2), At(0, 1, 1),
+                                         At(1, 1, 4), At(0, 1, 2)};  // one twice
+  auto s = SequenceJournal(entries, {}, {{1, {}}}, kSplay, 1);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(Order(s.value()), (std::vector<std::pair<uint64_t, uint64_t>>{{1, 0}, {1, 1}, {1, 2}, {1, 3}, {1, 4}, {1, 5}}));
+  EXPECT_FALSE(s.value().waiting);
+}
+
+TEST(JournalSequence, StartsAfterTheCommitPosition) {
+  std::vector<SequencedEntry> entries = {At(0, 1, 0), At(0, 1, 1), At(0, 1, 2), At(0, 1, 3), At(1, 1, 4)};
+  auto s = SequenceJournal(entries, {{2, 1, 2}, {1, 1, 1}}, {{1, {}}}, kSplay, 1);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(Order(s.value()), (std::vector<std::pair<uint64_t, uint64_t>>{{1, 3}, {1, 4}}));
+}
+
+TEST(JournalSequence, ANewTagFollowsOnAndTheOldTagsTailPastItsPredecessorIsSkipped) {
+  // Tag 1's owner wrote 0..4, but the next owner (tag 2) took over from 2:
+  // 3 and 4 are not part of the image.
+  std::vector<SequencedEntry> entries = {At(0, 1, 0), At(0, 1, 1), At(0, 1, 2), At(0, 1, 3), At(1, 1, 4),
+                                         At(1, 2, 0), At(1, 2, 1)};
+  auto s = SequenceJournal(entries, {}, {{1, {}}, {2, FollowsOn(1, 2)}}, kSplay, 1);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(Order(s.value()), (std::vector<std::pair<uint64_t, uint64_t>>{{1, 0}, {1, 1}, {1, 2}, {2, 0}, {2, 1}}));
+  EXPECT_EQ(s.value().skipped_stale, 2u);
+}
+
+TEST(JournalSequence, TagsBeforeTheCommittedTagAreDone) {
+  std::vector<SequencedEntry> entries = {At(0, 1, 0), At(0, 1, 1), At(0, 2, 0), At(0, 2, 1), At(0, 2, 2)};
+  auto s = SequenceJournal(entries, {{1, 2, 1}}, {{2, FollowsOn(1, 1)}}, kSplay, 0);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(Order(s.value()), (std::vector<std::pair<uint64_t, uint64_t>>{{2, 2}}));
+}
+
+TEST(JournalSequence, AGapInTheActiveSetIsAnAppendStillInFlight) {
+  // Entry 5 (offset 1) has not landed; 6 (offset 2) has, both in set 1, the active one.
+  std::vector<SequencedEntry> entries = {At(0, 1, 0), At(0, 1, 1), At(0, 1, 2), At(0, 1, 3), At(1, 1, 4),
+                                         At(1, 1, 6)};
+  auto s = SequenceJournal(entries, {}, {{1, {}}}, kSplay, 1);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_TRUE(s.value().waiting);
+  EXPECT_EQ(s.value().entries.size(), 5u);
+}
+
+TEST(JournalSequence, AGapBeforeAClosedSetIsALostEntry) {
+  std::vector<SequencedEntry> entries = {At(0, 1, 0), At(0, 1, 2), At(0, 1, 3)};  // 1 missing, set 0 closed
+  auto s = SequenceJournal(entries, {}, {{1, {}}}, kSplay, 1);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), EBADMSG);
+  EXPECT_NE(s.status().message().find("journal entry tag 1 tid 1 is missing"), std::string::npos)
+      << s.status().message();
+}
+
+TEST(JournalSequence, AGapInASupersededTagIsALostEntryEvenInTheActiveSet) {
+  std::vector<SequencedEntry> entries = {At(0, 1, 0), At(0, 1, 2), At(0, 2, 0)};
+  auto s = SequenceJournal(entries, {}, {{1, {}}, {2, FollowsOn(1, 2)}}, kSplay, 0);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("tag 1 tid 1 is missing"), std::string::npos) << s.status().message();
+}
+
+TEST(JournalSequence, ATagEndingBeforeItsSuccessorsPredecessorLostEntries) {
+  std::vector<SequencedEntry> entries = {At(0, 1, 0), At(0, 1, 1), At(0, 2, 0)};
+  auto s = SequenceJournal(entries, {}, {{1, {}}, {2, FollowsOn(1, 3)}}, kSplay, 0);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("tag 1 tid 2 is missing: tag 2 follows on from tid 3"), std::string::npos)
+      << s.status().message();
+}
+
+TEST(JournalSequence, ATagWithNoEntryReadButNeededIsMissingToo) {
+  std::vector<SequencedEntry> entries = {At(1, 2, 0)};
+  auto s = SequenceJournal(entries, {}, {{1, {}}, {2, FollowsOn(1, 0)}}, kSplay, 1);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("tag 1 tid 0 is missing"), std::string::npos) << s.status().message();
+}
+
+TEST(JournalSequence, ASuccessorFollowingOnFromAnOlderTagMakesTheTagStale) {
+  // Tag 2's writer never had the lock long enough: tag 3 follows on from tag 1.
+  std::vector<SequencedEntry> entries = {At(0, 1, 0), At(0, 2, 0), At(0, 2, 1), At(0, 3, 0)};
+  auto s = SequenceJournal(entries, {}, {{1, {}}, {2, FollowsOn(1, 0)}, {3, FollowsOn(1, 0)}}, kSplay, 0);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(Order(s.value()), (std::vector<std::pair<uint64_t, uint64_t>>{{1, 0}, {3, 0}}));
+  EXPECT_EQ(s.value().skipped_stale, 2u);
+}
+
+TEST(JournalSequence, NothingToReplay) {
+  auto s = SequenceJournal({}, {}, {}, kSplay, 0);
+  ASSERT_TRUE(s.ok());
+  EXPECT_TRUE(s.value().entries.empty());
+  EXPECT_FALSE(s.value().waiting);
+}
+
+TEST(JournalCommitPosition, OnePositionPerSplayOffsetNewestFirst) {
+  std::vector<SequencedEntry> applied = {At(0, 1, 0), At(0, 1, 1), At(0, 1, 2), At(0, 1, 3), At(1, 1, 4),
+                                         At(1, 1, 5)};
+  const JournalCommitPosition p = CommitPositionAfter({}, applied, kSplay);
+  EXPECT_EQ(p, (JournalCommitPosition{{5, 1, 5}, {4, 1, 4}, {3, 1, 3}, {2, 1, 2}}));
+  // Going on from it: offsets not touched keep their place after the new ones.
+  const JournalCommitPosition q = CommitPositionAfter(p, {At(1, 1, 6)}, kSplay);
+  EXPECT_EQ(q, (JournalCommitPosition{{6, 1, 6}, {5, 1, 5}, {4, 1, 4}, {3, 1, 3}}));
+  EXPECT_EQ(CommitPositionAfter(q, {}, kSplay), q);
+}
+
+}  // namespace
+}  // namespace mirror_snapshot
