@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <limits>
+#include <type_traits>
 
 #include "native/ceph/ceph_decoder.h"
 
@@ -141,6 +142,33 @@ JournalEventBody ReadBody(CephDecoder& d, uint8_t v, uint32_t type) {
   return UnknownEvent{};
 }
 
+// What librbd never writes, so that an applier can trust the extents:
+// data as long as the extent, a pattern that tiles it, no wrap past 2^64.
+std::string InconsistentExtent(const JournalEventBody& body) {
+  std::string why;
+  std::visit([&](const auto& e) {
+    using E = std::decay_t<decltype(e)>;
+    if constexpr (std::is_same_v<E, AioWriteEvent> || std::is_same_v<E, AioDiscardEvent> ||
+                  std::is_same_v<E, AioWriteSameEvent> || std::is_same_v<E, AioCompareAndWriteEvent>) {
+      if (e.offset + e.length < e.offset) why = "its extent runs past 2^64";
+    }
+    if constexpr (std::is_same_v<E, AioWriteEvent>) {
+      if (e.data.size() != e.length) why = "its length says " + std::to_string(e.length) + " bytes, its data holds " +
+                                           std::to_string(e.data.size());
+    } else if constexpr (std::is_same_v<E, AioCompareAndWriteEvent>) {
+      if (e.compare_data.size() != e.length || e.write_data.size() != e.length) {
+        why = "its compare and write data are not both " + std::to_string(e.length) + " bytes";
+      }
+    } else if constexpr (std::is_same_v<E, AioWriteSameEvent>) {
+      if (e.pattern.empty() || e.length % e.pattern.size() != 0) {
+        why = "its pattern of " + std::to_string(e.pattern.size()) + " bytes does not tile " +
+              std::to_string(e.length) + " bytes";
+      }
+    }
+  }, body);
+  return why;
+}
+
 }  // namespace
 
 Result<JournalEvent> DecodeJournalEvent(std::string_view payload) {
@@ -161,6 +189,12 @@ Result<JournalEvent> DecodeJournalEvent(std::string_view payload) {
       event.timestamp = time;
     }
     d.Absorb(meta);
+  }
+  if (d.ok()) {
+    const std::string why = InconsistentExtent(event.body);
+    if (!why.empty()) {
+      return Status::Error(EBADMSG, "journal event " + JournalEventTypeName(event.type) + ": " + why);
+    }
   }
   if (!d.ok()) {
     const bool typed = event.type != std::numeric_limits<uint32_t>::max();

@@ -142,7 +142,9 @@ struct JournalEvent {
 };
 
 // EBADMSG naming the byte and the field for a payload that is truncated, or
-// that needs a newer decoder (compat above 5).
+// that needs a newer decoder (compat above 5); EBADMSG too for an I/O event
+// librbd cannot have written (data shorter or longer than its extent, a
+// write-same pattern that does not tile it, an extent wrapping past 2^64).
 Result<JournalEvent> DecodeJournalEvent(std::string_view payload);
 
 // The name librbd gives the type ("AioWrite", "SnapCreate", ...; "Unknown").

@@ -37,7 +37,8 @@ Result<JournalHeader> JournalHeader::Open(librados::IoCtx image_io, const std::s
   if (!d.U8(&header.layout_.order) || !d.U8(&header.layout_.splay_width) || !d.I64(&header.layout_.pool_id)) {
     return Status::Error(EBADMSG, "journal of " + spec + ": layout: " + d.error());
   }
-  if (header.layout_.splay_width == 0 || header.layout_.order < 12 || header.layout_.order > 64) {
+  // librbd's range of rbd_journal_order: 4 KiB to 64 MiB objects.
+  if (header.layout_.splay_width == 0 || header.layout_.order < 12 || header.layout_.order > 26) {
     return Status::Error(EBADMSG, "journal of " + spec + ": layout order " + std::to_string(header.layout_.order) +
                                       ", splay width " + std::to_string(header.layout_.splay_width) +
                                       " is not a journal's");

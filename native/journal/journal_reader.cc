@@ -32,6 +32,10 @@ Result<UncommittedEntries> JournalReader::ReadUncommitted(const std::string& cli
   UncommittedEntries out;
   auto client = header_->Client(client_id);
   if (!client.ok()) return client.status();
+  if (client.value().state == JournalClientState::kDisconnected) {
+    return Status::Error(ESTALE, "client '" + client_id + "' was disconnected from " + header_->oid() +
+                                     " (it fell too far behind, or an operator did it): its replica needs a resync");
+  }
   out.committed = client.value().commit_position;
   auto sets = header_->Sets();
   if (!sets.ok()) return sets.status();
@@ -50,7 +54,16 @@ Result<UncommittedEntries> JournalReader::ReadUncommitted(const std::string& cli
   if (!out.committed.empty()) {
     uint64_t oldest = out.committed.front().object_number;
     for (const auto& p : out.committed) oldest = std::min(oldest, p.object_number);
-    first_set = std::max(first_set, oldest / width);
+    // Trimming keeps every set from a connected client's oldest position
+    // on: a minimum set past it means entries the client never read may be
+    // gone (its position rewritten, or trimmed by hand).
+    if (out.sets.minimum > oldest / width) {
+      return Status::Error(ESTALE, header_->oid() + " was trimmed to object set " +
+                                       std::to_string(out.sets.minimum) + ", past client '" + client_id +
+                                       "'s commit position in set " + std::to_string(oldest / width) +
+                                       ": its replica needs a resync");
+    }
+    first_set = oldest / width;
   }
   const uint64_t object_bytes = 2ull << header_->layout().order;  // libjournal reads twice the soft cap
   std::vector<SequencedEntry> entries;
@@ -58,11 +71,24 @@ Result<UncommittedEntries> JournalReader::ReadUncommitted(const std::string& cli
     for (uint64_t offset = 0; offset < width; ++offset) {
       const uint64_t object_number = set * width + offset;
       const std::string oid = header_->DataObjectName(object_number);
-      librados::bufferlist bl;
-      const int rc = data_io_.read(oid, bl, object_bytes, 0);
-      if (rc == -ENOENT) continue;
-      if (rc < 0) return Status::FromErrno(rc, "reading journal object " + oid);
-      out.objects.push_back(std::make_unique<std::string>(ToString(bl)));
+      // Read until a read comes back short: an object can exceed the soft
+      // cap (a batch of appends that started below it), as libjournal's
+      // player reads on while its fetches come back full.
+      std::string bytes;
+      bool exists = true;
+      while (true) {
+        librados::bufferlist bl;
+        const int rc = data_io_.read(oid, bl, object_bytes, bytes.size());
+        if (rc == -ENOENT) {
+          exists = false;
+          break;
+        }
+        if (rc < 0) return Status::FromErrno(rc, "reading journal object " + oid);
+        bytes += ToString(bl);
+        if (static_cast<uint64_t>(rc) < object_bytes) break;
+      }
+      if (!exists) continue;
+      out.objects.push_back(std::make_unique<std::string>(std::move(bytes)));
       ++out.objects_read;
       out.bytes_read += out.objects.back()->size();
       auto parsed = ParseJournalObject(*out.objects.back());
@@ -74,7 +100,7 @@ Result<UncommittedEntries> JournalReader::ReadUncommitted(const std::string& cli
       for (const auto& entry : parsed.value().entries) entries.push_back({object_number, entry});
     }
   }
-  auto sequence = SequenceJournal(entries, out.committed, tags, static_cast<uint8_t>(width), out.sets.active);
+  auto sequence = SequenceJournal(entries, out.committed, tags);
   if (!sequence.ok()) return sequence.status();
   out.sequence = std::move(sequence).value();
   return out;

@@ -16,8 +16,7 @@ Status Missing(uint64_t tag, uint64_t tid, const std::string& why) {
 
 Result<JournalSequence> SequenceJournal(const std::vector<SequencedEntry>& entries,
                                         const JournalCommitPosition& committed,
-                                        const std::map<uint64_t, JournalTagData>& tags, uint8_t splay_width,
-                                        uint64_t active_set) {
+                                        const std::map<uint64_t, JournalTagData>& tags) {
   std::optional<uint64_t> committed_tag;
   uint64_t committed_tid = 0;
   if (!committed.empty()) {
@@ -28,10 +27,6 @@ Result<JournalSequence> SequenceJournal(const std::vector<SequencedEntry>& entri
   }
   std::map<uint64_t, std::map<uint64_t, const SequencedEntry*>> by_tag;
   for (const auto& e : entries) by_tag[e.entry.tag_tid][e.entry.entry_tid] = &e;
-
-  const auto in_active_set = [&](const SequencedEntry& e) {
-    return splay_width != 0 && e.object_number / splay_width >= active_set;
-  };
 
   // Every tag known, with entries read or not: a tag whose entries are all
   // missing is found missing through its successor's predecessor.
@@ -47,7 +42,13 @@ Result<JournalSequence> SequenceJournal(const std::vector<SequencedEntry>& entri
     const bool superseded = successor != tags.end();
     std::optional<uint64_t> last_included;
     bool none_included = false;
-    if (superseded && successor->second.predecessor_commit_valid) {
+    // A predecessor names a position of this journal only when it names
+    // this tag's owner: a tag allocated while the image was a replica
+    // carries the remote journal's tids, which say nothing of these entries.
+    const auto own = tags.find(tag);
+    const bool same_journal = superseded && own != tags.end() &&
+                              successor->second.predecessor_mirror_uuid == own->second.mirror_uuid;
+    if (same_journal && successor->second.predecessor_commit_valid) {
       const JournalTagData& following = successor->second;
       if (following.predecessor_tag_tid == tag) {
         last_included = following.predecessor_entry_tid;
@@ -63,13 +64,14 @@ Result<JournalSequence> SequenceJournal(const std::vector<SequencedEntry>& entri
         continue;
       }
       if (tid != next) {
-        // Entry `next` is not there. Still being appended (its successors
-        // all in the active set, no newer owner): wait; else it is lost.
-        const bool later_in_closed_set = std::any_of(
-            tids.lower_bound(tid), tids.end(), [&](const auto& kv) { return !in_active_set(*kv.second); });
-        if (superseded || later_in_closed_set) {
-          return Missing(tag, next, "tid " + std::to_string(tid) + " follows it in " +
-                                        (superseded ? "a tag a newer one superseded" : "a closed object set"));
+        // Entry `next` is not there. While its writer still owns the
+        // journal it may yet land: appends to a set's objects run in
+        // parallel, and an entry whose object filled up is sent again to
+        // the next set after later ones landed. Once a newer tag exists
+        // the writer is gone, and the entry is lost.
+        if (superseded) {
+          return Missing(tag, next, "tid " + std::to_string(tid) + " follows it in tag " + std::to_string(tag) +
+                                        ", which tag " + std::to_string(successor->first) + " superseded");
         }
         out.waiting = true;
         return out;

@@ -31,24 +31,24 @@ struct SequencedEntry {
 
 struct JournalSequence {
   std::vector<SequencedEntry> entries;  // in replay order
-  // The sequence stopped at an entry not there yet whose successors are in
-  // the active set: appends to a set's objects run in parallel, so entry
-  // e + 1 can land before entry e. Read again later.
+  // The sequence stopped at an entry not there (yet) of a tag whose writer
+  // still owns the journal: appends to a set's objects run in parallel, so
+  // entry e + 1 can land before entry e, and an entry whose object filled up
+  // is sent again to the next set after later ones landed. Read again later.
   bool waiting = false;
   uint64_t skipped_stale = 0;  // entries past their tag's successor's predecessor
 };
 
 // `entries`: what the objects read hold (any order, duplicates allowed);
 // `committed`: the reader's commit position (newest first; empty: nothing
-// committed yet); `tags`: the data (decoded) of the tags the entries name,
-// for predecessors; `active_set`: the set writers append to. EBADMSG naming
-// the tag and tid when an entry is missing and cannot be in flight any more
-// (an entry after it sits in a closed set, or a newer tag exists), or when a
-// tag's successor follows on from an entry that is not there.
+// committed yet); `tags`: the data (decoded) of the journal's tags, for
+// predecessors (one naming another owner's journal is not used). EBADMSG
+// naming the tag and tid when an entry is missing from a tag a newer one
+// superseded (its writer is gone: it cannot land any more), or when a tag's
+// successor follows on from an entry that is not there.
 Result<JournalSequence> SequenceJournal(const std::vector<SequencedEntry>& entries,
                                         const JournalCommitPosition& committed,
-                                        const std::map<uint64_t, JournalTagData>& tags, uint8_t splay_width,
-                                        uint64_t active_set);
+                                        const std::map<uint64_t, JournalTagData>& tags);
 
 // The commit position after `applied` (a prefix of a sequence, in order)
 // on top of `previous`: per splay offset the last entry applied from it,

@@ -229,6 +229,14 @@ def test_the_reader_returns_what_a_client_has_not_committed_in_replay_order(nati
         writes = [native.testing.decode_journal_event(p) for _, _, _, p in after['entries']]
         assert [(w['offset'], w['data']) for w in writes if w['type_name'] == 'AioWrite'] == \
             [(4096, b'after the commit')]
+
+        # Disconnected (as the primary does to a client too far behind): an
+        # error saying so, never a read that waits on entries trimmed away.
+        images.site.rbd('journal', 'client', 'disconnect', '--pool', images.pool, '--namespace', images.namespace,
+                        '--image', 'read', '--client-id', 'reader-test')
+        with pytest.raises(OSError) as stale:
+            header.read_uncommitted('reader-test')
+        assert stale.value.errno == 116 and 'was disconnected' in str(stale.value), stale.value
     finally:
         client.close()
         header.unregister('reader-test')

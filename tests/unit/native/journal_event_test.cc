@@ -178,3 +178,29 @@ TEST(JournalEvent, AFieldLengthPastTheStructIsAnErrorNotARead) {
 
 }  // namespace
 }  // namespace mirror_snapshot
+
+namespace mirror_snapshot {
+namespace {
+
+TEST(JournalEvent, ExtentsLibrbdCannotHaveWrittenAreErrors) {
+  using testing::EventWriter;
+  const struct {
+    std::string payload;
+    const char* why;
+  } cases[] = {
+      {EventWriter(T::kAioWrite).U64(0).U64(5).Str("abcd").Payload(), "its length says 5 bytes, its data holds 4"},
+      {EventWriter(T::kAioDiscard).U64(~0ull - 1).U64(4).U8(0).U32(0).Payload(), "runs past 2^64"},
+      {EventWriter(T::kAioWriteSame).U64(0).U64(10).Str("abcd").Payload(), "does not tile 10 bytes"},
+      {EventWriter(T::kAioWriteSame).U64(0).U64(0).Str("").Payload(), "pattern of 0 bytes"},
+      {EventWriter(T::kAioCompareAndWrite).U64(0).U64(4).Str("abcd").Str("ab").Payload(), "not both 4 bytes"},
+  };
+  for (const auto& c : cases) {
+    auto e = DecodeJournalEvent(c.payload);
+    ASSERT_FALSE(e.ok()) << c.why;
+    EXPECT_EQ(e.status().code(), EBADMSG);
+    EXPECT_NE(e.status().message().find(c.why), std::string::npos) << e.status().message();
+  }
+}
+
+}  // namespace
+}  // namespace mirror_snapshot

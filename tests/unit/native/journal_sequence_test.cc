@@ -32,7 +32,7 @@ JournalTagData FollowsOn(uint64_t tag, uint64_t tid) { return {"", "", true, tag
 TEST(JournalSequence, OneTagInTidOrderWhateverTheReadOrder) {
   std::vector<SequencedEntry> entries = {At(0, 1, 3), At(0, 1, 0), At(1, 1, 5), At(0, 1, 2), At(0, 1, 1),
                                          At(1, 1, 4), At(0, 1, 2)};  // one twice
-  auto s = SequenceJournal(entries, {}, {{1, {}}}, kSplay, 1);
+  auto s = SequenceJournal(entries, {}, {{1, {}}});
   ASSERT_TRUE(s.ok()) << s.status().message();
   EXPECT_EQ(Order(s.value()), (std::vector<std::pair<uint64_t, uint64_t>>{{1, 0}, {1, 1}, {1, 2}, {1, 3}, {1, 4}, {1, 5}}));
   EXPECT_FALSE(s.value().waiting);
@@ -40,7 +40,7 @@ TEST(JournalSequence, OneTagInTidOrderWhateverTheReadOrder) {
 
 TEST(JournalSequence, StartsAfterTheCommitPosition) {
   std::vector<SequencedEntry> entries = {At(0, 1, 0), At(0, 1, 1), At(0, 1, 2), At(0, 1, 3), At(1, 1, 4)};
-  auto s = SequenceJournal(entries, {{2, 1, 2}, {1, 1, 1}}, {{1, {}}}, kSplay, 1);
+  auto s = SequenceJournal(entries, {{2, 1, 2}, {1, 1, 1}}, {{1, {}}});
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(Order(s.value()), (std::vector<std::pair<uint64_t, uint64_t>>{{1, 3}, {1, 4}}));
 }
@@ -50,7 +50,7 @@ TEST(JournalSequence, ANewTagFollowsOnAndTheOldTagsTailPastItsPredecessorIsSkipp
   // 3 and 4 are not part of the image.
   std::vector<SequencedEntry> entries = {At(0, 1, 0), At(0, 1, 1), At(0, 1, 2), At(0, 1, 3), At(1, 1, 4),
                                          At(1, 2, 0), At(1, 2, 1)};
-  auto s = SequenceJournal(entries, {}, {{1, {}}, {2, FollowsOn(1, 2)}}, kSplay, 1);
+  auto s = SequenceJournal(entries, {}, {{1, {}}, {2, FollowsOn(1, 2)}});
   ASSERT_TRUE(s.ok()) << s.status().message();
   EXPECT_EQ(Order(s.value()), (std::vector<std::pair<uint64_t, uint64_t>>{{1, 0}, {1, 1}, {1, 2}, {2, 0}, {2, 1}}));
   EXPECT_EQ(s.value().skipped_stale, 2u);
@@ -58,40 +58,41 @@ TEST(JournalSequence, ANewTagFollowsOnAndTheOldTagsTailPastItsPredecessorIsSkipp
 
 TEST(JournalSequence, TagsBeforeTheCommittedTagAreDone) {
   std::vector<SequencedEntry> entries = {At(0, 1, 0), At(0, 1, 1), At(0, 2, 0), At(0, 2, 1), At(0, 2, 2)};
-  auto s = SequenceJournal(entries, {{1, 2, 1}}, {{2, FollowsOn(1, 1)}}, kSplay, 0);
+  auto s = SequenceJournal(entries, {{1, 2, 1}}, {{2, FollowsOn(1, 1)}});
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(Order(s.value()), (std::vector<std::pair<uint64_t, uint64_t>>{{2, 2}}));
 }
 
-TEST(JournalSequence, AGapInTheActiveSetIsAnAppendStillInFlight) {
+TEST(JournalSequence, AGapWhileItsWriterOwnsTheJournalIsAnAppendStillInFlight) {
   // Entry 5 (offset 1) has not landed; 6 (offset 2) has, both in set 1, the active one.
   std::vector<SequencedEntry> entries = {At(0, 1, 0), At(0, 1, 1), At(0, 1, 2), At(0, 1, 3), At(1, 1, 4),
                                          At(1, 1, 6)};
-  auto s = SequenceJournal(entries, {}, {{1, {}}}, kSplay, 1);
+  auto s = SequenceJournal(entries, {}, {{1, {}}});
   ASSERT_TRUE(s.ok()) << s.status().message();
   EXPECT_TRUE(s.value().waiting);
   EXPECT_EQ(s.value().entries.size(), 5u);
 }
 
-TEST(JournalSequence, AGapBeforeAClosedSetIsALostEntry) {
-  std::vector<SequencedEntry> entries = {At(0, 1, 0), At(0, 1, 2), At(0, 1, 3)};  // 1 missing, set 0 closed
-  auto s = SequenceJournal(entries, {}, {{1, {}}}, kSplay, 1);
-  ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.status().code(), EBADMSG);
-  EXPECT_NE(s.status().message().find("journal entry tag 1 tid 1 is missing"), std::string::npos)
-      << s.status().message();
+TEST(JournalSequence, AnEntryResentToTheNextSetAfterItsObjectFilledIsWaitedFor) {
+  // Splay width 2: object 0 filled on tid 4; tid 5 landed in object 1 (set
+  // 0) and the writer re-sends 4 to object 2 (set 1) only afterwards.
+  std::vector<SequencedEntry> entries = {At(0, 0, 0), At(0, 0, 1), At(0, 0, 2), At(0, 0, 3), At(0, 0, 5)};
+  auto s = SequenceJournal(entries, {}, {{0, {}}});
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_TRUE(s.value().waiting);
+  EXPECT_EQ(s.value().entries.size(), 4u);
 }
 
-TEST(JournalSequence, AGapInASupersededTagIsALostEntryEvenInTheActiveSet) {
+TEST(JournalSequence, AGapInASupersededTagIsALostEntry) {
   std::vector<SequencedEntry> entries = {At(0, 1, 0), At(0, 1, 2), At(0, 2, 0)};
-  auto s = SequenceJournal(entries, {}, {{1, {}}, {2, FollowsOn(1, 2)}}, kSplay, 0);
+  auto s = SequenceJournal(entries, {}, {{1, {}}, {2, FollowsOn(1, 2)}});
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.status().message().find("tag 1 tid 1 is missing"), std::string::npos) << s.status().message();
 }
 
 TEST(JournalSequence, ATagEndingBeforeItsSuccessorsPredecessorLostEntries) {
   std::vector<SequencedEntry> entries = {At(0, 1, 0), At(0, 1, 1), At(0, 2, 0)};
-  auto s = SequenceJournal(entries, {}, {{1, {}}, {2, FollowsOn(1, 3)}}, kSplay, 0);
+  auto s = SequenceJournal(entries, {}, {{1, {}}, {2, FollowsOn(1, 3)}});
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.status().message().find("tag 1 tid 2 is missing: tag 2 follows on from tid 3"), std::string::npos)
       << s.status().message();
@@ -99,7 +100,7 @@ TEST(JournalSequence, ATagEndingBeforeItsSuccessorsPredecessorLostEntries) {
 
 TEST(JournalSequence, ATagWithNoEntryReadButNeededIsMissingToo) {
   std::vector<SequencedEntry> entries = {At(1, 2, 0)};
-  auto s = SequenceJournal(entries, {}, {{1, {}}, {2, FollowsOn(1, 0)}}, kSplay, 1);
+  auto s = SequenceJournal(entries, {}, {{1, {}}, {2, FollowsOn(1, 0)}});
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.status().message().find("tag 1 tid 0 is missing"), std::string::npos) << s.status().message();
 }
@@ -107,14 +108,25 @@ TEST(JournalSequence, ATagWithNoEntryReadButNeededIsMissingToo) {
 TEST(JournalSequence, ASuccessorFollowingOnFromAnOlderTagMakesTheTagStale) {
   // Tag 2's writer never had the lock long enough: tag 3 follows on from tag 1.
   std::vector<SequencedEntry> entries = {At(0, 1, 0), At(0, 2, 0), At(0, 2, 1), At(0, 3, 0)};
-  auto s = SequenceJournal(entries, {}, {{1, {}}, {2, FollowsOn(1, 0)}, {3, FollowsOn(1, 0)}}, kSplay, 0);
+  auto s = SequenceJournal(entries, {}, {{1, {}}, {2, FollowsOn(1, 0)}, {3, FollowsOn(1, 0)}});
   ASSERT_TRUE(s.ok()) << s.status().message();
   EXPECT_EQ(Order(s.value()), (std::vector<std::pair<uint64_t, uint64_t>>{{1, 0}, {3, 0}}));
   EXPECT_EQ(s.value().skipped_stale, 2u);
 }
 
+TEST(JournalSequence, APredecessorInAnotherOwnersJournalSaysNothingOfThisOne) {
+  // Tag 6 was allocated while the image was a replica: its predecessor is
+  // a position of the remote journal, not of tag 5 here.
+  JournalTagData remote{"remote-uuid", "remote-uuid", true, 2, 9};
+  std::vector<SequencedEntry> entries = {At(0, 5, 0), At(0, 5, 1), At(0, 6, 0)};
+  auto s = SequenceJournal(entries, {}, {{5, {}}, {6, remote}});
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(Order(s.value()), (std::vector<std::pair<uint64_t, uint64_t>>{{5, 0}, {5, 1}, {6, 0}}));
+  EXPECT_EQ(s.value().skipped_stale, 0u);
+}
+
 TEST(JournalSequence, NothingToReplay) {
-  auto s = SequenceJournal({}, {}, {}, kSplay, 0);
+  auto s = SequenceJournal({}, {}, {});
   ASSERT_TRUE(s.ok());
   EXPECT_TRUE(s.value().entries.empty());
   EXPECT_FALSE(s.value().waiting);
