@@ -16,6 +16,8 @@ from replication import Client, snapshot_now, wait_synced
 from sandbox import REPO, Images, Site, sandbox, wait_for
 
 PACKAGE = 'ceph-mgr-mirror-snapshot'
+MULTIARCH = subprocess.run(['dpkg-architecture', '-qDEB_HOST_MULTIARCH'], capture_output=True,
+                           text=True).stdout.strip()
 STOCK_MODULE_PATH = Path('/usr/share/ceph/mgr')
 INSTALLED_MODULE = STOCK_MODULE_PATH / 'mirror_snapshot'
 MiB = 1 << 20
@@ -69,7 +71,7 @@ def module_loaded_from_package(site: Site, pid: int) -> bool:
         return False
     proc = site.mirror_snapshot('status', '--format', 'json', check=False)
     maps = Path(f'/proc/{pid}/maps').read_text()
-    return proc.returncode == 0 and f'/usr/lib/x86_64-linux-gnu/{PACKAGE}/_native' in maps
+    return proc.returncode == 0 and f'/usr/lib/{MULTIARCH}/{PACKAGE}/_native' in maps
 
 
 def test_package_installs_replicates_and_removes_cleanly(deb: Path, images: Images, site_a: Site,
@@ -116,7 +118,7 @@ def test_package_installs_replicates_and_removes_cleanly(deb: Path, images: Imag
     # The mgr that ran it wrote __pycache__ beside the module's files: the
     # package's removal takes it too, and with it every directory of its own.
     assert not INSTALLED_MODULE.exists(), list(INSTALLED_MODULE.rglob('*'))
-    assert not Path(f'/usr/lib/x86_64-linux-gnu/{PACKAGE}').exists()
+    assert not Path(f'/usr/lib/{MULTIARCH}/{PACKAGE}').exists()
     conffiles = [p for p in files if str(p).startswith('/etc/')]
     assert all(p.exists() for p in conffiles), 'dpkg -r keeps configuration files'
     run('dpkg', '-P', PACKAGE)
