@@ -59,6 +59,21 @@ bool ReadTag(CephDecoder& d, JournalTag* tag) {
   return d.Absorb(body);
 }
 
+// A set<T> of a class method's answer: u32 count, then the items.
+template <typename T, bool (*Read)(CephDecoder&, T*)>
+Result<std::vector<T>> DecodeSet(std::string_view bytes, const char* what) {
+  CephDecoder d(bytes);
+  std::vector<T> items;
+  uint32_t count = 0;
+  if (d.U32(&count)) {
+    for (uint32_t i = 0; i < count && d.ok(); ++i) {
+      T item;
+      if (Read(d, &item)) items.push_back(std::move(item));
+    }
+  }
+  return Finish(d, what, std::move(items));
+}
+
 void AppendPosition(std::string* out, const JournalPosition& p) {
   std::string body;
   AppendLe(&body, p.object_number, 8);
@@ -84,29 +99,11 @@ Result<JournalTag> DecodeJournalTag(std::string_view bytes) {
 }
 
 Result<std::vector<JournalClient>> DecodeJournalClientList(std::string_view bytes) {
-  CephDecoder d(bytes);
-  std::vector<JournalClient> clients;
-  uint32_t count = 0;
-  if (d.U32(&count)) {
-    for (uint32_t i = 0; i < count && d.ok(); ++i) {
-      JournalClient client;
-      if (ReadClient(d, &client)) clients.push_back(std::move(client));
-    }
-  }
-  return Finish(d, "journal client list", std::move(clients));
+  return DecodeSet<JournalClient, ReadClient>(bytes, "journal client list");
 }
 
 Result<std::vector<JournalTag>> DecodeJournalTagList(std::string_view bytes) {
-  CephDecoder d(bytes);
-  std::vector<JournalTag> tags;
-  uint32_t count = 0;
-  if (d.U32(&count)) {
-    for (uint32_t i = 0; i < count && d.ok(); ++i) {
-      JournalTag tag;
-      if (ReadTag(d, &tag)) tags.push_back(std::move(tag));
-    }
-  }
-  return Finish(d, "journal tag list", std::move(tags));
+  return DecodeSet<JournalTag, ReadTag>(bytes, "journal tag list");
 }
 
 Result<JournalTagData> DecodeJournalTagData(std::string_view bytes) {
