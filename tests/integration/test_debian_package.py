@@ -93,8 +93,8 @@ def test_package_installs_replicates_and_removes_cleanly(deb: Path, images: Imag
                  what="site-b's mgr running the installed module")
 
         images.create('packaged', size='64M')
-        a = Client(site_a, images.ns)
-        b = Client(site_b, images.ns)
+        a = Client(site_a, images.namespace)
+        b = Client(site_b, images.namespace)
         try:
             with a.image('packaged') as image:
                 image.write(os.urandom(4 * MiB), 12 * MiB)
