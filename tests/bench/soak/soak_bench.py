@@ -326,7 +326,10 @@ class StockRbdMirror:
             self.proc = subprocess.Popen(
                 ['rbd-mirror', '-c', str(self.site.conf), '-f', '--log-file', str(self.out / 'rbd-mirror.log'),
                  '--admin-socket', str(self.out / 'rbd-mirror.asok')],
-                stdout=out, stderr=out, start_new_session=True)
+                stdout=out, stderr=out, start_new_session=True,
+                # Its pool replayers connect to the local cluster anew, from
+                # CEPH_CONF (or /etc/ceph/ceph.conf), not from -c.
+                env=dict(os.environ, CEPH_CONF=str(self.site.conf)))
         log(f'rbd-mirror started on site-b (pid {self.proc.pid})')
 
     def stop(self) -> None:
