@@ -28,10 +28,8 @@ Result<ObjectLayout> ImageLayout(const RbdImage& image) {
   return layout;
 }
 
-namespace {
-
-Result<librados::IoCtx> OpenPool(const RadosCluster& cluster, int64_t pool_id, const std::string& ns,
-                                 const std::string& what) {
+Result<librados::IoCtx> OpenPoolById(const RadosCluster& cluster, int64_t pool_id, const std::string& ns,
+                                     const std::string& what) {
   librados::Rados rados;
   librados::Rados::from_rados_t(cluster.handle(), rados);
   librados::IoCtx io;
@@ -41,15 +39,13 @@ Result<librados::IoCtx> OpenPool(const RadosCluster& cluster, int64_t pool_id, c
   return io;
 }
 
-}  // namespace
-
 Result<librados::IoCtx> OpenDataObjects(const RadosCluster& cluster, const ObjectLayout& layout,
                                         const std::string& spec) {
-  return OpenPool(cluster, layout.data_pool_id, layout.ns, "the data pool of '" + spec + "'");
+  return OpenPoolById(cluster, layout.data_pool_id, layout.ns, "the data pool of '" + spec + "'");
 }
 
 Result<librados::IoCtx> OpenHeaderObjects(const RadosCluster& cluster, const RbdImage& image) {
-  return OpenPool(cluster, image.pool_id(), image.ns(), "the pool of '" + image.spec() + "'");
+  return OpenPoolById(cluster, image.pool_id(), image.ns(), "the pool of '" + image.spec() + "'");
 }
 
 Status SetImageWriteContext(const RbdImage& image, librados::IoCtx* io) {

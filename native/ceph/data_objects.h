@@ -18,6 +18,11 @@ namespace mirror_snapshot {
 // The layout of an open image; EOPNOTSUPP for fancy striping (STRIPINGV2).
 Result<ObjectLayout> ImageLayout(const RbdImage& image);
 
+// Pool `pool_id` in namespace `ns` through librados' C++ API (a handle
+// sharing `cluster`'s connection). "opening <what>: <error>" on failure.
+Result<librados::IoCtx> OpenPoolById(const RadosCluster& cluster, int64_t pool_id, const std::string& ns,
+                                     const std::string& what);
+
 // The data pool of `layout`, in its namespace. `spec` names the image in errors.
 Result<librados::IoCtx> OpenDataObjects(const RadosCluster& cluster, const ObjectLayout& layout,
                                         const std::string& spec);

@@ -12,12 +12,6 @@ namespace {
 constexpr uint64_t kPageSize = 256;            // cls_journal's JOURNAL_MAX_RETURN
 constexpr uint64_t kNotifyTimeoutMs = 5000;    // libjournal's
 
-std::string ToString(const librados::bufferlist& bl) {
-  std::string out;
-  for (const auto& ptr : bl.buffers()) out.append(ptr.c_str(), ptr.length());
-  return out;
-}
-
 }  // namespace
 
 Result<JournalHeader> JournalHeader::Open(librados::IoCtx image_io, const std::string& image_id,
@@ -55,7 +49,7 @@ Result<std::string> JournalHeader::Exec(const char* method, const std::string& i
   in.append(input);
   const int rc = io_.exec(oid_, "journal", method, in, out);
   if (rc < 0) return Status::FromErrno(rc, std::string("journal of ") + spec_ + ": " + method);
-  return ToString(out);
+  return out.to_str();
 }
 
 Status JournalHeader::Notify() {

@@ -4,28 +4,16 @@
 #include <cerrno>
 #include <map>
 
+#include "native/ceph/data_objects.h"
+
 namespace mirror_snapshot {
-namespace {
-
-std::string ToString(const librados::bufferlist& bl) {
-  std::string out;
-  out.reserve(bl.length());
-  for (const auto& ptr : bl.buffers()) out.append(ptr.c_str(), ptr.length());
-  return out;
-}
-
-}  // namespace
 
 Result<librados::IoCtx> OpenJournalDataObjects(const RadosCluster& cluster, const RbdImage& image,
                                                const JournalLayout& layout) {
-  librados::Rados rados;
-  librados::Rados::from_rados_t(cluster.handle(), rados);
-  librados::IoCtx io;
-  const bool own_pool = layout.pool_id >= 0 && layout.pool_id != image.pool_id();
-  const int rc = rados.ioctx_create2(own_pool ? layout.pool_id : image.pool_id(), io);
-  if (rc < 0) return Status::FromErrno(rc, "opening the journal pool of '" + image.spec() + "'");
-  io.set_namespace(own_pool ? "" : image.ns());
-  return io;
+  if (layout.pool_id >= 0 && layout.pool_id != image.pool_id()) {
+    return OpenPoolById(cluster, layout.pool_id, "", "the journal pool of '" + image.spec() + "'");
+  }
+  return OpenHeaderObjects(cluster, image);
 }
 
 Result<UncommittedEntries> JournalReader::ReadUncommitted(const std::string& client_id) {
@@ -84,7 +72,7 @@ Result<UncommittedEntries> JournalReader::ReadUncommitted(const std::string& cli
           break;
         }
         if (rc < 0) return Status::FromErrno(rc, "reading journal object " + oid);
-        bytes += ToString(bl);
+        bytes += bl.to_str();
         if (static_cast<uint64_t>(rc) < object_bytes) break;
       }
       if (!exists) continue;
