@@ -19,6 +19,7 @@
 #include "native/journal/journal_header.h"
 #include "native/journal/journal_reader.h"
 #include "native/journal/journal_records.h"
+#include "native/journal/journal_replay.h"
 #include "native/python/bindings.h"
 #include "native/python/convert.h"
 #include "native/python/errors.h"
@@ -71,6 +72,40 @@ class JournalHeaderOfImage {
     d["objects_read"] = read.objects_read;
     d["position_after"] = Positions(
         CommitPositionAfter(read.committed, read.sequence.entries, header_.layout().splay_width));
+    return d;
+  }
+
+  // One replay pass onto the image `name` of `replica_cluster`, opened
+  // and closed again without the GIL (journal_replay.h).
+  py::dict ReplayOnto(const std::string& client_id, const RadosCluster& replica_cluster, const std::string& pool,
+                      const std::string& ns, const std::string& name, unsigned max_in_flight) {
+    const auto pass = Unwrap(WithoutGil([&]() -> Result<JournalReplayPass> {
+      IoCtx io = OpenPool(replica_cluster, pool, ns);
+      auto replica = RbdImage::OpenByName(io, name);
+      if (!replica.ok()) return replica.status();
+      JournalApplier::Limits limits;
+      limits.max_in_flight = max_in_flight;
+      return ReplayJournalOnce(&header_, data_io_, client_id, replica.value(), limits);
+    }));
+    py::dict d;
+    d["entries_read"] = pass.entries_read;
+    d["entries_committed"] = pass.entries_committed;
+    d["entries_uncommitted"] = pass.entries_uncommitted;
+    d["objects_read"] = pass.objects_read;
+    d["waiting"] = pass.waiting;
+    d["committed"] = Positions(pass.committed);
+    d["writes"] = pass.applied.writes;
+    d["bytes_written"] = pass.applied.bytes_written;
+    d["discards"] = pass.applied.discards;
+    d["bytes_discarded"] = pass.applied.bytes_discarded;
+    d["ops_applied"] = pass.applied.ops_applied;
+    d["ops_failed_on_primary"] = pass.applied.ops_failed_on_primary;
+    d["not_applied"] = pass.applied.not_applied;
+    if (pass.last_applied_time) {
+      d["last_applied_time"] = pass.last_applied_time->seconds + pass.last_applied_time->nanoseconds * 1e-9;
+    } else {
+      d["last_applied_time"] = py::none();
+    }
     return d;
   }
 
@@ -301,6 +336,9 @@ void BindTesting(py::module_& m) {
            py::call_guard<py::gil_scoped_release>())
       .def("tags", &JournalHeaderOfImage::Tags, py::arg("client_id"))
       .def("data_object_name", &JournalHeaderOfImage::DataObjectName, py::arg("object_number"))
+      .def("replay_onto", &JournalHeaderOfImage::ReplayOnto, py::arg("client_id"), py::arg("replica_cluster"),
+           py::arg("pool"), py::arg("ns"), py::arg("name"), py::arg("max_in_flight") = 16,
+           "One replay pass onto a replica image (see native/journal/journal_replay.h).")
       .def("read_uncommitted", &JournalHeaderOfImage::ReadUncommitted, py::arg("client_id"),
            "The entries the client has not committed, in replay order (see native/journal/journal_reader.h).");
   m.def("parse_journal_object",

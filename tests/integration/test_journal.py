@@ -272,3 +272,108 @@ def image_id(images: Images, name: str) -> str:
             return image.id()
     finally:
         client.close()
+
+
+def user_snapshots(client: Client, name: str) -> List[Tuple[str, bool, str]]:
+    """(name, protected, digest) of each user snapshot, in creation order."""
+    with client.image(name, read_only=True) as image:
+        snaps = [(s['name'], image.is_protected_snap(s['name'])) for s in image.list_snaps()]
+    return [(snap, protected, client.digest(name, snap_name=snap)) for snap, protected in snaps]
+
+
+def metadata(client: Client, name: str) -> Dict[str, str]:
+    with client.image(name, read_only=True) as image:
+        return dict(image.metadata_list())
+
+
+def test_replaying_the_journal_onto_a_replica_gives_the_primary_image(native, images: Images, site_b,
+                                                                      tmp_path: Path) -> None:
+    """Random writes, discards at a granularity the replica's own client
+    does not use, write-zeroes, resizes both ways, snapshots created,
+    renamed, protected, removed and rolled back to, metadata, and a second
+    writer (a new tag), replayed in several passes onto an image of the
+    other site: HEAD, every snapshot and the metadata equal the primary's,
+    and the client's commit position is at the end of the journal."""
+    import random
+    seed = random.randrange(1 << 30)
+    print(f'seed {seed}')
+    rng = random.Random(seed)
+    spec = journaled_image(images, 'replay', '--journal-object-size', '64K', '--journal-splay-width', '2')
+    images.site.rbd('mirror', 'image', 'enable', spec, 'journal')
+    cluster = native.Cluster.connect(str(images.site.conf))
+    replica_cluster = native.Cluster.connect(str(site_b.conf))
+    header = native.testing.JournalHeader(cluster, images.pool, images.namespace, 'replay')
+    header.register_mirror_peer('replay-test', 'replica-id')
+    site_b.rbd('namespace', 'create', f'{images.pool}/{images.namespace}', check=False)
+    site_b.rbd('create', '--size', '64M', '--image-feature', 'layering,exclusive-lock,object-map,fast-diff',
+               f'{images.pool}/{images.namespace}/replay')
+    primary = Client(images.site, images.namespace)
+    # Discards rounded to 16 KiB on the primary; the replica's clients round to 64 KiB.
+    primary.cluster.conf_set('rbd_discard_granularity_bytes', '16384')
+    replica = Client(site_b, images.namespace)
+    passes = []
+
+    def replay() -> None:
+        passes.append(header.replay_onto('replay-test', replica_cluster, images.pool, images.namespace, 'replay',
+                                         max_in_flight=rng.choice([1, 4, 16])))
+
+    def random_io(image, count: int) -> None:
+        size = image.size()
+        for _ in range(count):
+            length = rng.choice([1, 512, 4096, 10000, 65536, 200000, 4 * MiB + 3])
+            offset = rng.randrange(0, max(1, size - length))
+            kind = rng.random()
+            if kind < 0.6:
+                image.write(bytes([rng.randrange(1, 256)]) * length, offset)
+            elif kind < 0.85:
+                image.discard(offset, length)
+            else:
+                image.write_zeroes(offset, length)
+
+    try:
+        with primary.image('replay') as image:
+            image.write(b'\x5a' * (64 * MiB), 0)       # everything written: discards show
+            random_io(image, 60)
+            image.create_snap('s1')
+            random_io(image, 30)
+        replay()
+        with primary.image('replay') as image:        # a second open: a new tag
+            image.resize(40 * MiB + 12345)
+            random_io(image, 20)
+            image.rename_snap('s1', 's1-renamed')
+            image.protect_snap('s1-renamed')
+            image.create_snap('s2')
+            image.metadata_set('conf_rbd_cache', 'false')
+            image.metadata_set('user.key', 'v1')
+            image.resize(72 * MiB)
+            random_io(image, 20)
+            image.create_snap('s3')
+            image.metadata_remove('user.key')
+            image.metadata_set('user.other', 'v2')
+            random_io(image, 20)
+        replay()
+        with primary.image('replay') as image:
+            image.unprotect_snap('s1-renamed')
+            image.remove_snap('s2')
+            random_io(image, 10)
+        images.site.rbd('snap', 'rollback', f'{spec}@s3')   # librbd journals the rollback too
+        with primary.image('replay') as image:
+            random_io(image, 10)
+        replay()
+        replay()                                      # nothing left: a no-op
+
+        assert passes[-1]['entries_read'] == 0, passes[-1]
+        assert header.read_uncommitted('replay-test')['entries'] == []
+        assert all(p['entries_uncommitted'] == 0 and not p['waiting'] for p in passes), passes
+        assert sum(p['ops_applied'] for p in passes) >= 12, passes
+        assert sum(p['discards'] for p in passes) > 0 and sum(p['bytes_discarded'] for p in passes) > 0, passes
+        assert passes[0]['last_applied_time'] is not None
+
+        assert replica.digest('replay') == primary.digest('replay')
+        assert user_snapshots(replica, 'replay') == user_snapshots(primary, 'replay')
+        assert [s[0] for s in user_snapshots(replica, 'replay')] == ['s1-renamed', 's3']
+        assert metadata(replica, 'replay') == metadata(primary, 'replay')
+    finally:
+        primary.close()
+        replica.close()
+        header.unregister('replay-test')

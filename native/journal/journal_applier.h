@@ -1,0 +1,117 @@
+// JournalApplier: the librbd events of an image journal, applied in replay
+// order to a replica image through librbd, as the primary's librbd applied
+// them.
+//
+// I/O events (write, discard, write-same, compare-and-write) are issued
+// asynchronously, several at a time, but never while an overlapping one is
+// in flight, so the result is the order's. Operations (snapshot create,
+// remove, rename, protect, unprotect, rollback; resize; flatten; metadata
+// set and remove) come as a start event and an OpFinish of the same op tid:
+// librbd blocks the image's writes in between, so an operation is applied
+// when its finish says it succeeded, after the I/O before it. Applying an
+// entry again (a replay resumed from an older commit position) gives the
+// same image: a snapshot already there, gone, protected or renamed counts as
+// done.
+//
+// Not applied, and counted: image renames (the replayer names its replicas),
+// feature updates and snapshot limits (the replica's own), snapshots outside
+// the user namespace, metadata keys of this module's own ("mirror_snapshot."),
+// events of unknown types. An operation whose tag was superseded before its
+// finish came (its writer died mid-operation) is dropped when the next tag's
+// first event arrives, as librbd drops it when it replays its own journal.
+#pragma once
+
+#include <rbd/librbd.h>
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "native/base/extent_set.h"
+#include "native/base/result.h"
+#include "native/ceph/rbd_image.h"
+#include "native/journal/journal_event.h"
+
+namespace mirror_snapshot {
+
+struct JournalApplyCounts {
+  uint64_t events = 0;
+  uint64_t writes = 0;  // write, write-same, compare-and-write
+  uint64_t bytes_written = 0;
+  uint64_t discards = 0;
+  uint64_t bytes_discarded = 0;  // zeroed on the replica
+  uint64_t ops_applied = 0;
+  uint64_t ops_failed_on_primary = 0;  // an OpFinish with an error: nothing to apply
+  uint64_t not_applied = 0;            // see the header comment
+};
+
+class JournalApplier {
+ public:
+  struct Limits {
+    unsigned max_in_flight = 16;
+    uint64_t max_bytes_in_flight = 64ull << 20;
+  };
+
+  // `replica` outlives the applier; `object_size` is the primary's (and the
+  // replica's: it is created like the primary), for discards.
+  JournalApplier(const RbdImage* replica, uint64_t object_size, Limits limits);
+  ~JournalApplier();
+  JournalApplier(const JournalApplier&) = delete;
+  JournalApplier& operator=(const JournalApplier&) = delete;
+
+  // Applies the event of entry `position` (the caller's index, echoed in
+  // errors and by OldestPendingOp) of tag `tag_tid`. I/O may still be in
+  // flight when it returns: the data its views point to must stay alive
+  // until Drain or Flush. An error names the entry with `where`.
+  Status Apply(uint64_t position, uint64_t tag_tid, const JournalEvent& event, const std::string& where);
+
+  // Waits for the I/O in flight; the first error of any.
+  Status Drain();
+  // Drain, then a flush of the image: what was applied is on the OSDs.
+  Status Flush();
+
+  // The position of the oldest operation still waiting for its finish: a
+  // commit must stop before it. nullopt when none waits.
+  std::optional<uint64_t> OldestPendingOp() const;
+
+  const JournalApplyCounts& counts() const { return counts_; }
+
+ private:
+  struct InFlight {
+    rbd_completion_t completion = nullptr;
+    uint64_t offset = 0;
+    uint64_t length = 0;
+    uint64_t bytes = 0;
+    bool compare = false;  // a compare-and-write: a mismatch is the primary's result too
+    uint64_t mismatch_offset = 0;
+    std::string where;
+  };
+  struct PendingOp {
+    uint64_t position = 0;
+    JournalEvent event;
+    std::string where;
+  };
+
+  Status ApplyIo(const JournalEvent& event, const std::string& where);
+  // Waits until the extent overlaps nothing in flight and the window has
+  // room, then submits; `submit` gets the completion and the entry's
+  // mismatch offset (for compare-and-write).
+  Status Issue(uint64_t offset, uint64_t length, uint64_t bytes, bool compare, const std::string& where,
+               const std::function<int(rbd_completion_t, uint64_t*)>& submit);
+  Status WaitOldest();
+  Status ApplyOp(const JournalEvent& event, const std::string& where);
+
+  const RbdImage* replica_;
+  uint64_t object_size_;
+  Limits limits_;
+  std::deque<InFlight> in_flight_;  // oldest first; elements stay put while librbd writes to them
+  uint64_t bytes_in_flight_ = 0;
+  std::map<std::pair<uint64_t, uint64_t>, PendingOp> pending_ops_;  // (tag, op tid)
+  JournalApplyCounts counts_;
+};
+
+}  // namespace mirror_snapshot
