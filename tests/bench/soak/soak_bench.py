@@ -510,6 +510,11 @@ class Soak:
     # setup / teardown
     def setup(self) -> None:
         a = self.sites['site-a']
+        if self.stock:
+            # Off before any image is mirror-enabled: else this module's replayer on site-b
+            # creates the replicas first and rbd-mirror fails on them with EEXIST.
+            for site in self.sites.values():
+                site.ceph('mgr', 'module', 'disable', 'mirror_snapshot', check=False)
         a.rbd('namespace', 'create', f'{POOL}/{self.ns}', check=False)
         a.rbd('mirror', 'pool', 'enable', f'{POOL}/{self.ns}', 'image', check=False)
         cluster = rados.Rados(conffile=str(a.conf))
@@ -546,10 +551,8 @@ class Soak:
             f'schedule every {self.args.interval}')
 
     def setup_stock(self) -> None:
-        """This module off on both sites, rbd_support's schedule on site-a, rbd-mirror on site-b."""
+        """rbd_support's schedule on site-a, rbd-mirror on site-b (this module is off already)."""
         a, b = self.sites['site-a'], self.sites['site-b']
-        for site in (a, b):
-            site.ceph('mgr', 'module', 'disable', 'mirror_snapshot', check=False)
         b.rbd('namespace', 'create', f'{POOL}/{self.ns}', check=False)
         b.rbd('mirror', 'pool', 'enable', f'{POOL}/{self.ns}', 'image', check=False)
         a.rbd('mirror', 'snapshot', 'schedule', 'add', '--pool', POOL, '--namespace', self.ns,
@@ -577,8 +580,8 @@ class Soak:
                         with rbd.Image(ioctx, name) as image:
                             if disable_mirroring:
                                 image.mirror_image_disable(True)
-                        if not disable_mirroring:
-                            set_fence(ioctx, name, False)
+                        if site.name == 'site-b':
+                            set_fence(ioctx, name, False)   # a replica of this module's, whichever run
                         with rbd.Image(ioctx, name) as image:
                             for snap in list(image.list_snaps()):
                                 if image.is_protected_snap(snap['name']):
