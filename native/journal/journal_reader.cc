@@ -16,7 +16,7 @@ Result<librados::IoCtx> OpenJournalDataObjects(const RadosCluster& cluster, cons
   return OpenHeaderObjects(cluster, image);
 }
 
-Result<UncommittedEntries> JournalReader::ReadUncommitted(const std::string& client_id) {
+Result<UncommittedEntries> JournalReader::ReadUncommitted(const std::string& client_id, uint64_t max_bytes) {
   UncommittedEntries out;
   auto client = header_->Client(client_id);
   if (!client.ok()) return client.status();
@@ -55,7 +55,12 @@ Result<UncommittedEntries> JournalReader::ReadUncommitted(const std::string& cli
   }
   const uint64_t object_bytes = 2ull << header_->layout().order;  // libjournal reads twice the soft cap
   std::vector<SequencedEntry> entries;
+  bool read_to_end = true;
   for (uint64_t set = first_set; set <= out.sets.active; ++set) {
+    if (set > first_set && out.bytes_read >= max_bytes) {
+      read_to_end = false;
+      break;
+    }
     for (uint64_t offset = 0; offset < width; ++offset) {
       const uint64_t object_number = set * width + offset;
       const std::string oid = header_->DataObjectName(object_number);
@@ -88,7 +93,7 @@ Result<UncommittedEntries> JournalReader::ReadUncommitted(const std::string& cli
       for (const auto& entry : parsed.value().entries) entries.push_back({object_number, entry});
     }
   }
-  auto sequence = SequenceJournal(entries, out.committed, tags);
+  auto sequence = SequenceJournal(entries, out.committed, tags, read_to_end);
   if (!sequence.ok()) return sequence.status();
   out.sequence = std::move(sequence).value();
   return out;

@@ -44,8 +44,10 @@ class JournalReader {
   JournalReader(JournalHeader* header, librados::IoCtx data_io) : header_(header), data_io_(std::move(data_io)) {}
 
   // ENOENT when `client_id` is not registered; EBADMSG for corruption
-  // (journal_entry.h) or a lost entry (journal_sequence.h).
-  Result<UncommittedEntries> ReadUncommitted(const std::string& client_id);
+  // (journal_entry.h) or a lost entry (journal_sequence.h). Whole object
+  // sets are read until `max_bytes` were (at least one set, however large
+  // it is); the sequence says read_more when sets were left.
+  Result<UncommittedEntries> ReadUncommitted(const std::string& client_id, uint64_t max_bytes = UINT64_MAX);
 
  private:
   JournalHeader* header_;

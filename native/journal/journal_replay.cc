@@ -15,24 +15,12 @@ std::string EntryName(const JournalHeader& header, const SequencedEntry& e) {
          std::to_string(e.entry.tag_tid) + ", entry " + std::to_string(e.entry.entry_tid) + ")";
 }
 
-}  // namespace
-
-Result<JournalReplayPass> ReplayJournalOnce(JournalHeader* header, librados::IoCtx data_io,
-                                            const std::string& client_id, const RbdImage& replica,
-                                            JournalApplier::Limits limits) {
+// Reads up to `max_read_bytes`, applies, flushes, commits.
+Result<JournalReplayPass> ReplayRead(JournalHeader* header, JournalReader* reader, const std::string& client_id,
+                                     const RbdImage& replica, uint64_t object_size,
+                                     const JournalApplier::Limits& limits, uint64_t max_read_bytes) {
   JournalReplayPass pass;
-  uint64_t object_size = 0;
-  if (const int rc = rbd_get_size(replica.handle(), &object_size); rc < 0) {
-    return Status::FromErrno(rc, "reading the size of replica " + replica.spec());
-  }
-  rbd_image_info_t info{};
-  if (const int rc = rbd_stat(replica.handle(), &info, sizeof(info)); rc < 0) {
-    return Status::FromErrno(rc, "reading the layout of replica " + replica.spec());
-  }
-  object_size = info.obj_size;
-
-  JournalReader reader(header, std::move(data_io));
-  auto read = reader.ReadUncommitted(client_id);
+  auto read = reader->ReadUncommitted(client_id, max_read_bytes);
   if (!read.ok()) return read.status();
   // `read` owns the bytes the events' views point into: it outlives the
   // applier's I/O (Flush below, or the applier's destructor on an error).
@@ -42,6 +30,7 @@ Result<JournalReplayPass> ReplayJournalOnce(JournalHeader* header, librados::IoC
   pass.objects_read = uncommitted.objects_read;
   pass.bytes_read = uncommitted.bytes_read;
   pass.waiting = uncommitted.sequence.waiting;
+  pass.read_more = uncommitted.sequence.read_more;
   pass.committed = uncommitted.committed;
 
   JournalApplier applier(&replica, object_size, limits);
@@ -72,6 +61,27 @@ Result<JournalReplayPass> ReplayJournalOnce(JournalHeader* header, librados::IoC
     pass.entries_committed = committable;
   }
   return pass;
+}
+
+}  // namespace
+
+Result<JournalReplayPass> ReplayJournalOnce(JournalHeader* header, librados::IoCtx data_io,
+                                            const std::string& client_id, const RbdImage& replica,
+                                            const JournalReplayOptions& options) {
+  rbd_image_info_t info{};
+  if (const int rc = rbd_stat(replica.handle(), &info, sizeof(info)); rc < 0) {
+    return Status::FromErrno(rc, "reading the layout of replica " + replica.spec());
+  }
+  JournalReader reader(header, std::move(data_io));
+  uint64_t budget = std::max<uint64_t>(options.max_read_bytes, 1);
+  while (true) {
+    auto pass = ReplayRead(header, &reader, client_id, replica, info.obj_size, options.apply, budget);
+    if (!pass.ok()) return pass;
+    // Nothing committed and more to read: an operation's finish lies past
+    // what was read. Read further, or the next pass would read the same.
+    if (pass.value().entries_committed > 0 || !pass.value().read_more || budget > UINT64_MAX / 2) return pass;
+    budget *= 2;
+  }
 }
 
 }  // namespace mirror_snapshot

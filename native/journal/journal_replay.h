@@ -22,6 +22,14 @@
 
 namespace mirror_snapshot {
 
+struct JournalReplayOptions {
+  JournalApplier::Limits apply;
+  // Journal object sets are read until this many bytes were (at least one
+  // set): a pass's memory. A pass that could commit nothing within it (an
+  // operation whose finish lies beyond) reads again with twice as much.
+  uint64_t max_read_bytes = 64ull << 20;
+};
+
 struct JournalReplayPass {
   uint64_t entries_read = 0;       // not committed when the pass began
   uint64_t entries_committed = 0;  // by this pass
@@ -32,6 +40,8 @@ struct JournalReplayPass {
   // The journal's writer has not landed an entry yet that the next ones
   // follow (appends run in parallel): the pass stopped before it.
   bool waiting = false;
+  // The read stopped before the journal's end: run another pass.
+  bool read_more = false;
   // Entries read and applied but not committed: an operation waits for its
   // finish, and they are applied again by the next pass.
   uint64_t entries_uncommitted = 0;
@@ -45,6 +55,6 @@ struct JournalReplayPass {
 // error naming the entry whose event the replica refused.
 Result<JournalReplayPass> ReplayJournalOnce(JournalHeader* header, librados::IoCtx data_io,
                                             const std::string& client_id, const RbdImage& replica,
-                                            JournalApplier::Limits limits);
+                                            const JournalReplayOptions& options);
 
 }  // namespace mirror_snapshot

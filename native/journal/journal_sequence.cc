@@ -16,7 +16,7 @@ Status Missing(uint64_t tag, uint64_t tid, const std::string& why) {
 
 Result<JournalSequence> SequenceJournal(const std::vector<SequencedEntry>& entries,
                                         const JournalCommitPosition& committed,
-                                        const std::map<uint64_t, JournalTagData>& tags) {
+                                        const std::map<uint64_t, JournalTagData>& tags, bool read_to_end) {
   std::optional<uint64_t> committed_tag;
   uint64_t committed_tid = 0;
   if (!committed.empty()) {
@@ -32,9 +32,24 @@ Result<JournalSequence> SequenceJournal(const std::vector<SequencedEntry>& entri
   // missing is found missing through its successor's predecessor.
   for (const auto& [tag, data] : tags) by_tag.try_emplace(tag);
 
+  // A bounded read: the newest tag with entries read may go on in sets not
+  // read yet (and so may any tag after it).
+  std::optional<uint64_t> open_from;
+  if (!read_to_end) {
+    open_from = 0;
+    for (const auto& [tag, tids] : by_tag) {
+      if (!tids.empty()) open_from = tag;
+    }
+  }
+
   JournalSequence out;
   for (const auto& [tag, tids] : by_tag) {
     if (committed_tag && tag < *committed_tag) continue;  // committed, or superseded by the committed tag
+    if (open_from && tag > *open_from) {
+      out.read_more = true;
+      return out;
+    }
+    const bool may_go_on = open_from && tag == *open_from;
     uint64_t next = (committed_tag && tag == *committed_tag) ? committed_tid + 1 : 0;
 
     // The next tag (with entries or not) says where this one ends.
@@ -63,6 +78,10 @@ Result<JournalSequence> SequenceJournal(const std::vector<SequencedEntry>& entri
         ++out.skipped_stale;
         continue;
       }
+      if (tid != next && may_go_on) {
+        out.read_more = true;  // entry `next` may be in a set not read
+        return out;
+      }
       if (tid != next) {
         // Entry `next` is not there. While its writer still owns the
         // journal it may yet land: appends to a set's objects run in
@@ -78,6 +97,10 @@ Result<JournalSequence> SequenceJournal(const std::vector<SequencedEntry>& entri
       }
       out.entries.push_back(*entry);
       next = tid + 1;
+    }
+    if (may_go_on) {
+      out.read_more = true;
+      return out;
     }
     if (last_included && next <= *last_included) {
       return Missing(tag, next, "tag " + std::to_string(successor->first) + " follows on from tid " +

@@ -36,6 +36,9 @@ struct JournalSequence {
   // entry e + 1 can land before entry e, and an entry whose object filled up
   // is sent again to the next set after later ones landed. Read again later.
   bool waiting = false;
+  // The read stopped before the journal's end (a bounded read) and the
+  // sequence with it: read again from the new commit position.
+  bool read_more = false;
   uint64_t skipped_stale = 0;  // entries past their tag's successor's predecessor
 };
 
@@ -46,9 +49,16 @@ struct JournalSequence {
 // naming the tag and tid when an entry is missing from a tag a newer one
 // superseded (its writer is gone: it cannot land any more), or when a tag's
 // successor follows on from an entry that is not there.
+//
+// `read_to_end` false: the entries are those of the object sets from the
+// commit position up to some set before the active one. Every entry of a
+// tag older than the newest tag read is in those sets (a tag's writer is
+// gone before the next tag's writes begin, and sets advance in order); the
+// newest tag read may continue past them, so its entries are taken up to
+// the first one not read, and the sequence stops there (read_more).
 Result<JournalSequence> SequenceJournal(const std::vector<SequencedEntry>& entries,
                                         const JournalCommitPosition& committed,
-                                        const std::map<uint64_t, JournalTagData>& tags);
+                                        const std::map<uint64_t, JournalTagData>& tags, bool read_to_end = true);
 
 // The commit position after `applied` (a prefix of a sequence, in order)
 // on top of `previous`: per splay offset the last entry applied from it,

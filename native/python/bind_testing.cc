@@ -78,14 +78,16 @@ class JournalHeaderOfImage {
   // One replay pass onto the image `name` of `replica_cluster`, opened
   // and closed again without the GIL (journal_replay.h).
   py::dict ReplayOnto(const std::string& client_id, const RadosCluster& replica_cluster, const std::string& pool,
-                      const std::string& ns, const std::string& name, unsigned max_in_flight) {
+                      const std::string& ns, const std::string& name, unsigned max_in_flight,
+                      uint64_t max_read_bytes) {
     const auto pass = Unwrap(WithoutGil([&]() -> Result<JournalReplayPass> {
       IoCtx io = OpenPool(replica_cluster, pool, ns);
       auto replica = RbdImage::OpenByName(io, name);
       if (!replica.ok()) return replica.status();
-      JournalApplier::Limits limits;
-      limits.max_in_flight = max_in_flight;
-      return ReplayJournalOnce(&header_, data_io_, client_id, replica.value(), limits);
+      JournalReplayOptions options;
+      options.apply.max_in_flight = max_in_flight;
+      options.max_read_bytes = max_read_bytes;
+      return ReplayJournalOnce(&header_, data_io_, client_id, replica.value(), options);
     }));
     py::dict d;
     d["entries_read"] = pass.entries_read;
@@ -93,6 +95,8 @@ class JournalHeaderOfImage {
     d["entries_uncommitted"] = pass.entries_uncommitted;
     d["objects_read"] = pass.objects_read;
     d["waiting"] = pass.waiting;
+    d["read_more"] = pass.read_more;
+    d["bytes_read"] = pass.bytes_read;
     d["committed"] = Positions(pass.committed);
     d["writes"] = pass.applied.writes;
     d["bytes_written"] = pass.applied.bytes_written;
@@ -338,6 +342,7 @@ void BindTesting(py::module_& m) {
       .def("data_object_name", &JournalHeaderOfImage::DataObjectName, py::arg("object_number"))
       .def("replay_onto", &JournalHeaderOfImage::ReplayOnto, py::arg("client_id"), py::arg("replica_cluster"),
            py::arg("pool"), py::arg("ns"), py::arg("name"), py::arg("max_in_flight") = 16,
+           py::arg("max_read_bytes") = 64ull << 20,
            "One replay pass onto a replica image (see native/journal/journal_replay.h).")
       .def("read_uncommitted", &JournalHeaderOfImage::ReadUncommitted, py::arg("client_id"),
            "The entries the client has not committed, in replay order (see native/journal/journal_reader.h).");

@@ -143,5 +143,44 @@ TEST(JournalCommitPosition, OnePositionPerSplayOffsetNewestFirst) {
   EXPECT_EQ(CommitPositionAfter(q, {}, kSplay), q);
 }
 
+// Bounded reads: the sets read end before the active one.
+
+TEST(JournalSequence, ABoundedReadStopsAtAGapOfTheNewestTagAndAsksForMore) {
+  // Entry 2 was sent again to set 1, which this read did not reach.
+  std::vector<SequencedEntry> entries = {At(0, 1, 0), At(0, 1, 1), At(0, 1, 3)};
+  auto s = SequenceJournal(entries, {}, {{1, {}}, {2, FollowsOn(1, 5)}}, /*read_to_end=*/false);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(Order(s.value()), (std::vector<std::pair<uint64_t, uint64_t>>{{1, 0}, {1, 1}}));
+  EXPECT_TRUE(s.value().read_more);
+  EXPECT_FALSE(s.value().waiting);
+  // Read to the end, the same entries prove entry 2 lost.
+  EXPECT_EQ(SequenceJournal(entries, {}, {{1, {}}, {2, FollowsOn(1, 5)}}).status().code(), EBADMSG);
+}
+
+TEST(JournalSequence, ABoundedReadDoesNotTakeATagsEndForItsPredecessorsEnd) {
+  // Tag 2 follows on from tag 1's entry 5; the read reached entry 3 only.
+  std::vector<SequencedEntry> entries = {At(0, 1, 0), At(0, 1, 1), At(0, 1, 2), At(0, 1, 3)};
+  auto s = SequenceJournal(entries, {}, {{1, {}}, {2, FollowsOn(1, 5)}}, false);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s.value().entries.size(), 4u);
+  EXPECT_TRUE(s.value().read_more);
+}
+
+TEST(JournalSequence, ABoundedReadStillFindsAnOlderTagsLostEntry) {
+  // Tag 2's entries were read, so every entry of tag 1 was in the sets read.
+  std::vector<SequencedEntry> entries = {At(0, 1, 0), At(0, 1, 2), At(1, 2, 0)};
+  auto s = SequenceJournal(entries, {}, {{1, {}}, {2, FollowsOn(1, 2)}}, false);
+  EXPECT_EQ(s.status().code(), EBADMSG);
+}
+
+TEST(JournalSequence, ABoundedReadGoesThroughOlderTagsToTheNewestOne) {
+  std::vector<SequencedEntry> entries = {At(0, 1, 0), At(0, 1, 1), At(0, 1, 2), At(1, 2, 0), At(1, 2, 1)};
+  auto s = SequenceJournal(entries, {}, {{1, {}}, {2, FollowsOn(1, 1)}}, false);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(Order(s.value()), (std::vector<std::pair<uint64_t, uint64_t>>{{1, 0}, {1, 1}, {2, 0}, {2, 1}}));
+  EXPECT_EQ(s.value().skipped_stale, 1u);
+  EXPECT_TRUE(s.value().read_more);
+}
+
 }  // namespace
 }  // namespace mirror_snapshot
