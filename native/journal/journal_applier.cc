@@ -54,37 +54,57 @@ JournalApplier::~JournalApplier() {
 Status JournalApplier::Apply(uint64_t position, uint64_t tag_tid, const JournalEvent& event,
                              const std::string& where) {
   ++counts_.events;
-  // A newer tag's event: an operation of an older tag that never finished
-  // never will (its writer lost the lock mid-operation).
-  for (auto it = pending_ops_.begin(); it != pending_ops_.end();) {
-    if (it->first.first < tag_tid) {
-      ++counts_.not_applied;
-      it = pending_ops_.erase(it);
-    } else {
-      ++it;
-    }
+  return Dispatch(Queued{position, tag_tid, event, where});
+}
+
+Status JournalApplier::Dispatch(const Queued& e) {
+  if (pending_op_ && pending_op_->tag_tid < e.tag_tid) {
+    // A newer tag's event: the operation's writer lost the lock before
+    // finishing it, and never will. What waited behind it goes on.
+    ++counts_.not_applied;
+    pending_op_.reset();
+    Status s = ReleaseQueued();
+    if (!s.ok()) return s;
   }
-  const JournalEventBody& body = event.body;
+  if (!pending_op_) return ApplyNow(e);
+  const auto* finish = std::get_if<OpFinishEvent>(&e.event.body);
+  if (finish == nullptr || e.tag_tid != pending_op_->tag_tid || finish->op_tid != pending_op_->op_tid) {
+    queued_.push_back(e);  // after the operation, as the primary ran it
+    return Status::Ok();
+  }
+  const Queued op = std::move(pending_op_->start);
+  pending_op_.reset();
+  if (finish->result < 0) {
+    ++counts_.ops_failed_on_primary;
+  } else {
+    Status s = ApplyOp(op.event, op.where);
+    if (!s.ok()) return s;
+  }
+  return ReleaseQueued();
+}
+
+Status JournalApplier::ReleaseQueued() {
+  std::deque<Queued> queued;
+  queued.swap(queued_);
+  for (const auto& e : queued) {
+    Status s = Dispatch(e);  // a later operation may hold back what follows it again
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+Status JournalApplier::ApplyNow(const Queued& e) {
+  const JournalEventBody& body = e.event.body;
   if (std::holds_alternative<AioWriteEvent>(body) || std::holds_alternative<AioDiscardEvent>(body) ||
       std::holds_alternative<AioWriteSameEvent>(body) || std::holds_alternative<AioCompareAndWriteEvent>(body)) {
-    return ApplyIo(event, where);
+    return ApplyIo(e.event, e.where);
   }
   if (std::holds_alternative<AioFlushEvent>(body)) return Status::Ok();  // commits ride on our own flushes
-  if (const auto* finish = std::get_if<OpFinishEvent>(&body)) {
-    auto it = pending_ops_.find({tag_tid, finish->op_tid});
-    // A finish without its start: the start was committed by an earlier
-    // pass, which means it was applied then. Nothing to do.
-    if (it == pending_ops_.end()) return Status::Ok();
-    PendingOp op = std::move(it->second);
-    pending_ops_.erase(it);
-    if (finish->result < 0) {
-      ++counts_.ops_failed_on_primary;
-      return Status::Ok();
-    }
-    return ApplyOp(op.event, op.where);
-  }
+  // A finish without its start: the start lies before the commit position
+  // (the bootstrap's sync point). Nothing to do.
+  if (std::holds_alternative<OpFinishEvent>(body)) return Status::Ok();
   if (auto op_tid = OpTid(body)) {
-    pending_ops_[{tag_tid, *op_tid}] = PendingOp{position, event, where};
+    pending_op_ = PendingOp{e.tag_tid, *op_tid, e};
     return Status::Ok();
   }
   ++counts_.not_applied;  // DemotePromote (the tags carry it), Unknown
@@ -92,11 +112,8 @@ Status JournalApplier::Apply(uint64_t position, uint64_t tag_tid, const JournalE
 }
 
 std::optional<uint64_t> JournalApplier::OldestPendingOp() const {
-  std::optional<uint64_t> oldest;
-  for (const auto& [key, op] : pending_ops_) {
-    if (!oldest || op.position < *oldest) oldest = op.position;
-  }
-  return oldest;
+  if (!pending_op_) return std::nullopt;
+  return pending_op_->start.position;
 }
 
 Status JournalApplier::ApplyIo(const JournalEvent& event, const std::string& where) {

@@ -6,12 +6,15 @@
 // asynchronously, several at a time, but never while an overlapping one is
 // in flight, so the result is the order's. Operations (snapshot create,
 // remove, rename, protect, unprotect, rollback; resize; flatten; metadata
-// set and remove) come as a start event and an OpFinish of the same op tid:
-// librbd blocks the image's writes in between, so an operation is applied
-// when its finish says it succeeded, after the I/O before it. Applying an
-// entry again (a replay resumed from an older commit position) gives the
-// same image: a snapshot already there, gone, protected or renamed counts as
-// done.
+// set and remove) come as a start event and an OpFinish of the same op tid.
+// librbd appends the start once it has blocked the image's writes, and the
+// writes that arrive meanwhile are journaled (the journal sits above the
+// write block) but reach the image after the operation: an operation takes
+// effect at its start. So from an operation's start until its finish says
+// whether it succeeded, the events behind it wait; then the operation is
+// applied (or not), and they follow. Applying an entry again (a replay
+// resumed from an older commit position) gives the same image: a snapshot
+// already there, gone, protected or renamed counts as done.
 //
 // Not applied, and counted: image renames (the replayer names its replicas),
 // feature updates and snapshot limits (the replica's own), snapshots outside
@@ -26,7 +29,6 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -64,9 +66,10 @@ class JournalApplier {
   JournalApplier& operator=(const JournalApplier&) = delete;
 
   // Applies the event of entry `position` (the caller's index, echoed in
-  // errors and by OldestPendingOp) of tag `tag_tid`. I/O may still be in
-  // flight when it returns: the data its views point to must stay alive
-  // until Drain or Flush. An error names the entry with `where`.
+  // errors and by OldestPendingOp) of tag `tag_tid`, or holds it back behind
+  // an operation waiting for its finish. I/O may still be in flight when it
+  // returns: the data its views point to must stay alive until Drain or
+  // Flush, and as long as the applier. An error names the entry with `where`.
   Status Apply(uint64_t position, uint64_t tag_tid, const JournalEvent& event, const std::string& where);
 
   // Waits for the I/O in flight; the first error of any.
@@ -90,12 +93,21 @@ class JournalApplier {
     uint64_t mismatch_offset = 0;
     std::string where;
   };
-  struct PendingOp {
+  struct Queued {
     uint64_t position = 0;
-    JournalEvent event;
+    uint64_t tag_tid = 0;
+    JournalEvent event;  // its data views point into the caller's bytes
     std::string where;
   };
+  struct PendingOp {
+    uint64_t tag_tid = 0;
+    uint64_t op_tid = 0;
+    Queued start;
+  };
 
+  Status Dispatch(const Queued& e);
+  Status ApplyNow(const Queued& e);
+  Status ReleaseQueued();
   Status ApplyIo(const JournalEvent& event, const std::string& where);
   // Waits until the extent overlaps nothing in flight and the window has
   // room, then submits; `submit` gets the completion and the entry's
@@ -110,7 +122,8 @@ class JournalApplier {
   Limits limits_;
   std::deque<InFlight> in_flight_;  // oldest first; elements stay put while librbd writes to them
   uint64_t bytes_in_flight_ = 0;
-  std::map<std::pair<uint64_t, uint64_t>, PendingOp> pending_ops_;  // (tag, op tid)
+  std::optional<PendingOp> pending_op_;  // at most one: later operations wait behind it
+  std::deque<Queued> queued_;            // the events behind it
   JournalApplyCounts counts_;
 };
 

@@ -1,0 +1,347 @@
+#include "native/replay/journal_image_replayer.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <ctime>
+#include <optional>
+
+#include "native/ceph/data_objects.h"
+#include "native/ceph/header_metadata_writer.h"
+#include "native/ceph/io_ctx.h"
+#include "native/delta/image_delta.h"
+#include "native/journal/journal_event.h"
+#include "native/journal/journal_header.h"
+#include "native/journal/journal_reader.h"
+#include "native/journal/journal_records.h"
+#include "native/replica/delta_copier.h"
+#include "native/replica/replica_fence.h"
+#include "native/replica/replica_image.h"
+
+namespace mirror_snapshot {
+namespace {
+
+int64_t UnixNow() { return static_cast<int64_t>(std::time(nullptr)); }
+
+Result<std::optional<JournalReplicaState>> ReadJournalReplicaState(const RbdImage& local) {
+  auto meta = local.Metadata(kJournalReplicaStateKey);
+  if (!meta.ok()) return meta.status();
+  if (!meta.value()) return std::optional<JournalReplicaState>();
+  auto state = DecodeJournalReplicaState(*meta.value());
+  if (!state) {
+    return Status::Error(EINVAL, "image '" + local.spec() + "' has an unreadable " +
+                                     std::string(kJournalReplicaStateKey) + " record");
+  }
+  return std::optional<JournalReplicaState>(*state);
+}
+
+Status WriteJournalReplicaState(const RbdImage& local, const JournalReplicaState& state) {
+  return local.SetMetadata(kJournalReplicaStateKey, EncodeJournalReplicaState(state));
+}
+
+// The bootstrap and the replay of one step, with the replica held.
+class JournalStep {
+ public:
+  JournalStep(const ReplayTarget& target, const JournalStepOptions& options, const RbdImage& remote,
+              const RbdImage& local, JournalHeader* header, librados::IoCtx data_io, JournalReplicaState* state,
+              JournalStepResult* result)
+      : target_(target), options_(options), remote_(remote), local_(local), header_(header),
+        data_io_(std::move(data_io)), state_(state), result_(result) {}
+
+  Status Run() {
+    if (state_->phase == JournalReplicaPhase::kRegistered) {
+      Status s = TakeSyncPoint();
+      if (!s.ok()) return s;
+    }
+    if (state_->phase == JournalReplicaPhase::kCopying) {
+      Status s = CopySyncPoint();
+      if (!s.ok()) return s;
+    }
+    if (state_->phase == JournalReplicaPhase::kPositioning) {
+      Status s = MoveToSyncPoint();
+      if (!s.ok()) return s;
+      if (state_->phase != JournalReplicaPhase::kReplaying) return Status::Ok();  // the next step goes on
+    }
+    if (result_->outcome == JournalStepOutcome::kBootstrapping) return Status::Ok();
+    return Replay();
+  }
+
+ private:
+  Status Save() { return WriteJournalReplicaState(local_, *state_); }
+
+  // A sync point taken before our client was registered (an earlier
+  // bootstrap's, left behind) could precede entries the journal no longer
+  // keeps for us: always a new one.
+  Status TakeSyncPoint() {
+    result_->outcome = JournalStepOutcome::kBootstrapping;
+    const std::string name = JournalSyncSnapshotName(state_->client_id);
+    auto old = remote_.SnapshotIdByName(name);
+    if (!old.ok()) return old.status();
+    if (old.value()) {
+      Status s = remote_.RemoveSnapshot(*old.value());
+      if (!s.ok()) return s;
+    }
+    auto id = remote_.CreateSnapshot(name);
+    if (!id.ok()) return id.status();
+    state_->sync_snap_id = id.value();
+    state_->copy_checkpoint = 0;
+    state_->phase = JournalReplicaPhase::kCopying;
+    return Save();
+  }
+
+  Status CopySyncPoint() {
+    result_->outcome = JournalStepOutcome::kBootstrapping;
+    const std::string name = JournalSyncSnapshotName(state_->client_id);
+    auto id = remote_.SnapshotIdByName(name);
+    if (!id.ok()) return id.status();
+    if (!id.value() || *id.value() != state_->sync_snap_id) {
+      return Status::Error(EBUSY, "the sync point of replica '" + local_.spec() + "' (snapshot " + name + " of '" +
+                                      remote_.spec() + "') is gone from the primary before its copy finished; "
+                                      "remove the replica on this site (rbd rm) for a new bootstrap");
+    }
+    auto delta = ComputeImageDelta(*target_.remote, remote_, 0, state_->sync_snap_id);
+    if (!delta.ok()) return delta.status();
+    Status s = remote_.SetSnapshot(state_->sync_snap_id);
+    if (!s.ok()) return s;
+    CopyOptions copy;
+    copy.max_in_flight_bytes = options_.max_in_flight_bytes;
+    copy.budget = options_.budget;
+    copy.resume_offset = state_->copy_checkpoint;
+    copy.target_cluster = target_.local;
+    uint64_t next_checkpoint = state_->copy_checkpoint + options_.checkpoint_every_bytes;
+    auto checkpoints = HeaderMetadataWriter::Open(*target_.local, local_);
+    if (!checkpoints.ok()) return checkpoints.status();
+    copy.progress_every_bytes = std::min<uint64_t>(options_.checkpoint_every_bytes, 16ull << 20);
+    copy.on_progress = [&](const CopyProgress& p) {
+      if (p.checkpoint_offset < next_checkpoint) return;
+      state_->copy_checkpoint = p.checkpoint_offset;
+      next_checkpoint = p.checkpoint_offset + options_.checkpoint_every_bytes;
+      checkpoints.value().Set(kJournalReplicaStateKey, EncodeJournalReplicaState(*state_));
+    };
+    auto stats = ApplyDelta(*target_.remote, remote_, delta.value(), local_, copy);
+    checkpoints.value().Drain().IgnoreError();  // a lost checkpoint only means copying again
+    s = remote_.SetHead();
+    if (!stats.ok()) return stats.status();
+    if (!s.ok()) return s;
+    result_->bytes_copied = stats.value().bytes_written + stats.value().bytes_zeroed;
+    state_->phase = JournalReplicaPhase::kPositioning;
+    return Save();
+  }
+
+  // The sync point holds every entry before its creation's start event
+  // (librbd appends it once writes are blocked; the writes journaled after
+  // it reach the image after the snapshot, whatever their place before the
+  // OpFinish): commit through that event without applying anything, and
+  // replay from the entry after it. Nothing is committed before the event
+  // is found in what was read: after a crash past that commit, the entries
+  // read are the ones after it, and must not be taken for older ones.
+  Status MoveToSyncPoint() {
+    result_->outcome = JournalStepOutcome::kBootstrapping;
+    const std::string name = JournalSyncSnapshotName(state_->client_id);
+    if (state_->sync_point_found) {
+      auto client = header_->Client(state_->client_id);
+      if (!client.ok()) return client.status();
+      const auto& position = client.value().commit_position;
+      const bool committed = !position.empty() &&
+                             (position.front().tag_tid > state_->sync_point_tag ||
+                              (position.front().tag_tid == state_->sync_point_tag &&
+                               position.front().entry_tid >= state_->sync_point_entry));
+      if (committed) return FinishPositioning(name);
+    }
+    JournalReader reader(header_, data_io_);
+    uint64_t budget = std::max<uint64_t>(options_.replay.max_read_bytes, 1);
+    while (true) {
+      auto read = reader.ReadUncommitted(state_->client_id, budget);
+      if (!read.ok()) return read.status();
+      const auto& entries = read.value().sequence.entries;
+      std::optional<size_t> created;  // the sync point's SnapCreate
+      for (size_t i = 0; i < entries.size() && !created; ++i) {
+        auto event = DecodeJournalEvent(entries[i].entry.payload);
+        if (!event.ok()) return Status::Error(EBADMSG, header_->DataObjectName(entries[i].object_number) + ": " +
+                                                           event.status().message());
+        const auto* snap = std::get_if<SnapEvent>(&event.value().body);
+        if (snap != nullptr && event.value().type == static_cast<uint32_t>(JournalEventType::kSnapCreate) &&
+            snap->snap_namespace.type == 0 && snap->snap_name == name) {
+          created = i;
+        }
+      }
+      if (created) {
+        state_->sync_point_found = true;
+        state_->sync_point_tag = entries[*created].entry.tag_tid;
+        state_->sync_point_entry = entries[*created].entry.entry_tid;
+        Status s = Save();
+        if (!s.ok()) return s;
+        const std::vector<SequencedEntry> prefix(entries.begin(), entries.begin() + *created + 1);
+        s = header_->Commit(state_->client_id,
+                            CommitPositionAfter(read.value().committed, prefix, header_->layout().splay_width));
+        if (!s.ok()) return s;
+        return FinishPositioning(name);
+      }
+      if (read.value().sequence.read_more) {
+        if (budget > UINT64_MAX / 2) return Status::Error(E2BIG, "journal of '" + remote_.spec() + "' too large");
+        budget *= 2;  // the creation lies further on
+        continue;
+      }
+      if (read.value().sequence.waiting) return Status::Ok();  // its entries are still landing
+      return Status::Error(EBADMSG, "the creation of the sync point " + name + " of '" + remote_.spec() +
+                                        "' is not in its journal: the bootstrap of '" + local_.spec() +
+                                        "' cannot tell where to replay from; remove the replica on this site "
+                                        "(rbd rm) for a new bootstrap");
+    }
+  }
+
+  Status FinishPositioning(const std::string& name) {
+    state_->phase = JournalReplicaPhase::kReplaying;
+    state_->bootstrapped_at = UnixNow();
+    Status s = Save();
+    if (!s.ok()) return s;
+    s = remote_.RemoveSnapshot(state_->sync_snap_id);
+    if (!s.ok() && s.code() != ENOENT) {
+      result_->notes.push_back("the sync point " + name + " stays on the primary: " + s.message());
+    }
+    state_->sync_snap_id = 0;
+    state_->sync_point_found = false;
+    return Save();
+  }
+
+  Status Replay() {
+    result_->outcome = JournalStepOutcome::kReplayed;
+    for (unsigned i = 0; i < options_.max_passes; ++i) {
+      auto pass = ReplayJournalOnce(header_, data_io_, state_->client_id, local_, options_.replay);
+      if (!pass.ok()) return pass.status();
+      ++result_->passes;
+      result_->entries_applied += pass.value().entries_committed;
+      result_->bytes_written += pass.value().applied.bytes_written + pass.value().applied.bytes_discarded;
+      state_->entries_applied += pass.value().entries_committed;
+      if (pass.value().last_applied_time) {
+        state_->last_applied_ns = static_cast<int64_t>(pass.value().last_applied_time->seconds) * 1000000000 +
+                                  pass.value().last_applied_time->nanoseconds;
+      }
+      result_->waiting = pass.value().waiting;
+      if (!pass.value().read_more) {
+        result_->caught_up = true;
+        break;
+      }
+    }
+    return Save();
+  }
+
+  const ReplayTarget& target_;
+  const JournalStepOptions& options_;
+  const RbdImage& remote_;
+  const RbdImage& local_;
+  JournalHeader* header_;
+  librados::IoCtx data_io_;
+  JournalReplicaState* state_;
+  JournalStepResult* result_;
+};
+
+}  // namespace
+
+std::string JournalClientId(const std::string& local_fsid) { return "mirror_snapshot." + local_fsid; }
+
+Result<JournalStepResult> ReplayJournalImage(const ReplayTarget& target, const JournalStepOptions& options) {
+  const auto started = std::chrono::steady_clock::now();
+  JournalStepResult result;
+  auto remote_io = IoCtx::Open(*target.remote, target.pool, target.ns);
+  if (!remote_io.ok()) return remote_io.status();
+  auto remote = RbdImage::OpenById(remote_io.value(), target.remote_image_id);
+  if (!remote.ok()) return remote.status();
+  auto mirror = remote.value().Mirror();
+  if (!mirror.ok()) return mirror.status();
+  if (mirror.value().mode != MirrorMode::kJournal || !mirror.value().primary) {
+    return Status::Error(EINVAL, "image '" + remote.value().spec() + "' is not a primary mirrored in journal mode");
+  }
+  auto parent = remote.value().Parent();
+  if (!parent.ok()) return parent.status();
+  if (parent.value()) {
+    return Status::Error(EOPNOTSUPP, "image '" + remote.value().spec() +
+                                         "' is a clone: journal-mode clones are not replicated yet");
+  }
+
+  ReplicaState identity;
+  identity.remote_fsid = target.remote_fsid;
+  identity.remote_image_id = target.remote_image_id;
+  identity.global_id = mirror.value().global_id;
+  ReplicaState replica_state;
+  auto local = OpenOrCreateReplica(*target.local, target.pool, target.ns, target.image_name, *target.remote,
+                                   remote.value(), identity, &replica_state);
+  if (!local.ok()) return local.status();
+  auto local_io = IoCtx::Open(*target.local, target.pool, target.ns);
+  if (!local_io.ok()) return local_io.status();
+  auto local_id = local.value().Id();
+  if (!local_id.ok()) return local_id.status();
+  auto recorded = ReadJournalReplicaState(local.value());
+  if (!recorded.ok()) return recorded.status();
+
+  // Could anyone have written the replica since the last step? Not if it
+  // stayed fenced, nor if the lock of the step it interrupted is still its
+  // only holder; nor may anyone have it open when the fence goes.
+  auto fenced = IsFenced(local.value());
+  if (!fenced.ok()) return fenced.status();
+  auto owners = local.value().LockOwners();
+  if (!owners.ok()) return owners.status();
+  const bool held_since = recorded.value() && !recorded.value()->step_lock_owner.empty() &&
+                          owners.value() == std::vector<std::string>{recorded.value()->step_lock_owner};
+  const bool wrote_before = recorded.value() && (recorded.value()->phase != JournalReplicaPhase::kRegistered);
+  if (wrote_before && !fenced.value() && !held_since) {
+    return Status::Error(EBUSY, "replica '" + local.value().spec() +
+                                    "' could have been written by another client since the last step (its fence was "
+                                    "lifted and its lock is not the replayer's): replaying onto it would not give "
+                                    "the primary's image; resync it");
+  }
+  auto open_elsewhere = OpenElsewhere(*target.local, local.value());
+  if (!open_elsewhere.ok()) return open_elsewhere.status();
+  if (open_elsewhere.value()) {
+    return Status::Error(EBUSY, "replica '" + local.value().spec() +
+                                    "' is open in another client (rbd status shows which): not replayed until it "
+                                    "is closed");
+  }
+  Status status = LiftReplicaFence(local_io.value(), target.image_name, &local.value());
+  if (!status.ok()) return status;
+  auto hold = ReplicaHold::Take(*target.local, local.value());
+  if (!hold.ok()) {
+    SetReplicaFence(local_io.value(), local_id.value(), true).IgnoreError();
+    return hold.status();
+  }
+
+  JournalReplicaState state;
+  if (recorded.value()) {
+    state = *recorded.value();
+  } else {
+    state.client_id = JournalClientId(target.local_fsid);
+  }
+  state.step_lock_owner = hold.value().owner();
+  status = WriteJournalReplicaState(local.value(), state);
+  if (!status.ok()) return status;
+
+  auto header_io = OpenHeaderObjects(*target.remote, remote.value());
+  if (!header_io.ok()) return header_io.status();
+  auto header = JournalHeader::Open(header_io.value(), target.remote_image_id, remote.value().spec());
+  if (!header.ok()) return header.status();
+  auto data_io = OpenJournalDataObjects(*target.remote, remote.value(), header.value().layout());
+  if (!data_io.ok()) return data_io.status();
+  auto client = header.value().Client(state.client_id);
+  if (!client.ok() && client.status().code() != ENOENT) return client.status();
+  if (!client.ok()) {
+    if (state.phase != JournalReplicaPhase::kRegistered) {
+      return Status::Error(ESTALE, "the replayer's client " + state.client_id + " is gone from the journal of '" +
+                                       remote.value().spec() + "' (unregistered by hand?): its replica '" +
+                                       local.value().spec() + "' needs a resync");
+    }
+    status = header.value().Register(state.client_id,
+                                     EncodeMirrorPeerClientData(local_id.value(), JournalMirrorPeerState::kReplaying));
+    if (!status.ok()) return status;
+  }
+
+  JournalStep step(target, options, remote.value(), local.value(), &header.value(), data_io.value(), &state, &result);
+  status = step.Run();
+  if (!status.ok()) return status;  // the hold fences the replica again
+  status = hold.value().Release();
+  if (!status.ok()) return status;
+  result.state = state;
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return result;
+}
+
+}  // namespace mirror_snapshot

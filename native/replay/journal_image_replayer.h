@@ -1,0 +1,62 @@
+// One step of replicating a journal-mode primary image (on the peer
+// cluster) to its replica (on this cluster): bootstrap it, or replay the
+// journal's new entries onto it (native/journal/).
+//
+// Bootstrap (journal_replica_state.h): register as a client of the
+// primary's journal, take the sync point (a snapshot on the primary), copy
+// it whole with the delta copier (checkpointed), move the commit position to
+// the sync point's creation in the journal, remove the sync point. Replay:
+// passes of journal_replay.h until the journal's end (or a step's limit).
+//
+// The replica belongs to the replayer as in snapshot mode (replica_fence.h):
+// fenced between steps, held in exclusive mode during one. A step that
+// finds it was not fenced and not held by the step it interrupted refuses
+// to go on (EBUSY): a journal replica has no snapshot to roll back to, and
+// entries replayed over a client's writes would not give the primary's
+// image; a resync does.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "native/base/memory_budget.h"
+#include "native/base/result.h"
+#include "native/journal/journal_replay.h"
+#include "native/journal/journal_replica_state.h"
+#include "native/replay/image_replayer.h"
+
+namespace mirror_snapshot {
+
+struct JournalStepOptions {
+  JournalReplayOptions replay;
+  unsigned max_passes = 64;  // per step: other images get their turn
+  uint64_t max_in_flight_bytes = kDefaultInFlightBytes;  // the bootstrap's copy
+  MemoryBudget* budget = nullptr;
+  uint64_t checkpoint_every_bytes = 64ull << 20;
+};
+
+enum class JournalStepOutcome {
+  kBootstrapping,  // a bootstrap phase ran; the next step goes on
+  kReplayed,       // entries were applied (or there were none)
+};
+
+struct JournalStepResult {
+  JournalStepOutcome outcome = JournalStepOutcome::kReplayed;
+  JournalReplicaState state;        // after the step
+  uint64_t bytes_copied = 0;        // by the bootstrap's copy
+  uint64_t entries_applied = 0;     // committed by this step's passes
+  uint64_t bytes_written = 0;       // by those passes (writes and zeroed discards)
+  uint64_t passes = 0;
+  bool caught_up = false;           // the last pass read to the journal's end
+  bool waiting = false;             // the writer's next entry had not landed yet
+  double seconds = 0;
+  std::vector<std::string> notes;
+};
+
+// The client id our replayer registers in a primary's journal.
+std::string JournalClientId(const std::string& local_fsid);
+
+Result<JournalStepResult> ReplayJournalImage(const ReplayTarget& target, const JournalStepOptions& options);
+
+}  // namespace mirror_snapshot

@@ -1,0 +1,216 @@
+"""native/replay/journal_image_replayer.h against the sandbox: a journal-mode
+primary on site-a, its replica on site-b, driven step by step through the
+native binding (the module's replayer does not take journal-mode images yet).
+
+A bootstrap while a client keeps writing the primary, then replay steps:
+the replica equals the primary once the writer stops and a step caught up;
+the sync point is gone from the primary; the replica stays fenced between
+steps; a replica a client wrote behind the replayer's back is refused; a
+client disconnected from the journal is an error saying so."""
+import json
+import random
+import threading
+import time
+from typing import Dict
+
+import pytest
+
+from replication import Client
+from sandbox import Images, wait_for
+
+MiB = 1 << 20
+
+
+def journal_primary(images: Images, name: str) -> str:
+    spec = images.spec(name)
+    images.site.rbd('create', '--size', '64M', '--image-feature',
+                    'layering,exclusive-lock,object-map,fast-diff,journaling',
+                    '--journal-object-size', '1M', '--journal-splay-width', '2', spec)
+    images.created.append(spec)
+    images.site.rbd('mirror', 'image', 'enable', spec, 'journal')
+    return spec
+
+
+class Replayer:
+    """One journal-mode image, site-a -> site-b, a step at a time."""
+
+    def __init__(self, native, images: Images, site_b, name: str) -> None:
+        self.native, self.images, self.site_b, self.name = native, images, site_b, name
+        self.remote = native.Cluster.connect(str(images.site.conf))
+        self.local = native.Cluster.connect(str(site_b.conf))
+        client = Client(images.site, images.namespace)
+        try:
+            with client.image(name) as image:
+                self.remote_image_id = image.id()
+        finally:
+            client.close()
+
+    def step(self, **options) -> Dict:
+        return self.native.replay_journal_image(
+            self.remote, self.local, self.images.pool, self.images.namespace, self.remote_image_id, self.name,
+            self.remote.fsid(), self.local.fsid(), **options)
+
+    def until_caught_up(self, limit: int = 50) -> Dict:
+        for _ in range(limit):
+            result = self.step()
+            if result['outcome'] == 'replayed' and result['caught_up'] and result['entries_applied'] == 0:
+                return result
+        raise AssertionError(f'not caught up after {limit} steps: {result}')
+
+
+def random_writer(client: Client, name: str, stop: threading.Event, seed: int) -> None:
+    rng = random.Random(seed)
+    with client.image(name) as image:
+        while not stop.is_set():
+            length = rng.choice([4096, 65536, 1 << 20])
+            offset = rng.randrange(0, 64 * MiB - length)
+            if rng.random() < 0.8:
+                image.write(bytes([rng.randrange(1, 256)]) * length, offset)
+            else:
+                image.discard(offset, length)
+            time.sleep(0.002)
+
+
+def test_a_bootstrap_under_writes_then_replay_gives_the_primary_image(native, images: Images, site_b) -> None:
+    journal_primary(images, 'jr')
+    primary = Client(images.site, images.namespace)
+    replica = Client(site_b, images.namespace)
+    with primary.image('jr') as image:
+        image.write(b'\x11' * (32 * MiB), 0)       # data before the bootstrap
+        image.create_snap('before')                 # not replicated: older than the sync point
+    replayer = Replayer(native, images, site_b, 'jr')
+    seed = random.randrange(1 << 30)
+    print(f'seed {seed}')
+    stop = threading.Event()
+    writer = threading.Thread(target=random_writer, args=(primary, 'jr', stop, seed))
+    writer.start()
+    try:
+        steps = [replayer.step(max_read_bytes=2 * MiB) for _ in range(6)]  # bootstrap, then replay under writes
+        assert steps[0]['outcome'] == 'bootstrapping' and steps[0]['bytes_copied'] >= 32 * MiB, steps[0]
+        assert [s['outcome'] for s in steps[1:]] == ['replayed'] * 5, steps
+        assert sum(s['entries_applied'] for s in steps) > 0, steps
+        with primary.image('jr') as image:
+            image.create_snap('during')
+            image.resize(80 * MiB)
+    finally:
+        stop.set()
+        writer.join()
+    with primary.image('jr') as image:
+        image.metadata_set('user.after', 'yes')
+    done = replayer.until_caught_up()
+    try:
+        assert done['entries_applied_total'] > 0 and done['last_applied'] > 0, done
+        assert replica.digest('jr') == primary.digest('jr')
+        assert replica.digest('jr', snap_name='during') == primary.digest('jr', snap_name='during')
+        with replica.image('jr', read_only=True) as image:
+            assert [s['name'] for s in image.list_snaps()] == ['during']
+            assert dict(image.metadata_list()).get('user.after') == 'yes'
+        with primary.image('jr', read_only=True) as image:  # the sync point is gone
+            assert [s['name'] for s in image.list_snaps()] == ['before', 'during']
+        # Fenced between steps: a client cannot write the replica.
+        with pytest.raises(Exception) as refused:
+            with replica.image('jr') as image:
+                image.write(b'client', 0)
+        assert 'Read-only' in str(refused.value) or 'read-only' in str(refused.value), refused.value
+        clients = [c['id'] for c in native.testing.JournalHeader(replayer.remote, images.pool, images.namespace,
+                                                                 'jr').state()['clients']]
+        assert done['client_id'] in clients, clients
+    finally:
+        primary.close()
+        replica.close()
+
+
+def test_a_replica_written_behind_the_replayer_is_refused(native, images: Images, site_b) -> None:
+    journal_primary(images, 'jw')
+    replayer = Replayer(native, images, site_b, 'jw')
+    replayer.until_caught_up()
+    replica = Client(site_b, images.namespace)
+    try:
+        replica.set_fence('jw', False)              # forced, as an operator could
+        with replica.image('jw') as image:
+            image.write(b'not the primary', 0)
+        with pytest.raises(OSError) as refused:
+            replayer.step()
+        assert refused.value.errno == 16 and 'resync' in str(refused.value), refused.value
+    finally:
+        replica.close()
+
+
+def test_a_disconnected_replayer_says_it_needs_a_resync(native, images: Images, site_b) -> None:
+    journal_primary(images, 'jd')
+    replayer = Replayer(native, images, site_b, 'jd')
+    done = replayer.until_caught_up()
+    images.site.rbd('journal', 'client', 'disconnect', '--pool', images.pool, '--namespace', images.namespace,
+                    '--image', 'jd', '--client-id', done['client_id'])
+    with pytest.raises(OSError) as stale:
+        replayer.step()
+    assert stale.value.errno == 116 and 'resync' in str(stale.value), stale.value
+
+
+KILLED_STEPS = '''
+import sys
+sys.path.insert(0, {module_dir!r})
+import _native as native
+remote = native.Cluster.connect({remote_conf!r})
+local = native.Cluster.connect({local_conf!r})
+print('ready', flush=True)
+while True:
+    native.replay_journal_image(remote, local, {pool!r}, {ns!r}, {image_id!r}, {name!r}, remote.fsid(),
+                                local.fsid(), max_read_bytes=1 << 20, max_in_flight_bytes=4 << 20)
+'''
+
+
+@pytest.mark.parametrize('kill_after', [0.3, 1.5, 4.0])
+def test_a_step_killed_anywhere_resumes_to_the_primary_image(native, images: Images, site_b, kill_after) -> None:
+    """SIGKILL of a process running steps, during the bootstrap's copy or
+    positioning or a replay: the next steps finish the job and the replica
+    equals the primary (or, killed between a step's lift of the fence and
+    its lock, refuse with EBUSY; then a new bootstrap does)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from sandbox import BUILD_DIR
+    journal_primary(images, 'jk')
+    primary = Client(images.site, images.namespace)
+    replica = Client(site_b, images.namespace)
+    try:
+        with primary.image('jk') as image:
+            for i in range(0, 64 * MiB, 4 * MiB):
+                image.write(bytes([i // MiB + 1]) * (4 * MiB), i)
+        replayer = Replayer(native, images, site_b, 'jk')
+        script = KILLED_STEPS.format(module_dir=str(BUILD_DIR / 'mgr_module' / 'mirror_snapshot'),
+                                     remote_conf=str(images.site.conf), local_conf=str(site_b.conf),
+                                     pool=images.pool, ns=images.namespace, image_id=replayer.remote_image_id,
+                                     name='jk')
+        with primary.image('jk') as image:
+            image.write(b'\xff' * 4096, 0)               # the writer owns the lock, as a VM's client does
+            proc = subprocess.Popen([sys.executable, '-c', script], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            assert proc.stdout.readline().strip() == b'ready', proc.stderr.read()
+            for i in range(200):                         # entries for the replay part
+                image.write(bytes([i % 250 + 1]) * 65536, (i * 7919 * 4096) % (60 * MiB))
+        time.sleep(kill_after)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        # The killed client's watch on the replica outlives it (until the
+        # OSD times it out): fenced off as an operator would, to go on now.
+        def watchers():
+            return json.loads(site_b.rbd('status', '--format', 'json', images.spec('jk')).stdout).get('watchers', [])
+
+        for watcher in watchers():
+            site_b.ceph('osd', 'blocklist', 'add', watcher['address'], '600')
+        wait_for(lambda: not watchers(), timeout=90, what='the killed client\'s watch to go')
+        try:
+            replayer.until_caught_up()
+        except OSError as e:
+            # Killed between lifting the replica's fence and taking its lock:
+            # nothing proves no client wrote it then, and the replayer says
+            # so. The way out it names, a new bootstrap, must work.
+            assert e.errno == 16 and 'could have been written' in str(e), e
+            replica.set_fence('jk', False)
+            site_b.rbd('rm', images.spec('jk'))
+            replayer.until_caught_up()
+        assert replica.digest('jk') == primary.digest('jk')
+    finally:
+        primary.close()
+        replica.close()
