@@ -523,13 +523,8 @@ Result<ReplayResult> Replay(const ReplayTarget& target, const ReplayOptions& opt
   }
   result.newest_primary_snap_id = snaps.back().id;
 
-  ReplicaState identity;
-  identity.remote_fsid = target.remote_fsid;
-  identity.remote_image_id = target.remote_image_id;
-  identity.global_id = mirror.value().global_id;
   ReplicaState state;
-  auto local = OpenOrCreateReplica(*target.local, target.pool, target.ns, target.image_name, *target.remote,
-                                   remote.value(), identity, &state);
+  auto local = OpenReplicaOf(target, remote.value(), mirror.value().global_id, &state);
   if (!local.ok()) return local.status();
   auto local_io = IoCtx::Open(*target.local, target.pool, target.ns);
   if (!local_io.ok()) return local_io.status();
@@ -741,6 +736,16 @@ Result<ReplayResult> Replay(const ReplayTarget& target, const ReplayOptions& opt
 }
 
 }  // namespace
+
+Result<RbdImage> OpenReplicaOf(const ReplayTarget& target, const RbdImage& remote, const std::string& global_id,
+                               ReplicaState* state) {
+  ReplicaState identity;
+  identity.remote_fsid = target.remote_fsid;
+  identity.remote_image_id = target.remote_image_id;
+  identity.global_id = global_id;
+  return OpenOrCreateReplica(*target.local, target.pool, target.ns, target.image_name, *target.remote, remote,
+                             identity, state);
+}
 
 Result<ReplayResult> ReplayImage(const ReplayTarget& target, const ReplayOptions& options,
                                  ReplayProgress* progress) {

@@ -81,6 +81,12 @@ struct ReplayResult {
   std::vector<std::string> notes;  // what an operator should know of this step (not errors)
 };
 
+// The replica of `remote` (whose mirroring global id is `global_id`) on
+// the local site, created like it if missing (OpenOrCreateReplica); its
+// replica record in `*state`.
+Result<RbdImage> OpenReplicaOf(const ReplayTarget& target, const RbdImage& remote, const std::string& global_id,
+                               ReplicaState* state);
+
 Result<ReplayResult> ReplayImage(const ReplayTarget& target, const ReplayOptions& options,
                                  ReplayProgress* progress);
 

@@ -259,13 +259,8 @@ Result<JournalStepResult> ReplayJournalImage(const ReplayTarget& target, const J
                                          "' is a clone: journal-mode clones are not replicated yet");
   }
 
-  ReplicaState identity;
-  identity.remote_fsid = target.remote_fsid;
-  identity.remote_image_id = target.remote_image_id;
-  identity.global_id = mirror.value().global_id;
   ReplicaState replica_state;
-  auto local = OpenOrCreateReplica(*target.local, target.pool, target.ns, target.image_name, *target.remote,
-                                   remote.value(), identity, &replica_state);
+  auto local = OpenReplicaOf(target, remote.value(), mirror.value().global_id, &replica_state);
   if (!local.ok()) return local.status();
   auto local_io = IoCtx::Open(*target.local, target.pool, target.ns);
   if (!local_io.ok()) return local_io.status();
