@@ -57,29 +57,77 @@ Status JournalApplier::Apply(uint64_t position, uint64_t tag_tid, const JournalE
   return Dispatch(Queued{position, tag_tid, event, where});
 }
 
+namespace {
+
+// Operations librbd starts by blocking the image's writes (their start
+// event is appended after the block): writes journaled until their finish
+// reach the image after them. Every other operation's start is appended
+// before anything is blocked, and what is journaled until its finish
+// reached the image before it (a rollback overwrites it).
+bool BlocksWritesBeforeItsStart(const JournalEvent& event) {
+  const auto type = static_cast<JournalEventType>(event.type);
+  return type == JournalEventType::kSnapCreate || type == JournalEventType::kResize ||
+         type == JournalEventType::kUpdateFeatures;
+}
+
+}  // namespace
+
 Status JournalApplier::Dispatch(const Queued& e) {
-  if (pending_op_ && pending_op_->tag_tid < e.tag_tid) {
-    // A newer tag's event: the operation's writer lost the lock before
-    // finishing it, and never will. What waited behind it goes on.
-    ++counts_.not_applied;
-    pending_op_.reset();
-    Status s = ReleaseQueued();
+  // A newer tag's event: an operation its writer did not finish was
+  // completed by the next lock owner (librbd's replay runs the operations
+  // still waiting for their finish when it shuts down, as if they had
+  // succeeded), before the new tag's first event.
+  while (!pending_ops_.empty() && pending_ops_.begin()->second.start.tag_tid < e.tag_tid) {
+    const Queued op = std::move(pending_ops_.begin()->second.start);
+    pending_ops_.erase(pending_ops_.begin());
+    Status s = FinishOp(op, 0);
     if (!s.ok()) return s;
   }
-  if (!pending_op_) return ApplyNow(e);
   const auto* finish = std::get_if<OpFinishEvent>(&e.event.body);
-  if (finish == nullptr || e.tag_tid != pending_op_->tag_tid || finish->op_tid != pending_op_->op_tid) {
+  if (finish != nullptr) {
+    auto it = pending_ops_.end();
+    for (auto i = pending_ops_.begin(); i != pending_ops_.end(); ++i) {
+      if (i->second.start.tag_tid == e.tag_tid && i->second.op_tid == finish->op_tid) it = i;
+    }
+    // A finish without its start: the start lies before the commit position
+    // (the bootstrap's sync point, whose creation the copy holds).
+    if (it == pending_ops_.end()) return Status::Ok();
+    const Queued op = std::move(it->second.start);
+    pending_ops_.erase(it);
+    return FinishOp(op, finish->result);
+  }
+  if (BlockingOpPending()) {
     queued_.push_back(e);  // after the operation, as the primary ran it
     return Status::Ok();
   }
-  const Queued op = std::move(pending_op_->start);
-  pending_op_.reset();
-  if (finish->result < 0) {
+  return ApplyNow(e);
+}
+
+bool JournalApplier::BlockingOpPending() const {
+  for (const auto& [position, op] : pending_ops_) {
+    if (op.blocks_writes) return true;
+  }
+  return false;
+}
+
+Status JournalApplier::FinishOp(const Queued& op, int32_t result) {
+  if (result < 0) {
+    // librbd's own replay stops on such an error too: an operation that
+    // changes data and failed part-way may have left the primary changed.
+    const auto type = static_cast<JournalEventType>(op.event.type);
+    if (type == JournalEventType::kSnapRollback || type == JournalEventType::kResize ||
+        type == JournalEventType::kFlatten) {
+      return Status::Error(EBADMSG, op.where + ": the primary's " + JournalEventTypeName(op.event.type) +
+                                        " failed (" + std::to_string(result) +
+                                        ") and may have changed part of the image: the replica cannot follow it; "
+                                        "resync it");
+    }
     ++counts_.ops_failed_on_primary;
   } else {
     Status s = ApplyOp(op.event, op.where);
     if (!s.ok()) return s;
   }
+  if (BlockingOpPending()) return Status::Ok();
   return ReleaseQueued();
 }
 
@@ -100,11 +148,8 @@ Status JournalApplier::ApplyNow(const Queued& e) {
     return ApplyIo(e.event, e.where);
   }
   if (std::holds_alternative<AioFlushEvent>(body)) return Status::Ok();  // commits ride on our own flushes
-  // A finish without its start: the start lies before the commit position
-  // (the bootstrap's sync point). Nothing to do.
-  if (std::holds_alternative<OpFinishEvent>(body)) return Status::Ok();
   if (auto op_tid = OpTid(body)) {
-    pending_op_ = PendingOp{e.tag_tid, *op_tid, e};
+    pending_ops_[e.position] = PendingOp{*op_tid, BlocksWritesBeforeItsStart(e.event), e};
     return Status::Ok();
   }
   ++counts_.not_applied;  // DemotePromote (the tags carry it), Unknown
@@ -112,8 +157,8 @@ Status JournalApplier::ApplyNow(const Queued& e) {
 }
 
 std::optional<uint64_t> JournalApplier::OldestPendingOp() const {
-  if (!pending_op_) return std::nullopt;
-  return pending_op_->start.position;
+  if (pending_ops_.empty()) return std::nullopt;
+  return pending_ops_.begin()->first;
 }
 
 Status JournalApplier::ApplyIo(const JournalEvent& event, const std::string& where) {

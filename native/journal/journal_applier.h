@@ -6,22 +6,28 @@
 // asynchronously, several at a time, but never while an overlapping one is
 // in flight, so the result is the order's. Operations (snapshot create,
 // remove, rename, protect, unprotect, rollback; resize; flatten; metadata
-// set and remove) come as a start event and an OpFinish of the same op tid.
-// librbd appends the start once it has blocked the image's writes, and the
-// writes that arrive meanwhile are journaled (the journal sits above the
-// write block) but reach the image after the operation: an operation takes
-// effect at its start. So from an operation's start until its finish says
-// whether it succeeded, the events behind it wait; then the operation is
-// applied (or not), and they follow. Applying an entry again (a replay
-// resumed from an older commit position) gives the same image: a snapshot
-// already there, gone, protected or renamed counts as done.
+// set and remove) come as a start event and an OpFinish of the same op tid,
+// and are applied once the finish says they succeeded. Where they take
+// effect follows librbd: snapshot create, resize and feature updates block
+// the image's writes before their start is appended, so the writes
+// journaled until their finish reached the image after them (they wait
+// here too, and follow the operation); every other operation's start comes
+// before any block, so what is journaled until its finish reached the
+// image before it (a rollback overwrites it), and is applied at once. An
+// operation whose tag is superseded before its finish was completed by the
+// next lock owner's librbd, and is applied; one whose finish reports an
+// error is skipped, or, for those that change data part-way (rollback,
+// resize, flatten), an error: the primary may be half changed.
+//
+// Applying an entry again (a replay resumed from an older commit position)
+// gives the same image as long as no operation lies between: a snapshot
+// already there, gone, protected or renamed counts as done. The pass
+// commits right after each operation so that a crash re-applies at most one.
 //
 // Not applied, and counted: image renames (the replayer names its replicas),
 // feature updates and snapshot limits (the replica's own), snapshots outside
 // the user namespace, metadata keys of this module's own ("mirror_snapshot."),
-// events of unknown types. An operation whose tag was superseded before its
-// finish came (its writer died mid-operation) is dropped when the next tag's
-// first event arrives, as librbd drops it when it replays its own journal.
+// events of unknown types.
 #pragma once
 
 #include <rbd/librbd.h>
@@ -29,6 +35,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -100,14 +107,16 @@ class JournalApplier {
     std::string where;
   };
   struct PendingOp {
-    uint64_t tag_tid = 0;
     uint64_t op_tid = 0;
+    bool blocks_writes = false;  // the events behind it wait for it
     Queued start;
   };
 
   Status Dispatch(const Queued& e);
   Status ApplyNow(const Queued& e);
   Status ReleaseQueued();
+  Status FinishOp(const Queued& op, int32_t result);
+  bool BlockingOpPending() const;
   Status ApplyIo(const JournalEvent& event, const std::string& where);
   // Waits until the extent overlaps nothing in flight and the window has
   // room, then submits; `submit` gets the completion and the entry's
@@ -122,7 +131,7 @@ class JournalApplier {
   Limits limits_;
   std::deque<InFlight> in_flight_;  // oldest first; elements stay put while librbd writes to them
   uint64_t bytes_in_flight_ = 0;
-  std::optional<PendingOp> pending_op_;  // at most one: later operations wait behind it
+  std::map<uint64_t, PendingOp> pending_ops_;  // by position: oldest first
   std::deque<Queued> queued_;            // the events behind it
   JournalApplyCounts counts_;
 };

@@ -34,32 +34,50 @@ Result<JournalReplayPass> ReplayRead(JournalHeader* header, JournalReader* reade
   pass.committed = uncommitted.committed;
 
   JournalApplier applier(&replica, object_size, limits);
+  std::vector<std::optional<JournalEventTime>> times(entries.size());
+  // Flushes, then commits entries [0, upto): never past what the replica's
+  // OSDs acknowledged, nor past an operation still waiting for its finish.
+  auto commit = [&](uint64_t upto) -> Status {
+    upto = std::min<uint64_t>(upto, applier.OldestPendingOp().value_or(upto));
+    if (upto <= pass.entries_committed) return Status::Ok();
+    Status s = applier.Flush();
+    if (!s.ok()) return s;
+    const std::vector<SequencedEntry> prefix(entries.begin(), entries.begin() + upto);
+    JournalCommitPosition position = CommitPositionAfter(uncommitted.committed, prefix, header->layout().splay_width);
+    s = header->Commit(client_id, position);
+    if (!s.ok()) return s;
+    pass.committed = std::move(position);
+    pass.entries_committed = upto;
+    for (uint64_t i = upto; i > 0; --i) {
+      if (times[i - 1]) {
+        pass.last_applied_time = times[i - 1];
+        break;
+      }
+    }
+    return Status::Ok();
+  };
   for (uint64_t i = 0; i < entries.size(); ++i) {
     const SequencedEntry& e = entries[i];
     auto event = DecodeJournalEvent(e.entry.payload);
     if (!event.ok()) {
       return Status::Error(EBADMSG, EntryName(*header, e) + ": " + event.status().message());
     }
+    times[i] = event.value().timestamp;
+    const uint64_t ops_before = applier.counts().ops_applied;
     Status s = applier.Apply(i, e.entry.tag_tid, event.value(), EntryName(*header, e));
     if (!s.ok()) return s;
-    if (event.value().timestamp) pass.last_applied_time = event.value().timestamp;
+    // Right after an operation: a crash then re-applies at most that one.
+    if (applier.counts().ops_applied != ops_before) {
+      s = commit(i + 1);
+      if (!s.ok()) return s;
+    }
   }
-  // Never commit past what the replica's OSDs acknowledged.
-  Status flushed = applier.Flush();
-  if (!flushed.ok()) return flushed;
+  Status s = commit(entries.size());
+  if (!s.ok()) return s;
+  s = applier.Flush();  // also when nothing could be committed: the pass leaves nothing in flight
+  if (!s.ok()) return s;
   pass.applied = applier.counts();
-
-  const uint64_t committable = std::min<uint64_t>(entries.size(), applier.OldestPendingOp().value_or(entries.size()));
-  pass.entries_uncommitted = entries.size() - committable;
-  if (committable > 0) {
-    const std::vector<SequencedEntry> prefix(entries.begin(), entries.begin() + committable);
-    JournalCommitPosition position =
-        CommitPositionAfter(uncommitted.committed, prefix, header->layout().splay_width);
-    Status s = header->Commit(client_id, position);
-    if (!s.ok()) return s;
-    pass.committed = std::move(position);
-    pass.entries_committed = committable;
-  }
+  pass.entries_uncommitted = entries.size() - pass.entries_committed;
   return pass;
 }
 
@@ -74,12 +92,18 @@ Result<JournalReplayPass> ReplayJournalOnce(JournalHeader* header, librados::IoC
   }
   JournalReader reader(header, std::move(data_io));
   uint64_t budget = std::max<uint64_t>(options.max_read_bytes, 1);
+  const uint64_t most = std::max<uint64_t>(budget * kReadBudgetGrowth, kMinReadBudgetCap);
   while (true) {
     auto pass = ReplayRead(header, &reader, client_id, replica, info.obj_size, options.apply, budget);
     if (!pass.ok()) return pass;
     // Nothing committed and more to read: an operation's finish lies past
     // what was read. Read further, or the next pass would read the same.
-    if (pass.value().entries_committed > 0 || !pass.value().read_more || budget > UINT64_MAX / 2) return pass;
+    if (pass.value().entries_committed > 0 || !pass.value().read_more) return pass;
+    if (budget >= most) {
+      return Status::Error(E2BIG, "an operation in the journal of " + header->oid() +
+                                      " waits for its finish past " + std::to_string(budget) +
+                                      " bytes of entries: more than a pass may hold");
+    }
     budget *= 2;
   }
 }

@@ -22,11 +22,18 @@
 
 namespace mirror_snapshot {
 
+// A pass that could commit nothing reads again with twice the budget, up
+// to this many times the budget (and at least kMinReadBudgetCap bytes);
+// then it fails with E2BIG instead of holding the whole journal.
+inline constexpr uint64_t kReadBudgetGrowth = 16;
+inline constexpr uint64_t kMinReadBudgetCap = 256ull << 20;
+
 struct JournalReplayOptions {
   JournalApplier::Limits apply;
   // Journal object sets are read until this many bytes were (at least one
   // set): a pass's memory. A pass that could commit nothing within it (an
-  // operation whose finish lies beyond) reads again with twice as much.
+  // operation whose finish lies beyond) reads again with twice as much,
+  // within kReadBudgetGrowth.
   uint64_t max_read_bytes = 64ull << 20;
 };
 
@@ -45,7 +52,8 @@ struct JournalReplayPass {
   // Entries read and applied but not committed: an operation waits for its
   // finish, and they are applied again by the next pass.
   uint64_t entries_uncommitted = 0;
-  std::optional<JournalEventTime> last_applied_time;  // the primary's clock at the append
+  // The primary's clock at the append of the last entry committed.
+  std::optional<JournalEventTime> last_applied_time;
 };
 
 // `header` and `data_io` of the primary's journal (OpenJournalDataObjects);

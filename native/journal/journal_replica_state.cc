@@ -40,6 +40,7 @@ std::string EncodeJournalReplicaState(const JournalReplicaState& s) {
       << ",sync_snap_id=" << s.sync_snap_id << ",copy_checkpoint=" << s.copy_checkpoint
       << ",entries_applied=" << s.entries_applied << ",last_applied_ns=" << s.last_applied_ns
       << ",bootstrapped_at=" << s.bootstrapped_at;
+  if (!s.sync_snap_name.empty()) out << ",sync_snap_name=" << s.sync_snap_name;
   if (s.sync_point_found) out << ",sync_point_tag=" << s.sync_point_tag << ",sync_point_entry=" << s.sync_point_entry;
   if (!s.step_lock_owner.empty()) out << ",step_lock_owner=" << s.step_lock_owner;
   return out.str();
@@ -61,6 +62,7 @@ std::optional<JournalReplicaState> DecodeJournalReplicaState(const std::string& 
        }},
       {"client_id", [&](const std::string& v) { s.client_id = v; return true; }},
       {"sync_snap_id", [&](const std::string& v) { return ParseNumber(v, &s.sync_snap_id); }},
+      {"sync_snap_name", [&](const std::string& v) { s.sync_snap_name = v; return true; }},
       {"copy_checkpoint", [&](const std::string& v) { return ParseNumber(v, &s.copy_checkpoint); }},
       {"sync_point_tag", [&](const std::string& v) { s.sync_point_found = true; return ParseNumber(v, &s.sync_point_tag); }},
       {"sync_point_entry", [&](const std::string& v) { return ParseNumber(v, &s.sync_point_entry); }},
@@ -77,6 +79,13 @@ std::optional<JournalReplicaState> DecodeJournalReplicaState(const std::string& 
   return s;
 }
 
-std::string JournalSyncSnapshotName(const std::string& client_id) { return ".mirror_snapshot.sync." + client_id; }
+std::string JournalSyncSnapshotName(const std::string& client_id, int64_t nonce) {
+  return ".mirror_snapshot.sync." + client_id + "." + std::to_string(nonce);
+}
+
+bool IsJournalSyncSnapshotOf(const std::string& name, const std::string& client_id) {
+  const std::string prefix = ".mirror_snapshot.sync." + client_id + ".";
+  return name.size() > prefix.size() && name.compare(0, prefix.size(), prefix) == 0;
+}
 
 }  // namespace mirror_snapshot

@@ -29,6 +29,7 @@ enum class JournalReplicaPhase {
 struct JournalReplicaState {
   JournalReplicaPhase phase = JournalReplicaPhase::kRegistered;
   std::string client_id;   // ours in the primary's journal
+  std::string sync_snap_name;  // the sync point's, chosen before it is taken
   uint64_t sync_snap_id = 0;  // the sync point on the primary (kCopying, kPositioning)
   uint64_t copy_checkpoint = 0;  // kCopying: every range below it is copied
   // kPositioning: the entry (tag, tid) finishing the sync point's creation,
@@ -52,7 +53,9 @@ std::string EncodeJournalReplicaState(const JournalReplicaState& state);
 std::optional<JournalReplicaState> DecodeJournalReplicaState(const std::string& text);
 
 // The sync point's name on the primary: a user snapshot, as rbd-mirror's own
-// (".rbd-mirror.<uuid>.<id>"), named after our client.
-std::string JournalSyncSnapshotName(const std::string& client_id);
+// (".rbd-mirror.<uuid>.<id>"), named after our client and made unique by
+// `nonce` (one bootstrap's); whether `name` is one of `client_id`'s.
+std::string JournalSyncSnapshotName(const std::string& client_id, int64_t nonce);
+bool IsJournalSyncSnapshotOf(const std::string& name, const std::string& client_id);
 
 }  // namespace mirror_snapshot

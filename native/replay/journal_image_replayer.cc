@@ -23,6 +23,11 @@ namespace {
 
 int64_t UnixNow() { return static_cast<int64_t>(std::time(nullptr)); }
 
+int64_t UnixNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 Result<std::optional<JournalReplicaState>> ReadJournalReplicaState(const RbdImage& local) {
   auto meta = local.Metadata(kJournalReplicaStateKey);
   if (!meta.ok()) return meta.status();
@@ -69,21 +74,36 @@ class JournalStep {
  private:
   Status Save() { return WriteJournalReplicaState(local_, *state_); }
 
-  // A sync point taken before our client was registered (an earlier
-  // bootstrap's, left behind) could precede entries the journal no longer
-  // keeps for us: always a new one.
+  // The sync point's name is new for each bootstrap and written down before
+  // the snapshot is taken, so that its creation is the only one of that
+  // name in the journal: a step resumed after a crash takes the snapshot of
+  // the recorded name if it is there, and never takes another. Sync points
+  // of earlier attempts (their names differ) are removed.
   Status TakeSyncPoint() {
     result_->outcome = JournalStepOutcome::kBootstrapping;
-    const std::string name = JournalSyncSnapshotName(state_->client_id);
-    auto old = remote_.SnapshotIdByName(name);
-    if (!old.ok()) return old.status();
-    if (old.value()) {
-      Status s = remote_.RemoveSnapshot(*old.value());
+    if (state_->sync_snap_name.empty()) {
+      state_->sync_snap_name = JournalSyncSnapshotName(state_->client_id, UnixNanos());
+      Status s = Save();
       if (!s.ok()) return s;
     }
-    auto id = remote_.CreateSnapshot(name);
-    if (!id.ok()) return id.status();
-    state_->sync_snap_id = id.value();
+    const std::string& name = state_->sync_snap_name;
+    auto snaps = remote_.UserSnapshots();
+    if (!snaps.ok()) return snaps.status();
+    std::optional<uint64_t> taken;
+    for (const auto& snap : snaps.value()) {
+      if (snap.name == name) {
+        taken = snap.id;
+      } else if (IsJournalSyncSnapshotOf(snap.name, state_->client_id)) {
+        Status s = remote_.RemoveSnapshot(snap.id);
+        if (!s.ok() && s.code() != ENOENT) return s;
+      }
+    }
+    if (!taken) {
+      auto id = remote_.CreateSnapshot(name);
+      if (!id.ok()) return id.status();
+      taken = id.value();
+    }
+    state_->sync_snap_id = *taken;
     state_->copy_checkpoint = 0;
     state_->phase = JournalReplicaPhase::kCopying;
     return Save();
@@ -91,7 +111,7 @@ class JournalStep {
 
   Status CopySyncPoint() {
     result_->outcome = JournalStepOutcome::kBootstrapping;
-    const std::string name = JournalSyncSnapshotName(state_->client_id);
+    const std::string& name = state_->sync_snap_name;
     auto id = remote_.SnapshotIdByName(name);
     if (!id.ok()) return id.status();
     if (!id.value() || *id.value() != state_->sync_snap_id) {
@@ -137,7 +157,7 @@ class JournalStep {
   // read are the ones after it, and must not be taken for older ones.
   Status MoveToSyncPoint() {
     result_->outcome = JournalStepOutcome::kBootstrapping;
-    const std::string name = JournalSyncSnapshotName(state_->client_id);
+    const std::string& name = state_->sync_snap_name;
     if (state_->sync_point_found) {
       auto client = header_->Client(state_->client_id);
       if (!client.ok()) return client.status();
@@ -178,7 +198,12 @@ class JournalStep {
         return FinishPositioning(name);
       }
       if (read.value().sequence.read_more) {
-        if (budget > UINT64_MAX / 2) return Status::Error(E2BIG, "journal of '" + remote_.spec() + "' too large");
+        const uint64_t most = std::max<uint64_t>(options_.replay.max_read_bytes * kReadBudgetGrowth, kMinReadBudgetCap);
+        if (budget >= most) {
+          return Status::Error(E2BIG, "the creation of the sync point " + name + " lies past " +
+                                          std::to_string(budget) + " bytes of the journal of '" + remote_.spec() +
+                                          "': more than a step may hold");
+        }
         budget *= 2;  // the creation lies further on
         continue;
       }
@@ -200,12 +225,20 @@ class JournalStep {
       result_->notes.push_back("the sync point " + name + " stays on the primary: " + s.message());
     }
     state_->sync_snap_id = 0;
+    state_->sync_snap_name.clear();
     state_->sync_point_found = false;
     return Save();
   }
 
   Status Replay() {
     result_->outcome = JournalStepOutcome::kReplayed;
+    if (state_->sync_snap_id != 0) {  // a crash right after the bootstrap left it on the primary
+      Status s = remote_.RemoveSnapshot(state_->sync_snap_id);
+      if (!s.ok() && s.code() != ENOENT) return s;
+      state_->sync_snap_id = 0;
+      state_->sync_snap_name.clear();
+      state_->sync_point_found = false;
+    }
     for (unsigned i = 0; i < options_.max_passes; ++i) {
       auto pass = ReplayJournalOnce(header_, data_io_, state_->client_id, local_, options_.replay);
       if (!pass.ok()) return pass.status();
@@ -219,7 +252,8 @@ class JournalStep {
       }
       result_->waiting = pass.value().waiting;
       if (!pass.value().read_more) {
-        result_->caught_up = true;
+        // Everything read was applied and committed, and nothing is missing.
+        result_->caught_up = !pass.value().waiting && pass.value().entries_uncommitted == 0;
         break;
       }
     }
@@ -318,15 +352,21 @@ Result<JournalStepResult> ReplayJournalImage(const ReplayTarget& target, const J
   if (!data_io.ok()) return data_io.status();
   auto client = header.value().Client(state.client_id);
   if (!client.ok() && client.status().code() != ENOENT) return client.status();
-  if (!client.ok()) {
-    if (state.phase != JournalReplicaPhase::kRegistered) {
-      return Status::Error(ESTALE, "the replayer's client " + state.client_id + " is gone from the journal of '" +
-                                       remote.value().spec() + "' (unregistered by hand?): its replica '" +
-                                       local.value().spec() + "' needs a resync");
+  if (state.phase == JournalReplicaPhase::kRegistered && state.sync_snap_name.empty()) {
+    // A bootstrap begins (again): a client of ours left by an earlier
+    // replica (disconnected, or trimmed past) is registered afresh, from
+    // where the journal's other clients are.
+    if (client.ok()) {
+      status = header.value().Unregister(state.client_id);
+      if (!status.ok()) return status;
     }
     status = header.value().Register(state.client_id,
                                      EncodeMirrorPeerClientData(local_id.value(), JournalMirrorPeerState::kReplaying));
     if (!status.ok()) return status;
+  } else if (!client.ok()) {
+    return Status::Error(ESTALE, "the replayer's client " + state.client_id + " is gone from the journal of '" +
+                                     remote.value().spec() + "' (unregistered by hand?): its replica '" +
+                                     local.value().spec() + "' needs a resync");
   }
 
   JournalStep step(target, options, remote.value(), local.value(), &header.value(), data_io.value(), &state, &result);

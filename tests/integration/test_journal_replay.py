@@ -53,6 +53,7 @@ class Replayer:
     def until_caught_up(self, limit: int = 50) -> Dict:
         for _ in range(limit):
             result = self.step()
+            print({k: result[k] for k in ('outcome', 'phase', 'entries_applied', 'caught_up', 'waiting', 'passes', 'seconds')}, flush=True)
             if result['outcome'] == 'replayed' and result['caught_up'] and result['entries_applied'] == 0:
                 return result
         raise AssertionError(f'not caught up after {limit} steps: {result}')
@@ -145,6 +146,124 @@ def test_a_disconnected_replayer_says_it_needs_a_resync(native, images: Images, 
     with pytest.raises(OSError) as stale:
         replayer.step()
     assert stale.value.errno == 116 and 'resync' in str(stale.value), stale.value
+    # The way out the message names: the replica removed, a new bootstrap
+    # registers our client afresh and catches up.
+    replica = Client(site_b, images.namespace)
+    try:
+        replica.set_fence('jd', False)
+        site_b.rbd('rm', '--no-progress', images.spec('jd'))
+        primary = Client(images.site, images.namespace)
+        try:
+            with primary.image('jd') as image:
+                image.write(b'after the resync', 4096)
+            replayer.until_caught_up()
+            assert replica.digest('jd') == primary.digest('jd')
+        finally:
+            primary.close()
+    finally:
+        replica.close()
+
+
+def test_writes_racing_a_rollback_end_as_on_the_primary(native, images: Images, site_b) -> None:
+    """A rollback's start is journaled before librbd blocks writes: what is
+    journaled until its finish reached the primary before the rollback,
+    which overwrote it. Applied after it, it would survive on the replica."""
+    journal_primary(images, 'jb')
+    primary = Client(images.site, images.namespace)
+    replica = Client(site_b, images.namespace)
+    replayer = Replayer(native, images, site_b, 'jb')
+    replayer.until_caught_up()
+    try:
+        with primary.image('jb') as image:
+            image.write(b'\x01' * (64 * MiB), 0)
+            image.create_snap('S')
+        image = primary.image('jb')
+        stop = threading.Event()
+
+        def writer() -> None:
+            rng = random.Random(1)
+            pending, n = [], 0
+            while not stop.is_set():
+                n += 1
+                pending.append(image.aio_write(bytes([n % 250 + 2]) * 65536, rng.randrange(0, 1024) * 65536,
+                                               lambda c: None))
+                if len(pending) >= 16:
+                    pending.pop(0).wait_for_complete_and_cb()
+            for c in pending:
+                c.wait_for_complete_and_cb()
+
+        thread = threading.Thread(target=writer)
+        thread.start()
+        try:
+            time.sleep(1.0)
+            image.rollback_to_snap('S')
+            time.sleep(0.05)
+        finally:
+            stop.set()
+            thread.join()
+            image.close()
+        replayer.until_caught_up()
+        assert replica.digest('jb') == primary.digest('jb')
+    finally:
+        primary.close()
+        replica.close()
+
+
+RESIZING_CLIENT = '''
+import rados, rbd
+c = rados.Rados(conffile={conf!r}); c.connect()
+io = c.open_ioctx({pool!r}); io.set_namespace({ns!r})
+image = rbd.Image(io, 'jo')
+image.write(b'x', 0)
+print('ready', flush=True)
+image.resize({size})
+'''
+
+
+def test_an_operation_its_writer_did_not_finish_is_applied_as_the_next_owner_does(native, images: Images,
+                                                                                  site_b) -> None:
+    """A client killed in the middle of a shrink leaves the Resize start
+    without its OpFinish; the next lock owner's librbd completes it. The
+    replica must be shrunk too, not left at the old size."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    object_size = 16384
+    spec = images.spec('jo')
+    images.site.rbd('create', '--size', '256M', '--object-size', str(object_size), '--image-feature',
+                    'layering,exclusive-lock,journaling', spec)
+    images.created.append(spec)
+    images.site.rbd('mirror', 'image', 'enable', spec, 'journal')
+    primary = Client(images.site, images.namespace)
+    replica = Client(site_b, images.namespace)
+    try:
+        with primary.image('jo') as image:
+            pending = [image.aio_write(b'\x77' * 512, offset, lambda c: None)
+                       for offset in range(0, 256 * MiB, object_size)]
+            for c in pending:
+                c.wait_for_complete_and_cb()
+        replayer = Replayer(native, images, site_b, 'jo')
+        replayer.until_caught_up()
+        script = RESIZING_CLIENT.format(conf=str(images.site.conf), pool=images.pool, ns=images.namespace,
+                                        size=object_size)
+        proc = subprocess.Popen([sys.executable, '-c', script], stdout=subprocess.PIPE)
+        assert proc.stdout.readline().strip() == b'ready'
+        time.sleep(0.5)                               # in the middle of trimming 16384 objects
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        status = json.loads(images.site.rbd('status', '--format', 'json', spec).stdout)
+        for watcher in status.get('watchers', []):
+            images.site.ceph('osd', 'blocklist', 'add', watcher['address'], '600')
+        wait_for(lambda: not json.loads(images.site.rbd('status', '--format', 'json', spec).stdout).get('watchers'),
+                 timeout=90, what='the killed client\'s watch to go')
+        with primary.image('jo') as image:           # the next owner finishes the shrink
+            image.write(b'\x33' * 512, 0)
+        replayer.until_caught_up()
+        assert replica.digest('jo') == primary.digest('jo')
+    finally:
+        primary.close()
+        replica.close()
 
 
 KILLED_STEPS = '''

@@ -10,6 +10,7 @@ TEST(JournalReplicaState, RoundTripsEveryField) {
   s.phase = JournalReplicaPhase::kPositioning;
   s.client_id = "mirror_snapshot.8b8dce1f-f049-4161-8844-846f55650550";
   s.sync_snap_id = 42;
+  s.sync_snap_name = JournalSyncSnapshotName(s.client_id, 1796635453731005246);
   s.copy_checkpoint = 1ull << 40;
   s.sync_point_found = true;
   s.sync_point_tag = 3;
@@ -23,6 +24,7 @@ TEST(JournalReplicaState, RoundTripsEveryField) {
   EXPECT_EQ(d->phase, s.phase);
   EXPECT_EQ(d->client_id, s.client_id);
   EXPECT_EQ(d->sync_snap_id, s.sync_snap_id);
+  EXPECT_EQ(d->sync_snap_name, s.sync_snap_name);
   EXPECT_EQ(d->copy_checkpoint, s.copy_checkpoint);
   EXPECT_TRUE(d->sync_point_found);
   EXPECT_EQ(d->sync_point_tag, 3u);
@@ -50,6 +52,15 @@ TEST(JournalReplicaState, RefusesWhatItCannotTrust) {
   EXPECT_FALSE(DecodeJournalReplicaState("phase=replaying,client_id=c,entries_applied=-1"));
   // A newer module's field is skipped.
   EXPECT_TRUE(DecodeJournalReplicaState("phase=replaying,client_id=c,newer_field=1"));
+}
+
+TEST(JournalReplicaState, SyncPointNamesAreOneClientsAndUnique) {
+  const std::string a = JournalSyncSnapshotName("mirror_snapshot.site-b", 1);
+  EXPECT_NE(a, JournalSyncSnapshotName("mirror_snapshot.site-b", 2));
+  EXPECT_TRUE(IsJournalSyncSnapshotOf(a, "mirror_snapshot.site-b"));
+  EXPECT_FALSE(IsJournalSyncSnapshotOf(a, "mirror_snapshot.site"));   // another client's prefix
+  EXPECT_FALSE(IsJournalSyncSnapshotOf("daily", "mirror_snapshot.site-b"));
+  EXPECT_FALSE(IsJournalSyncSnapshotOf(".mirror_snapshot.sync.mirror_snapshot.site-b.", "mirror_snapshot.site-b"));
 }
 
 }  // namespace
