@@ -25,9 +25,11 @@ What it does, on the sandbox clusters (packaging/sandbox up):
      (an image with no complete replica snapshot yet counts from its creation).
 
 --stock runs the baseline: the same images, load and faults replicated by Ceph's own pieces, with
-this module disabled on both sites: rbd_support's schedule on site-a (`rbd mirror snapshot schedule
-add --pool rbd --namespace <ns> 1m`) and a stock rbd-mirror daemon on site-b (started here, with
-site-b's admin key, logging to DIR/rbd-mirror.log). The blocklist fault then fences rbd-mirror's
+this module disabled on both sites, in a pool of its own (rbdm, created on both sites and peered
+here, removed at the end): rbd_support's schedule on site-a (`rbd mirror snapshot schedule add
+--pool rbdm --namespace <ns> 1m`) and a stock rbd-mirror daemon on site-b (started here, with a
+cephx user limited to pool rbdm, logging to build/bench/rbd-mirror.log; pool rbd, where tests and
+this module's replicas live, stays out of its reach). The blocklist fault then fences rbd-mirror's
 clients of site-a (its sessions on site-a's monitor under the peer's client name), the recovery
 point comes from `rbd mirror pool status --verbose` on site-b (now - local_snapshot_timestamp, the
 primary snapshot time of the newest synced snapshot), and the rbd-mirror process is sampled beside
@@ -70,11 +72,13 @@ import rados
 import rbd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / 'integration'))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'sync'))
 from sandbox import BUILD_DIR, Site, purge_namespace, set_fence, socket_inodes  # noqa: E402
 
 MiB = 1 << 20
 KiB = 1 << 10
-POOL = 'rbd'
+POOL = 'rbd'          # --stock: STOCK_POOL
+STOCK_POOL = 'rbdm'   # sync_bench.RBDM_POOL
 SITES = ('site-a', 'site-b')
 RSS_SLOPE_TARGET = 1.0      # MiB/hour
 RP_P99_TARGET = 75.0        # seconds
@@ -314,38 +318,34 @@ def blocklist_rbd_mirror_clients(site_a: Site, site_b: Site, seconds: int) -> st
 
 
 class StockRbdMirror:
-    """--stock: a stock rbd-mirror daemon on site-b (site-b's admin key; it replicates every
-    mirror-enabled namespace of pool rbd that exists on both sites)."""
+    """--stock: pool rbdm on both sites, peered a -> b, and a stock rbd-mirror on site-b whose
+    cephx user can only touch that pool (tests/bench/sync/sync_bench.py's RbdMirrorDaemon): it
+    must not replicate pool rbd, where tests and this module's replicas live."""
 
     def __init__(self, site: Site, out: Path) -> None:
-        self.site, self.out = site, out
-        self.proc: Optional[subprocess.Popen] = None
+        import sync_bench  # noqa: E402 (tests/bench/sync, on sys.path)
+        self.daemon = sync_bench.RbdMirrorDaemon(sync_bench.Bench())
+        self.started = False
 
     def start(self) -> None:
-        with open(self.out / 'rbd-mirror.out', 'wb') as out:
-            self.proc = subprocess.Popen(
-                ['rbd-mirror', '-c', str(self.site.conf), '-f', '--log-file', str(self.out / 'rbd-mirror.log'),
-                 '--admin-socket', str(self.out / 'rbd-mirror.asok')],
-                stdout=out, stderr=out, start_new_session=True,
-                # Its pool replayers connect to the local cluster anew, from
-                # CEPH_CONF (or /etc/ceph/ceph.conf), not from -c.
-                env=dict(os.environ, CEPH_CONF=str(self.site.conf)))
-        log(f'rbd-mirror started on site-b (pid {self.proc.pid})')
+        self.daemon.__enter__()   # pools, peer, credentials, the daemon
+        self.started = True
+        log(f'rbd-mirror started on site-b (pid {self.daemon.pid}), pool {STOCK_POOL}, '
+            f'log {self.daemon.log_file}')
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        log('rbd-mirror stopped')
+        if self.started:
+            self.daemon.stop()
+            self.started = False
+
+    def remove_pool(self) -> None:
+        self.daemon.remove_pools()
+        log(f'pool {STOCK_POOL} removed on both sites')
 
     @property
     def pid(self) -> Optional[int]:
-        return self.proc.pid if self.proc is not None and self.proc.poll() is None else None
+        proc = self.daemon.proc
+        return proc.pid if proc is not None and proc.poll() is None else None
 
 
 def stock_status_rows(site: Site, namespace: str) -> Optional[List[Dict[str, Any]]]:
@@ -515,6 +515,7 @@ class Soak:
             # creates the replicas first and rbd-mirror fails on them with EEXIST.
             for site in self.sites.values():
                 site.ceph('mgr', 'module', 'disable', 'mirror_snapshot', check=False)
+            self.stock.start()   # its pool first: the images go there
         a.rbd('namespace', 'create', f'{POOL}/{self.ns}', check=False)
         a.rbd('mirror', 'pool', 'enable', f'{POOL}/{self.ns}', 'image', check=False)
         cluster = rados.Rados(conffile=str(a.conf))
@@ -557,7 +558,6 @@ class Soak:
         b.rbd('mirror', 'pool', 'enable', f'{POOL}/{self.ns}', 'image', check=False)
         a.rbd('mirror', 'snapshot', 'schedule', 'add', '--pool', POOL, '--namespace', self.ns,
               self.args.interval)
-        self.stock.start()
 
     def purge(self, site: Site, disable_mirroring: bool) -> None:
         """Removes every image of the namespace on `site` through librbd (the CLI, one process per
@@ -618,6 +618,7 @@ class Soak:
         time.sleep(10)
         self.purge(b, disable_mirroring=bool(self.args.stock))
         if self.args.stock:
+            self.stock.remove_pool()
             for site in (a, b):
                 site.ceph('mgr', 'module', 'enable', 'mirror_snapshot', check=False)
         log('removed')
@@ -1003,6 +1004,9 @@ def main() -> int:
     p.add_argument('--cleanup-only', action='store_true', help='remove what an earlier --keep run left')
     p.add_argument('--out', default=str(BUILD_DIR / 'bench' / time.strftime('soak-%Y%m%dT%H%MZ', time.gmtime())))
     args = p.parse_args()
+    if args.stock:
+        global POOL
+        POOL = STOCK_POOL
     soak = Soak(args)
     if args.cleanup_only:
         soak.cleanup()
