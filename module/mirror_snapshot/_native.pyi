@@ -126,6 +126,11 @@ def replay_image(remote: Cluster, local: Cluster, pool: str, ns: str, remote_ima
                  keep_local_snapshots: int = ..., budget: Optional[MemoryBudget] = None,
                  side_jobs: Optional[TaskPool] = None) -> Dict[str, Any]:
     """Its 'outcome' is a ReplayOutcome; 'reason' says why for split_brain."""
+def replay_journal_image(remote: Cluster, local: Cluster, pool: str, ns: str, remote_image_id: str,
+                         image_name: str, remote_fsid: str, local_fsid: str, max_read_bytes: int = ...,
+                         max_passes: int = ..., max_in_flight_bytes: int = ...,
+                         budget: Optional[MemoryBudget] = None) -> Dict[str, Any]:
+    """One step of a journal-mode replica: 'outcome' is 'bootstrapping' or 'replayed'."""
 def replica_state(cluster: Cluster, pool: str, ns: str, name: str) -> Optional[Dict[str, Any]]: ...
 
 # --- roles and verification (bind_roles.cc, bind_verify.cc) -------------------------
@@ -155,6 +160,8 @@ class _Testing:
         def tags(self, client_id: str) -> List[Dict[str, Any]]: ...
         def data_object_name(self, object_number: int) -> str: ...
         def read_uncommitted(self, client_id: str) -> Dict[str, Any]: ...
+        def replay_onto(self, client_id: str, replica_cluster: Cluster, pool: str, ns: str, name: str,
+                        max_in_flight: int = ..., max_read_bytes: int = ...) -> Dict[str, Any]: ...
     @staticmethod
     def image_delta(cluster: Cluster, pool: str, ns: str, name: str, from_snap_id: int,
                     to_snap_id: int, full_scan: bool = ...) -> Dict[str, Any]: ...
