@@ -98,7 +98,7 @@ Result<std::vector<ImageIdName>> ListImages(const IoCtx& ioctx) {
   return Status::Error(ERANGE, "listing images of " + ioctx.Describe() + ": images keep being created");
 }
 
-Result<std::vector<MirroredImage>> ListSnapshotMirroredImages(const IoCtx& ioctx) {
+Result<std::vector<MirroredImage>> ListMirroredImages(const IoCtx& ioctx, std::optional<MirrorMode> mode) {
   // Names by id, from the image directory.
   std::map<std::string, std::string> names;
   {
@@ -108,7 +108,8 @@ Result<std::vector<MirroredImage>> ListSnapshotMirroredImages(const IoCtx& ioctx
   }
 
   std::vector<MirroredImage> out;
-  rbd_mirror_image_mode_t filter = RBD_MIRROR_IMAGE_MODE_SNAPSHOT;
+  rbd_mirror_image_mode_t filter =
+      mode == MirrorMode::kJournal ? RBD_MIRROR_IMAGE_MODE_JOURNAL : RBD_MIRROR_IMAGE_MODE_SNAPSHOT;
   std::string start;
   constexpr size_t kPage = 256;
   for (;;) {
@@ -116,7 +117,7 @@ Result<std::vector<MirroredImage>> ListSnapshotMirroredImages(const IoCtx& ioctx
     std::array<rbd_mirror_image_mode_t, kPage> modes{};
     std::array<rbd_mirror_image_info_t, kPage> infos{};
     size_t count = kPage;
-    const int rc = rbd_mirror_image_info_list(ioctx.handle(), &filter, start.c_str(), kPage,
+    const int rc = rbd_mirror_image_info_list(ioctx.handle(), mode ? &filter : nullptr, start.c_str(), kPage,
                                               ids.data(), modes.data(), infos.data(), &count);
     if (rc == -ENOENT) return out;  // mirroring never enabled in this pool/namespace
     if (rc < 0) return Status::FromErrno(rc, "listing mirrored images of " + ioctx.Describe());
@@ -126,6 +127,7 @@ Result<std::vector<MirroredImage>> ListSnapshotMirroredImages(const IoCtx& ioctx
       image.id = ids[i];
       image.global_id = infos[i].global_id != nullptr ? infos[i].global_id : "";
       image.primary = infos[i].primary;
+      image.mode = modes[i] == RBD_MIRROR_IMAGE_MODE_JOURNAL ? MirrorMode::kJournal : MirrorMode::kSnapshot;
       auto name = names.find(image.id);
       if (name == names.end()) continue;  // in the trash, or being removed
       image.name = name->second;

@@ -1,7 +1,8 @@
-// Enumerating what the scheduler covers: RBD pools, their namespaces, and the
-// snapshot-mode mirrored images in each.
+// Enumerating what the scheduler and the replayer cover: RBD pools, their
+// namespaces, and the mirrored images in each.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@ struct MirroredImage {
   std::string name;
   std::string global_id;
   bool primary = false;
+  MirrorMode mode = MirrorMode::kSnapshot;
 };
 
 // Pools tagged with the "rbd" application (as rbd_support, untagged pools are
@@ -36,8 +38,9 @@ struct ImageIdName {
 };
 Result<std::vector<ImageIdName>> ListImages(const IoCtx& ioctx);
 
-// Images of this pool/namespace whose mirroring is enabled in snapshot mode.
-Result<std::vector<MirroredImage>> ListSnapshotMirroredImages(const IoCtx& ioctx);
+// Images of this pool/namespace whose mirroring is enabled: in `mode`
+// only, or in either mode (nullopt).
+Result<std::vector<MirroredImage>> ListMirroredImages(const IoCtx& ioctx, std::optional<MirrorMode> mode);
 
 // One image of `ioctx` (pool/ns), by name: its id and mirroring state.
 // ENOENT naming the namespace when that is what is missing (librbd would only

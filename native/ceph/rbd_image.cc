@@ -267,6 +267,16 @@ Status RbdImage::RemoveSnapshot(uint64_t snap_id) const {
   return Status::Ok();
 }
 
+Status RbdImage::RemoveUserSnapshot(const std::string& name) const {
+  librbd_progress_fn_t no_progress = [](uint64_t, uint64_t, void*) { return 0; };
+  const int rc = rbd_snap_remove2(image_, name.c_str(), RBD_SNAP_REMOVE_UNPROTECT, no_progress, nullptr);
+  if (rc < 0 && rc != -ENOENT) {
+    return Status::FromErrno(rc, "removing snapshot '" + name + "' of '" + spec_ + "'" +
+                                     (rc == -EBUSY ? " (it has clones)" : ""));
+  }
+  return Status::Ok();
+}
+
 Result<std::optional<uint64_t>> RbdImage::SnapshotIdByName(const std::string& name) const {
   uint64_t id = 0;
   const int rc = rbd_snap_get_id(image_, name.c_str(), &id);

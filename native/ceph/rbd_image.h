@@ -92,6 +92,9 @@ class RbdImage {
   // image is set to): what is past it reads zeros. nullopt if no parent.
   Result<std::optional<uint64_t>> ParentOverlap() const;
   Status RemoveSnapshot(uint64_t snap_id) const;
+  // Removes user snapshot `name`, unprotecting it first if it is protected
+  // (EBUSY if it has clones). Missing: not an error.
+  Status RemoveUserSnapshot(const std::string& name) const;
   // The id of a user snapshot, nullopt if there is none of that name.
   Result<std::optional<uint64_t>> SnapshotIdByName(const std::string& name) const;
   // The image size at snapshot `snap_id` (any namespace).

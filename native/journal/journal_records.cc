@@ -201,4 +201,13 @@ std::string TagListInput(uint64_t start_after_tid, uint64_t max_return, const st
   return in;
 }
 
+uint64_t EntriesBehind(const JournalCommitPosition& ahead, const JournalCommitPosition& behind) {
+  if (ahead.empty()) return 0;
+  const JournalPosition& a = ahead.front();
+  if (behind.empty()) return a.entry_tid + 1;
+  const JournalPosition& b = behind.front();
+  if (a.tag_tid == b.tag_tid) return a.entry_tid > b.entry_tid ? a.entry_tid - b.entry_tid : 0;
+  return a.tag_tid > b.tag_tid ? a.entry_tid + 1 : 0;
+}
+
 }  // namespace mirror_snapshot

@@ -28,6 +28,13 @@ struct JournalPosition {
 // A client's commit position: newest first, at most one per splay offset.
 using JournalCommitPosition = std::vector<JournalPosition>;
 
+// How many entries `behind` has not committed that `ahead` has (both commit
+// positions; libjournal numbers entries per tag from 0). Within one tag the
+// difference; across a tag change the entries of `ahead`'s tag (those of
+// the older tag left are not counted: a lower bound, as rbd-mirror's own
+// figure). 0 when `behind` is not behind.
+uint64_t EntriesBehind(const JournalCommitPosition& ahead, const JournalCommitPosition& behind);
+
 enum class JournalClientState : uint8_t { kConnected = 0, kDisconnected = 1 };
 
 struct JournalClient {

@@ -5,6 +5,7 @@
 #include <pybind11/stl.h>
 
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -58,6 +59,14 @@ py::list MirrorSnapshotsOf(const RadosCluster& cluster, const std::string& pool,
   });
   py::list out;
   for (const auto& snap : snaps) out.append(ToDict(snap));
+  return out;
+}
+
+py::list MirroredImagesList(const RadosCluster& cluster, const std::string& pool, const std::string& ns,
+                            std::optional<MirrorMode> mode) {
+  const auto images = WithoutGil([&] { return Unwrap(ListMirroredImages(OpenPool(cluster, pool, ns), mode)); });
+  py::list out;
+  for (const auto& image : images) out.append(ToDict(image));
   return out;
 }
 
@@ -117,13 +126,17 @@ void BindCluster(py::module_& m) {
         }, py::arg("cluster"), py::arg("pool"), py::arg("ns"), py::call_guard<py::gil_scoped_release>());
   m.def("snapshot_mirrored_images",
         [](const RadosCluster& c, const std::string& pool, const std::string& ns) {
-          const auto images = WithoutGil([&] { return Unwrap(ListSnapshotMirroredImages(OpenPool(c, pool, ns))); });
-          py::list out;
-          for (const auto& image : images) out.append(ToDict(image));
-          return out;
+          return MirroredImagesList(c, pool, ns, MirrorMode::kSnapshot);
         },
         py::arg("cluster"), py::arg("pool"), py::arg("ns"),
-        "Images of pool/ns mirrored in snapshot mode: [{id, name, global_id, primary}].");
+        "Images of pool/ns mirrored in snapshot mode: [{id, name, global_id, primary, mode}].");
+  m.def("mirrored_images",
+        [](const RadosCluster& c, const std::string& pool, const std::string& ns) {
+          return MirroredImagesList(c, pool, ns, std::nullopt);
+        },
+        py::arg("cluster"), py::arg("pool"), py::arg("ns"),
+        "Images of pool/ns mirrored in either mode: [{id, name, global_id, primary, mode}], "
+        "mode 'snapshot' or 'journal'.");
   m.def("image_info",
         [](const RadosCluster& c, const std::string& pool, const std::string& ns, const std::string& name) {
           const auto image = WithoutGil([&] { return Unwrap(IdentifyImage(OpenPool(c, pool, ns), name)); });

@@ -71,38 +71,32 @@ void BindReplay(py::module_& m) {
         [](const RadosCluster& remote, const RadosCluster& local, const std::string& pool, const std::string& ns,
            const std::string& remote_image_id, const std::string& image_name, const std::string& remote_fsid,
            const std::string& local_fsid, uint64_t max_read_bytes, unsigned max_passes,
-           uint64_t max_in_flight_bytes, std::shared_ptr<MemoryBudget> budget) {
+           uint64_t max_in_flight_bytes, std::shared_ptr<MemoryBudget> budget,
+           std::shared_ptr<ReplayProgress> progress) {
           ReplayTarget target{&remote, &local, pool, ns, remote_image_id, image_name, remote_fsid, local_fsid};
           JournalStepOptions options;
+          options.progress = progress.get();
           options.replay.max_read_bytes = max_read_bytes;
           options.max_passes = max_passes;
           options.max_in_flight_bytes = max_in_flight_bytes;
           options.budget = budget.get();
           const auto r = WithoutGil([&] { return Unwrap(ReplayJournalImage(target, options)); });
-          py::dict d;
-          d["outcome"] = r.outcome == JournalStepOutcome::kReplayed ? "replayed" : "bootstrapping";
-          d["phase"] = JournalReplicaPhaseName(r.state.phase);
-          d["client_id"] = r.state.client_id;
-          d["bytes_copied"] = r.bytes_copied;
-          d["entries_applied"] = r.entries_applied;
-          d["entries_applied_total"] = r.state.entries_applied;
-          d["bytes_written"] = r.bytes_written;
-          d["passes"] = r.passes;
-          d["caught_up"] = r.caught_up;
-          d["waiting"] = r.waiting;
-          d["last_applied"] = r.state.last_applied_ns * 1e-9;
-          d["bootstrapped_at"] = r.state.bootstrapped_at;
-          d["seconds"] = r.seconds;
-          d["notes"] = r.notes;
-          return d;
+          return ToDict(r);
         },
         py::arg("remote"), py::arg("local"), py::arg("pool"), py::arg("ns"), py::arg("remote_image_id"),
         py::arg("image_name"), py::arg("remote_fsid"), py::arg("local_fsid"),
         py::arg("max_read_bytes") = JournalReplayOptions{}.max_read_bytes,
         py::arg("max_passes") = JournalStepOptions{}.max_passes,
         py::arg("max_in_flight_bytes") = defaults.max_in_flight_bytes, py::arg("budget") = nullptr,
+        py::arg("progress") = nullptr,
         "One step of a journal-mode image's replica: a bootstrap phase, or replay passes "
         "(see native/replay/journal_image_replayer.h).");
+  m.def("request_journal_resync",
+        [](const RadosCluster& c, const std::string& pool, const std::string& ns, const std::string& name) {
+          return WithoutGil([&] { return Unwrap(RequestJournalResync(c, OpenPool(c, pool, ns), name)); });
+        },
+        py::arg("cluster"), py::arg("pool"), py::arg("ns"), py::arg("name"),
+        "Ask the replayer to empty a journal-mode replica and bootstrap it again; False if it is not one.");
   m.def("replica_state",
         [](const RadosCluster& c, const std::string& pool, const std::string& ns, const std::string& name)
             -> py::object {

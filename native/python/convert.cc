@@ -24,6 +24,7 @@ py::dict ToDict(const MirroredImage& image) {
   out["name"] = image.name;
   out["global_id"] = image.global_id;
   out["primary"] = image.primary;
+  out["mode"] = ToString(image.mode);
   return out;
 }
 
@@ -155,6 +156,26 @@ py::dict ToDict(const ReplayResult& r) {
   out["objects_scanned"] = r.objects_scanned;
   out["objects_in_image"] = r.objects_in_image;
   return out;
+}
+
+py::dict ToDict(const JournalStepResult& r) {
+  py::dict d;
+  d["outcome"] = r.outcome == JournalStepOutcome::kReplayed ? "replayed" : "bootstrapping";
+  d["phase"] = JournalReplicaPhaseName(r.state.phase);
+  d["client_id"] = r.state.client_id;
+  d["bytes_copied"] = r.bytes_copied;
+  d["entries_applied"] = r.entries_applied;
+  d["entries_applied_total"] = r.state.entries_applied;
+  d["bytes_written"] = r.bytes_written;
+  d["passes"] = r.passes;
+  d["caught_up"] = r.caught_up;
+  d["waiting"] = r.waiting;
+  d["entries_behind"] = r.entries_behind ? py::cast(*r.entries_behind) : py::none();
+  d["last_applied"] = r.state.last_applied_ns * 1e-9;
+  d["bootstrapped_at"] = r.state.bootstrapped_at;
+  d["seconds"] = r.seconds;
+  d["notes"] = r.notes;
+  return d;
 }
 
 py::dict ToDict(const ReplayProgressView& v) {

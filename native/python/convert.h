@@ -11,6 +11,7 @@
 #include "native/delta/image_delta.h"
 #include "native/primary/primary_snapshots.h"
 #include "native/replay/image_replayer.h"
+#include "native/replay/journal_image_replayer.h"
 #include "native/replay/replay_progress.h"
 #include "native/replica/delta_copier.h"
 #include "native/replica/replica_state.h"
@@ -33,6 +34,7 @@ py::dict ToDict(const ImageDelta& delta);
 py::dict ToDict(const CopyStats& stats);
 py::dict ToDict(const ReplicaState& state);
 py::dict ToDict(const ReplayResult& result);
+py::dict ToDict(const JournalStepResult& result);
 py::dict ToDict(const ReplayProgressView& view);
 py::dict ToDict(const RollbackReport& report);
 py::dict ToDict(const DemoteReport& report);

@@ -44,6 +44,27 @@ Status WriteJournalReplicaState(const RbdImage& local, const JournalReplicaState
   return local.SetMetadata(kJournalReplicaStateKey, EncodeJournalReplicaState(state));
 }
 
+// A resync asked for (kJournalResyncKey), with the replica held: its
+// snapshots and data go, and `*state` starts a bootstrap; the key is
+// removed last, so that a crash before then empties it again.
+Status EmptyForResync(const RbdImage& local, JournalReplicaState* state) {
+  auto snaps = local.UserSnapshots();
+  if (!snaps.ok()) return snaps.status();
+  for (const auto& snap : snaps.value()) {
+    Status s = local.RemoveUserSnapshot(snap.name);
+    if (!s.ok()) return s;
+  }
+  Status s = local.Resize(0);
+  if (!s.ok()) return s;
+  JournalReplicaState fresh;
+  fresh.client_id = state->client_id;
+  fresh.step_lock_owner = state->step_lock_owner;
+  *state = fresh;
+  s = WriteJournalReplicaState(local, *state);
+  if (!s.ok()) return s;
+  return local.RemoveMetadata(kJournalResyncKey);
+}
+
 // The bootstrap and the replay of one step, with the replica held.
 class JournalStep {
  public:
@@ -132,7 +153,14 @@ class JournalStep {
     auto checkpoints = HeaderMetadataWriter::Open(*target_.local, local_);
     if (!checkpoints.ok()) return checkpoints.status();
     copy.progress_every_bytes = std::min<uint64_t>(options_.checkpoint_every_bytes, 16ull << 20);
+    ReplayProgress* progress = options_.progress;
+    if (progress != nullptr) {
+      progress->Begin(0, state_->sync_snap_id);
+      progress->Phase("copying");
+      copy.cancelled = [progress] { return progress->cancelled(); };
+    }
     copy.on_progress = [&](const CopyProgress& p) {
+      if (progress != nullptr) progress->Bytes(p.bytes_done, p.bytes_total);
       if (p.checkpoint_offset < next_checkpoint) return;
       state_->copy_checkpoint = p.checkpoint_offset;
       next_checkpoint = p.checkpoint_offset + options_.checkpoint_every_bytes;
@@ -140,6 +168,7 @@ class JournalStep {
     };
     auto stats = ApplyDelta(*target_.remote, remote_, delta.value(), local_, copy);
     checkpoints.value().Drain().IgnoreError();  // a lost checkpoint only means copying again
+    if (progress != nullptr) progress->End();
     s = remote_.SetHead();
     if (!stats.ok()) return stats.status();
     if (!s.ok()) return s;
@@ -207,7 +236,10 @@ class JournalStep {
         budget *= 2;  // the creation lies further on
         continue;
       }
-      if (read.value().sequence.waiting) return Status::Ok();  // its entries are still landing
+      if (read.value().sequence.waiting) {  // its entries are still landing
+        result_->waiting = true;
+        return Status::Ok();
+      }
       return Status::Error(EBADMSG, "the creation of the sync point " + name + " of '" + remote_.spec() +
                                         "' is not in its journal: the bootstrap of '" + local_.spec() +
                                         "' cannot tell where to replay from; remove the replica on this site "
@@ -240,6 +272,7 @@ class JournalStep {
       state_->sync_point_found = false;
     }
     for (unsigned i = 0; i < options_.max_passes; ++i) {
+      if (options_.progress != nullptr && options_.progress->cancelled()) break;  // a role change waits
       auto pass = ReplayJournalOnce(header_, data_io_, state_->client_id, local_, options_.replay);
       if (!pass.ok()) return pass.status();
       ++result_->passes;
@@ -270,12 +303,48 @@ class JournalStep {
   JournalStepResult* result_;
 };
 
+// What the step's status shows: the primary's writer (the image client,
+// id "") against our client, as the header has them now.
+std::optional<uint64_t> EntriesBehindWriter(JournalHeader* header, const std::string& client_id,
+                                            std::vector<std::string>* notes) {
+  auto clients = header->Clients();
+  if (!clients.ok()) {
+    notes->push_back("entries behind the primary unknown: " + clients.status().message());
+    return std::nullopt;
+  }
+  const JournalClient* writer = nullptr;
+  const JournalClient* ours = nullptr;
+  for (const auto& client : clients.value()) {
+    if (client.id.empty()) writer = &client;
+    if (client.id == client_id) ours = &client;
+  }
+  if (writer == nullptr || ours == nullptr) return std::nullopt;
+  return EntriesBehind(writer->commit_position, ours->commit_position);
+}
+
 }  // namespace
+
+Result<bool> RequestJournalResync(const RadosCluster& cluster, const IoCtx& io, const std::string& name) {
+  auto image = RbdImage::OpenByName(io, name);
+  if (!image.ok()) return image.status();
+  auto recorded = ReadJournalReplicaState(image.value());
+  if (!recorded.ok()) return recorded.status();
+  if (!recorded.value()) return false;
+  auto writer = HeaderMetadataWriter::Open(cluster, image.value());
+  if (!writer.ok()) return writer.status();
+  writer.value().Set(kJournalResyncKey, std::to_string(UnixNow()));
+  Status s = writer.value().Drain();
+  if (!s.ok()) return s;
+  return true;
+}
 
 std::string JournalClientId(const std::string& local_fsid) { return "mirror_snapshot." + local_fsid; }
 
 Result<JournalStepResult> ReplayJournalImage(const ReplayTarget& target, const JournalStepOptions& options) {
   const auto started = std::chrono::steady_clock::now();
+  if (options.progress != nullptr && options.progress->cancelled()) {
+    return Status::Error(ECANCELED, "the replay of '" + target.image_name + "' is paused (its role is changing)");
+  }
   JournalStepResult result;
   auto remote_io = IoCtx::Open(*target.remote, target.pool, target.ns);
   if (!remote_io.ok()) return remote_io.status();
@@ -302,6 +371,9 @@ Result<JournalStepResult> ReplayJournalImage(const ReplayTarget& target, const J
   if (!local_id.ok()) return local_id.status();
   auto recorded = ReadJournalReplicaState(local.value());
   if (!recorded.ok()) return recorded.status();
+  auto resync = local.value().Metadata(kJournalResyncKey);
+  if (!resync.ok()) return resync.status();
+  const bool resyncing = resync.value().has_value();  // what the replica holds is thrown away
 
   // Could anyone have written the replica since the last step? Not if it
   // stayed fenced, nor if the lock of the step it interrupted is still its
@@ -313,7 +385,7 @@ Result<JournalStepResult> ReplayJournalImage(const ReplayTarget& target, const J
   const bool held_since = recorded.value() && !recorded.value()->step_lock_owner.empty() &&
                           owners.value() == std::vector<std::string>{recorded.value()->step_lock_owner};
   const bool wrote_before = recorded.value() && (recorded.value()->phase != JournalReplicaPhase::kRegistered);
-  if (wrote_before && !fenced.value() && !held_since) {
+  if (wrote_before && !fenced.value() && !held_since && !resyncing) {
     return Status::Error(EBUSY, "replica '" + local.value().spec() +
                                     "' could have been written by another client since the last step (its fence was "
                                     "lifted and its lock is not the replayer's): replaying onto it would not give "
@@ -341,7 +413,7 @@ Result<JournalStepResult> ReplayJournalImage(const ReplayTarget& target, const J
     state.client_id = JournalClientId(target.local_fsid);
   }
   state.step_lock_owner = hold.value().owner();
-  status = WriteJournalReplicaState(local.value(), state);
+  status = resyncing ? EmptyForResync(local.value(), &state) : WriteJournalReplicaState(local.value(), state);
   if (!status.ok()) return status;
 
   auto header_io = OpenHeaderObjects(*target.remote, remote.value());
@@ -372,6 +444,7 @@ Result<JournalStepResult> ReplayJournalImage(const ReplayTarget& target, const J
   JournalStep step(target, options, remote.value(), local.value(), &header.value(), data_io.value(), &state, &result);
   status = step.Run();
   if (!status.ok()) return status;  // the hold fences the replica again
+  result.entries_behind = EntriesBehindWriter(&header.value(), state.client_id, &result.notes);
   status = hold.value().Release();
   if (!status.ok()) return status;
   result.state = state;

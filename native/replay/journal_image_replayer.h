@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,7 @@
 #include "native/journal/journal_replay.h"
 #include "native/journal/journal_replica_state.h"
 #include "native/replay/image_replayer.h"
+#include "native/replay/replay_progress.h"
 
 namespace mirror_snapshot {
 
@@ -34,6 +36,11 @@ struct JournalStepOptions {
   uint64_t max_in_flight_bytes = kDefaultInFlightBytes;  // the bootstrap's copy
   MemoryBudget* budget = nullptr;
   uint64_t checkpoint_every_bytes = 64ull << 20;
+  // Optional: the bootstrap's copy reports its bytes there (phase
+  // "copying"), and a cancel (a role change pausing the image) makes the
+  // step refuse to start (ECANCELED), stop its copy at the next chunk, or
+  // stop between replay passes (what was applied is committed).
+  ReplayProgress* progress = nullptr;
 };
 
 enum class JournalStepOutcome {
@@ -50,9 +57,23 @@ struct JournalStepResult {
   uint64_t passes = 0;
   bool caught_up = false;           // the last pass read to the journal's end
   bool waiting = false;             // the writer's next entry had not landed yet
+  // Entries the primary's writer had committed and this replica had not,
+  // read after the step (EntriesBehind: a lower bound across a tag change);
+  // nullopt if the journal's clients could not be read (a note says why).
+  std::optional<uint64_t> entries_behind;
   double seconds = 0;
   std::vector<std::string> notes;
 };
+
+// Image metadata key of a journal replica whose resync was asked for: the
+// next step empties the replica (its snapshots removed, its size 0) and
+// bootstraps it again, whatever was written to it; then the key goes.
+inline constexpr const char* kJournalResyncKey = "mirror_snapshot.journal_resync";
+
+// Asks for the resync of `name` (this cluster, `io`): false if it is not a
+// journal-mode replica (nothing is changed then). Written past the fence
+// (the header's metadata, as the checkpoints): the replica stays fenced.
+Result<bool> RequestJournalResync(const RadosCluster& cluster, const IoCtx& io, const std::string& name);
 
 // The client id our replayer registers in a primary's journal.
 std::string JournalClientId(const std::string& local_fsid);

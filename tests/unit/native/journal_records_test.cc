@@ -142,5 +142,16 @@ TEST(JournalRecords, TruncatedRecordsAreErrors) {
   EXPECT_FALSE(count_lies.ok());
 }
 
+TEST(JournalRecords, EntriesBehindCountsWithinATagAndTheNewerTagAcrossOne) {
+  // {object_number, tag_tid, entry_tid}, newest first.
+  EXPECT_EQ(EntriesBehind({}, {}), 0u);                              // nothing committed by the writer
+  EXPECT_EQ(EntriesBehind({{3, 2, 9}, {2, 2, 8}}, {}), 10u);         // nothing replayed: entries 0..9 of tag 2
+  EXPECT_EQ(EntriesBehind({{3, 2, 9}}, {{1, 2, 4}}), 5u);            // same tag
+  EXPECT_EQ(EntriesBehind({{3, 2, 9}}, {{3, 2, 9}}), 0u);            // caught up
+  EXPECT_EQ(EntriesBehind({{3, 2, 9}}, {{4, 2, 12}}), 0u);           // the replayer read past the writer's commit
+  EXPECT_EQ(EntriesBehind({{5, 3, 2}}, {{3, 2, 9}}), 3u);            // a newer tag: at least its 3 entries
+  EXPECT_EQ(EntriesBehind({{3, 2, 9}}, {{5, 3, 0}}), 0u);            // the replayer is on a newer tag
+}
+
 }  // namespace
 }  // namespace mirror_snapshot
