@@ -74,6 +74,12 @@ class ImageCommands:
         with self._role_change(level, 'resync'):
             paused = self._pause(level)
             try:
+                # A journal-mode replica is emptied and bootstrapped again by
+                # the replayer's next step (what it holds is not trusted).
+                if self._native.request_journal_resync(cluster, level.pool, level.namespace, level.image):
+                    self._log.info(f"resync of journal-mode replica '{level.spec}' asked for: it is copied again")
+                    return {'image': level.spec, 'mode': 'journal', 'bootstrap': True, 'already': False,
+                            'resumed': False, 'rolled_back': None, 'common_snap_id': 0, 'base_snap_id': 0}
                 report = self._native.resync_image(cluster, level.pool, level.namespace, level.image, remote,
                                                    cluster.fsid(), remote.fsid(), force)
             finally:
@@ -148,6 +154,9 @@ def promote_text(report: Dict[str, Any]) -> str:
 
 
 def resync_text(report: Dict[str, Any]) -> str:
+    if report.get('mode') == 'journal':
+        return (f"{report['image']} (a journal-mode replica) will be emptied and copied again from its "
+                f"primary (image status shows the bootstrap)")
     if report.get('already'):
         return f"{report['image']} is the secondary of its peer already (from the peer's snapshot " \
                f"{report['base_snap_id']})"

@@ -28,6 +28,7 @@ def primary_status(native: Any, cluster: Any, pool: str, ns: str, name: str,
     return {
         'image': '/'.join(p for p in (pool, ns, name) if p),
         'role': 'demoted' if demoted else 'primary',
+        'mode': 'snapshot',
         'state': state,
         'promoted': {'from_image_id': lineage['remote_image_id'], 'from_snap_id': lineage['primary_snap_id'],
                      'recovery_point': lineage['primary_snap_time'],
@@ -93,12 +94,15 @@ def status_table(rows: List[Dict[str, Any]]) -> str:
             progress = f"{flight['phase']} {done * 100 // max(flight['bytes_total'], 1)}% of {flight['bytes_total'] >> 20} MiB"
             if flight.get('eta_seconds') is not None:
                 progress += f" eta {flight['eta_seconds']:.0f}s"
+        journal = row.get('journal')
+        if journal and journal.get('entries_behind_primary') is not None and not flight:
+            progress = f"{journal['entries_behind_primary']} entries behind"
         sync = row['last_sync']
-        body.append([row['image'], row['role'], row['state'],
+        body.append([row['image'], row['role'], row.get('mode', '-'), row['state'],
                      str(last['primary_snap_id']) if last else '-',
                      last['local_snap_name'] if last else '-',
                      progress,
                      f"{sync['seconds']:.1f}s {sync['bytes'] >> 20} MiB" if sync else '-',
                      row['last_error'] or '-'])
-    return table(['IMAGE', 'ROLE', 'STATE', 'PRIMARY SNAP', 'LOCAL SNAP', 'IN FLIGHT', 'LAST SYNC', 'ERROR'], body)
+    return table(['IMAGE', 'ROLE', 'MODE', 'STATE', 'PRIMARY SNAP', 'LOCAL SNAP', 'IN FLIGHT', 'LAST SYNC', 'ERROR'], body)
 

@@ -104,6 +104,9 @@ class Module(MgrModule):
         Option(name='heap_release_interval', type='secs', default=60, min=0, max=86400,
                desc='how often the free memory the C allocator (glibc malloc) keeps is handed back '
                     'to the system (malloc_trim); 0: never'),
+        Option(name='journal_poll_interval', type='secs', default=1, min=1, max=60,
+               desc='how often a journal-mode image whose replica has caught up is looked at '
+                    'for new journal entries (librbd does not announce them)'),
         Option(name='replay_skip_pools', type='str', default='',
                desc='comma-separated pools this module does not replay (e.g. handed to rbd-mirror)'),
     ]
@@ -539,7 +542,8 @@ class Module(MgrModule):
              'name=force,type=CephBool,req=false',
              'Make the old primary the secondary of its promoted peer, copying only what '
              'changed: writes made here since the last common snapshot are discarded '
-             '(--force if it is still primary)' + FORMAT_HELP,
+             '(--force if it is still primary); a journal-mode replica is emptied and copied '
+             'again' + FORMAT_HELP,
              perm='w')
     def _cmd_resync(self, cmd: Dict[str, Any]) -> CommandResult:
         fmt = output.requested_format(cmd)

@@ -1,12 +1,15 @@
-"""Secondary side: replicate every snapshot-mode primary image of our peers.
+"""Secondary side: replicate every mirrored primary image of our peers.
 
 For every RBD pool of this cluster with an rx peer (Ceph's own peer records),
-the replayer lists the peer pool's snapshot-mode primary images, watches
-their headers (a new mirror snapshot is noticed in milliseconds) and hands
-each changed image to the sync pool, which runs the native replayer until the
-secondary holds the newest complete primary snapshot. Failures put the image
-in `error` with the cause, raise a health warning and are retried with
-backoff; other images keep syncing.
+the replayer lists the peer pool's mirrored primary images, watches their
+headers (a new mirror snapshot is noticed in milliseconds) and hands each
+changed image to the sync pool. A snapshot-mode image runs the native
+replayer until the secondary holds the newest complete primary snapshot; a
+journal-mode image runs journal steps (bootstrap, then replay) until its
+replica has applied the journal's end, and is looked at again every
+journal_poll_interval (new journal entries are not announced). Failures put
+the image in `error` with the cause, raise a health warning and are retried
+with backoff; other images keep syncing.
 
 Threads: one module thread runs the loop (refresh, watch, retry); syncs run
 on the 'sync' NativeExecutor. Both call the extension (module threads only).
@@ -29,6 +32,8 @@ PAUSE_TIMEOUT_SECONDS = 60.0
 RETRY_MIN_SECONDS = 5.0
 RETRY_MAX_SECONDS = 300.0
 RETRY_SOON_SECONDS = 2.0
+DEFAULT_JOURNAL_POLL_SECONDS = 1.0
+JOURNAL_RATE_WINDOW_SECONDS = 60.0  # the replay rate shown is over the steps of about this long
 WATCH_WAIT_SECONDS = 1.0
 HEALTH_SECONDS = 1.0
 # New images are announced on the peer's rbd_mirroring objects (watched); new
@@ -82,6 +87,7 @@ class ReplayedImage:
         self.remote_id: str = image['id']
         self.global_id: str = image['global_id']
         self.remote_primary: bool = image['primary']  # False: demoted there
+        self.mode: str = image.get('mode', 'snapshot')  # or 'journal'
         self.peer = peer  # the native PeerSite it comes from
         self.progress = native.ReplayProgress()
         self.replica: Optional[Dict[str, Any]] = None  # the native replica state
@@ -106,6 +112,12 @@ class ReplayedImage:
         # The replica's name here, as the last step left it: the primary's
         # until it is renamed there, and then until the next step follows.
         self.local_name: str = self.name
+        # Journal mode: the last step's figures, when the next look at the
+        # journal is due (monotonic), and (monotonic end, seconds, entries,
+        # bytes) of the recent steps for the replay rate.
+        self.journal: Optional[Dict[str, Any]] = None
+        self.poll_at = 0.0
+        self.journal_steps: List[Tuple[float, float, int, int]] = []
 
     @property
     def key(self) -> str:
@@ -340,7 +352,7 @@ class Replayer:
             seen.add(mirroring_key)
             # Demoted primaries too: their final snapshot is synced before a
             # clean promote here.
-            for image in self._native.snapshot_mirrored_images(remote, pool, ns):
+            for image in self._native.mirrored_images(remote, pool, ns):
                 key = image_key(pool, ns, image['id'])
                 seen.add(key)
                 with self._lock:
@@ -356,6 +368,7 @@ class Replayer:
                             tracked.retry_at = 0.0  # its record changed (a key or mon_host fixed): try now
                         tracked.peer = peer
                         tracked.remote_primary = image['primary']
+                        tracked.mode = image.get('mode', 'snapshot')
                         # Renamed on the primary: the next step renames the replica.
                         tracked.name = image['name']
                 self._watcher.watch(remote, pool, ns, f"rbd_header.{image['id']}", key)
@@ -413,7 +426,8 @@ class Replayer:
         now = time.monotonic()
         with self._lock:
             due = [key for key, image in self._images.items()
-                   if image.last_error and not image.running and image.retry_at <= now]
+                   if not image.running and (image.retry_at <= now if image.last_error else
+                                             image.mode == 'journal' and image.poll_at <= now)]
         for key in due:
             self._kick(key)
 
@@ -424,6 +438,9 @@ class Replayer:
             queued_seconds = time.monotonic() - image.queued_at
         try:
             local = self._local.get()
+            if image.mode == 'journal':
+                self._replay_journal(native, image, local)
+                return
             while not self._stopping.is_set():
                 with self._lock:
                     image.pending = False
@@ -522,6 +539,52 @@ class Replayer:
                 again = image.pending and not image.last_error
             if again:
                 self._kick(image.key)
+
+    def _replay_journal(self, native: Any, image: ReplayedImage, local: Any) -> None:
+        """Journal steps until the replica has applied the journal's end (a
+        bootstrap takes a few steps first). Errors are the caller's."""
+        while not self._stopping.is_set():
+            with self._lock:
+                image.pending = False
+            remote = self._peers.get(image.peer)
+            if self._data_pool_full(native, remote, image):
+                return
+            name = image.name
+            result = native.replay_journal_image(
+                remote, local, image.pool, image.ns, image.remote_id, name, remote.fsid(), local.fsid(),
+                max_in_flight_bytes=self._image_in_flight_bytes(), budget=self._budget, progress=image.progress)
+            for note in result['notes']:
+                self._log.warning(f"replaying '{image.spec}': {note}")
+            if result['bytes_copied']:
+                self._log.info(f"'{image.spec}': bootstrap copied {result['bytes_copied']} bytes "
+                               f"({result['phase']} next)")
+            with self._lock:
+                image.local_name = name
+                image.outcome = 'bootstrapping' if result['outcome'] == 'bootstrapping' else 'replaying'
+                image.split_brain = None
+                image.ready_to_promote = False  # promote of a journal replica: not yet (docs/user-guide.md)
+                image.last_error = None
+                image.failures = 0
+                now = time.monotonic()
+                image.journal_steps = [s for s in image.journal_steps if now - s[0] < JOURNAL_RATE_WINDOW_SECONDS]
+                if result['outcome'] == 'replayed':
+                    image.journal_steps.append((now, result['seconds'], result['entries_applied'],
+                                                result['bytes_written']))
+                image.journal = dict(result, finished=time.time())
+                image.poll_at = now + self._journal_poll_seconds()
+                # Straight on while a bootstrap advances or a busy journal
+                # has more; a step that waited for entries still landing, or
+                # applied nothing (an operation's end not journaled yet),
+                # looks again at the next poll.
+                if result['outcome'] == 'bootstrapping':
+                    more = not result['waiting']
+                else:
+                    more = not (result['caught_up'] or result['waiting']) and result['entries_applied'] > 0
+            if not more or image.paused:
+                return
+
+    def _journal_poll_seconds(self) -> float:
+        return float(self._option('journal_poll_interval') or DEFAULT_JOURNAL_POLL_SECONDS)
 
     def _data_pool_full(self, native: Any, remote: Any, image: ReplayedImage) -> bool:
         """Whether the image's data pool here is full (then it is in error and
@@ -691,6 +754,8 @@ class Replayer:
 
     def _status(self, image: ReplayedImage, full: Set[str], stall: float) -> Dict[str, Any]:
         """Call with the lock held."""
+        if image.mode == 'journal':
+            return self._journal_status(image, full, stall)
         view = image.progress.view()
         syncing = image.running and view['phase'] in ('scanning', 'copying', 'snapshotting')
         error = self._error_of(image, full, stall)
@@ -708,16 +773,74 @@ class Replayer:
         return {
             'image': image.spec,
             'role': 'secondary',
+            'mode': 'snapshot',
             'state': state,
-            'primary': {'site': image.peer.site_name, 'image_id': image.remote_id,
-                        'global_id': image.global_id,
-                        'state': 'primary' if image.remote_primary else 'demoted'},
+            'primary': self._primary_of(image),
             # The primary was demoted and its final snapshot is here: a
             # promote without --force will succeed.
             'ready_to_promote': ready,
             'last_complete': last_complete(image.replica),
             'in_flight': in_flight(view, image.replica) if syncing or _interrupted(image.replica) else None,
             'last_sync': image.last_sync or last_sync_of(image.replica),
+            'last_error': error,
+        }
+
+    @staticmethod
+    def _primary_of(image: ReplayedImage) -> Dict[str, Any]:
+        return {'site': image.peer.site_name, 'image_id': image.remote_id, 'global_id': image.global_id,
+                'state': 'primary' if image.remote_primary else 'demoted'}
+
+    def _journal_status(self, image: ReplayedImage, full: Set[str], stall: float) -> Dict[str, Any]:
+        """A journal-mode image: bootstrapping (its first copy), replaying,
+        or error; `journal` has how far behind the primary it is. Call with
+        the lock held."""
+        view = image.progress.view()
+        copying = image.running and view['phase'] == 'copying'
+        error = self._error_of(image, full, stall)
+        step = image.journal
+        if error:
+            state = 'error'
+        elif copying or image.outcome == 'bootstrapping':
+            state = 'bootstrapping'
+        elif step is None:
+            state = 'queued' if image.running else 'waiting'
+        else:
+            state = 'replaying'
+        journal = None
+        if step is not None:
+            seconds = sum(s[1] for s in image.journal_steps)
+            journal = {
+                'client_id': step['client_id'],
+                'phase': step['phase'],
+                # The primary's writer commits its position every few
+                # seconds (rbd_journal_commit_age): this lags by as much.
+                'entries_behind_primary': step['entries_behind'],
+                'caught_up': step['caught_up'],
+                'caught_up_at': step['finished'] if step['caught_up'] else None,
+                # Time of the newest entry applied (the recovery point while
+                # entries keep coming; an idle primary's is its last write).
+                'last_applied_entry_time': step['last_applied'] or None,
+                'entries_applied_total': step['entries_applied_total'],
+                'replay_entries_per_sec': (sum(s[2] for s in image.journal_steps) / seconds
+                                           if seconds > 0 else None),
+                'replay_bytes_per_sec': (sum(s[3] for s in image.journal_steps) / seconds
+                                         if seconds > 0 else None),
+                'bootstrapped_at': step['bootstrapped_at'] or None,
+                'last_step': {'seconds': round(step['seconds'], 3), 'entries': step['entries_applied'],
+                              'bytes': step['bytes_written'], 'bytes_copied': step['bytes_copied'],
+                              'finished': step['finished']},
+            }
+        return {
+            'image': image.spec,
+            'role': 'secondary',
+            'mode': 'journal',
+            'state': state,
+            'primary': self._primary_of(image),
+            'ready_to_promote': False,
+            'last_complete': None,
+            'in_flight': in_flight(view, None) if copying else None,
+            'last_sync': None,
+            'journal': journal,
             'last_error': error,
         }
 

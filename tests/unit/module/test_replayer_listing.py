@@ -46,7 +46,7 @@ class ListingNative(FakeNative):
             assert self.unblock.wait(30)
         return ['']
 
-    def snapshot_mirrored_images(self, remote: Any, pool: str, ns: str) -> List[Dict[str, Any]]:
+    def mirrored_images(self, remote: Any, pool: str, ns: str) -> List[Dict[str, Any]]:
         return self.images[pool]
 
 

@@ -33,7 +33,7 @@ class FakeNative:
     def namespaces(self, remote: Any, pool: str) -> List[str]:
         return ['']
 
-    def snapshot_mirrored_images(self, remote: Any, pool: str, ns: str) -> List[Dict[str, Any]]:
+    def mirrored_images(self, remote: Any, pool: str, ns: str) -> List[Dict[str, Any]]:
         return list(self.images)
 
 

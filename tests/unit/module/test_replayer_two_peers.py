@@ -37,7 +37,7 @@ class TwoPeersNative(FakeNative):
     def namespaces(self, remote: Any, pool: str) -> List[str]:
         return ['']
 
-    def snapshot_mirrored_images(self, remote: Any, pool: str, ns: str) -> List[Dict[str, Any]]:
+    def mirrored_images(self, remote: Any, pool: str, ns: str) -> List[Dict[str, Any]]:
         return self.images[remote.uuid]
 
 
@@ -84,7 +84,7 @@ class LateNative(TwoPeersNative):
         self.release = release
         self.listing_done = listing_done
 
-    def snapshot_mirrored_images(self, remote: Any, pool: str, ns: str) -> List[Dict[str, Any]]:
+    def mirrored_images(self, remote: Any, pool: str, ns: str) -> List[Dict[str, Any]]:
         if remote.uuid == PEER_2.uuid:
             assert self.release.wait(5)
         return self.images[remote.uuid]
