@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from replication import Client
+from replication import Client, reset_option
 from sandbox import (BUILD_DIR, PAUSED_PIDS, Images, Site, purge_namespace, sandbox, unfence_namespace,
                      wait_for)
 
@@ -147,6 +147,17 @@ def persistent_images(primary_ready: Site):
     OSD (osd.1): for tests that kill and restart an OSD."""
     wait_for_tx_peer(primary_ready, 'rbd_persist')
     yield from namespace_images(primary_ready, 'rbd_persist')
+
+
+@pytest.fixture(scope='module')
+def replayer_off_pool_rbd(site_b: Site, sandbox_up: None):
+    """For tests that drive journal steps through the native binding
+    themselves: site-b's module keeps off pool rbd meanwhile (it would
+    replicate their journal-mode images too)."""
+    site_b.ceph('config', 'set', 'mgr', 'mgr/mirror_snapshot/replay_skip_pools', 'rbd')
+    time.sleep(3)  # the mgr hands the option to the module, whose next refresh drops the pool
+    yield
+    reset_option(site_b, 'replay_skip_pools', '')
 
 
 @pytest.fixture(scope='session')

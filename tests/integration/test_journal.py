@@ -18,6 +18,9 @@ import rados
 from replication import Client
 from sandbox import Images
 
+# These tests step the native code themselves: site-b's module stays off their pool.
+pytestmark = pytest.mark.usefixtures('replayer_off_pool_rbd')
+
 MiB = 1 << 20
 CLIENT = b'decoder-test'
 

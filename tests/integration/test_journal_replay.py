@@ -1,6 +1,6 @@
 """native/replay/journal_image_replayer.h against the sandbox: a journal-mode
 primary on site-a, its replica on site-b, driven step by step through the
-native binding (the module's replayer does not take journal-mode images yet).
+native binding (the module, which drives the same steps, stays off the pool meanwhile).
 
 A bootstrap while a client keeps writing the primary, then replay steps:
 the replica equals the primary once the writer stops and a step caught up;
@@ -17,6 +17,9 @@ import pytest
 
 from replication import Client
 from sandbox import Images, wait_for
+
+# These tests step the native code themselves: site-b's module stays off their pool.
+pytestmark = pytest.mark.usefixtures('replayer_off_pool_rbd')
 
 MiB = 1 << 20
 

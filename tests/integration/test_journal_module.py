@@ -1,0 +1,169 @@
+"""The module replicates journal-mode images (issue 19): site-b's replayer
+finds a journal-mode primary of site-a beside the snapshot-mode ones,
+bootstraps its replica and replays the journal's entries as they come;
+`image status` and `status` show the mode, how far behind the primary the
+replica is and the replay's rate; a replayer disconnected by the primary is
+an error in status and health that `image resync` recovers; disabling
+mirroring on the primary leaves no client of ours in its journal."""
+import json
+import random
+import time
+from typing import Dict, Optional
+
+from replication import Client, image_status, wait_for_health
+from sandbox import Images, Site, wait_for
+
+MiB = 1 << 20
+HEALTH_CHECK = 'MIRROR_SNAPSHOT_REPLAY_FAILED'
+
+
+def journal_primary(images: Images, name: str, size: str = '64M') -> str:
+    spec = images.spec(name)
+    images.site.rbd('create', '--size', size, '--image-feature', 'layering,exclusive-lock,journaling',
+                    '--journal-object-size', '1M', spec)
+    images.created.append(spec)
+    images.site.rbd('mirror', 'image', 'enable', spec, 'journal')
+    return spec
+
+
+def journal_args(images: Images, name: str) -> list:
+    return ['--pool', images.pool, '--namespace', images.namespace, '--image', name]
+
+
+def journal_clients(images: Images, name: str) -> list:
+    status = json.loads(images.site.rbd('journal', 'status', *journal_args(images, name), '--format', 'json').stdout)
+    return [c['id'] for c in status['registered_clients']]
+
+
+def our_client_id(site_b: Site) -> str:
+    return 'mirror_snapshot.' + site_b.ceph_json('fsid')['fsid']
+
+
+def replaying(site_b: Site, spec: str) -> Optional[Dict]:
+    status = image_status(site_b, spec)
+    if status and status.get('state') == 'replaying' and (status.get('journal') or {}).get('caught_up'):
+        return status
+    return None
+
+
+def wait_equal(primary: Client, replica: Client, name: str, timeout: float = 90) -> str:
+    """The replica equals the primary (no writer left): what the module
+    replays on its own reaches it within its polls."""
+    expected = primary.digest(name)
+
+    def same() -> bool:
+        try:
+            return replica.digest(name) == expected
+        except Exception:  # not created yet
+            return False
+    wait_for(same, timeout, interval=1.0, what=f'the replica of {name} to equal the primary')
+    return expected
+
+
+def test_the_module_replicates_a_journal_mode_image_as_it_is_written(images: Images, site_b: Site) -> None:
+    spec = journal_primary(images, 'jm')
+    primary = Client(images.site, images.namespace)
+    replica = Client(site_b, images.namespace)
+    rng = random.Random(19)
+    try:
+        with primary.image('jm') as image:
+            image.write(rng.randbytes(8 * MiB), 0)
+        wait_for(lambda: replaying(site_b, spec), 120, what=f'{spec} bootstrapped and replaying')
+        # Writes of every kind while the module replays: random data,
+        # discards, a grow, a user snapshot, metadata.
+        with primary.image('jm') as image:
+            for _ in range(200):
+                length = rng.choice([4096, 65536, 1 << 20])
+                offset = rng.randrange(0, 64 * MiB - length)
+                if rng.random() < 0.8:
+                    image.write(rng.randbytes(length), offset)
+                else:
+                    image.discard(offset, length)
+            image.create_snap('after')
+            image.resize(96 * MiB)
+            image.write(rng.randbytes(MiB), 80 * MiB)
+            image.metadata_set('conf_rbd_cache', 'false')
+        expected = wait_equal(primary, replica, 'jm')
+        assert replica.digest('jm', snap_name='after') == primary.digest('jm', snap_name='after')
+        with replica.image('jm', read_only=True) as image:
+            assert image.size() == 96 * MiB
+            assert image.metadata_get('conf_rbd_cache') == 'false'
+        # The writer closed the image, so its commit position is final:
+        # the replica is 0 entries behind once a step read it.
+        status = wait_for(lambda: (s := replaying(site_b, spec)) and s['journal']['entries_behind_primary'] == 0
+                          and s, 60, what='0 entries behind')
+        journal = status['journal']
+        assert status['mode'] == 'journal' and status['last_error'] is None, status
+        assert status['primary']['site'] == 'site-a', status
+        assert journal['client_id'] == our_client_id(site_b) and journal['phase'] == 'replaying', journal
+        assert journal['entries_applied_total'] >= 200, journal
+        assert abs(journal['last_applied_entry_time'] - time.time()) < 600, journal
+        assert our_client_id(site_b) in journal_clients(images, 'jm')
+        # The sync point is gone from the primary, the replica is fenced.
+        assert not any(s['name'].startswith('.mirror_snapshot.sync.')
+                       for s in json.loads(images.site.rbd('snap', 'ls', '--format', 'json', spec).stdout))
+        proc = site_b.rbd('snap', 'create', f'{spec}@mine', check=False)
+        assert proc.returncode != 0 and b'Read-only' in proc.stderr, proc
+        rows = site_b.mirror_snapshot_json('status')['images']
+        assert any(r['image'] == spec and r['mode'] == 'journal' and r['role'] == 'secondary' for r in rows), rows
+        assert replica.digest('jm') == expected
+    finally:
+        primary.close()
+        replica.close()
+
+
+def test_a_disconnected_replayer_is_an_error_that_resync_recovers(images: Images, site_b: Site) -> None:
+    spec = journal_primary(images, 'jd')
+    primary = Client(images.site, images.namespace)
+    replica = Client(site_b, images.namespace)
+    try:
+        with primary.image('jd') as image:
+            image.write(b'\x5a' * (4 * MiB), 0)
+        wait_for(lambda: replaying(site_b, spec), 120, what=f'{spec} replaying')
+        # What a primary does to a replayer too far behind (rbd_journal_max_concurrent_object_sets).
+        images.site.rbd('journal', 'client', 'disconnect', *journal_args(images, 'jd'), '--client-id',
+                        our_client_id(site_b))
+        with primary.image('jd') as image:
+            image.write(b'\x6b' * MiB, 8 * MiB)  # lost to the replica: only a resync brings it
+        status = wait_for(lambda: (s := image_status(site_b, spec)) and s['state'] == 'error' and s, 60,
+                          what=f'{spec} in error')
+        assert 'disconnected' in status['last_error'] and 'resync' in status['last_error'], status
+        wait_for_health(site_b, HEALTH_CHECK, True)
+        out = site_b.mirror_snapshot('image', 'resync', spec).stdout.decode()
+        assert 'copied again' in out, out
+        with primary.image('jd') as image:
+            image.write(b'\x7c' * MiB, 16 * MiB)
+        wait_equal(primary, replica, 'jd')
+        status = wait_for(lambda: replaying(site_b, spec), 60, what=f'{spec} replaying again')
+        assert status['journal']['bootstrapped_at'] is not None
+        wait_for_health(site_b, HEALTH_CHECK, False)
+    finally:
+        primary.close()
+        replica.close()
+
+
+def test_disabling_mirroring_on_the_primary_leaves_no_client_of_ours_in_its_journal(images: Images,
+                                                                                    site_b: Site) -> None:
+    """A left-behind client would keep the primary from trimming its journal
+    forever. librbd's mirror disable of a journal-mode primary removes its
+    journal (and the clients in it); the replayer lets the image go and never
+    registers itself in a journal of an image no longer mirrored."""
+    spec = journal_primary(images, 'jx')
+    primary = Client(images.site, images.namespace)
+    try:
+        with primary.image('jx') as image:
+            image.write(b'\x01' * MiB, 0)
+    finally:
+        primary.close()
+    wait_for(lambda: replaying(site_b, spec), 120, what=f'{spec} replaying')
+    assert our_client_id(site_b) in journal_clients(images, 'jx')
+    images.site.rbd('mirror', 'image', 'disable', spec)
+    info = json.loads(images.site.rbd('info', '--format', 'json', spec).stdout)
+    assert 'journaling' not in info['features'], info
+    wait_for(lambda: not any(r['image'] == spec and r.get('state') != 'error'
+                             for r in site_b.mirror_snapshot_json('status')['images'] if r['role'] == 'secondary'),
+             60, what='the replayer to let the image go')
+    # Journaling on again, mirroring still off: no client of ours comes back.
+    images.site.rbd('feature', 'enable', spec, 'journaling')
+    time.sleep(4)  # several journal_poll_interval and refreshes
+    assert journal_clients(images, 'jx') == [''], 'only the image\'s own client'
