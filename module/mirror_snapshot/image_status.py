@@ -43,6 +43,28 @@ def primary_status(native: Any, cluster: Any, pool: str, ns: str, name: str,
     }
 
 
+def journal_primary_status(native: Any, cluster: Any, pool: str, ns: str, name: str,
+                           split_brain: Optional[str] = None, demoted: bool = False) -> Dict[str, Any]:
+    """A journal-mode image of this site: primary, or demoted (its journal
+    ends with the demotion; the secondary replays it before a promote)."""
+    lineage = native.replica_state(cluster, pool, ns, name)
+    return {
+        'image': '/'.join(p for p in (pool, ns, name) if p),
+        'role': 'demoted' if demoted else 'primary',
+        'mode': 'journal',
+        'state': 'error' if split_brain else ('demoted' if demoted else 'primary'),
+        # Promoted from a replica here: consistent as of the last entry it
+        # had applied, written by the primary at `recovery_point`.
+        'promoted': {'from_image_id': lineage['remote_image_id'], 'recovery_point': lineage['primary_snap_time'],
+                     'at': lineage['promoted_at']}
+        if lineage and lineage['promoted'] else None,
+        'last_complete': None,
+        'in_flight': None,
+        'last_sync': None,
+        'last_error': split_brain,
+    }
+
+
 def unreplayed_secondary_status(spec: str, replica: Dict[str, Any]) -> Dict[str, Any]:
     return {
         'image': spec,
@@ -62,10 +84,12 @@ def local_image_status(native: Any, cluster: Any, pool: str, ns: str, name: str,
     info = native.image_info(cluster, pool, ns, name)  # ENOENT names what is missing
     if info['mirror_mode'] == native.MirrorMode.snapshot:
         return primary_status(native, cluster, pool, ns, name, split_brain, demoted=not info['primary'])
+    if info['mirror_mode'] == native.MirrorMode.journal:
+        return journal_primary_status(native, cluster, pool, ns, name, split_brain, demoted=not info['primary'])
     replica = native.replica_state(cluster, pool, ns, name)
     if replica is not None:
         return unreplayed_secondary_status(spec, replica)
-    raise invalid(f"image '{spec}' is neither a snapshot-mode primary nor a replica of one")
+    raise invalid(f"image '{spec}' is neither a mirrored primary nor a replica of one")
 
 
 def unlisted_primaries_status(why: str) -> Dict[str, Any]:

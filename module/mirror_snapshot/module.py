@@ -575,12 +575,13 @@ class Module(MgrModule):
             rows: List[Dict[str, Any]] = []
             for pool in native.rbd_pools(cluster):
                 for ns in native.namespaces(cluster, pool):
-                    for image in native.snapshot_mirrored_images(cluster, pool, ns):
+                    for image in native.mirrored_images(cluster, pool, ns):
+                        row = (image_status.journal_primary_status if image['mode'] == 'journal'
+                               else image_status.primary_status)
                         try:
-                            rows.append(image_status.primary_status(
-                                native, cluster, pool, ns, image['name'],
-                                self._replayer.split_brain(pool, ns, image['name']),
-                                demoted=not image['primary']))
+                            rows.append(row(native, cluster, pool, ns, image['name'],
+                                            self._replayer.split_brain(pool, ns, image['name']),
+                                            demoted=not image['primary']))
                         except OSError:
                             continue  # removed meanwhile
             return rows

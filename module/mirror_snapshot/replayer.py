@@ -555,6 +555,9 @@ class Replayer:
                 max_in_flight_bytes=self._image_in_flight_bytes(), budget=self._budget, progress=image.progress)
             for note in result['notes']:
                 self._log.warning(f"replaying '{image.spec}': {note}")
+            if result['outcome'] in ('local_primary', 'split_brain'):
+                self._journal_image_primary_here(image, result['outcome'])
+                return
             if result['bytes_copied']:
                 self._log.info(f"'{image.spec}': bootstrap copied {result['bytes_copied']} bytes "
                                f"({result['phase']} next)")
@@ -562,7 +565,10 @@ class Replayer:
                 image.local_name = name
                 image.outcome = 'bootstrapping' if result['outcome'] == 'bootstrapping' else 'replaying'
                 image.split_brain = None
-                image.ready_to_promote = False  # promote of a journal replica: not yet (docs/user-guide.md)
+                image.remote_primary = not result['primary_demoted']
+                # The demoted primary's journal is replayed to its end: a
+                # promote without --force will succeed.
+                image.ready_to_promote = result['primary_demoted'] and result['caught_up']
                 image.last_error = None
                 image.failures = 0
                 now = time.monotonic()
@@ -582,6 +588,24 @@ class Replayer:
                     more = not (result['caught_up'] or result['waiting']) and result['entries_applied'] > 0
             if not more or image.paused:
                 return
+
+    def _journal_image_primary_here(self, image: ReplayedImage, outcome: str) -> None:
+        """The image here was promoted: it is not replayed into; its status is
+        a primary's. Primary on both sites: split-brain, as in snapshot mode."""
+        with self._lock:
+            image.journal = None
+            image.ready_to_promote = False
+            image.outcome = 'local_primary' if outcome == 'local_primary' else 'split_brain'
+            if outcome == 'split_brain':
+                reason = (f"split-brain: '{image.spec}' is primary on both sites; resync the one whose writes "
+                          f"are to be discarded")
+                image.split_brain = reason
+                self._failed(image, reason)
+            else:
+                image.split_brain = None
+                image.last_error = None
+                image.failures = 0
+                image.poll_at = time.monotonic() + float(self._option('refresh_interval') or 60)
 
     def _journal_poll_seconds(self) -> float:
         return float(self._option('journal_poll_interval') or DEFAULT_JOURNAL_POLL_SECONDS)
@@ -836,7 +860,7 @@ class Replayer:
             'mode': 'journal',
             'state': state,
             'primary': self._primary_of(image),
-            'ready_to_promote': False,
+            'ready_to_promote': image.ready_to_promote and not error,
             'last_complete': None,
             'in_flight': in_flight(view, None) if copying else None,
             'last_sync': None,

@@ -359,6 +359,21 @@ Status RbdImage::EnableSnapshotMirroring() const {
                     "enabling snapshot mirroring of", spec_);
 }
 
+Status RbdImage::EnableJournalMirroring() const {
+  return MirrorCall(rbd_mirror_image_enable2(image_, RBD_MIRROR_IMAGE_MODE_JOURNAL),
+                    "enabling journal mirroring of", spec_);
+}
+
+Status RbdImage::EnableJournaling() const {
+  uint64_t features = 0;
+  int rc = rbd_get_features(image_, &features);
+  if (rc < 0) return Status::FromErrno(rc, "reading the features of '" + spec_ + "'");
+  if ((features & RBD_FEATURE_JOURNALING) != 0) return Status::Ok();  // librbd refuses to enable it twice
+  rc = rbd_update_features(image_, RBD_FEATURE_JOURNALING, 1);
+  if (rc < 0) return Status::FromErrno(rc, "enabling the journaling feature of '" + spec_ + "'");
+  return Status::Ok();
+}
+
 Status RbdImage::DisableMirroring(bool force) const {
   return MirrorCall(rbd_mirror_image_disable(image_, force), "disabling mirroring of", spec_);
 }

@@ -113,6 +113,9 @@ class RbdImage {
 
   // Ceph's own mirroring state changes (librbd rbd_mirror_image_*).
   Status EnableSnapshotMirroring() const;
+  // Journal mode: the image needs the journaling feature (EnableJournaling).
+  Status EnableJournalMirroring() const;
+  Status EnableJournaling() const;  // done already: Ok
   Status DisableMirroring(bool force) const;
   Status DemoteMirroring() const;
   Status PromoteMirroring(bool force) const;

@@ -62,7 +62,10 @@ Result<JournalReplayPass> ReplayRead(JournalHeader* header, JournalReader* reade
     if (!event.ok()) {
       return Status::Error(EBADMSG, EntryName(*header, e) + ": " + event.status().message());
     }
-    times[i] = event.value().timestamp;
+    // librbd stamps the events of client I/O and operations; the demotion
+    // and promotion events it appends itself carry a zero time.
+    const auto& stamp = event.value().timestamp;
+    if (stamp && (stamp->seconds != 0 || stamp->nanoseconds != 0)) times[i] = stamp;
     const uint64_t ops_before = applier.counts().ops_applied;
     Status s = applier.Apply(i, e.entry.tag_tid, event.value(), EntryName(*header, e));
     if (!s.ok()) return s;

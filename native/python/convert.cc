@@ -160,7 +160,13 @@ py::dict ToDict(const ReplayResult& r) {
 
 py::dict ToDict(const JournalStepResult& r) {
   py::dict d;
-  d["outcome"] = r.outcome == JournalStepOutcome::kReplayed ? "replayed" : "bootstrapping";
+  switch (r.outcome) {
+    case JournalStepOutcome::kBootstrapping: d["outcome"] = "bootstrapping"; break;
+    case JournalStepOutcome::kReplayed: d["outcome"] = "replayed"; break;
+    case JournalStepOutcome::kLocalPrimary: d["outcome"] = "local_primary"; break;
+    case JournalStepOutcome::kSplitBrain: d["outcome"] = "split_brain"; break;
+  }
+  d["primary_demoted"] = r.primary_demoted;
   d["phase"] = JournalReplicaPhaseName(r.state.phase);
   d["client_id"] = r.state.client_id;
   d["bytes_copied"] = r.bytes_copied;

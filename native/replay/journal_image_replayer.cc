@@ -13,6 +13,7 @@
 #include "native/journal/journal_event.h"
 #include "native/journal/journal_header.h"
 #include "native/journal/journal_reader.h"
+#include "native/journal/journal_replica_record.h"
 #include "native/journal/journal_records.h"
 #include "native/replica/delta_copier.h"
 #include "native/replica/replica_fence.h"
@@ -26,22 +27,6 @@ int64_t UnixNow() { return static_cast<int64_t>(std::time(nullptr)); }
 int64_t UnixNanos() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-Result<std::optional<JournalReplicaState>> ReadJournalReplicaState(const RbdImage& local) {
-  auto meta = local.Metadata(kJournalReplicaStateKey);
-  if (!meta.ok()) return meta.status();
-  if (!meta.value()) return std::optional<JournalReplicaState>();
-  auto state = DecodeJournalReplicaState(*meta.value());
-  if (!state) {
-    return Status::Error(EINVAL, "image '" + local.spec() + "' has an unreadable " +
-                                     std::string(kJournalReplicaStateKey) + " record");
-  }
-  return std::optional<JournalReplicaState>(*state);
-}
-
-Status WriteJournalReplicaState(const RbdImage& local, const JournalReplicaState& state) {
-  return local.SetMetadata(kJournalReplicaStateKey, EncodeJournalReplicaState(state));
 }
 
 // A resync asked for (kJournalResyncKey), with the replica held: its
@@ -322,6 +307,18 @@ std::optional<uint64_t> EntriesBehindWriter(JournalHeader* header, const std::st
   return EntriesBehind(writer->commit_position, ours->commit_position);
 }
 
+// Whether the image here of the target's name was promoted (a primary now,
+// or being made one): never replayed into again.
+Result<bool> PromotedHere(const ReplayTarget& target) {
+  auto io = IoCtx::Open(*target.local, target.pool, target.ns);
+  if (!io.ok()) return false;  // the namespace is created with the replica
+  auto image = RbdImage::OpenByName(io.value(), target.image_name);
+  if (!image.ok()) return image.status().code() == ENOENT ? Result<bool>(false) : Result<bool>(image.status());
+  auto record = ReadReplicaState(image.value());
+  if (!record.ok()) return record.status();
+  return record.value() && record.value()->promoted;
+}
+
 }  // namespace
 
 Result<bool> RequestJournalResync(const RadosCluster& cluster, const IoCtx& io, const std::string& name) {
@@ -352,8 +349,15 @@ Result<JournalStepResult> ReplayJournalImage(const ReplayTarget& target, const J
   if (!remote.ok()) return remote.status();
   auto mirror = remote.value().Mirror();
   if (!mirror.ok()) return mirror.status();
-  if (mirror.value().mode != MirrorMode::kJournal || !mirror.value().primary) {
-    return Status::Error(EINVAL, "image '" + remote.value().spec() + "' is not a primary mirrored in journal mode");
+  if (mirror.value().mode != MirrorMode::kJournal) {
+    return Status::Error(EINVAL, "image '" + remote.value().spec() + "' is not mirrored in journal mode");
+  }
+  result.primary_demoted = !mirror.value().primary;
+  auto promoted = PromotedHere(target);
+  if (!promoted.ok()) return promoted.status();
+  if (promoted.value()) {
+    result.outcome = result.primary_demoted ? JournalStepOutcome::kLocalPrimary : JournalStepOutcome::kSplitBrain;
+    return result;
   }
   auto parent = remote.value().Parent();
   if (!parent.ok()) return parent.status();
@@ -365,6 +369,10 @@ Result<JournalStepResult> ReplayJournalImage(const ReplayTarget& target, const J
   ReplicaState replica_state;
   auto local = OpenReplicaOf(target, remote.value(), mirror.value().global_id, &replica_state);
   if (!local.ok()) return local.status();
+  if (replica_state.promoted) {  // found by its global id under another name: promoted all the same
+    result.outcome = result.primary_demoted ? JournalStepOutcome::kLocalPrimary : JournalStepOutcome::kSplitBrain;
+    return result;
+  }
   auto local_io = IoCtx::Open(*target.local, target.pool, target.ns);
   if (!local_io.ok()) return local_io.status();
   auto local_id = local.value().Id();
@@ -406,6 +414,11 @@ Result<JournalStepResult> ReplayJournalImage(const ReplayTarget& target, const J
     return hold.status();
   }
 
+  if (result.primary_demoted &&
+      (!recorded.value() || recorded.value()->phase != JournalReplicaPhase::kReplaying)) {
+    return Status::Error(EBUSY, "the primary '" + remote.value().spec() + "' is demoted: replica '" +
+                                    local.value().spec() + "' cannot be bootstrapped from it");
+  }
   JournalReplicaState state;
   if (recorded.value()) {
     state = *recorded.value();

@@ -46,6 +46,8 @@ struct JournalStepOptions {
 enum class JournalStepOutcome {
   kBootstrapping,  // a bootstrap phase ran; the next step goes on
   kReplayed,       // entries were applied (or there were none)
+  kLocalPrimary,   // the image here was promoted (roles/journal_promote.h): nothing replayed
+  kSplitBrain,     // ... and the peer's is primary too: nothing replayed
 };
 
 struct JournalStepResult {
@@ -57,6 +59,7 @@ struct JournalStepResult {
   uint64_t passes = 0;
   bool caught_up = false;           // the last pass read to the journal's end
   bool waiting = false;             // the writer's next entry had not landed yet
+  bool primary_demoted = false;     // the peer's image is demoted (its journal ends with it)
   // Entries the primary's writer had committed and this replica had not,
   // read after the step (EntriesBehind: a lower bound across a tag change);
   // nullopt if the journal's clients could not be read (a note says why).

@@ -11,6 +11,8 @@
 #include "native/primary/prune_policy.h"
 #include "native/replica/replica_fence.h"
 #include "native/replica/replica_image.h"
+#include "native/roles/journal_promote.h"
+#include "native/roles/role_steps.h"
 
 namespace mirror_snapshot {
 namespace {
@@ -28,19 +30,6 @@ std::optional<MirrorSnapshot> NewestPrimarySnapshot(const std::vector<MirrorSnap
     if (it->is_primary() && it->complete) return *it;
   }
   return std::nullopt;
-}
-
-// A client writing the image holds its exclusive lock: the rollback and the
-// role change must not race with it (nor leave it a stale object map). A lock
-// left by a client that died is no writer: the hold breaks it.
-Status RequireNoWriter(const RadosCluster& local, const RbdImage& image, const std::string& doing) {
-  auto owner = LiveLockOwner(local, image);
-  if (!owner.ok()) return owner.status();
-  if (!owner.value().empty()) {
-    return Status::Error(EBUSY, "image '" + image.spec() + "' is being written by " + owner.value() +
-                                    " (it holds the exclusive lock): stop it before " + doing);
-  }
-  return Status::Ok();
 }
 
 // Puts the fence back on a replica whose promote failed before it was
@@ -109,13 +98,6 @@ Status RecordPromotion(const IoCtx& io, const RbdImage& image, ReplicaState* sta
   return WriteSyncPin(io, id.value(), state->remote_fsid, state->promoted_snap_id, state->promoted_snap_id);
 }
 
-// A resync killed inside Ceph's mirror disable leaves the image's mirroring
-// "disabling", which refuses a later enable: the disable is finished first.
-Status FinishMirroringDisable(const RbdImage& image, const MirrorInfo& mirror) {
-  if (!mirror.disabling) return Status::Ok();
-  return image.DisableMirroring(true);
-}
-
 // Ceph mirrors a clone only if its parent is mirrored here (librbd's enable
 // fails with EINVAL otherwise): a clone replica is promoted after its parent.
 // Checked before anything changes, so that a refused promote leaves a fenced
@@ -139,18 +121,6 @@ Status RequireParentPromoted(const RadosCluster& local, const RbdImage& image) {
   return Status::Ok();
 }
 
-// Image-mode mirroring of the pool (or namespace) the image is in, so that
-// Ceph accepts enabling it: a namespace the replayer created has none yet.
-Status AllowImageMirroring(const IoCtx& io) {
-  rbd_mirror_mode_t mode = RBD_MIRROR_MODE_DISABLED;
-  int rc = rbd_mirror_mode_get(io.handle(), &mode);
-  if (rc < 0) return Status::FromErrno(rc, "reading the mirror mode of '" + io.Describe() + "'");
-  if (mode != RBD_MIRROR_MODE_DISABLED) return Status::Ok();
-  rc = rbd_mirror_mode_set(io.handle(), RBD_MIRROR_MODE_IMAGE);
-  if (rc < 0) return Status::FromErrno(rc, "enabling image-mode mirroring of '" + io.Describe() + "'");
-  return Status::Ok();
-}
-
 }  // namespace
 
 bool FinalSnapshotSynced(const ReplicaState& state, const MirrorInfo& primary_mirror,
@@ -166,8 +136,18 @@ Result<DemoteReport> DemotePrimary(const IoCtx& io, const std::string& name) {
   if (!image.ok()) return image.status();
   auto mirror = image.value().Mirror();
   if (!mirror.ok()) return mirror.status();
+  if (mirror.value().mode == MirrorMode::kJournal) {
+    // librbd appends the demotion to the journal: the replayer replays it,
+    // and a promote without --force there checks that it did.
+    DemoteReport report;
+    report.already = !mirror.value().primary;
+    if (report.already) return report;
+    Status status = image.value().DemoteMirroring();
+    if (!status.ok()) return status;
+    return report;
+  }
   if (mirror.value().mode != MirrorMode::kSnapshot) {
-    return Status::InvalidArgument("image '" + image.value().spec() + "' is not mirrored in snapshot mode");
+    return Status::InvalidArgument("image '" + image.value().spec() + "' is not mirrored");
   }
   DemoteReport report;
   if (!mirror.value().primary) {
@@ -192,6 +172,9 @@ Result<DemoteReport> DemotePrimary(const IoCtx& io, const std::string& name) {
 
 Result<PromoteReport> PromoteSecondary(const RadosCluster& local, const IoCtx& io, const std::string& name,
                                        const RadosCluster* remote, bool force, PromoteMode mode) {
+  auto journal = IsJournalReplica(io, name);
+  if (!journal.ok()) return journal.status();
+  if (journal.value()) return PromoteJournalReplica(local, io, name, remote, force);
   auto image = RbdImage::OpenByName(io, name);
   if (!image.ok()) return image.status();
   const std::string spec = image.value().spec();

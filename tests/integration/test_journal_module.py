@@ -167,3 +167,65 @@ def test_disabling_mirroring_on_the_primary_leaves_no_client_of_ours_in_its_jour
     images.site.rbd('feature', 'enable', spec, 'journaling')
     time.sleep(4)  # several journal_poll_interval and refreshes
     assert journal_clients(images, 'jx') == [''], 'only the image\'s own client'
+
+
+def test_a_clean_promote_after_a_demote_holds_the_primary_image_and_is_a_journal_primary(images: Images,
+                                                                                        site_b: Site) -> None:
+    spec = journal_primary(images, 'jp')
+    primary = Client(images.site, images.namespace)
+    replica = Client(site_b, images.namespace)
+    rng = random.Random(7)
+    try:
+        with primary.image('jp') as image:
+            image.write(rng.randbytes(4 * MiB), 0)
+        wait_for(lambda: replaying(site_b, spec), 120, what=f'{spec} replaying')
+        proc = site_b.mirror_snapshot('image', 'promote', spec, check=False)
+        assert proc.returncode == 16 and b'still primary' in proc.stderr, proc
+        with primary.image('jp') as image:
+            image.write(rng.randbytes(2 * MiB), 8 * MiB)   # the last writes before the demote
+        images.site.mirror_snapshot('image', 'demote', spec)
+        expected = primary.digest('jp')
+        status = wait_for(lambda: (s := image_status(site_b, spec)) and s.get('ready_to_promote') and s, 60,
+                          what=f'{spec} ready to promote')
+        assert status['primary']['state'] == 'demoted', status
+        site_b.mirror_snapshot('image', 'promote', spec)
+        assert replica.digest('jp') == expected
+        info = json.loads(site_b.rbd('info', '--format', 'json', spec).stdout)
+        assert 'journaling' in info['features'] and info['mirroring']['mode'] == 'journal', info
+        assert info['mirroring']['primary'] is True, info
+        with replica.image('jp') as image:            # writable: a primary now
+            image.write(b'written on site-b', 0)
+        status = site_b.mirror_snapshot_json('image', 'status', spec)
+        assert status['role'] == 'primary' and status['mode'] == 'journal', status
+        assert status['promoted'] and status['promoted']['recovery_point'] > 0, status
+        again = site_b.mirror_snapshot_json('image', 'promote', spec)   # a retried command
+        assert again['already'], again
+    finally:
+        primary.close()
+        replica.close()
+
+
+def test_a_forced_promote_fails_over_at_the_last_applied_entry_and_split_brain_is_reported(
+        images: Images, site_b: Site) -> None:
+    spec = journal_primary(images, 'jf')
+    primary = Client(images.site, images.namespace)
+    replica = Client(site_b, images.namespace)
+    try:
+        with primary.image('jf') as image:
+            image.write(b'\x42' * (4 * MiB), 0)
+        expected = wait_equal(primary, replica, 'jf')
+        wait_for(lambda: replaying(site_b, spec), 60, what=f'{spec} replaying')
+        report = site_b.mirror_snapshot_json('image', 'promote', spec, '--force')
+        assert report['forced'] and not report['already'], report
+        assert replica.digest('jf') == expected
+        # Both primary now: the replayer stops replaying and says split-brain.
+        status = wait_for(lambda: (s := image_status(site_b, spec)) and s['state'] == 'error' and s, 60,
+                          what='split-brain reported')
+        assert status['role'] == 'primary' and 'split-brain' in status['last_error'], status
+        with primary.image('jf') as image:
+            image.write(b'\x43' * MiB, 0)             # the old primary goes on: never replayed onto site-b
+        time.sleep(3)
+        assert replica.digest('jf') == expected
+    finally:
+        primary.close()
+        replica.close()

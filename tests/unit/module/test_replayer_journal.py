@@ -31,8 +31,8 @@ class FakeProgress:
 
 
 def step(outcome: str = 'replayed', phase: str = 'replaying', entries: int = 0, caught_up: bool = True,
-         waiting: bool = False, behind: Any = 0, copied: int = 0) -> Dict[str, Any]:
-    return {'outcome': outcome, 'phase': phase, 'client_id': 'mirror_snapshot.local-fsid', 'bytes_copied': copied,
+         waiting: bool = False, behind: Any = 0, copied: int = 0, demoted: bool = False) -> Dict[str, Any]:
+    return {'outcome': outcome, 'primary_demoted': demoted, 'phase': phase, 'client_id': 'mirror_snapshot.local-fsid', 'bytes_copied': copied,
             'entries_applied': entries, 'entries_applied_total': entries, 'bytes_written': entries * 4096,
             'passes': 1, 'caught_up': caught_up, 'waiting': waiting, 'entries_behind': behind,
             'last_applied': 1700000000.5 if entries else 0.0, 'bootstrapped_at': 1700000000, 'seconds': 0.5,
@@ -204,3 +204,33 @@ def test_a_paused_image_is_not_stepped_and_resumes_afterwards() -> None:
     replayer.resume(paused)
     pool.run_all()
     assert len(native.calls) == 1 and replayer.find('rbd', '', 'vm')['state'] == 'replaying'
+
+
+def test_ready_to_promote_once_the_demoted_primarys_journal_is_replayed_to_its_end() -> None:
+    replayer, pool, native, image = make([step(entries=3, caught_up=False, demoted=True), step(demoted=True)])
+    replayer._kick(image.key)
+    pool.run_all()
+    assert len(native.calls) == 2
+    status = replayer.find('rbd', '', 'vm')
+    assert status['ready_to_promote'] and status['primary']['state'] == 'demoted', status
+    # Not before the end is replayed.
+    replayer2, pool2, _, image2 = make([step(entries=0, caught_up=False, demoted=True)])
+    replayer2._kick(image2.key)
+    pool2.run_all()
+    assert not replayer2.find('rbd', '', 'vm')['ready_to_promote']
+
+
+def test_a_promoted_image_is_not_replayed_and_both_primary_is_split_brain() -> None:
+    replayer, pool, native, image = make([step(), step('local_primary', demoted=True)])
+    replayer._kick(image.key)
+    pool.run_all()
+    image.poll_at = 0.0
+    replayer._retry_due()
+    pool.run_all()
+    assert replayer.find('rbd', '', 'vm') is None  # a primary here: its status is the primary's
+    assert image.poll_at > time.monotonic() + 10  # looked at again at the refresh, not every poll
+    replayer2, pool2, _, image2 = make([step('split_brain')])
+    replayer2._kick(image2.key)
+    pool2.run_all()
+    assert 'split-brain' in replayer2.split_brain('rbd', '', 'vm')
+    assert image2.retry_at > time.monotonic()  # retried with backoff

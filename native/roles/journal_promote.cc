@@ -1,0 +1,163 @@
+#include "native/roles/journal_promote.h"
+
+#include <cerrno>
+#include <optional>
+#include <vector>
+
+#include "native/base/unix_clock.h"
+#include "native/ceph/data_objects.h"
+#include "native/ceph/exclusive_lock_hold.h"
+#include "native/journal/journal_header.h"
+#include "native/journal/journal_reader.h"
+#include "native/journal/journal_replica_record.h"
+#include "native/replica/replica_fence.h"
+#include "native/replica/replica_image.h"
+#include "native/roles/role_steps.h"
+
+namespace mirror_snapshot {
+namespace {
+
+// What a journal entry read here may take at most: the rest of a demoted
+// journal is a few entries, a larger one is simply not caught up.
+constexpr uint64_t kCaughtUpReadBytes = 16ull << 20;
+
+// The reasons a promote without --force must wait, or Ok: the primary
+// demoted, and nothing of its journal left for our client.
+Status CheckCleanJournalPromote(const IoCtx& io, const RbdImage& local, const ReplicaState& identity,
+                                const JournalReplicaState& journal, const RadosCluster* remote) {
+  const std::string primary = "the primary of '" + local.spec() + "'";
+  if (remote == nullptr) {
+    return Status::Error(EBUSY, primary + " cannot be reached: promote with --force to fail over without it");
+  }
+  auto remote_io = IoCtx::Open(*remote, io.pool_name(), io.ns());
+  if (!remote_io.ok()) return remote_io.status();
+  auto remote_image = RbdImage::OpenById(remote_io.value(), identity.remote_image_id);
+  if (!remote_image.ok()) {
+    return Status::Error(EBUSY, primary + " is gone (" + remote_image.status().message() + "): promote with --force");
+  }
+  auto mirror = remote_image.value().Mirror();
+  if (!mirror.ok()) return mirror.status();
+  if (mirror.value().primary) {
+    return Status::Error(EBUSY, primary + " is still primary: demote it first, or promote with --force");
+  }
+  auto header_io = OpenHeaderObjects(*remote, remote_image.value());
+  if (!header_io.ok()) return header_io.status();
+  auto header = JournalHeader::Open(header_io.value(), identity.remote_image_id, remote_image.value().spec());
+  if (!header.ok()) return header.status();
+  auto data_io = OpenJournalDataObjects(*remote, remote_image.value(), header.value().layout());
+  if (!data_io.ok()) return data_io.status();
+  JournalReader reader(&header.value(), data_io.value());
+  auto left = reader.ReadUncommitted(journal.client_id, kCaughtUpReadBytes);
+  if (!left.ok()) {
+    return Status::Error(EBUSY, "cannot tell whether '" + local.spec() + "' replayed all of the demoted " +
+                                    "primary's journal (" + left.status().message() + "): promote with --force");
+  }
+  const auto& sequence = left.value().sequence;
+  if (!sequence.entries.empty() || sequence.read_more || sequence.waiting) {
+    return Status::Error(EBUSY, "'" + local.spec() + "' has not replayed the demoted primary's journal to its end " +
+                                    "yet (" + std::to_string(sequence.entries.size()) + (sequence.read_more ? "+" : "") +
+                                    " entries left): wait until image status shows ready_to_promote, or promote "
+                                    "with --force");
+  }
+  return Status::Ok();
+}
+
+// Whether anyone but the replayer could have written the replica: not if it
+// is fenced, nor if the lock of the step it last ran is its only holder.
+Status RequireOnlyReplayerWrote(const RbdImage& image, const JournalReplicaState& journal) {
+  auto fenced = IsFenced(image);
+  if (!fenced.ok()) return fenced.status();
+  if (fenced.value()) return Status::Ok();
+  auto owners = image.LockOwners();
+  if (!owners.ok()) return owners.status();
+  if (!journal.step_lock_owner.empty() && owners.value() == std::vector<std::string>{journal.step_lock_owner}) {
+    return Status::Ok();
+  }
+  return Status::Error(EBUSY, "replica '" + image.spec() + "' could have been written by another client since its "
+                                  "last replay step (its fence was lifted and its lock is not the replayer's): it "
+                                  "is not an image the primary had; resync it");
+}
+
+}  // namespace
+
+Result<bool> IsJournalReplica(const IoCtx& io, const std::string& name) {
+  auto image = RbdImage::OpenByName(io, name);
+  if (!image.ok()) return image.status();
+  auto journal = ReadJournalReplicaState(image.value());
+  if (!journal.ok()) return journal.status();
+  if (journal.value()) return true;
+  auto record = ReadReplicaState(image.value());
+  if (!record.ok()) return record.status();
+  auto mirror = image.value().Mirror();
+  if (!mirror.ok()) return mirror.status();
+  return record.value() && record.value()->promoted && mirror.value().mode == MirrorMode::kJournal;
+}
+
+Result<PromoteReport> PromoteJournalReplica(const RadosCluster& local, const IoCtx& io, const std::string& name,
+                                            const RadosCluster* remote, bool force) {
+  auto image = RbdImage::OpenByName(io, name);
+  if (!image.ok()) return image.status();
+  const std::string spec = image.value().spec();
+  auto mirror = image.value().Mirror();
+  if (!mirror.ok()) return mirror.status();
+  auto record = ReadReplicaState(image.value());
+  if (!record.ok()) return record.status();
+  if (!record.value()) return Status::InvalidArgument("image '" + spec + "' is not a secondary of mirror_snapshot");
+  ReplicaState state = *record.value();
+  PromoteReport report;
+  report.forced = force;
+
+  if (state.promoted) {
+    report.recovery_point = state.primary_snap_time;
+    if (mirror.value().mode == MirrorMode::kJournal && mirror.value().primary) {
+      report.already = true;  // a retried promote finds its work done
+      return report;
+    }
+  } else {
+    auto journal = ReadJournalReplicaState(image.value());
+    if (!journal.ok()) return journal.status();
+    if (!journal.value()) return Status::InvalidArgument("image '" + spec + "' is not a journal-mode replica");
+    if (mirror.value().mode != MirrorMode::kDisabled) {
+      return Status::InvalidArgument("image '" + spec + "' is mirrored by Ceph itself (rbd-mirror's), not ours");
+    }
+    if (journal.value()->phase != JournalReplicaPhase::kReplaying) {
+      return Status::Error(EBUSY, "image '" + spec + "' is still being bootstrapped (phase " +
+                                      JournalReplicaPhaseName(journal.value()->phase) +
+                                      "): it holds no consistent image of the primary yet, nothing to promote");
+    }
+    if (!force) {
+      Status clean = CheckCleanJournalPromote(io, image.value(), state, *journal.value(), remote);
+      if (!clean.ok()) return clean;
+    }
+    Status wrote = RequireOnlyReplayerWrote(image.value(), *journal.value());
+    if (!wrote.ok()) return wrote;
+    Status alone = RequireNoWriter(local, image.value(), "promoting it");
+    if (!alone.ok()) return alone;
+    Status lifted = LiftReplicaFence(io, name, &image.value());
+    if (!lifted.ok()) return lifted;
+    auto hold = ExclusiveLockHold::Take(image.value(), "promoting it");
+    if (!hold.ok()) return hold.status();
+    state.promoted = true;
+    state.promoted_at = UnixNow();
+    state.primary_snap_time = journal.value()->last_applied_ns / 1000000000;
+    report.recovery_point = state.primary_snap_time;
+    Status status = WriteReplicaState(image.value(), state);  // the replayer stops replaying into it
+    if (!status.ok()) return status;
+  }
+  Status status = FinishMirroringDisable(image.value(), mirror.value());
+  if (!status.ok()) return status;
+  status = AllowImageMirroring(io);
+  if (!status.ok()) return status;
+  status = image.value().EnableJournaling();
+  if (!status.ok()) return status;
+  if (mirror.value().mode != MirrorMode::kJournal) {
+    status = image.value().EnableJournalMirroring();
+    if (!status.ok()) return status;
+  }
+  // Last: until now a retried promote finds the record and finishes here.
+  status = image.value().RemoveMetadata(kJournalReplicaStateKey);
+  if (!status.ok()) return status;
+  return report;
+}
+
+}  // namespace mirror_snapshot
