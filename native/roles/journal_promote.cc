@@ -25,21 +25,8 @@ constexpr uint64_t kCaughtUpReadBytes = 16ull << 20;
 // demoted, and nothing of its journal left for our client.
 Status CheckCleanJournalPromote(const IoCtx& io, const RbdImage& local, const ReplicaState& identity,
                                 const JournalReplicaState& journal, const RadosCluster* remote) {
-  const std::string primary = "the primary of '" + local.spec() + "'";
-  if (remote == nullptr) {
-    return Status::Error(EBUSY, primary + " cannot be reached: promote with --force to fail over without it");
-  }
-  auto remote_io = IoCtx::Open(*remote, io.pool_name(), io.ns());
-  if (!remote_io.ok()) return remote_io.status();
-  auto remote_image = RbdImage::OpenById(remote_io.value(), identity.remote_image_id);
-  if (!remote_image.ok()) {
-    return Status::Error(EBUSY, primary + " is gone (" + remote_image.status().message() + "): promote with --force");
-  }
-  auto mirror = remote_image.value().Mirror();
-  if (!mirror.ok()) return mirror.status();
-  if (mirror.value().primary) {
-    return Status::Error(EBUSY, primary + " is still primary: demote it first, or promote with --force");
-  }
+  auto remote_image = OpenDemotedPrimary(io, local, identity.remote_image_id, remote);
+  if (!remote_image.ok()) return remote_image.status();
   auto header_io = OpenHeaderObjects(*remote, remote_image.value());
   if (!header_io.ok()) return header_io.status();
   auto header = JournalHeader::Open(header_io.value(), identity.remote_image_id, remote_image.value().spec());

@@ -48,21 +48,10 @@ struct RefenceOnError {
 Status CheckCleanPromote(const IoCtx& io, const RbdImage& local, const ReplicaState& state,
                          const RadosCluster* remote) {
   const std::string primary = "the primary of '" + local.spec() + "'";
-  if (remote == nullptr) {
-    return Status::Error(EBUSY, primary + " cannot be reached: promote with --force to fail over without it");
-  }
-  auto remote_io = IoCtx::Open(*remote, io.pool_name(), io.ns());
-  if (!remote_io.ok()) return remote_io.status();
-  auto remote_image = RbdImage::OpenById(remote_io.value(), state.remote_image_id);
-  if (!remote_image.ok()) {
-    return Status::Error(EBUSY, primary + " is gone (" + remote_image.status().message() +
-                                    "): promote with --force");
-  }
+  auto remote_image = OpenDemotedPrimary(io, local, state.remote_image_id, remote);
+  if (!remote_image.ok()) return remote_image.status();
   auto mirror = remote_image.value().Mirror();
   if (!mirror.ok()) return mirror.status();
-  if (mirror.value().primary) {
-    return Status::Error(EBUSY, primary + " is still primary: demote it first, or promote with --force");
-  }
   auto snaps = remote_image.value().MirrorSnapshots();
   if (!snaps.ok()) return snaps.status();
   const auto final_snap = NewestPrimarySnapshot(snaps.value());

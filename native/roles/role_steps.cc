@@ -21,6 +21,26 @@ Status RequireNoWriter(const RadosCluster& local, const RbdImage& image, const s
   return Status::Ok();
 }
 
+Result<RbdImage> OpenDemotedPrimary(const IoCtx& io, const RbdImage& local, const std::string& remote_image_id,
+                                    const RadosCluster* remote) {
+  const std::string primary = "the primary of '" + local.spec() + "'";
+  if (remote == nullptr) {
+    return Status::Error(EBUSY, primary + " cannot be reached: promote with --force to fail over without it");
+  }
+  auto remote_io = IoCtx::Open(*remote, io.pool_name(), io.ns());
+  if (!remote_io.ok()) return remote_io.status();
+  auto remote_image = RbdImage::OpenById(remote_io.value(), remote_image_id);
+  if (!remote_image.ok()) {
+    return Status::Error(EBUSY, primary + " is gone (" + remote_image.status().message() + "): promote with --force");
+  }
+  auto mirror = remote_image.value().Mirror();
+  if (!mirror.ok()) return mirror.status();
+  if (mirror.value().primary) {
+    return Status::Error(EBUSY, primary + " is still primary: demote it first, or promote with --force");
+  }
+  return remote_image;
+}
+
 // A resync killed inside Ceph's mirror disable leaves the image's mirroring
 // "disabling", which refuses a later enable: the disable is finished first.
 Status FinishMirroringDisable(const RbdImage& image, const MirrorInfo& mirror) {

@@ -15,6 +15,12 @@ namespace mirror_snapshot {
 // (a lock left by a dead client is no writer); `doing` ends the message.
 Status RequireNoWriter(const RadosCluster& local, const RbdImage& image, const std::string& doing);
 
+// The old primary (`remote_image_id` on `remote`, in `io`'s pool and
+// namespace) of `local`, for a promote without --force: EBUSY saying why
+// not when it cannot be reached, is gone, or is still primary.
+Result<RbdImage> OpenDemotedPrimary(const IoCtx& io, const RbdImage& local, const std::string& remote_image_id,
+                                    const RadosCluster* remote);
+
 // A mirror disable killed half-way is finished, so that an enable works.
 Status FinishMirroringDisable(const RbdImage& image, const MirrorInfo& mirror);
 

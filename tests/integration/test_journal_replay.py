@@ -1,6 +1,7 @@
 """native/replay/journal_image_replayer.h against the sandbox: a journal-mode
 primary on site-a, its replica on site-b, driven step by step through the
-native binding (the module, which drives the same steps, stays off the pool meanwhile).
+native binding (the module, which drives the same steps, stays off the pool
+meanwhile).
 
 A bootstrap while a client keeps writing the primary, then replay steps:
 the replica equals the primary once the writer stops and a step caught up;
