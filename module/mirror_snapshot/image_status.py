@@ -62,7 +62,17 @@ def journal_primary_status(native: Any, cluster: Any, pool: str, ns: str, name: 
         'in_flight': None,
         'last_sync': None,
         'last_error': split_brain,
+        # Who replays its journal, and how far behind: a client left behind
+        # keeps the primary from trimming (rbd journal client disconnect).
+        'journal_clients': _journal_clients(native, cluster, pool, ns, name) if not demoted else [],
     }
+
+
+def _journal_clients(native: Any, cluster: Any, pool: str, ns: str, name: str) -> Optional[List[Dict[str, Any]]]:
+    try:
+        return native.journal_clients(cluster, pool, ns, name)
+    except OSError:
+        return None  # its journal is being enabled or disabled: unknown, not an error of the image
 
 
 def unreplayed_secondary_status(spec: str, replica: Dict[str, Any]) -> Dict[str, Any]:

@@ -210,4 +210,18 @@ uint64_t EntriesBehind(const JournalCommitPosition& ahead, const JournalCommitPo
   return a.tag_tid > b.tag_tid ? a.entry_tid + 1 : 0;
 }
 
+std::vector<JournalClientLag> ClientLags(const std::vector<JournalClient>& clients) {
+  JournalCommitPosition writer;
+  for (const auto& client : clients) {
+    if (client.id.empty()) writer = client.commit_position;
+  }
+  std::vector<JournalClientLag> lags;
+  for (const auto& client : clients) {
+    if (client.id.empty()) continue;
+    lags.push_back({client.id, client.state == JournalClientState::kConnected,
+                    EntriesBehind(writer, client.commit_position)});
+  }
+  return lags;
+}
+
 }  // namespace mirror_snapshot

@@ -37,6 +37,18 @@ uint64_t EntriesBehind(const JournalCommitPosition& ahead, const JournalCommitPo
 
 enum class JournalClientState : uint8_t { kConnected = 0, kDisconnected = 1 };
 
+struct JournalClient;
+
+// Every client of a journal but the image's own (id ""), with how many
+// entries it is behind the image's own client: who keeps the primary from
+// trimming its journal.
+struct JournalClientLag {
+  std::string id;
+  bool connected = true;
+  uint64_t entries_behind = 0;
+};
+std::vector<JournalClientLag> ClientLags(const std::vector<JournalClient>& clients);
+
 struct JournalClient {
   std::string id;
   std::string data;  // librbd's ClientData, encoded

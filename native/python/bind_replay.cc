@@ -10,6 +10,9 @@
 
 #include "native/base/memory_budget.h"
 #include "native/base/task_pool.h"
+#include "native/ceph/data_objects.h"
+#include "native/journal/journal_header.h"
+#include "native/journal/journal_records.h"
 #include "native/python/bindings.h"
 #include "native/python/convert.h"
 #include "native/python/errors.h"
@@ -91,6 +94,28 @@ void BindReplay(py::module_& m) {
         py::arg("progress") = nullptr,
         "One step of a journal-mode image's replica: a bootstrap phase, or replay passes "
         "(see native/replay/journal_image_replayer.h).");
+  m.def("journal_clients",
+        [](const RadosCluster& c, const std::string& pool, const std::string& ns, const std::string& name) {
+          const auto lags = WithoutGil([&] {
+            IoCtx io = OpenPool(c, pool, ns);
+            auto image = Unwrap(RbdImage::OpenByName(io, name));
+            auto header = Unwrap(JournalHeader::Open(Unwrap(OpenHeaderObjects(c, image)), Unwrap(image.Id()),
+                                                     image.spec()));
+            return ClientLags(Unwrap(header.Clients()));
+          });
+          py::list out;
+          for (const auto& lag : lags) {
+            py::dict d;
+            d["id"] = lag.id;
+            d["state"] = lag.connected ? "connected" : "disconnected";
+            d["entries_behind"] = lag.entries_behind;
+            out.append(d);
+          }
+          return out;
+        },
+        py::arg("cluster"), py::arg("pool"), py::arg("ns"), py::arg("name"),
+        "The clients of a journal-mode image's journal but its own: [{id, state, entries_behind}] "
+        "(ENOENT if it has no journal).");
   m.def("request_journal_resync",
         [](const RadosCluster& c, const std::string& pool, const std::string& ns, const std::string& name) {
           return WithoutGil([&] { return Unwrap(RequestJournalResync(c, OpenPool(c, pool, ns), name)); });

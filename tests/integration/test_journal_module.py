@@ -106,6 +106,10 @@ def test_the_module_replicates_a_journal_mode_image_as_it_is_written(images: Ima
         assert proc.returncode != 0 and b'Read-only' in proc.stderr, proc
         rows = site_b.mirror_snapshot_json('status')['images']
         assert any(r['image'] == spec and r['mode'] == 'journal' and r['role'] == 'secondary' for r in rows), rows
+        # The primary's site shows who replays its journal, and how far behind.
+        row = images.site.mirror_snapshot_json('image', 'status', spec)
+        assert row['role'] == 'primary' and row['mode'] == 'journal', row
+        assert {'id': our_client_id(site_b), 'state': 'connected', 'entries_behind': 0} in row['journal_clients'], row
         assert replica.digest('jm') == expected
     finally:
         primary.close()

@@ -153,5 +153,19 @@ TEST(JournalRecords, EntriesBehindCountsWithinATagAndTheNewerTagAcrossOne) {
   EXPECT_EQ(EntriesBehind({{3, 2, 9}}, {{5, 3, 0}}), 0u);            // the replayer is on a newer tag
 }
 
+TEST(JournalRecords, ClientLagsAreEveryPeerAgainstTheImagesOwnClient) {
+  JournalClient writer{"", "", {{3, 2, 9}}, JournalClientState::kConnected};
+  JournalClient ours{"mirror_snapshot.f", "", {{1, 2, 4}}, JournalClientState::kConnected};
+  JournalClient gone{"rbd-mirror.x", "", {}, JournalClientState::kDisconnected};
+  const auto lags = ClientLags({ours, writer, gone});
+  ASSERT_EQ(lags.size(), 2u);
+  EXPECT_EQ(lags[0].id, "mirror_snapshot.f");
+  EXPECT_TRUE(lags[0].connected);
+  EXPECT_EQ(lags[0].entries_behind, 5u);
+  EXPECT_EQ(lags[1].id, "rbd-mirror.x");
+  EXPECT_FALSE(lags[1].connected);
+  EXPECT_EQ(lags[1].entries_behind, 10u);
+}
+
 }  // namespace
 }  // namespace mirror_snapshot
