@@ -155,7 +155,7 @@ def replayer_off_pool_rbd(site_b: Site, sandbox_up: None):
     themselves: site-b's module keeps off pool rbd meanwhile (it would
     replicate their journal-mode images too)."""
     site_b.ceph('config', 'set', 'mgr', 'mgr/mirror_snapshot/replay_skip_pools', 'rbd')
-    time.sleep(3)  # the mgr hands the option to the module, whose next refresh drops the pool
+    time.sleep(5)  # the mgr hands the option to the module, whose next refresh drops the pool
     yield
     reset_option(site_b, 'replay_skip_pools', '')
 
