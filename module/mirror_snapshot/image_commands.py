@@ -76,7 +76,7 @@ class ImageCommands:
             try:
                 # A journal-mode replica is emptied and bootstrapped again by
                 # the replayer's next step (what it holds is not trusted).
-                if self._native.request_journal_resync(cluster, level.pool, level.namespace, level.image):
+                if self._native.request_journal_resync(cluster, level.pool, level.namespace, level.image, remote):
                     self._log.info(f"resync of journal-mode replica '{level.spec}' asked for: it is copied again")
                     return {'image': level.spec, 'mode': 'journal', 'bootstrap': True, 'already': False,
                             'resumed': False, 'rolled_back': None, 'common_snap_id': 0, 'base_snap_id': 0}

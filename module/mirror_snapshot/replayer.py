@@ -33,7 +33,8 @@ RETRY_MIN_SECONDS = 5.0
 RETRY_MAX_SECONDS = 300.0
 RETRY_SOON_SECONDS = 2.0
 DEFAULT_JOURNAL_POLL_SECONDS = 1.0
-JOURNAL_RATE_WINDOW_SECONDS = 60.0  # the replay rate shown is over the steps of about this long
+JOURNAL_RATE_WINDOW_SECONDS = 60.0
+JOURNAL_SLOT_SECONDS = 20.0  # a journal image's job gives its sync slot back after this long  # the replay rate shown is over the steps of about this long
 WATCH_WAIT_SECONDS = 1.0
 HEALTH_SECONDS = 1.0
 # New images are announced on the peer's rbd_mirroring objects (watched); new
@@ -542,7 +543,11 @@ class Replayer:
 
     def _replay_journal(self, native: Any, image: ReplayedImage, local: Any) -> None:
         """Journal steps until the replica has applied the journal's end (a
-        bootstrap takes a few steps first). Errors are the caller's."""
+        bootstrap takes a few steps first), for JOURNAL_SLOT_SECONDS at most:
+        then the image goes to the back of the queue (a busy journal never
+        lets its replica be caught up, and must not hold a sync slot
+        forever). Errors are the caller's."""
+        held_since = time.monotonic()
         while not self._stopping.is_set():
             with self._lock:
                 image.pending = False
@@ -587,6 +592,10 @@ class Replayer:
                 else:
                     more = not (result['caught_up'] or result['waiting']) and result['entries_applied'] > 0
             if not more or image.paused:
+                return
+            if time.monotonic() - held_since > JOURNAL_SLOT_SECONDS:
+                with self._lock:
+                    image.pending = True  # re-queued when this job ends (_sync)
                 return
 
     def _journal_image_primary_here(self, image: ReplayedImage, outcome: str) -> None:
@@ -733,7 +742,7 @@ class Replayer:
         if image.running:
             view = image.progress.view()
             idle = time.time() - view['updated']
-            if view['phase'] in ('scanning', 'copying', 'snapshotting') and idle > stall:
+            if view['phase'] in ('scanning', 'copying', 'snapshotting', 'replaying') and idle > stall:
                 since = f'for {idle:.0f} s' if exact_idle else f'for more than {stall:.0f} s'
                 return (f"stalled: no progress {since} in phase {view['phase']} (OSDs of either "
                         f"site down or blocked?); it goes on by itself when they answer")
@@ -839,7 +848,9 @@ class Replayer:
                 # The primary's writer commits its position every few
                 # seconds (rbd_journal_commit_age): this lags by as much.
                 'entries_behind_primary': step['entries_behind'],
-                'caught_up': step['caught_up'],
+                # As of the last step that ended; never while in error (a
+                # step stalled on unanswering OSDs is one).
+                'caught_up': step['caught_up'] and not error,
                 'caught_up_at': step['finished'] if step['caught_up'] else None,
                 # Time of the newest entry applied (the recovery point while
                 # entries keep coming; an idle primary's is its last write).

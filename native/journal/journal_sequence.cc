@@ -63,6 +63,12 @@ Result<JournalSequence> SequenceJournal(const std::vector<SequencedEntry>& entri
     const auto own = tags.find(tag);
     const bool same_journal = superseded && own != tags.end() &&
                               successor->second.predecessor_mirror_uuid == own->second.mirror_uuid;
+    // A demotion epoch (the orphan tag rbd's demote allocates) holds the
+    // demotion's own event; the orderly promote that ends it links to it
+    // with entry tid 1 whatever it holds (librbd's PromoteRequest: "demotion
+    // epoch will have a single entry"): that bounds the epoch's entries but
+    // does not say one is missing.
+    const bool demotion_epoch = own != tags.end() && own->second.mirror_uuid == kOrphanMirrorUuid;
     if (same_journal && successor->second.predecessor_commit_valid) {
       const JournalTagData& following = successor->second;
       if (following.predecessor_tag_tid == tag) {
@@ -102,7 +108,7 @@ Result<JournalSequence> SequenceJournal(const std::vector<SequencedEntry>& entri
       out.read_more = true;
       return out;
     }
-    if (last_included && next <= *last_included) {
+    if (last_included && next <= *last_included && !demotion_epoch) {
       return Missing(tag, next, "tag " + std::to_string(successor->first) + " follows on from tid " +
                                     std::to_string(*last_included));
     }

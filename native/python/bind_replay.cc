@@ -117,10 +117,11 @@ void BindReplay(py::module_& m) {
         "The clients of a journal-mode image's journal but its own: [{id, state, entries_behind}] "
         "(ENOENT if it has no journal).");
   m.def("request_journal_resync",
-        [](const RadosCluster& c, const std::string& pool, const std::string& ns, const std::string& name) {
-          return WithoutGil([&] { return Unwrap(RequestJournalResync(c, OpenPool(c, pool, ns), name)); });
+        [](const RadosCluster& c, const std::string& pool, const std::string& ns, const std::string& name,
+           const RadosCluster& remote) {
+          return WithoutGil([&] { return Unwrap(RequestJournalResync(c, OpenPool(c, pool, ns), name, remote)); });
         },
-        py::arg("cluster"), py::arg("pool"), py::arg("ns"), py::arg("name"),
+        py::arg("cluster"), py::arg("pool"), py::arg("ns"), py::arg("name"), py::arg("remote"),
         "Ask the replayer to empty a journal-mode replica and bootstrap it again; False if it is not one.");
   m.def("replica_state",
         [](const RadosCluster& c, const std::string& pool, const std::string& ns, const std::string& name)

@@ -9,6 +9,7 @@
 #include "native/ceph/data_objects.h"
 #include "native/ceph/header_metadata_writer.h"
 #include "native/ceph/io_ctx.h"
+#include "native/ceph/pool_images.h"
 #include "native/delta/image_delta.h"
 #include "native/journal/journal_event.h"
 #include "native/journal/journal_header.h"
@@ -153,7 +154,7 @@ class JournalStep {
     };
     auto stats = ApplyDelta(*target_.remote, remote_, delta.value(), local_, copy);
     checkpoints.value().Drain().IgnoreError();  // a lost checkpoint only means copying again
-    if (progress != nullptr) progress->End();
+    if (progress != nullptr) progress->Phase("replaying");
     s = remote_.SetHead();
     if (!stats.ok()) return stats.status();
     if (!s.ok()) return s;
@@ -256,8 +257,16 @@ class JournalStep {
       state_->sync_snap_name.clear();
       state_->sync_point_found = false;
     }
+    const auto started = std::chrono::steady_clock::now();
+    ReplayProgress* progress = options_.progress;
+    if (progress != nullptr) progress->Phase("replaying");  // after a bootstrap's copy
     for (unsigned i = 0; i < options_.max_passes; ++i) {
-      if (options_.progress != nullptr && options_.progress->cancelled()) break;  // a role change waits
+      if (progress != nullptr && progress->cancelled()) break;  // a role change waits
+      if (i > 0 && std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() >
+                       options_.max_replay_seconds) {
+        break;  // other images get their turn; the next step goes on
+      }
+      if (progress != nullptr) progress->Touch();
       auto pass = ReplayJournalOnce(header_, data_io_, state_->client_id, local_, options_.replay);
       if (!pass.ok()) return pass.status();
       ++result_->passes;
@@ -321,12 +330,27 @@ Result<bool> PromotedHere(const ReplayTarget& target) {
 
 }  // namespace
 
-Result<bool> RequestJournalResync(const RadosCluster& cluster, const IoCtx& io, const std::string& name) {
+Result<bool> RequestJournalResync(const RadosCluster& cluster, const IoCtx& io, const std::string& name,
+                                  const RadosCluster& remote) {
   auto image = RbdImage::OpenByName(io, name);
   if (!image.ok()) return image.status();
   auto recorded = ReadJournalReplicaState(image.value());
   if (!recorded.ok()) return recorded.status();
   if (!recorded.value()) return false;
+  // Only the replica of the peer's image of that name can be copied again
+  // in place: one whose primary is gone (mirroring disabled and enabled
+  // again gives a new global id) would stay in error with the request left.
+  auto identity = ReadReplicaState(image.value());
+  if (!identity.ok()) return identity.status();
+  auto remote_io = IoCtx::Open(remote, io.pool_name(), io.ns());
+  if (!remote_io.ok()) return remote_io.status();
+  auto primary = IdentifyImage(remote_io.value(), name);
+  if (!primary.ok()) return primary.status();
+  if (!identity.value() || identity.value()->global_id != primary.value().mirror.global_id) {
+    return Status::InvalidArgument("'" + image.value().spec() + "' replicates an image the peer no longer has (" +
+                                   "its mirroring was disabled, or the image replaced): remove it here (rbd rm) " +
+                                   "for a new copy of the peer's '" + name + "'");
+  }
   auto writer = HeaderMetadataWriter::Open(cluster, image.value());
   if (!writer.ok()) return writer.status();
   writer.value().Set(kJournalResyncKey, std::to_string(UnixNow()));
@@ -342,6 +366,17 @@ Result<JournalStepResult> ReplayJournalImage(const ReplayTarget& target, const J
   if (options.progress != nullptr && options.progress->cancelled()) {
     return Status::Error(ECANCELED, "the replay of '" + target.image_name + "' is paused (its role is changing)");
   }
+  // The whole step is "replaying" for status (the copy of a bootstrap says
+  // "copying"): one stuck on unanswering OSDs anywhere is seen stalled.
+  struct ProgressScope {
+    ReplayProgress* progress;
+    explicit ProgressScope(ReplayProgress* p) : progress(p) {
+      if (progress != nullptr) progress->Phase("replaying");
+    }
+    ~ProgressScope() {
+      if (progress != nullptr) progress->End();
+    }
+  } progress_scope(options.progress);
   JournalStepResult result;
   auto remote_io = IoCtx::Open(*target.remote, target.pool, target.ns);
   if (!remote_io.ok()) return remote_io.status();

@@ -33,11 +33,13 @@ namespace mirror_snapshot {
 struct JournalStepOptions {
   JournalReplayOptions replay;
   unsigned max_passes = 64;  // per step: other images get their turn
+  double max_replay_seconds = 10;  // ... and no more passes begin after this long
   uint64_t max_in_flight_bytes = kDefaultInFlightBytes;  // the bootstrap's copy
   MemoryBudget* budget = nullptr;
   uint64_t checkpoint_every_bytes = 64ull << 20;
   // Optional: the bootstrap's copy reports its bytes there (phase
-  // "copying"), and a cancel (a role change pausing the image) makes the
+  // "copying"), each replay pass its start (phase "replaying": a pass
+  // stuck on unanswering OSDs is seen stalled), and a cancel (a role change pausing the image) makes the
   // step refuse to start (ECANCELED), stop its copy at the next chunk, or
   // stop between replay passes (what was applied is committed).
   ReplayProgress* progress = nullptr;
@@ -73,10 +75,14 @@ struct JournalStepResult {
 // bootstraps it again, whatever was written to it; then the key goes.
 inline constexpr const char* kJournalResyncKey = "mirror_snapshot.journal_resync";
 
-// Asks for the resync of `name` (this cluster, `io`): false if it is not a
-// journal-mode replica (nothing is changed then). Written past the fence
-// (the header's metadata, as the checkpoints): the replica stays fenced.
-Result<bool> RequestJournalResync(const RadosCluster& cluster, const IoCtx& io, const std::string& name);
+// Asks for the resync of `name` (this cluster, `io`) from the image of the
+// same name on `remote`: false if it is not a journal-mode replica (nothing
+// is changed then); EINVAL if it replicates another image than that one
+// (it must be removed for a new copy); ENOENT if the peer has none. Written
+// past the fence (the header's metadata, as the checkpoints): the replica
+// stays fenced.
+Result<bool> RequestJournalResync(const RadosCluster& cluster, const IoCtx& io, const std::string& name,
+                                  const RadosCluster& remote);
 
 // The client id our replayer registers in a primary's journal.
 std::string JournalClientId(const std::string& local_fsid);

@@ -10,7 +10,7 @@ import random
 import time
 from typing import Dict, Optional
 
-from replication import Client, image_status, wait_for_health
+from replication import Client, image_status, reset_option, wait_for_health
 from sandbox import Images, Site, wait_for
 
 MiB = 1 << 20
@@ -233,3 +233,75 @@ def test_a_forced_promote_fails_over_at_the_last_applied_entry_and_split_brain_i
     finally:
         primary.close()
         replica.close()
+
+
+def test_rbds_own_demote_and_promote_in_place_do_not_break_the_replay(images: Images, site_b: Site) -> None:
+    """rbd mirror image demote, then promote, on the primary's site: librbd
+    links the promotion's tag to the demotion epoch with an entry tid the
+    epoch does not hold; the replay goes on (it stopped for good with
+    "tag 8 tid 1 is missing" before)."""
+    spec = journal_primary(images, 'jq')
+    primary = Client(images.site, images.namespace)
+    replica = Client(site_b, images.namespace)
+    try:
+        with primary.image('jq') as image:
+            image.write(b'\x21' * (2 * MiB), 0)
+        wait_for(lambda: replaying(site_b, spec), 120, what=f'{spec} replaying')
+        images.site.rbd('mirror', 'image', 'demote', spec)
+        images.site.rbd('mirror', 'image', 'promote', spec)
+        with primary.image('jq') as image:
+            image.write(b'\x22' * (4 * MiB), 4 * MiB)
+        wait_equal(primary, replica, 'jq')
+        status = wait_for(lambda: replaying(site_b, spec), 60, what=f'{spec} replaying after the promote')
+        assert status['last_error'] is None, status
+    finally:
+        primary.close()
+        replica.close()
+
+
+def test_a_replay_stuck_on_unanswering_osds_is_reported_stalled_not_caught_up(images: Images,
+                                                                              site_b: Site) -> None:
+    spec = journal_primary(images, 'js')
+    primary = Client(images.site, images.namespace)
+    replica = Client(site_b, images.namespace)
+    site_b.ceph('config', 'set', 'mgr', 'mgr/mirror_snapshot/replay_stall_seconds', '5')
+    try:
+        with primary.image('js') as image:
+            image.write(b'\x31' * MiB, 0)
+        wait_for(lambda: replaying(site_b, spec), 120, what=f'{spec} replaying')
+        with site_b.paused_osd('osd.0'):        # the replica's OSD answers nothing
+            with primary.image('js') as image:
+                image.write(b'\x32' * MiB, MiB)
+            status = wait_for(lambda: (s := image_status(site_b, spec)) and s['state'] == 'error' and s, 40,
+                              what='the stuck replay reported')
+            assert 'stalled' in status['last_error'], status
+            assert not status['journal']['caught_up'], status
+        wait_equal(primary, replica, 'js')
+        wait_for(lambda: replaying(site_b, spec), 60, what=f'{spec} replaying again')
+    finally:
+        reset_option(site_b, 'replay_stall_seconds', '60')
+        primary.close()
+        replica.close()
+
+
+def test_resync_of_a_replica_whose_primary_was_replaced_says_so_instead_of_nothing(images: Images,
+                                                                                  site_b: Site) -> None:
+    """Mirroring disabled and enabled again on the primary gives it a new
+    global id: the replica here replicates an image the peer no longer has.
+    A resync that answered "copied again" and did nothing left it in error."""
+    spec = journal_primary(images, 'jg')
+    primary = Client(images.site, images.namespace)
+    try:
+        with primary.image('jg') as image:
+            image.write(b'\x09' * MiB, 0)   # a blank replica would be taken over instead
+    finally:
+        primary.close()
+    wait_for(lambda: replaying(site_b, spec), 120, what=f'{spec} replaying')
+    images.site.rbd('mirror', 'image', 'disable', spec)
+    images.site.rbd('feature', 'enable', spec, 'journaling')
+    images.site.rbd('mirror', 'image', 'enable', spec, 'journal')
+    status = wait_for(lambda: (s := image_status(site_b, spec)) and s['state'] == 'error' and s, 60,
+                      what=f'{spec} in error')
+    assert 'another image' in status['last_error'], status
+    proc = site_b.mirror_snapshot('image', 'resync', spec, check=False)
+    assert proc.returncode == 22 and b'rbd rm' in proc.stderr, proc

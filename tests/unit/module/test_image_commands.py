@@ -63,7 +63,7 @@ class FakeNative:
         return {'primary_snap_id': 4, 'recovery_point': 100, 'promoted_snap_id': 9, 'forced': force,
                 'rolled_back': None, 'already': already}
 
-    def request_journal_resync(self, cluster: Any, pool: str, ns: str, image: str) -> bool:
+    def request_journal_resync(self, cluster: Any, pool: str, ns: str, image: str, remote: Any) -> bool:
         return False  # snapshot-mode images only here
 
     def resync_image(self, cluster: Any, pool: str, ns: str, image: str, remote: Any, local_fsid: str,

@@ -234,3 +234,19 @@ def test_a_promoted_image_is_not_replayed_and_both_primary_is_split_brain() -> N
     pool2.run_all()
     assert 'split-brain' in replayer2.split_brain('rbd', '', 'vm')
     assert image2.retry_at > time.monotonic()  # retried with backoff
+
+
+def test_a_busy_journal_gives_its_sync_slot_back_and_is_queued_again(monkeypatch) -> None:
+    # A writer that never lets the replica catch up: after
+    # JOURNAL_SLOT_SECONDS the job ends and the image goes to the back of
+    # the queue, so snapshot-mode images waiting for a slot get theirs.
+    import mirror_snapshot.replayer as replayer_module
+    monkeypatch.setattr(replayer_module, 'JOURNAL_SLOT_SECONDS', 0.0)
+    replayer, pool, native, image = make([step(entries=100, caught_up=False), step(entries=100, caught_up=False),
+                                          step(entries=5)])
+    replayer._kick(image.key)
+    job = pool.jobs.pop(0)
+    job(native)
+    assert len(native.calls) == 1 and len(pool.jobs) == 1  # one step, then re-queued
+    pool.run_all()
+    assert len(native.calls) == 3 and not pool.jobs

@@ -125,6 +125,22 @@ TEST(JournalSequence, APredecessorInAnotherOwnersJournalSaysNothingOfThisOne) {
   EXPECT_EQ(s.value().skipped_stale, 0u);
 }
 
+TEST(JournalSequence, AnOrderlyPromoteAfterADemoteLinksToTheDemotionEpochWithoutLosingAnything) {
+  // rbd mirror image demote: tag 8 (orphan) holds the demotion event, tid 0;
+  // rbd mirror image promote: tag 9 follows on from tag 8's "tid 1".
+  std::vector<SequencedEntry> entries = {At(0, 7, 0), At(0, 7, 1), At(0, 8, 0), At(0, 9, 0), At(0, 9, 1)};
+  const JournalTagData demoted{std::string(kOrphanMirrorUuid), "", true, 7, 1};
+  const JournalTagData promoted{"", std::string(kOrphanMirrorUuid), true, 8, 1};
+  auto s = SequenceJournal(entries, {}, {{7, {}}, {8, demoted}, {9, promoted}});
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(Order(s.value()),
+            (std::vector<std::pair<uint64_t, uint64_t>>{{7, 0}, {7, 1}, {8, 0}, {9, 0}, {9, 1}}));
+  // Any other tag missing its predecessor's entry is still a lost entry.
+  const JournalTagData owner{"", "", true, 8, 1};
+  auto lost = SequenceJournal({At(0, 8, 0), At(0, 9, 0)}, {}, {{8, {}}, {9, owner}});
+  EXPECT_FALSE(lost.ok());
+}
+
 TEST(JournalSequence, NothingToReplay) {
   auto s = SequenceJournal({}, {}, {});
   ASSERT_TRUE(s.ok());
