@@ -152,7 +152,7 @@ def test_role_changes_refuse_bad_input_and_change_nothing(images: Images, site_a
         refused(site_a, 2, f"image '{missing}' does not exist", verb, missing)
         refused(site_a, 22, "is not an image spec", verb, 'rbd/')
     refused(site_a, 22, 'is already primary', 'promote', spec)
-    refused(site_b, 22, 'is not mirrored in snapshot mode', 'demote', spec)
+    refused(site_b, 22, 'is not mirrored', 'demote', spec)
     refused(site_b, 16, 'is still primary: demote it first', 'promote', spec)
     refused(site_a, 22, 'is not a snapshot-mode primary', 'resync', spec)
     # A resync retried after its work is done reports that, and changes nothing.
