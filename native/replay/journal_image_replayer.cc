@@ -258,8 +258,7 @@ class JournalStep {
       state_->sync_point_found = false;
     }
     const auto started = std::chrono::steady_clock::now();
-    ReplayProgress* progress = options_.progress;
-    if (progress != nullptr) progress->Phase("replaying");  // after a bootstrap's copy
+    ReplayProgress* progress = options_.progress;  // "replaying" since the step began
     for (unsigned i = 0; i < options_.max_passes; ++i) {
       if (progress != nullptr && progress->cancelled()) break;  // a role change waits
       if (i > 0 && std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() >
@@ -306,14 +305,10 @@ std::optional<uint64_t> EntriesBehindWriter(JournalHeader* header, const std::st
     notes->push_back("entries behind the primary unknown: " + clients.status().message());
     return std::nullopt;
   }
-  const JournalClient* writer = nullptr;
-  const JournalClient* ours = nullptr;
-  for (const auto& client : clients.value()) {
-    if (client.id.empty()) writer = &client;
-    if (client.id == client_id) ours = &client;
+  for (const auto& lag : ClientLags(clients.value())) {
+    if (lag.id == client_id) return lag.entries_behind;
   }
-  if (writer == nullptr || ours == nullptr) return std::nullopt;
-  return EntriesBehind(writer->commit_position, ours->commit_position);
+  return std::nullopt;
 }
 
 // Whether the image here of the target's name was promoted (a primary now,
@@ -421,14 +416,10 @@ Result<JournalStepResult> ReplayJournalImage(const ReplayTarget& target, const J
   // Could anyone have written the replica since the last step? Not if it
   // stayed fenced, nor if the lock of the step it interrupted is still its
   // only holder; nor may anyone have it open when the fence goes.
-  auto fenced = IsFenced(local.value());
-  if (!fenced.ok()) return fenced.status();
-  auto owners = local.value().LockOwners();
-  if (!owners.ok()) return owners.status();
-  const bool held_since = recorded.value() && !recorded.value()->step_lock_owner.empty() &&
-                          owners.value() == std::vector<std::string>{recorded.value()->step_lock_owner};
+  auto untouched = UntouchedSinceStep(local.value(), recorded.value() ? recorded.value()->step_lock_owner : "");
+  if (!untouched.ok()) return untouched.status();
   const bool wrote_before = recorded.value() && (recorded.value()->phase != JournalReplicaPhase::kRegistered);
-  if (wrote_before && !fenced.value() && !held_since && !resyncing) {
+  if (wrote_before && !untouched.value() && !resyncing) {
     return Status::Error(EBUSY, "replica '" + local.value().spec() +
                                     "' could have been written by another client since the last step (its fence was "
                                     "lifted and its lock is not the replayer's): replaying onto it would not give "

@@ -50,6 +50,15 @@ Result<bool> IsFenced(const RbdImage& image) {
   return (features & RBD_FEATURE_NON_PRIMARY) != 0;
 }
 
+Result<bool> UntouchedSinceStep(const RbdImage& image, const std::string& step_lock_owner) {
+  auto fenced = IsFenced(image);
+  if (!fenced.ok()) return fenced.status();
+  if (fenced.value()) return true;
+  auto owners = image.LockOwners();
+  if (!owners.ok()) return owners.status();
+  return !step_lock_owner.empty() && owners.value() == std::vector<std::string>{step_lock_owner};
+}
+
 Result<bool> OpenElsewhere(const RadosCluster& cluster, const RbdImage& image) {
   auto watchers = HeaderWatchers(cluster, image);
   if (!watchers.ok()) return watchers.status();

@@ -29,6 +29,12 @@ Status SetReplicaFence(const IoCtx& header_io, const std::string& image_id, bool
 // Whether `image` carries the bit.
 Result<bool> IsFenced(const RbdImage& image);
 
+// Whether nobody but the replayer can have written `image` since the step
+// whose lock owner was `step_lock_owner` ("" if unknown): it stayed fenced,
+// or that step's lock is still its only holder (a client must break it to
+// write).
+Result<bool> UntouchedSinceStep(const RbdImage& image, const std::string& step_lock_owner);
+
 // Whether a client other than `cluster`'s watches the image's header: has
 // it open, and so could have written it while the fence was lifted.
 Result<bool> OpenElsewhere(const RadosCluster& cluster, const RbdImage& image);

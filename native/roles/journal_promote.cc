@@ -2,7 +2,6 @@
 
 #include <cerrno>
 #include <optional>
-#include <vector>
 
 #include "native/base/unix_clock.h"
 #include "native/ceph/data_objects.h"
@@ -41,28 +40,12 @@ Status CheckCleanJournalPromote(const IoCtx& io, const RbdImage& local, const Re
   }
   const auto& sequence = left.value().sequence;
   if (!sequence.entries.empty() || sequence.read_more || sequence.waiting) {
+    const std::string left_count = std::to_string(sequence.entries.size()) + (sequence.read_more ? "+" : "");
     return Status::Error(EBUSY, "'" + local.spec() + "' has not replayed the demoted primary's journal to its end " +
-                                    "yet (" + std::to_string(sequence.entries.size()) + (sequence.read_more ? "+" : "") +
-                                    " entries left): wait until image status shows ready_to_promote, or promote "
-                                    "with --force");
+                                    "yet (" + left_count + " entries left): wait until image status shows " +
+                                    "ready_to_promote, or promote with --force");
   }
   return Status::Ok();
-}
-
-// Whether anyone but the replayer could have written the replica: not if it
-// is fenced, nor if the lock of the step it last ran is its only holder.
-Status RequireOnlyReplayerWrote(const RbdImage& image, const JournalReplicaState& journal) {
-  auto fenced = IsFenced(image);
-  if (!fenced.ok()) return fenced.status();
-  if (fenced.value()) return Status::Ok();
-  auto owners = image.LockOwners();
-  if (!owners.ok()) return owners.status();
-  if (!journal.step_lock_owner.empty() && owners.value() == std::vector<std::string>{journal.step_lock_owner}) {
-    return Status::Ok();
-  }
-  return Status::Error(EBUSY, "replica '" + image.spec() + "' could have been written by another client since its "
-                                  "last replay step (its fence was lifted and its lock is not the replayer's): it "
-                                  "is not an image the primary had; resync it");
 }
 
 }  // namespace
@@ -116,8 +99,13 @@ Result<PromoteReport> PromoteJournalReplica(const RadosCluster& local, const IoC
       Status clean = CheckCleanJournalPromote(io, image.value(), state, *journal.value(), remote);
       if (!clean.ok()) return clean;
     }
-    Status wrote = RequireOnlyReplayerWrote(image.value(), *journal.value());
-    if (!wrote.ok()) return wrote;
+    auto untouched = UntouchedSinceStep(image.value(), journal.value()->step_lock_owner);
+    if (!untouched.ok()) return untouched.status();
+    if (!untouched.value()) {
+      return Status::Error(EBUSY, "replica '" + spec + "' could have been written by another client since its "
+                                      "last replay step (its fence was lifted and its lock is not the "
+                                      "replayer's): it is not an image the primary had; resync it");
+    }
     Status alone = RequireNoWriter(local, image.value(), "promoting it");
     if (!alone.ok()) return alone;
     Status lifted = LiftReplicaFence(io, name, &image.value());

@@ -60,105 +60,92 @@ def wait_equal(primary: Client, replica: Client, name: str, timeout: float = 90)
     return expected
 
 
-def test_the_module_replicates_a_journal_mode_image_as_it_is_written(images: Images, site_b: Site) -> None:
+def test_the_module_replicates_a_journal_mode_image_as_it_is_written(images: Images, site_b: Site, clients) -> None:
     spec = journal_primary(images, 'jm')
-    primary = Client(images.site, images.namespace)
-    replica = Client(site_b, images.namespace)
+    primary, replica = clients
     rng = random.Random(19)
-    try:
-        with primary.image('jm') as image:
-            image.write(rng.randbytes(8 * MiB), 0)
-        wait_for(lambda: replaying(site_b, spec), 120, what=f'{spec} bootstrapped and replaying')
-        # Writes of every kind while the module replays: random data,
-        # discards, a grow, a user snapshot, metadata.
-        with primary.image('jm') as image:
-            for _ in range(200):
-                length = rng.choice([4096, 65536, 1 << 20])
-                offset = rng.randrange(0, 64 * MiB - length)
-                if rng.random() < 0.8:
-                    image.write(rng.randbytes(length), offset)
-                else:
-                    image.discard(offset, length)
-            image.create_snap('after')
-            image.resize(96 * MiB)
-            image.write(rng.randbytes(MiB), 80 * MiB)
-            image.metadata_set('conf_rbd_cache', 'false')
-        expected = wait_equal(primary, replica, 'jm')
-        assert replica.digest('jm', snap_name='after') == primary.digest('jm', snap_name='after')
-        with replica.image('jm', read_only=True) as image:
-            assert image.size() == 96 * MiB
-            assert image.metadata_get('conf_rbd_cache') == 'false'
-        # The writer closed the image, so its commit position is final:
-        # the replica is 0 entries behind once a step read it.
-        status = wait_for(lambda: (s := replaying(site_b, spec)) and s['journal']['entries_behind_primary'] == 0
-                          and s, 60, what='0 entries behind')
-        journal = status['journal']
-        assert status['mode'] == 'journal' and status['last_error'] is None, status
-        assert status['primary']['site'] == 'site-a', status
-        assert journal['client_id'] == our_client_id(site_b) and journal['phase'] == 'replaying', journal
-        assert journal['entries_applied_total'] >= 200, journal
-        assert abs(journal['last_applied_entry_time'] - time.time()) < 600, journal
-        assert our_client_id(site_b) in journal_clients(images, 'jm')
-        # The sync point is gone from the primary, the replica is fenced.
-        assert not any(s['name'].startswith('.mirror_snapshot.sync.')
-                       for s in json.loads(images.site.rbd('snap', 'ls', '--format', 'json', spec).stdout))
-        proc = site_b.rbd('snap', 'create', f'{spec}@mine', check=False)
-        assert proc.returncode != 0 and b'Read-only' in proc.stderr, proc
-        rows = site_b.mirror_snapshot_json('status')['images']
-        assert any(r['image'] == spec and r['mode'] == 'journal' and r['role'] == 'secondary' for r in rows), rows
-        # The primary's site shows who replays its journal, and how far behind.
-        row = images.site.mirror_snapshot_json('image', 'status', spec)
-        assert row['role'] == 'primary' and row['mode'] == 'journal', row
-        assert {'id': our_client_id(site_b), 'state': 'connected', 'entries_behind': 0} in row['journal_clients'], row
-        assert replica.digest('jm') == expected
-    finally:
-        primary.close()
-        replica.close()
+    with primary.image('jm') as image:
+        image.write(rng.randbytes(8 * MiB), 0)
+    wait_for(lambda: replaying(site_b, spec), 120, what=f'{spec} bootstrapped and replaying')
+    # Writes of every kind while the module replays: random data,
+    # discards, a grow, a user snapshot, metadata.
+    with primary.image('jm') as image:
+        for _ in range(200):
+            length = rng.choice([4096, 65536, 1 << 20])
+            offset = rng.randrange(0, 64 * MiB - length)
+            if rng.random() < 0.8:
+                image.write(rng.randbytes(length), offset)
+            else:
+                image.discard(offset, length)
+        image.create_snap('after')
+        image.resize(96 * MiB)
+        image.write(rng.randbytes(MiB), 80 * MiB)
+        image.metadata_set('conf_rbd_cache', 'false')
+    expected = wait_equal(primary, replica, 'jm')
+    assert replica.digest('jm', snap_name='after') == primary.digest('jm', snap_name='after')
+    with replica.image('jm', read_only=True) as image:
+        assert image.size() == 96 * MiB
+        assert image.metadata_get('conf_rbd_cache') == 'false'
+    # The writer closed the image, so its commit position is final:
+    # the replica is 0 entries behind once a step read it.
+    status = wait_for(lambda: (s := replaying(site_b, spec)) and s['journal']['entries_behind_primary'] == 0
+                      and s, 60, what='0 entries behind')
+    journal = status['journal']
+    assert status['mode'] == 'journal' and status['last_error'] is None, status
+    assert status['primary']['site'] == 'site-a', status
+    assert journal['client_id'] == our_client_id(site_b) and journal['phase'] == 'replaying', journal
+    assert journal['entries_applied_total'] >= 200, journal
+    assert abs(journal['last_applied_entry_time'] - time.time()) < 600, journal
+    assert our_client_id(site_b) in journal_clients(images, 'jm')
+    # The sync point is gone from the primary, the replica is fenced.
+    assert not any(s['name'].startswith('.mirror_snapshot.sync.')
+                   for s in json.loads(images.site.rbd('snap', 'ls', '--format', 'json', spec).stdout))
+    proc = site_b.rbd('snap', 'create', f'{spec}@mine', check=False)
+    assert proc.returncode != 0 and b'Read-only' in proc.stderr, proc
+    rows = site_b.mirror_snapshot_json('status')['images']
+    assert any(r['image'] == spec and r['mode'] == 'journal' and r['role'] == 'secondary' for r in rows), rows
+    # The primary's site shows who replays its journal, and how far behind.
+    row = images.site.mirror_snapshot_json('image', 'status', spec)
+    assert row['role'] == 'primary' and row['mode'] == 'journal', row
+    assert {'id': our_client_id(site_b), 'state': 'connected', 'entries_behind': 0} in row['journal_clients'], row
+    assert replica.digest('jm') == expected
 
 
-def test_a_disconnected_replayer_is_an_error_that_resync_recovers(images: Images, site_b: Site) -> None:
+def test_a_disconnected_replayer_is_an_error_that_resync_recovers(images: Images, site_b: Site, clients) -> None:
     spec = journal_primary(images, 'jd')
-    primary = Client(images.site, images.namespace)
-    replica = Client(site_b, images.namespace)
-    try:
-        with primary.image('jd') as image:
-            image.write(b'\x5a' * (4 * MiB), 0)
-        wait_for(lambda: replaying(site_b, spec), 120, what=f'{spec} replaying')
-        # What a primary does to a replayer too far behind (rbd_journal_max_concurrent_object_sets).
-        images.site.rbd('journal', 'client', 'disconnect', *journal_args(images, 'jd'), '--client-id',
-                        our_client_id(site_b))
-        with primary.image('jd') as image:
-            image.write(b'\x6b' * MiB, 8 * MiB)  # lost to the replica: only a resync brings it
-        status = wait_for(lambda: (s := image_status(site_b, spec)) and s['state'] == 'error' and s, 60,
-                          what=f'{spec} in error')
-        assert 'disconnected' in status['last_error'] and 'resync' in status['last_error'], status
-        wait_for_health(site_b, HEALTH_CHECK, True)
-        out = site_b.mirror_snapshot('image', 'resync', spec).stdout.decode()
-        assert 'copied again' in out, out
-        with primary.image('jd') as image:
-            image.write(b'\x7c' * MiB, 16 * MiB)
-        wait_equal(primary, replica, 'jd')
-        status = wait_for(lambda: replaying(site_b, spec), 60, what=f'{spec} replaying again')
-        assert status['journal']['bootstrapped_at'] is not None
-        wait_for_health(site_b, HEALTH_CHECK, False)
-    finally:
-        primary.close()
-        replica.close()
+    primary, replica = clients
+    with primary.image('jd') as image:
+        image.write(b'\x5a' * (4 * MiB), 0)
+    wait_for(lambda: replaying(site_b, spec), 120, what=f'{spec} replaying')
+    # What a primary does to a replayer too far behind (rbd_journal_max_concurrent_object_sets).
+    images.site.rbd('journal', 'client', 'disconnect', *journal_args(images, 'jd'), '--client-id',
+                    our_client_id(site_b))
+    with primary.image('jd') as image:
+        image.write(b'\x6b' * MiB, 8 * MiB)  # lost to the replica: only a resync brings it
+    status = wait_for(lambda: (s := image_status(site_b, spec)) and s['state'] == 'error' and s, 60,
+                      what=f'{spec} in error')
+    assert 'disconnected' in status['last_error'] and 'resync' in status['last_error'], status
+    wait_for_health(site_b, HEALTH_CHECK, True)
+    out = site_b.mirror_snapshot('image', 'resync', spec).stdout.decode()
+    assert 'copied again' in out, out
+    with primary.image('jd') as image:
+        image.write(b'\x7c' * MiB, 16 * MiB)
+    wait_equal(primary, replica, 'jd')
+    status = wait_for(lambda: replaying(site_b, spec), 60, what=f'{spec} replaying again')
+    assert status['journal']['bootstrapped_at'] is not None
+    wait_for_health(site_b, HEALTH_CHECK, False)
 
 
 def test_disabling_mirroring_on_the_primary_leaves_no_client_of_ours_in_its_journal(images: Images,
-                                                                                    site_b: Site) -> None:
+                                                                                    site_b: Site, clients) -> None:
     """A left-behind client would keep the primary from trimming its journal
     forever. librbd's mirror disable of a journal-mode primary removes its
     journal (and the clients in it); the replayer lets the image go and never
     registers itself in a journal of an image no longer mirrored."""
     spec = journal_primary(images, 'jx')
-    primary = Client(images.site, images.namespace)
-    try:
-        with primary.image('jx') as image:
-            image.write(b'\x01' * MiB, 0)
-    finally:
-        primary.close()
+    primary, _ = clients
+    with primary.image('jx') as image:
+        image.write(b'\x01' * MiB, 0)
     wait_for(lambda: replaying(site_b, spec), 120, what=f'{spec} replaying')
     assert our_client_id(site_b) in journal_clients(images, 'jx')
     images.site.rbd('mirror', 'image', 'disable', spec)
@@ -174,96 +161,80 @@ def test_disabling_mirroring_on_the_primary_leaves_no_client_of_ours_in_its_jour
 
 
 def test_a_clean_promote_after_a_demote_holds_the_primary_image_and_is_a_journal_primary(images: Images,
-                                                                                        site_b: Site) -> None:
+                                                                                        site_b: Site, clients) -> None:
     spec = journal_primary(images, 'jp')
-    primary = Client(images.site, images.namespace)
-    replica = Client(site_b, images.namespace)
+    primary, replica = clients
     rng = random.Random(7)
-    try:
-        with primary.image('jp') as image:
-            image.write(rng.randbytes(4 * MiB), 0)
-        wait_for(lambda: replaying(site_b, spec), 120, what=f'{spec} replaying')
-        proc = site_b.mirror_snapshot('image', 'promote', spec, check=False)
-        assert proc.returncode == 16 and b'still primary' in proc.stderr, proc
-        with primary.image('jp') as image:
-            image.write(rng.randbytes(2 * MiB), 8 * MiB)   # the last writes before the demote
-        images.site.mirror_snapshot('image', 'demote', spec)
-        expected = primary.digest('jp')
-        status = wait_for(lambda: (s := image_status(site_b, spec)) and s.get('ready_to_promote') and s, 60,
-                          what=f'{spec} ready to promote')
-        assert status['primary']['state'] == 'demoted', status
-        site_b.mirror_snapshot('image', 'promote', spec)
-        assert replica.digest('jp') == expected
-        info = json.loads(site_b.rbd('info', '--format', 'json', spec).stdout)
-        assert 'journaling' in info['features'] and info['mirroring']['mode'] == 'journal', info
-        assert info['mirroring']['primary'] is True, info
-        with replica.image('jp') as image:            # writable: a primary now
-            image.write(b'written on site-b', 0)
-        status = site_b.mirror_snapshot_json('image', 'status', spec)
-        assert status['role'] == 'primary' and status['mode'] == 'journal', status
-        assert status['promoted'] and status['promoted']['recovery_point'] > 0, status
-        again = site_b.mirror_snapshot_json('image', 'promote', spec)   # a retried command
-        assert again['already'], again
-    finally:
-        primary.close()
-        replica.close()
+    with primary.image('jp') as image:
+        image.write(rng.randbytes(4 * MiB), 0)
+    wait_for(lambda: replaying(site_b, spec), 120, what=f'{spec} replaying')
+    proc = site_b.mirror_snapshot('image', 'promote', spec, check=False)
+    assert proc.returncode == 16 and b'still primary' in proc.stderr, proc
+    with primary.image('jp') as image:
+        image.write(rng.randbytes(2 * MiB), 8 * MiB)   # the last writes before the demote
+    images.site.mirror_snapshot('image', 'demote', spec)
+    expected = primary.digest('jp')
+    status = wait_for(lambda: (s := image_status(site_b, spec)) and s.get('ready_to_promote') and s, 60,
+                      what=f'{spec} ready to promote')
+    assert status['primary']['state'] == 'demoted', status
+    site_b.mirror_snapshot('image', 'promote', spec)
+    assert replica.digest('jp') == expected
+    info = json.loads(site_b.rbd('info', '--format', 'json', spec).stdout)
+    assert 'journaling' in info['features'] and info['mirroring']['mode'] == 'journal', info
+    assert info['mirroring']['primary'] is True, info
+    with replica.image('jp') as image:            # writable: a primary now
+        image.write(b'written on site-b', 0)
+    status = site_b.mirror_snapshot_json('image', 'status', spec)
+    assert status['role'] == 'primary' and status['mode'] == 'journal', status
+    assert status['promoted'] and status['promoted']['recovery_point'] > 0, status
+    again = site_b.mirror_snapshot_json('image', 'promote', spec)   # a retried command
+    assert again['already'], again
 
 
 def test_a_forced_promote_fails_over_at_the_last_applied_entry_and_split_brain_is_reported(
-        images: Images, site_b: Site) -> None:
+        images: Images, site_b: Site, clients) -> None:
     spec = journal_primary(images, 'jf')
-    primary = Client(images.site, images.namespace)
-    replica = Client(site_b, images.namespace)
-    try:
-        with primary.image('jf') as image:
-            image.write(b'\x42' * (4 * MiB), 0)
-        expected = wait_equal(primary, replica, 'jf')
-        wait_for(lambda: replaying(site_b, spec), 60, what=f'{spec} replaying')
-        report = site_b.mirror_snapshot_json('image', 'promote', spec, '--force')
-        assert report['forced'] and not report['already'], report
-        assert replica.digest('jf') == expected
-        # Both primary now: the replayer stops replaying and says split-brain.
-        status = wait_for(lambda: (s := image_status(site_b, spec)) and s['state'] == 'error' and s, 60,
-                          what='split-brain reported')
-        assert status['role'] == 'primary' and 'split-brain' in status['last_error'], status
-        with primary.image('jf') as image:
-            image.write(b'\x43' * MiB, 0)             # the old primary goes on: never replayed onto site-b
-        time.sleep(3)
-        assert replica.digest('jf') == expected
-    finally:
-        primary.close()
-        replica.close()
+    primary, replica = clients
+    with primary.image('jf') as image:
+        image.write(b'\x42' * (4 * MiB), 0)
+    expected = wait_equal(primary, replica, 'jf')
+    wait_for(lambda: replaying(site_b, spec), 60, what=f'{spec} replaying')
+    report = site_b.mirror_snapshot_json('image', 'promote', spec, '--force')
+    assert report['forced'] and not report['already'], report
+    assert replica.digest('jf') == expected
+    # Both primary now: the replayer stops replaying and says split-brain.
+    status = wait_for(lambda: (s := image_status(site_b, spec)) and s['state'] == 'error' and s, 60,
+                      what='split-brain reported')
+    assert status['role'] == 'primary' and 'split-brain' in status['last_error'], status
+    with primary.image('jf') as image:
+        image.write(b'\x43' * MiB, 0)             # the old primary goes on: never replayed onto site-b
+    time.sleep(3)
+    assert replica.digest('jf') == expected
 
 
-def test_rbds_own_demote_and_promote_in_place_do_not_break_the_replay(images: Images, site_b: Site) -> None:
+def test_rbds_own_demote_and_promote_in_place_do_not_break_the_replay(images: Images, site_b: Site, clients) -> None:
     """rbd mirror image demote, then promote, on the primary's site: librbd
     links the promotion's tag to the demotion epoch with an entry tid the
     epoch does not hold; the replay goes on (it stopped for good with
     "tag 8 tid 1 is missing" before)."""
     spec = journal_primary(images, 'jq')
-    primary = Client(images.site, images.namespace)
-    replica = Client(site_b, images.namespace)
-    try:
-        with primary.image('jq') as image:
-            image.write(b'\x21' * (2 * MiB), 0)
-        wait_for(lambda: replaying(site_b, spec), 120, what=f'{spec} replaying')
-        images.site.rbd('mirror', 'image', 'demote', spec)
-        images.site.rbd('mirror', 'image', 'promote', spec)
-        with primary.image('jq') as image:
-            image.write(b'\x22' * (4 * MiB), 4 * MiB)
-        wait_equal(primary, replica, 'jq')
-        status = wait_for(lambda: replaying(site_b, spec), 60, what=f'{spec} replaying after the promote')
-        assert status['last_error'] is None, status
-    finally:
-        primary.close()
-        replica.close()
+    primary, replica = clients
+    with primary.image('jq') as image:
+        image.write(b'\x21' * (2 * MiB), 0)
+    wait_for(lambda: replaying(site_b, spec), 120, what=f'{spec} replaying')
+    images.site.rbd('mirror', 'image', 'demote', spec)
+    images.site.rbd('mirror', 'image', 'promote', spec)
+    with primary.image('jq') as image:
+        image.write(b'\x22' * (4 * MiB), 4 * MiB)
+    wait_equal(primary, replica, 'jq')
+    status = wait_for(lambda: replaying(site_b, spec), 60, what=f'{spec} replaying after the promote')
+    assert status['last_error'] is None, status
 
 
 def test_a_replay_stuck_on_unanswering_osds_is_reported_stalled_not_caught_up(images: Images,
-                                                                              site_b: Site) -> None:
+                                                                              site_b: Site, clients) -> None:
     spec = journal_primary(images, 'js')
-    primary = Client(images.site, images.namespace)
-    replica = Client(site_b, images.namespace)
+    primary, replica = clients
     site_b.ceph('config', 'set', 'mgr', 'mgr/mirror_snapshot/replay_stall_seconds', '5')
     try:
         with primary.image('js') as image:
@@ -280,22 +251,17 @@ def test_a_replay_stuck_on_unanswering_osds_is_reported_stalled_not_caught_up(im
         wait_for(lambda: replaying(site_b, spec), 60, what=f'{spec} replaying again')
     finally:
         reset_option(site_b, 'replay_stall_seconds', '60')
-        primary.close()
-        replica.close()
 
 
 def test_resync_of_a_replica_whose_primary_was_replaced_says_so_instead_of_nothing(images: Images,
-                                                                                  site_b: Site) -> None:
+                                                                                  site_b: Site, clients) -> None:
     """Mirroring disabled and enabled again on the primary gives it a new
     global id: the replica here replicates an image the peer no longer has.
     A resync that answered "copied again" and did nothing left it in error."""
     spec = journal_primary(images, 'jg')
-    primary = Client(images.site, images.namespace)
-    try:
-        with primary.image('jg') as image:
-            image.write(b'\x09' * MiB, 0)   # a blank replica would be taken over instead
-    finally:
-        primary.close()
+    primary, _ = clients
+    with primary.image('jg') as image:
+        image.write(b'\x09' * MiB, 0)   # a blank replica would be taken over instead
     wait_for(lambda: replaying(site_b, spec), 120, what=f'{spec} replaying')
     images.site.rbd('mirror', 'image', 'disable', spec)
     images.site.rbd('feature', 'enable', spec, 'journaling')
