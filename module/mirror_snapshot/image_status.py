@@ -131,6 +131,8 @@ def status_table(rows: List[Dict[str, Any]]) -> str:
         journal = row.get('journal')
         if journal and journal.get('entries_behind_primary') is not None and not flight:
             progress = f"{journal['entries_behind_primary']} entries behind"
+            if journal.get('bytes_behind_primary'):
+                progress += f" ({journal['bytes_behind_primary'] >> 10} KiB)"
         sync = row['last_sync']
         body.append([row['image'], row['role'], row.get('mode', '-'), row['state'],
                      str(last['primary_snap_id']) if last else '-',

@@ -848,6 +848,9 @@ class Replayer:
                 # The primary's writer commits its position every few
                 # seconds (rbd_journal_commit_age): this lags by as much.
                 'entries_behind_primary': step['entries_behind'],
+                # The journal's bytes past our position when the step last
+                # read it (entries appended since are not in it).
+                'bytes_behind_primary': step['bytes_behind'],
                 # As of the last step that ended; never while in error (a
                 # step stalled on unanswering OSDs is one).
                 'caught_up': step['caught_up'] and not error,

@@ -56,7 +56,8 @@ Result<UncommittedEntries> JournalReader::ReadUncommitted(const std::string& cli
   const uint64_t object_bytes = 2ull << header_->layout().order;  // libjournal reads twice the soft cap
   std::vector<SequencedEntry> entries;
   bool read_to_end = true;
-  for (uint64_t set = first_set; set <= out.sets.active; ++set) {
+  for (out.next_set = first_set; out.next_set <= out.sets.active; ++out.next_set) {
+    const uint64_t set = out.next_set;
     if (set > first_set && out.bytes_read >= max_bytes) {
       read_to_end = false;
       break;
@@ -97,6 +98,21 @@ Result<UncommittedEntries> JournalReader::ReadUncommitted(const std::string& cli
   if (!sequence.ok()) return sequence.status();
   out.sequence = std::move(sequence).value();
   return out;
+}
+
+Result<uint64_t> JournalReader::BytesInSets(uint64_t first, uint64_t last) {
+  const uint64_t width = header_->layout().splay_width;
+  uint64_t bytes = 0;
+  for (uint64_t object_number = first * width; first <= last && object_number < (last + 1) * width; ++object_number) {
+    const std::string oid = header_->DataObjectName(object_number);
+    uint64_t size = 0;
+    time_t mtime = 0;
+    const int rc = data_io_.stat(oid, &size, &mtime);
+    if (rc == -ENOENT) continue;
+    if (rc < 0) return Status::FromErrno(rc, "reading the size of journal object " + oid);
+    bytes += size;
+  }
+  return bytes;
 }
 
 }  // namespace mirror_snapshot

@@ -29,6 +29,7 @@ struct UncommittedEntries {
   std::vector<std::unique_ptr<std::string>> objects;
   uint64_t objects_read = 0;
   uint64_t bytes_read = 0;
+  uint64_t next_set = 0;            // the first object set not read (past the active one: all were)
 };
 
 // Where the journal of `image` keeps its data objects: the image's pool and
@@ -48,6 +49,10 @@ class JournalReader {
   // sets are read until `max_bytes` were (at least one set, however large
   // it is); the sequence says read_more when sets were left.
   Result<UncommittedEntries> ReadUncommitted(const std::string& client_id, uint64_t max_bytes = UINT64_MAX);
+
+  // The bytes the data objects of object sets [first, last] hold (objects
+  // that do not exist hold none).
+  Result<uint64_t> BytesInSets(uint64_t first, uint64_t last);
 
  private:
   JournalHeader* header_;

@@ -81,6 +81,14 @@ Result<JournalReplayPass> ReplayRead(JournalHeader* header, JournalReader* reade
   if (!s.ok()) return s;
   pass.applied = applier.counts();
   pass.entries_uncommitted = entries.size() - pass.entries_committed;
+  for (uint64_t i = pass.entries_committed; i < entries.size(); ++i) {
+    pass.bytes_behind += entries[i].entry.payload.size() + kJournalEntryOverhead;
+  }
+  if (pass.read_more) {
+    auto unread = reader->BytesInSets(uncommitted.next_set, uncommitted.sets.active);
+    if (!unread.ok()) return unread.status();
+    pass.bytes_behind += unread.value();
+  }
   return pass;
 }
 

@@ -52,6 +52,10 @@ struct JournalReplayPass {
   // Entries read and applied but not committed: an operation waits for its
   // finish, and they are applied again by the next pass.
   uint64_t entries_uncommitted = 0;
+  // The bytes of the journal past the pass's commit position as of its
+  // read: the entries read and not committed, and when the read stopped
+  // before the journal's end, the data objects of the sets not read.
+  uint64_t bytes_behind = 0;
   // The primary's clock at the append of the last entry committed.
   std::optional<JournalEventTime> last_applied_time;
 };

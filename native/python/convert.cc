@@ -177,6 +177,7 @@ py::dict ToDict(const JournalStepResult& r) {
   d["caught_up"] = r.caught_up;
   d["waiting"] = r.waiting;
   d["entries_behind"] = r.entries_behind ? py::cast(*r.entries_behind) : py::none();
+  d["bytes_behind"] = r.bytes_behind ? py::cast(*r.bytes_behind) : py::none();
   d["last_applied"] = r.state.last_applied_ns * 1e-9;
   d["bootstrapped_at"] = r.state.bootstrapped_at;
   d["seconds"] = r.seconds;

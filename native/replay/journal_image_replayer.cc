@@ -277,6 +277,7 @@ class JournalStep {
                                   pass.value().last_applied_time->nanoseconds;
       }
       result_->waiting = pass.value().waiting;
+      result_->bytes_behind = pass.value().bytes_behind;
       if (!pass.value().read_more) {
         // Everything read was applied and committed, and nothing is missing.
         result_->caught_up = !pass.value().waiting && pass.value().entries_uncommitted == 0;

@@ -66,6 +66,10 @@ struct JournalStepResult {
   // read after the step (EntriesBehind: a lower bound across a tag change);
   // nullopt if the journal's clients could not be read (a note says why).
   std::optional<uint64_t> entries_behind;
+  // The bytes of the journal past this replica's commit position, as the
+  // step's last pass read it (JournalReplayPass::bytes_behind); nullopt when
+  // no pass ran (a bootstrap step).
+  std::optional<uint64_t> bytes_behind;
   double seconds = 0;
   std::vector<std::string> notes;
 };

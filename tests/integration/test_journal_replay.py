@@ -105,8 +105,15 @@ def test_a_bootstrap_under_writes_then_replay_gives_the_primary_image(native, im
         writer.join()
     with primary.image('jr') as image:
         image.metadata_set('user.after', 'yes')
+        image.write(b'\x22' * (6 * MiB), 8 * MiB)
+    # One pass reads one object set (2 MiB of entries): the rest is behind,
+    # and as much of the journal as the bytes the primary wrote.
+    partial = replayer.step(max_read_bytes=MiB, max_passes=1)
     done = replayer.until_caught_up()
     try:
+        assert not partial['caught_up'] and partial['bytes_behind'] >= 3 * MiB, partial
+        assert partial['entries_behind'] > 0, partial
+        assert done['bytes_behind'] == 0 and done['entries_behind'] == 0, done
         assert done['entries_applied_total'] > 0 and done['last_applied'] > 0, done
         assert replica.digest('jr') == primary.digest('jr')
         assert replica.digest('jr', snap_name='during') == primary.digest('jr', snap_name='during')

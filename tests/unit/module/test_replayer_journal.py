@@ -31,11 +31,12 @@ class FakeProgress:
 
 
 def step(outcome: str = 'replayed', phase: str = 'replaying', entries: int = 0, caught_up: bool = True,
-         waiting: bool = False, behind: Any = 0, copied: int = 0, demoted: bool = False) -> Dict[str, Any]:
+         waiting: bool = False, behind: Any = 0, copied: int = 0, demoted: bool = False,
+         behind_bytes: Any = 0) -> Dict[str, Any]:
     return {'outcome': outcome, 'primary_demoted': demoted, 'phase': phase, 'client_id': 'mirror_snapshot.local-fsid', 'bytes_copied': copied,
             'entries_applied': entries, 'entries_applied_total': entries, 'bytes_written': entries * 4096,
             'passes': 1, 'caught_up': caught_up, 'waiting': waiting, 'entries_behind': behind,
-            'last_applied': 1700000000.5 if entries else 0.0, 'bootstrapped_at': 1700000000, 'seconds': 0.5,
+            'bytes_behind': behind_bytes, 'last_applied': 1700000000.5 if entries else 0.0, 'bootstrapped_at': 1700000000, 'seconds': 0.5,
             'notes': []}
 
 
@@ -132,7 +133,7 @@ def test_a_bootstrap_runs_its_steps_back_to_back_then_replays_to_the_end() -> No
         step('bootstrapping', 'positioning', copied=64 << 20),
         step('bootstrapping', 'replaying'),
         step(entries=500, caught_up=False, behind=1200),  # the step's passes ran out
-        step(entries=1200, behind=3),
+        step(entries=1200, behind=3, behind_bytes=3 * 4200),
     ])
     assert replayer.find('rbd', '', 'vm')['state'] == 'waiting'
     replayer._kick(image.key)
@@ -141,7 +142,7 @@ def test_a_bootstrap_runs_its_steps_back_to_back_then_replays_to_the_end() -> No
     status = replayer.find('rbd', '', 'vm')
     assert status['mode'] == 'journal' and status['state'] == 'replaying', status
     journal = status['journal']
-    assert journal['entries_behind_primary'] == 3
+    assert journal['entries_behind_primary'] == 3 and journal['bytes_behind_primary'] == 3 * 4200
     assert journal['caught_up'] and journal['caught_up_at'] is not None
     assert journal['last_applied_entry_time'] == 1700000000.5
     # The rate is over the replay steps: 1700 entries in 1 s of steps.
