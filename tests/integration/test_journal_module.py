@@ -1,6 +1,7 @@
 """The module replicates journal-mode images (issue 19): site-b's replayer
 finds a journal-mode primary of site-a beside the snapshot-mode ones,
-bootstraps its replica and replays the journal's entries as they come;
+bootstraps its replica and replays the journal's entries as they come
+(across a SIGKILL of its mgr);
 `image status` and `status` show the mode, how far behind the primary the
 replica is and the replay's rate; a replayer disconnected by the primary is
 an error in status and health that `image resync` recovers; disabling
@@ -12,6 +13,7 @@ from typing import Dict, Optional
 
 from replication import Client, image_status, reset_option, wait_for_health
 from sandbox import Images, Site, wait_for
+from test_crash_loop import fail_over
 
 MiB = 1 << 20
 HEALTH_CHECK = 'MIRROR_SNAPSHOT_REPLAY_FAILED'
@@ -66,21 +68,28 @@ def test_the_module_replicates_a_journal_mode_image_as_it_is_written(images: Ima
     rng = random.Random(19)
     with primary.image('jm') as image:
         image.write(rng.randbytes(8 * MiB), 0)
-    wait_for(lambda: replaying(site_b, spec), 120, what=f'{spec} bootstrapped and replaying')
+    bootstrapped = wait_for(lambda: replaying(site_b, spec), 120,
+                            what=f'{spec} bootstrapped and replaying')['journal']['bootstrapped_at']
     # Writes of every kind while the module replays: random data,
-    # discards, a grow, a user snapshot, metadata.
+    # discards, a grow, a user snapshot, metadata; and site-b's active mgr
+    # SIGKILLed in the middle of them: the standby resumes the replay from
+    # the committed position (no second bootstrap).
     with primary.image('jm') as image:
-        for _ in range(200):
+        for i in range(200):
             length = rng.choice([4096, 65536, 1 << 20])
             offset = rng.randrange(0, 64 * MiB - length)
             if rng.random() < 0.8:
                 image.write(rng.randbytes(length), offset)
             else:
                 image.discard(offset, length)
+            if i == 100:
+                restart = fail_over(site_b, kill=True)
+            time.sleep(0.02)
         image.create_snap('after')
         image.resize(96 * MiB)
         image.write(rng.randbytes(MiB), 80 * MiB)
         image.metadata_set('conf_rbd_cache', 'false')
+    assert restart.wait(timeout=120) == 0
     expected = wait_equal(primary, replica, 'jm')
     assert replica.digest('jm', snap_name='after') == primary.digest('jm', snap_name='after')
     with replica.image('jm', read_only=True) as image:
@@ -94,6 +103,7 @@ def test_the_module_replicates_a_journal_mode_image_as_it_is_written(images: Ima
     assert status['mode'] == 'journal' and status['last_error'] is None, status
     assert status['primary']['site'] == 'site-a', status
     assert journal['client_id'] == our_client_id(site_b) and journal['phase'] == 'replaying', journal
+    assert journal['bootstrapped_at'] == bootstrapped, journal   # resumed, not bootstrapped again
     assert journal['entries_applied_total'] >= 200, journal
     assert abs(journal['last_applied_entry_time'] - time.time()) < 600, journal
     assert our_client_id(site_b) in journal_clients(images, 'jm')
