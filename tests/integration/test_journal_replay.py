@@ -327,12 +327,15 @@ def test_a_step_killed_anywhere_resumes_to_the_primary_image(native, images: Ima
         proc.wait()
         # The killed client's watch on the replica outlives it (until the
         # OSD times it out): fenced off as an operator would, to go on now.
-        def watchers():
-            return json.loads(site_b.rbd('status', '--format', 'json', images.spec('jk')).stdout).get('watchers', [])
+        # On the primary too (its header and journal), or removing it at the
+        # end would wait the watch out (30 s).
+        def watchers(site):
+            return json.loads(site.rbd('status', '--format', 'json', images.spec('jk')).stdout).get('watchers', [])
 
-        for watcher in watchers():
-            site_b.ceph('osd', 'blocklist', 'add', watcher['address'], '600')
-        wait_for(lambda: not watchers(), timeout=90, what='the killed client\'s watch to go')
+        for site in (site_b, images.site):
+            for watcher in watchers(site):
+                site.ceph('osd', 'blocklist', 'add', watcher['address'], '600')
+            wait_for(lambda: not watchers(site), timeout=90, what='the killed client\'s watch to go')
         try:
             replayer.until_caught_up()
         except OSError as e:
