@@ -12,8 +12,8 @@ import uuid
 import pytest
 
 from replication import Client, reset_option
-from sandbox import (BUILD_DIR, PAUSED_PIDS, Images, Site, purge_namespace, sandbox, unfence_namespace,
-                     wait_for)
+from sandbox import (BUILD_DIR, PAUSED_PIDS, Images, Site, disable_mirroring_in_namespace, purge_namespace, sandbox,
+                     unfence_namespace, wait_for)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -131,8 +131,13 @@ def namespace_images(site_a: Site, pool: str):
     for spec in imgs.created:
         site_a.ceph('mirror', 'snapshot', 'schedule', 'remove', spec, check=False)
     unfence_namespace(site_a, imgs.pool, imgs.namespace)   # replicas there after a failback
+    site_b = Site('site-b')
+    disable_mirroring_in_namespace(site_b, imgs.pool, imgs.namespace)   # primaries there after a promote
     imgs.cleanup()
-    purge_namespace(Site('site-b'), imgs.pool, imgs.namespace)  # the replicas
+    purge_namespace(site_b, imgs.pool, imgs.namespace)  # the replicas
+    # What a module was bringing back meanwhile (a copy that began before
+    # mirroring was disabled) is removed too: nothing stays for later tests.
+    purge_namespace(site_a, imgs.pool, imgs.namespace)
 
 
 @pytest.fixture
