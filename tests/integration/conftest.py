@@ -18,7 +18,7 @@ from sandbox import (BUILD_DIR, PAUSED_PIDS, Images, Site, disable_mirroring_in_
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption('--minutes', type=float, default=None,
-                     help='how long test_random_ops runs (default: RANDOM_OPS_MINUTES or 4)')
+                     help='how long test_random_ops runs (default: RANDOM_OPS_MINUTES or 2; longer runs find more)')
 
 
 # A test that runs longer than this is taken as hung: the stacks of every
@@ -66,9 +66,31 @@ def _end_hung_run() -> None:
     os._exit(1)
 
 
+# packaging/dev names a file here where each test's start and outcome are
+# written as they happen: if the test process dies (librbd 16.2 can abort a
+# client of the tests', docs/operations.md), the run goes on in a new process
+# with the tests that had not finished, and says so.
+RECORD = os.environ.get('MIRROR_SNAPSHOT_TEST_RECORD')
+FAILED_PHASES = set()
+
+
+def record(line: str) -> None:
+    if RECORD:
+        with open(RECORD, 'a') as f:
+            f.write(line + '\n')
+
+
+def pytest_runtest_logstart(nodeid: str, location) -> None:
+    record(f'started {nodeid}')
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     """A failure is printed as it happens, not only in the summary at the end:
     a run cut short (a hang, CI's time limit) still says what failed and why."""
+    if report.failed:
+        FAILED_PHASES.add(report.nodeid)
+    if report.when == 'teardown':
+        record(f"{'failed' if report.nodeid in FAILED_PHASES else 'finished'} {report.nodeid}")
     if report.failed:
         out = real_stderr()
         out.write(f'\n---- {report.nodeid} failed in {report.when} ----\n{report.longreprtext}\n')

@@ -2,6 +2,7 @@
 waiting for a sync, and catching a sync in the middle."""
 import hashlib
 import json
+import os
 from typing import Dict, Optional
 
 import rados
@@ -17,7 +18,11 @@ class Client:
     """A python-rados/rbd client of one site, in one namespace of pool rbd."""
 
     def __init__(self, site: Site, namespace: str, pool: str = 'rbd') -> None:
-        self.cluster = rados.Rados(conffile=str(site.conf), conf=TEST_CLIENT_CONF)
+        # Its own log file: an assertion of librbd's in this process (seen
+        # under load) says there what it was, where pytest's capture of
+        # stderr loses it.
+        log = site.dir / 'log' / f'client.test.{os.getpid()}.log'
+        self.cluster = rados.Rados(conffile=str(site.conf), conf=dict(TEST_CLIENT_CONF, log_file=str(log)))
         self.cluster.connect()
         self.ioctx = self.cluster.open_ioctx(pool)
         self.ioctx.set_namespace(namespace)

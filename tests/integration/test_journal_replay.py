@@ -322,9 +322,12 @@ def test_a_step_killed_anywhere_resumes_to_the_primary_image(native, images: Ima
             assert proc.stdout.readline().strip() == b'ready', proc.stderr.read()
             for i in range(200):                         # entries for the replay part
                 image.write(bytes([i % 250 + 1]) * 65536, (i * 7919 * 4096) % (60 * MiB))
-        time.sleep(kill_after)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
+            # Killed before the writer closes: librbd 16.2 can abort a close
+            # that races a notification (the bootstrap's snapshot asks the
+            # lock owner; docs/operations.md), which ended a CI-like run.
+            time.sleep(kill_after)
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
         # The killed client's watch on the replica outlives it (until the
         # OSD times it out): fenced off as an operator would, to go on now.
         # On the primary too (its header and journal), or removing it at the

@@ -181,7 +181,7 @@ def blocklist_peer_clients(site_a: Site, site_b: Site) -> bool:
 def test_random_operations_never_leave_a_wrong_complete_snapshot(images: Images, site_a: Site, site_b: Site,
                                                                  clients, request) -> None:
     seed = int(os.environ.get('RANDOM_OPS_SEED', random.randrange(1 << 30)))
-    minutes = float(request.config.getoption('--minutes') or os.environ.get('RANDOM_OPS_MINUTES', '4'))
+    minutes = float(request.config.getoption('--minutes') or os.environ.get('RANDOM_OPS_MINUTES', '2'))
     print(f'\nrandom operations: RANDOM_OPS_SEED={seed}, {minutes} minutes')
     rng = random.Random(seed)
     a, b = clients
