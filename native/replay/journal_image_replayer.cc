@@ -30,6 +30,33 @@ int64_t UnixNanos() {
       .count();
 }
 
+// Whether the image `name` here is the former primary of `remote`, a
+// replica of ours promoted on the peer (a planned or forced failover): it
+// is mirrored by Ceph in journal mode with the global id the peer's record
+// names. Its way back to a replica of the peer is not built yet (a
+// failback of journal mode), and "rbd-mirror's" would mislead.
+Status RefuseFormerPrimary(const RadosCluster& local, const std::string& pool, const std::string& ns,
+                           const std::string& name, const RbdImage& remote) {
+  auto io = IoCtx::Open(local, pool, ns);
+  if (!io.ok()) return Status::Ok();  // no namespace, no image
+  auto image = RbdImage::OpenByName(io.value(), name);
+  if (!image.ok()) return image.status().code() == ENOENT ? Status::Ok() : image.status();
+  auto mirror = image.value().Mirror();
+  if (!mirror.ok()) return mirror.status();
+  if (mirror.value().mode != MirrorMode::kJournal) return Status::Ok();
+  auto promoted_from = ReadReplicaState(remote);
+  if (!promoted_from.ok()) return promoted_from.status();
+  if (!promoted_from.value() || !promoted_from.value()->promoted ||
+      promoted_from.value()->global_id != mirror.value().global_id) {
+    return Status::Ok();
+  }
+  return Status::Error(EEXIST, "image '" + image.value().spec() +
+                                   "' is the former primary of the peer's image of that name (promoted there from "
+                                   "its replica): failing back onto it is not supported in journal mode yet; to "
+                                   "replicate the peer's image here, remove it (rbd mirror image disable --force, "
+                                   "then rbd rm) and a full copy follows");
+}
+
 // A resync asked for (kJournalResyncKey), with the replica held: its
 // snapshots and data go, and `*state` starts a bootstrap; the key is
 // removed last, so that a crash before then empties it again.
@@ -332,7 +359,15 @@ Result<bool> RequestJournalResync(const RadosCluster& cluster, const IoCtx& io, 
   if (!image.ok()) return image.status();
   auto recorded = ReadJournalReplicaState(image.value());
   if (!recorded.ok()) return recorded.status();
-  if (!recorded.value()) return false;
+  if (!recorded.value()) {
+    auto remote_io = IoCtx::Open(remote, io.pool_name(), io.ns());
+    if (!remote_io.ok()) return false;
+    auto peer = RbdImage::OpenByName(remote_io.value(), name);
+    if (!peer.ok()) return false;
+    Status former = RefuseFormerPrimary(cluster, io.pool_name(), io.ns(), name, peer.value());
+    if (!former.ok()) return Status::InvalidArgument(former.message());
+    return false;
+  }
   // Only the replica of the peer's image of that name can be copied again
   // in place: one whose primary is gone (mirroring disabled and enabled
   // again gives a new global id) would stay in error with the request left.
@@ -397,6 +432,8 @@ Result<JournalStepResult> ReplayJournalImage(const ReplayTarget& target, const J
                                          "' is a clone: journal-mode clones are not replicated yet");
   }
 
+  Status former = RefuseFormerPrimary(*target.local, target.pool, target.ns, target.image_name, remote.value());
+  if (!former.ok()) return former;
   ReplicaState replica_state;
   auto local = OpenReplicaOf(target, remote.value(), mirror.value().global_id, &replica_state);
   if (!local.ok()) return local.status();

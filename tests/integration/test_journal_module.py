@@ -199,6 +199,17 @@ def test_a_clean_promote_after_a_demote_holds_the_primary_image_and_is_a_journal
     assert status['promoted'] and status['promoted']['recovery_point'] > 0, status
     again = site_b.mirror_snapshot_json('image', 'promote', spec)   # a retried command
     assert again['already'], again
+    # The old primary on site-a is not taken for rbd-mirror's: status and
+    # resync name what it is and the way back (no journal-mode failback
+    # yet), and that way works.
+    status = wait_for(lambda: (s := image_status(images.site, spec)) and s.get('last_error') and s, 60,
+                      what='the old primary\'s status')
+    assert 'former primary' in status['last_error'] and 'rbd-mirror' not in status['last_error'], status
+    proc = images.site.mirror_snapshot('image', 'resync', spec, check=False)
+    assert proc.returncode == 22 and b'former primary' in proc.stderr, proc
+    images.site.rbd('mirror', 'image', 'disable', '--force', spec)
+    images.site.rbd('rm', '--no-progress', spec)
+    wait_equal(replica, primary, 'jp', timeout=120)
 
 
 def test_a_forced_promote_fails_over_at_the_last_applied_entry_and_split_brain_is_reported(
