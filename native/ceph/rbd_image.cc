@@ -374,6 +374,16 @@ Status RbdImage::EnableJournaling() const {
   return Status::Ok();
 }
 
+Status RbdImage::DisableJournaling() const {
+  uint64_t features = 0;
+  int rc = rbd_get_features(image_, &features);
+  if (rc < 0) return Status::FromErrno(rc, "reading the features of '" + spec_ + "'");
+  if ((features & RBD_FEATURE_JOURNALING) == 0) return Status::Ok();
+  rc = rbd_update_features(image_, RBD_FEATURE_JOURNALING, 0);
+  if (rc < 0) return Status::FromErrno(rc, "disabling the journaling feature of '" + spec_ + "'");
+  return Status::Ok();
+}
+
 Status RbdImage::DisableMirroring(bool force) const {
   return MirrorCall(rbd_mirror_image_disable(image_, force), "disabling mirroring of", spec_);
 }

@@ -116,6 +116,7 @@ class RbdImage {
   // Journal mode: the image needs the journaling feature (EnableJournaling).
   Status EnableJournalMirroring() const;
   Status EnableJournaling() const;  // done already: Ok
+  Status DisableJournaling() const;  // done already: Ok
   Status DisableMirroring(bool force) const;
   Status DemoteMirroring() const;
   Status PromoteMirroring(bool force) const;

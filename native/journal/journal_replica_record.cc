@@ -21,4 +21,6 @@ Status WriteJournalReplicaState(const RbdImage& image, const JournalReplicaState
   return image.SetMetadata(kJournalReplicaStateKey, EncodeJournalReplicaState(state));
 }
 
+std::string JournalClientId(const std::string& fsid) { return "mirror_snapshot." + fsid; }
+
 }  // namespace mirror_snapshot

@@ -17,4 +17,8 @@ Result<std::optional<JournalReplicaState>> ReadJournalReplicaState(const RbdImag
 
 Status WriteJournalReplicaState(const RbdImage& image, const JournalReplicaState& state);
 
+// The client id the replayer of the cluster `fsid` registers in a primary's
+// journal ("mirror_snapshot.<fsid>").
+std::string JournalClientId(const std::string& fsid);
+
 }  // namespace mirror_snapshot

@@ -19,6 +19,7 @@
 #include "native/replica/delta_copier.h"
 #include "native/replica/replica_fence.h"
 #include "native/replica/replica_image.h"
+#include "native/replay/journal_former_primary.h"
 
 namespace mirror_snapshot {
 namespace {
@@ -28,33 +29,6 @@ int64_t UnixNow() { return static_cast<int64_t>(std::time(nullptr)); }
 int64_t UnixNanos() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-// Whether the image `name` here is the former primary of `remote`, a
-// replica of ours promoted on the peer (a planned or forced failover): it
-// is mirrored by Ceph in journal mode with the global id the peer's record
-// names. Its way back to a replica of the peer is not built yet (a
-// failback of journal mode), and "rbd-mirror's" would mislead.
-Status RefuseFormerPrimary(const RadosCluster& local, const std::string& pool, const std::string& ns,
-                           const std::string& name, const RbdImage& remote) {
-  auto io = IoCtx::Open(local, pool, ns);
-  if (!io.ok()) return Status::Ok();  // no namespace, no image
-  auto image = RbdImage::OpenByName(io.value(), name);
-  if (!image.ok()) return image.status().code() == ENOENT ? Status::Ok() : image.status();
-  auto mirror = image.value().Mirror();
-  if (!mirror.ok()) return mirror.status();
-  if (mirror.value().mode != MirrorMode::kJournal) return Status::Ok();
-  auto promoted_from = ReadReplicaState(remote);
-  if (!promoted_from.ok()) return promoted_from.status();
-  if (!promoted_from.value() || !promoted_from.value()->promoted ||
-      promoted_from.value()->global_id != mirror.value().global_id) {
-    return Status::Ok();
-  }
-  return Status::Error(EEXIST, "image '" + image.value().spec() +
-                                   "' is the former primary of the peer's image of that name (promoted there from "
-                                   "its replica): failing back onto it is not supported in journal mode yet; to "
-                                   "replicate the peer's image here, remove it (rbd mirror image disable --force, "
-                                   "then rbd rm) and a full copy follows");
 }
 
 // A resync asked for (kJournalResyncKey), with the replica held: its
@@ -348,7 +322,12 @@ Result<bool> PromotedHere(const ReplayTarget& target) {
   if (!image.ok()) return image.status().code() == ENOENT ? Result<bool>(false) : Result<bool>(image.status());
   auto record = ReadReplicaState(image.value());
   if (!record.ok()) return record.status();
-  return record.value() && record.value()->promoted;
+  if (!record.value() || !record.value()->promoted) return false;
+  // Promoted, then demoted (rbd's demote, by `image demote`): a former
+  // primary, which journal_former_primary.h takes care of.
+  auto mirror = image.value().Mirror();
+  if (!mirror.ok()) return mirror.status();
+  return !(mirror.value().mode == MirrorMode::kJournal && !mirror.value().primary);
 }
 
 }  // namespace
@@ -360,12 +339,8 @@ Result<bool> RequestJournalResync(const RadosCluster& cluster, const IoCtx& io, 
   auto recorded = ReadJournalReplicaState(image.value());
   if (!recorded.ok()) return recorded.status();
   if (!recorded.value()) {
-    auto remote_io = IoCtx::Open(remote, io.pool_name(), io.ns());
-    if (!remote_io.ok()) return false;
-    auto peer = RbdImage::OpenByName(remote_io.value(), name);
-    if (!peer.ok()) return false;
-    Status former = RefuseFormerPrimary(cluster, io.pool_name(), io.ns(), name, peer.value());
-    if (!former.ok()) return Status::InvalidArgument(former.message());
+    Status former = ExplainFormerJournalPrimary(io, name, remote);
+    if (!former.ok()) return former;
     return false;
   }
   // Only the replica of the peer's image of that name can be copied again
@@ -389,8 +364,6 @@ Result<bool> RequestJournalResync(const RadosCluster& cluster, const IoCtx& io, 
   if (!s.ok()) return s;
   return true;
 }
-
-std::string JournalClientId(const std::string& local_fsid) { return "mirror_snapshot." + local_fsid; }
 
 Result<JournalStepResult> ReplayJournalImage(const ReplayTarget& target, const JournalStepOptions& options) {
   const auto started = std::chrono::steady_clock::now();
@@ -432,8 +405,10 @@ Result<JournalStepResult> ReplayJournalImage(const ReplayTarget& target, const J
                                          "' is a clone: journal-mode clones are not replicated yet");
   }
 
-  Status former = RefuseFormerPrimary(*target.local, target.pool, target.ns, target.image_name, remote.value());
-  if (!former.ok()) return former;
+  // The old primary here after a failover becomes the replica of the
+  // promoted image without a copy when it can (journal_former_primary.h).
+  auto former = AdoptFormerJournalPrimary(target, remote.value(), mirror.value().global_id);
+  if (!former.ok()) return former.status();
   ReplicaState replica_state;
   auto local = OpenReplicaOf(target, remote.value(), mirror.value().global_id, &replica_state);
   if (!local.ok()) return local.status();
@@ -477,6 +452,10 @@ Result<JournalStepResult> ReplayJournalImage(const ReplayTarget& target, const J
     SetReplicaFence(local_io.value(), local_id.value(), true).IgnoreError();
     return hold.status();
   }
+  // A replica never journals (an old primary adopted kept its journal, and
+  // the peer's client there would keep it from ever being trimmed).
+  status = local.value().DisableJournaling();
+  if (!status.ok()) return status;
 
   if (result.primary_demoted &&
       (!recorded.value() || recorded.value()->phase != JournalReplicaPhase::kReplaying)) {

@@ -88,8 +88,6 @@ inline constexpr const char* kJournalResyncKey = "mirror_snapshot.journal_resync
 Result<bool> RequestJournalResync(const RadosCluster& cluster, const IoCtx& io, const std::string& name,
                                   const RadosCluster& remote);
 
-// The client id our replayer registers in a primary's journal.
-std::string JournalClientId(const std::string& local_fsid);
 
 Result<JournalStepResult> ReplayJournalImage(const ReplayTarget& target, const JournalStepOptions& options);
 

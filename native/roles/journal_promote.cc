@@ -48,6 +48,27 @@ Status CheckCleanJournalPromote(const IoCtx& io, const RbdImage& local, const Re
   return Status::Ok();
 }
 
+// The old primary's site comes back as this image's replica by replaying
+// this journal from its first entry (journal_image_replayer.h: a failback
+// without a copy): its client, registered before anyone can write here,
+// keeps the journal from being trimmed past that until it has. A primary
+// whose peer never comes back keeps its journal growing: `image status`
+// lists the client, and `rbd journal client disconnect` lets it go.
+Status RegisterFailbackClient(const RadosCluster& cluster, const RbdImage& image, const ReplicaState& state) {
+  auto id = image.Id();
+  if (!id.ok()) return id.status();
+  auto header_io = OpenHeaderObjects(cluster, image);
+  if (!header_io.ok()) return header_io.status();
+  auto header = JournalHeader::Open(header_io.value(), id.value(), image.spec());
+  if (!header.ok()) return header.status();
+  const std::string client_id = JournalClientId(state.remote_fsid);
+  auto existing = header.value().Client(client_id);
+  if (existing.ok()) return Status::Ok();  // a retried promote
+  if (existing.status().code() != ENOENT) return existing.status();
+  return header.value().Register(client_id,
+                                 EncodeMirrorPeerClientData(state.remote_image_id, JournalMirrorPeerState::kReplaying));
+}
+
 }  // namespace
 
 Result<bool> IsJournalReplica(const IoCtx& io, const std::string& name) {
@@ -79,7 +100,11 @@ Result<PromoteReport> PromoteJournalReplica(const RadosCluster& local, const IoC
 
   if (state.promoted) {
     report.recovery_point = state.primary_snap_time;
-    if (mirror.value().mode == MirrorMode::kJournal && mirror.value().primary) {
+    // The journal record goes last: while it is there, a retried promote
+    // finishes what the interrupted one began.
+    auto unfinished = ReadJournalReplicaState(image.value());
+    if (!unfinished.ok()) return unfinished.status();
+    if (!unfinished.value() && mirror.value().mode == MirrorMode::kJournal && mirror.value().primary) {
       report.already = true;  // a retried promote finds its work done
       return report;
     }
@@ -129,6 +154,8 @@ Result<PromoteReport> PromoteJournalReplica(const RadosCluster& local, const IoC
     status = image.value().EnableJournalMirroring();
     if (!status.ok()) return status;
   }
+  status = RegisterFailbackClient(local, image.value(), state);
+  if (!status.ok()) return status;
   // Last: until now a retried promote finds the record and finishes here.
   status = image.value().RemoveMetadata(kJournalReplicaStateKey);
   if (!status.ok()) return status;

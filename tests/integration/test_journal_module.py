@@ -199,17 +199,29 @@ def test_a_clean_promote_after_a_demote_holds_the_primary_image_and_is_a_journal
     assert status['promoted'] and status['promoted']['recovery_point'] > 0, status
     again = site_b.mirror_snapshot_json('image', 'promote', spec)   # a retried command
     assert again['already'], again
-    # The old primary on site-a is not taken for rbd-mirror's: status and
-    # resync name what it is and the way back (no journal-mode failback
-    # yet), and that way works.
-    status = wait_for(lambda: (s := image_status(images.site, spec)) and s.get('last_error') and s, 60,
-                      what='the old primary\'s status')
-    assert 'former primary' in status['last_error'] and 'rbd-mirror' not in status['last_error'], status
-    proc = images.site.mirror_snapshot('image', 'resync', spec, check=False)
-    assert proc.returncode == 22 and b'former primary' in proc.stderr, proc
-    images.site.rbd('mirror', 'image', 'disable', '--force', spec)
-    images.site.rbd('rm', '--no-progress', spec)
-    wait_equal(replica, primary, 'jp', timeout=120)
+    # Failback without a copy: the old primary on site-a (demoted cleanly,
+    # every entry replayed) becomes the replica of site-b's image in place,
+    # replaying its journal from the promotion on...
+    image_id = json.loads(images.site.rbd('info', '--format', 'json', spec).stdout)['id']
+    with replica.image('jp') as image:
+        image.write(rng.randbytes(3 * MiB), 16 * MiB)
+    expected = wait_equal(replica, primary, 'jp', timeout=120)
+    status = wait_for(lambda: replaying(images.site, spec), 60, what='site-a replaying site-b\'s journal')
+    assert status['role'] == 'secondary' and status['journal']['last_step']['bytes_copied'] == 0, status
+    info = json.loads(images.site.rbd('info', '--format', 'json', spec).stdout)
+    assert info['id'] == image_id and 'journaling' not in info['features'], info   # the same image, no copy
+    assert info.get('mirroring', {}).get('state', 'disabled') == 'disabled', info
+    # ...and back: site-b demoted, site-a promoted, site-b follows in place.
+    site_b.mirror_snapshot('image', 'demote', spec)
+    wait_for(lambda: (s := image_status(images.site, spec)) and s.get('ready_to_promote'), 60,
+             what='site-a ready to promote')
+    images.site.mirror_snapshot('image', 'promote', spec)
+    assert primary.digest('jp') == expected
+    with primary.image('jp') as image:
+        image.write(rng.randbytes(MiB), 40 * MiB)
+    wait_equal(primary, replica, 'jp', timeout=120)
+    status = wait_for(lambda: replaying(site_b, spec), 60, what='site-b replaying again')
+    assert status['journal']['last_step']['bytes_copied'] == 0, status
 
 
 def test_a_forced_promote_fails_over_at_the_last_applied_entry_and_split_brain_is_reported(
@@ -229,7 +241,12 @@ def test_a_forced_promote_fails_over_at_the_last_applied_entry_and_split_brain_i
     assert status['role'] == 'primary' and 'split-brain' in status['last_error'], status
     with primary.image('jf') as image:
         image.write(b'\x43' * MiB, 0)             # the old primary goes on: never replayed onto site-b
-    time.sleep(3)
+    # The old primary's site says what it is, and does not follow site-b.
+    status = wait_for(lambda: (s := image_status(images.site, spec)) and s.get('role') == 'secondary' and s, 60,
+                      what='site-a\'s view of site-b\'s primary')
+    assert 'former primary' in (status['last_error'] or '') and 'split-brain' in status['last_error'], status
+    proc = images.site.mirror_snapshot('image', 'resync', spec, check=False)
+    assert proc.returncode == 22 and b'former primary' in proc.stderr, proc
     assert replica.digest('jf') == expected
 
 
