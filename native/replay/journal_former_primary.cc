@@ -26,7 +26,7 @@ constexpr uint64_t kLeftReadBytes = 16ull << 20;
 // mirrored by Ceph in journal mode with the global id the promoted
 // replica's record names.
 Result<std::optional<RbdImage>> OpenFormerPrimary(const IoCtx& io, const std::string& name,
-                                                  const RbdImage& remote, MirrorInfo* mirror_out) {
+                                                  const RbdImage& remote) {
   auto image = RbdImage::OpenByName(io, name);
   if (!image.ok()) {
     if (image.status().code() == ENOENT) return std::optional<RbdImage>();
@@ -41,7 +41,6 @@ Result<std::optional<RbdImage>> OpenFormerPrimary(const IoCtx& io, const std::st
       promoted_from.value()->global_id != mirror.value().global_id) {
     return std::optional<RbdImage>();
   }
-  *mirror_out = mirror.value();
   return std::optional<RbdImage>(std::move(image).value());
 }
 
@@ -110,17 +109,49 @@ Result<bool> AdoptFormerJournalPrimary(const ReplayTarget& target, const RbdImag
                                        const std::string& remote_global_id) {
   auto io = IoCtx::Open(*target.local, target.pool, target.ns);
   if (!io.ok()) return false;  // no namespace here, no image
-  MirrorInfo mirror;
-  auto former = OpenFormerPrimary(io.value(), target.image_name, remote, &mirror);
+  auto former = OpenFormerPrimary(io.value(), target.image_name, remote);
   if (!former.ok()) return former.status();
   if (!former.value()) return false;
   const RbdImage& local = *former.value();
-  Status clean = CheckFailbackWithoutCopy(target, local, mirror, remote);
-  if (!clean.ok()) return Status::Error(EEXIST, FormerPrimaryMessage(local, clean.message()));
+  // A primary (split-brain) is refused as it is: fencing it, even for a
+  // moment, would fail its clients' writes.
+  auto mirror = local.Mirror();
+  if (!mirror.ok()) return mirror.status();
+  auto id = local.Id();
+  if (!id.ok()) return id.status();
+  if (mirror.value().primary) {
+    // An adoption cut short by a promote here (`rbd mirror image promote
+    // --force` while it ran) left its fence: the image is the operator's
+    // primary now, and the fence goes.
+    auto fenced = IsFenced(local);
+    if (!fenced.ok()) return fenced.status();
+    if (fenced.value()) {
+      Status lifted = SetReplicaFence(io.value(), id.value(), false);
+      if (!lifted.ok()) return lifted;
+    }
+    return Status::Error(EEXIST, FormerPrimaryMessage(local, "it is primary too (split-brain): demote it first"));
+  }
+  // Fenced first, then checked again: once fenced, no client can change it
+  // (one promoting it with `rbd mirror image promote --force` included:
+  // writes fail on the fence), so what the checks saw is what is adopted.
+  // Open elsewhere is no matter (the peer's replayer polls it while it is
+  // mirrored by Ceph). Unfenced again if it is not adopted: not ours.
+  Status status = SetReplicaFence(io.value(), id.value(), true);
+  if (!status.ok()) return status;
+  auto refused = [&](const Status& why) -> Status {
+    SetReplicaFence(io.value(), id.value(), false).IgnoreError();
+    return why;
+  };
+  auto again = local.Mirror();  // as it is now, fenced
+  if (!again.ok()) return refused(again.status());
+  Status clean = again.value().mode == MirrorMode::kJournal
+                     ? CheckFailbackWithoutCopy(target, local, again.value(), remote)
+                     : Status::Error(EEXIST, "its mirroring changed meanwhile");
+  if (!clean.ok()) return refused(Status::Error(EEXIST, FormerPrimaryMessage(local, clean.message())));
 
-  // Records first (past Ceph's non-primary flag, as the checkpoints), then
-  // the fence, then Ceph's mirroring goes: a crash anywhere leaves an image
-  // clients cannot write, which the next step adopts again from the start.
+  // Records (past Ceph's non-primary flag, as the checkpoints), then Ceph's
+  // mirroring goes: a crash anywhere leaves an image clients cannot write,
+  // which the next step adopts again from the start.
   ReplicaState identity;
   identity.remote_fsid = target.remote_fsid;
   identity.remote_image_id = target.remote_image_id;
@@ -133,13 +164,16 @@ Result<bool> AdoptFormerJournalPrimary(const ReplayTarget& target, const RbdImag
   if (!writer.ok()) return writer.status();
   writer.value().Set(kReplicaStateKey, EncodeReplicaState(identity));
   writer.value().Set(kJournalReplicaStateKey, EncodeJournalReplicaState(journal));
-  Status status = writer.value().Drain();
+  status = writer.value().Drain();
   if (!status.ok()) return status;
-  auto id = local.Id();
-  if (!id.ok()) return id.status();
-  status = SetReplicaFence(io.value(), id.value(), true);
-  if (!status.ok()) return status;
-  status = local.DisableMirroring(true);
+  // Promoted here meanwhile? Then it stays the operator's (nothing was
+  // written to it: it was fenced), and the next step says split-brain.
+  auto before_disable = local.Mirror();
+  if (!before_disable.ok()) return before_disable.status();
+  if (before_disable.value().primary) {
+    return refused(Status::Error(EEXIST, FormerPrimaryMessage(local, "it was promoted while it was being adopted")));
+  }
+  status = local.DisableMirroring(true);  // force: it is not primary
   if (!status.ok()) return status;
   return true;
 }
@@ -149,8 +183,7 @@ Status ExplainFormerJournalPrimary(const IoCtx& io, const std::string& name, con
   if (!remote_io.ok()) return Status::Ok();
   auto peer = RbdImage::OpenByName(remote_io.value(), name);
   if (!peer.ok()) return Status::Ok();
-  MirrorInfo mirror;
-  auto former = OpenFormerPrimary(io, name, peer.value(), &mirror);
+  auto former = OpenFormerPrimary(io, name, peer.value());
   if (!former.ok()) return former.status();
   if (!former.value()) return Status::Ok();
   return Status::InvalidArgument("image '" + former.value()->spec() +

@@ -97,6 +97,10 @@ Result<PromoteReport> PromoteJournalReplica(const RadosCluster& local, const IoC
   ReplicaState state = *record.value();
   PromoteReport report;
   report.forced = force;
+  // Held from the fence's lift to the failback client's registration: no
+  // client writes the image before its journal records every write.
+  std::optional<ExclusiveLockHold> hold;
+  bool journal_from_the_lift = false;
 
   if (state.promoted) {
     report.recovery_point = state.primary_snap_time;
@@ -135,8 +139,10 @@ Result<PromoteReport> PromoteJournalReplica(const RadosCluster& local, const IoC
     if (!alone.ok()) return alone;
     Status lifted = LiftReplicaFence(io, name, &image.value());
     if (!lifted.ok()) return lifted;
-    auto hold = ExclusiveLockHold::Take(image.value(), "promoting it");
-    if (!hold.ok()) return hold.status();
+    auto held = ExclusiveLockHold::Take(image.value(), "promoting it");
+    if (!held.ok()) return held.status();
+    hold.emplace(std::move(held).value());
+    journal_from_the_lift = true;
     state.promoted = true;
     state.promoted_at = UnixNow();
     state.primary_snap_time = journal.value()->last_applied_ns / 1000000000;
@@ -154,8 +160,14 @@ Result<PromoteReport> PromoteJournalReplica(const RadosCluster& local, const IoC
     status = image.value().EnableJournalMirroring();
     if (!status.ok()) return status;
   }
-  status = RegisterFailbackClient(local, image.value(), state);
-  if (!status.ok()) return status;
+  // Only a promote that held the image since the fence went can vouch that
+  // its journal holds every write: a retry after a crash cannot (clients
+  // may have written it meanwhile, unjournaled), so it registers no client,
+  // and the old primary then needs a full copy instead of a failback.
+  if (journal_from_the_lift) {
+    status = RegisterFailbackClient(local, image.value(), state);
+    if (!status.ok()) return status;
+  }
   // Last: until now a retried promote finds the record and finishes here.
   status = image.value().RemoveMetadata(kJournalReplicaStateKey);
   if (!status.ok()) return status;
