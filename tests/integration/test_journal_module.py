@@ -310,3 +310,34 @@ def test_resync_of_a_replica_whose_primary_was_replaced_says_so_instead_of_nothi
              and 'another image' in (s['last_error'] or ''), 60, what=f'{spec} in error, replicating another image')
     proc = site_b.mirror_snapshot('image', 'resync', spec, check=False)
     assert proc.returncode == 22 and b'rbd rm' in proc.stderr, proc
+
+
+def test_an_old_primary_that_cannot_follow_without_a_copy_is_refused_and_left_as_it_was(
+        images: Images, site_b: Site, clients) -> None:
+    """The adversarial review's class: whenever the new primary's journal
+    cannot prove it holds every write since the promotion (here: site-a's
+    client there disconnected before site-a's module came to it), the old
+    primary is not adopted: status says why and the way back, and the
+    image keeps its data, its mirroring and no fence."""
+    spec = journal_primary(images, 'jr')
+    primary, replica = clients
+    with primary.image('jr') as image:
+        image.write(b'\x5a' * (2 * MiB), 0)
+    wait_for(lambda: replaying(site_b, spec), 120, what=f'{spec} replaying')
+    images.site.ceph('config', 'set', 'mgr', 'mgr/mirror_snapshot/replay_skip_pools', 'rbd')
+    try:
+        time.sleep(5)   # site-a's module drops pool rbd at its next refresh
+        images.site.mirror_snapshot('image', 'demote', spec)
+        wait_for(lambda: (s := image_status(site_b, spec)) and s.get('ready_to_promote'), 60, what='ready')
+        site_b.mirror_snapshot('image', 'promote', spec)
+        site_a_client = 'mirror_snapshot.' + images.site.ceph_json('fsid')['fsid']
+        site_b.rbd('journal', 'client', 'disconnect', '--client-id', site_a_client, *journal_args(images, 'jr'))
+        before = primary.digest('jr')
+    finally:
+        reset_option(images.site, 'replay_skip_pools', '')
+    status = wait_for(lambda: (s := image_status(images.site, spec)) and 'former primary' in (s['last_error'] or '')
+                      and s, 60, what='the old primary refused')
+    assert 'disconnected' in status['last_error'] and 'rbd rm' in status['last_error'], status
+    info = json.loads(images.site.rbd('info', '--format', 'json', spec).stdout)
+    assert info['mirroring']['state'] == 'enabled' and 'non-primary' not in info['features'], info
+    assert primary.digest('jr') == before
