@@ -60,9 +60,10 @@ class ImageCommands:
         if report['already']:
             return dict(report, image=level.spec)
         rolled = report['rolled_back']
-        self._log.info(f"promoted '{level.spec}'{' (forced)' if force else ''} at primary snapshot "
-                       f"{report['primary_snap_id']}" + (f", rolled back {rolled['objects_rolled_back']} objects"
-                                                         if rolled else ''))
+        at = (f"at primary snapshot {report['primary_snap_id']}" if report['primary_snap_id']
+              else f"at its last replayed journal entry (recovery point {report['recovery_point']})")
+        self._log.info(f"promoted '{level.spec}'{' (forced)' if force else ''} {at}"
+                       + (f", rolled back {rolled['objects_rolled_back']} objects" if rolled else ''))
         return dict(report, image=level.spec)
 
     def resync(self, image_spec: str, force: bool) -> Dict[str, Any]:
@@ -141,11 +142,20 @@ class ImageCommands:
 
 
 def promote_text(report: Dict[str, Any]) -> str:
+    # A journal-mode replica has no snapshot to name: it holds the image as
+    # of the last journal entry it replayed.
+    journal = not report['primary_snap_id'] and not report['promoted_snap_id']
     if report.get('already'):
+        if journal:
+            return f"{report['image']} is primary already (recovery point {report['recovery_point']})"
         return (f"{report['image']} is primary already (promoted at primary snapshot "
                 f"{report['primary_snap_id']}; first snapshot here {report['promoted_snap_id']})")
-    lines = [f"promoted {report['image']}: holds primary snapshot {report['primary_snap_id']} "
-             f"(recovery point {report['recovery_point']}), first snapshot here {report['promoted_snap_id']}"]
+    if journal:
+        lines = [f"promoted {report['image']}: holds the primary's image as of the last journal entry it "
+                 f"replayed (recovery point {report['recovery_point']})"]
+    else:
+        lines = [f"promoted {report['image']}: holds primary snapshot {report['primary_snap_id']} "
+                 f"(recovery point {report['recovery_point']}), first snapshot here {report['promoted_snap_id']}"]
     rolled = report.get('rolled_back')
     if rolled:
         lines.append(f"rolled back a partial apply: {rolled['objects_rolled_back']} objects, "

@@ -201,3 +201,14 @@ def test_a_failed_role_change_frees_the_image(commands: ImageCommands, native: F
     assert report['base_snap_id'] == 9
     assert 'is now the secondary of its peer' in resync_text(report)
     assert replayer.paused == []
+
+
+def test_a_journal_mode_promote_names_its_recovery_point_not_snapshot_zero() -> None:
+    report = {'image': 'rbd/vm', 'primary_snap_id': 0, 'promoted_snap_id': 0, 'recovery_point': 1796665855,
+              'forced': False, 'rolled_back': None, 'already': False}
+    text = promote_text(report)
+    assert 'journal entry' in text and '1796665855' in text and 'snapshot 0' not in text
+    again = promote_text(dict(report, already=True))
+    assert 'is primary already' in again and 'snapshot' not in again
+    snapshot_mode = promote_text(dict(report, primary_snap_id=12, promoted_snap_id=3))
+    assert 'holds primary snapshot 12' in snapshot_mode and 'first snapshot here 3' in snapshot_mode
