@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <ctime>
 #include <optional>
+#include <set>
 
 #include "native/ceph/data_objects.h"
 #include "native/ceph/header_metadata_writer.h"
@@ -164,6 +165,7 @@ Result<bool> AdoptFormerJournalPrimary(const ReplayTarget& target, const RbdImag
   if (!writer.ok()) return writer.status();
   writer.value().Set(kReplicaStateKey, EncodeReplicaState(identity));
   writer.value().Set(kJournalReplicaStateKey, EncodeJournalReplicaState(journal));
+  writer.value().Set(kJournalAdoptedKey, std::to_string(journal.bootstrapped_at));
   status = writer.value().Drain();
   if (!status.ok()) return status;
   // Promoted here meanwhile? Then it stays the operator's (nothing was
@@ -176,6 +178,24 @@ Result<bool> AdoptFormerJournalPrimary(const ReplayTarget& target, const RbdImag
   status = local.DisableMirroring(true);  // force: it is not primary
   if (!status.ok()) return status;
   return true;
+}
+
+Status FinishAdoption(const RbdImage& local, const RbdImage& remote) {
+  auto adopted = local.Metadata(kJournalAdoptedKey);
+  if (!adopted.ok()) return adopted.status();
+  if (!adopted.value()) return Status::Ok();
+  auto theirs = remote.UserSnapshots();
+  if (!theirs.ok()) return theirs.status();
+  std::set<std::string> names;
+  for (const auto& snap : theirs.value()) names.insert(snap.name);
+  auto ours = local.UserSnapshots();
+  if (!ours.ok()) return ours.status();
+  for (const auto& snap : ours.value()) {
+    if (names.count(snap.name) != 0) continue;
+    Status removed = local.RemoveUserSnapshot(snap.name);
+    if (!removed.ok()) return removed;
+  }
+  return local.RemoveMetadata(kJournalAdoptedKey);
 }
 
 Status ExplainFormerJournalPrimary(const IoCtx& io, const std::string& name, const RadosCluster& remote) {

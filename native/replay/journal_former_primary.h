@@ -34,6 +34,18 @@ namespace mirror_snapshot {
 Result<bool> AdoptFormerJournalPrimary(const ReplayTarget& target, const RbdImage& remote,
                                        const std::string& remote_global_id);
 
+// Image metadata key of an adopted old primary whose own user snapshots
+// are still to be reconciled (FinishAdoption).
+inline constexpr const char* kJournalAdoptedKey = "mirror_snapshot.journal_adopted";
+
+// With the adopted image held by the step: its user snapshots the new
+// primary does not have go (taken before the new primary's bootstrap, they
+// were never replicated; one created there later under the same name
+// would be taken for them by the replay, which tolerates a snapshot
+// already there after a crash). The key goes last. Nothing to do
+// without the key.
+Status FinishAdoption(const RbdImage& local, const RbdImage& remote);
+
 // For `image resync` of `name` here: EINVAL saying what it is when it is
 // the former primary of the peer's image of that name, Ok otherwise.
 Status ExplainFormerJournalPrimary(const IoCtx& io, const std::string& name, const RadosCluster& remote);

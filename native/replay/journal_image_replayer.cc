@@ -456,6 +456,8 @@ Result<JournalStepResult> ReplayJournalImage(const ReplayTarget& target, const J
   // the peer's client there would keep it from ever being trimmed).
   status = local.value().DisableJournaling();
   if (!status.ok()) return status;
+  status = FinishAdoption(local.value(), remote.value());
+  if (!status.ok()) return status;
 
   if (result.primary_demoted &&
       (!recorded.value() || recorded.value()->phase != JournalReplicaPhase::kReplaying)) {

@@ -172,11 +172,16 @@ def test_disabling_mirroring_on_the_primary_leaves_no_client_of_ours_in_its_jour
 
 def test_a_clean_promote_after_a_demote_holds_the_primary_image_and_is_a_journal_primary(images: Images,
                                                                                         site_b: Site, clients) -> None:
-    spec = journal_primary(images, 'jp')
+    spec = images.spec('jp')
+    images.site.rbd('create', '--size', '64M', '--image-feature', 'layering,exclusive-lock,journaling',
+                    '--journal-object-size', '1M', spec)
+    images.created.append(spec)
     primary, replica = clients
     rng = random.Random(7)
     with primary.image('jp') as image:
         image.write(rng.randbytes(4 * MiB), 0)
+        image.create_snap('old')   # before mirroring: never on site-b
+    images.site.rbd('mirror', 'image', 'enable', spec, 'journal')
     wait_for(lambda: replaying(site_b, spec), 120, what=f'{spec} replaying')
     proc = site_b.mirror_snapshot('image', 'promote', spec, check=False)
     assert proc.returncode == 16 and b'still primary' in proc.stderr, proc
@@ -205,11 +210,15 @@ def test_a_clean_promote_after_a_demote_holds_the_primary_image_and_is_a_journal
     image_id = json.loads(images.site.rbd('info', '--format', 'json', spec).stdout)['id']
     with replica.image('jp') as image:
         image.write(rng.randbytes(3 * MiB), 16 * MiB)
+        image.create_snap('old')   # the name of site-a's own snapshot, other data
+        image.write(rng.randbytes(MiB), 0)
     expected = wait_equal(replica, primary, 'jp', timeout=120)
     status = wait_for(lambda: replaying(images.site, spec), 60, what='site-a replaying site-b\'s journal')
     assert status['role'] == 'secondary' and status['journal']['last_step']['bytes_copied'] == 0, status
     info = json.loads(images.site.rbd('info', '--format', 'json', spec).stdout)
     assert info['id'] == image_id and 'journaling' not in info['features'], info   # the same image, no copy
+    # site-a's own 'old' went at the adoption; site-b's was replayed in its place.
+    assert primary.digest('jp', snap_name='old') == replica.digest('jp', snap_name='old')
     assert info.get('mirroring', {}).get('state', 'disabled') == 'disabled', info
     # ...and back: site-b demoted, site-a promoted, site-b follows in place.
     site_b.mirror_snapshot('image', 'demote', spec)
