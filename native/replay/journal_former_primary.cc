@@ -184,10 +184,19 @@ Status FinishAdoption(const RbdImage& local, const RbdImage& remote) {
   auto adopted = local.Metadata(kJournalAdoptedKey);
   if (!adopted.ok()) return adopted.status();
   if (!adopted.value()) return Status::Ok();
-  auto theirs = remote.UserSnapshots();
-  if (!theirs.ok()) return theirs.status();
+  // Those the new primary had at its promotion are the replicated ones, the
+  // same data on both sides; any other of the same name there is newer.
+  auto shared = remote.Metadata(kJournalPromotedSnapshotsKey);
+  if (!shared.ok()) return shared.status();
   std::set<std::string> names;
-  for (const auto& snap : theirs.value()) names.insert(snap.name);
+  if (shared.value()) {
+    auto decoded = DecodeSnapshotNames(*shared.value());
+    if (!decoded) {
+      return Status::Error(EINVAL, "'" + remote.spec() + "' has an unreadable " +
+                                       std::string(kJournalPromotedSnapshotsKey) + " record");
+    }
+    names.insert(decoded->begin(), decoded->end());
+  }
   auto ours = local.UserSnapshots();
   if (!ours.ok()) return ours.status();
   for (const auto& snap : ours.value()) {

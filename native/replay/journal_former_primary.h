@@ -39,10 +39,10 @@ Result<bool> AdoptFormerJournalPrimary(const ReplayTarget& target, const RbdImag
 inline constexpr const char* kJournalAdoptedKey = "mirror_snapshot.journal_adopted";
 
 // With the adopted image held by the step: its user snapshots the new
-// primary does not have go (taken before the new primary's bootstrap, they
-// were never replicated; one created there later under the same name
-// would be taken for them by the replay, which tolerates a snapshot
-// already there after a crash). The key goes last. Nothing to do
+// primary did not have at its promotion go (taken before the new primary's
+// bootstrap, they were never replicated; one created there later under
+// the same name would be taken for them by the replay, which accepts a
+// snapshot already there after a crash). The key goes last. Nothing to do
 // without the key.
 Status FinishAdoption(const RbdImage& local, const RbdImage& remote);
 

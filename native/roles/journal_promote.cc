@@ -2,6 +2,8 @@
 
 #include <cerrno>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "native/base/unix_clock.h"
 #include "native/ceph/data_objects.h"
@@ -148,6 +150,14 @@ Result<PromoteReport> PromoteJournalReplica(const RadosCluster& local, const IoC
     state.primary_snap_time = journal.value()->last_applied_ns / 1000000000;
     report.recovery_point = state.primary_snap_time;
     Status status = WriteReplicaState(image.value(), state);  // the replayer stops replaying into it
+    if (!status.ok()) return status;
+    // The snapshots it shares with the old primary, written before
+    // journaling is on (a module key: never replayed).
+    auto snaps = image.value().UserSnapshots();
+    if (!snaps.ok()) return snaps.status();
+    std::vector<std::string> names;
+    for (const auto& snap : snaps.value()) names.push_back(snap.name);
+    status = image.value().SetMetadata(kJournalPromotedSnapshotsKey, EncodeSnapshotNames(names));
     if (!status.ok()) return status;
   }
   Status status = FinishMirroringDisable(image.value(), mirror.value());

@@ -192,26 +192,33 @@ def test_a_clean_promote_after_a_demote_holds_the_primary_image_and_is_a_journal
     status = wait_for(lambda: (s := image_status(site_b, spec)) and s.get('ready_to_promote') and s, 60,
                       what=f'{spec} ready to promote')
     assert status['primary']['state'] == 'demoted', status
-    site_b.mirror_snapshot('image', 'promote', spec)
-    assert replica.digest('jp') == expected
-    info = json.loads(site_b.rbd('info', '--format', 'json', spec).stdout)
-    assert 'journaling' in info['features'] and info['mirroring']['mode'] == 'journal', info
-    assert info['mirroring']['primary'] is True, info
-    with replica.image('jp') as image:            # writable: a primary now
-        image.write(b'written on site-b', 0)
-    status = site_b.mirror_snapshot_json('image', 'status', spec)
-    assert status['role'] == 'primary' and status['mode'] == 'journal', status
-    assert status['promoted'] and status['promoted']['recovery_point'] > 0, status
-    again = site_b.mirror_snapshot_json('image', 'promote', spec)   # a retried command
-    assert again['already'], again
-    # Failback without a copy: the old primary on site-a (demoted cleanly,
-    # every entry replayed) becomes the replica of site-b's image in place,
-    # replaying its journal from the promotion on...
-    image_id = json.loads(images.site.rbd('info', '--format', 'json', spec).stdout)['id']
-    with replica.image('jp') as image:
-        image.write(rng.randbytes(3 * MiB), 16 * MiB)
-        image.create_snap('old')   # the name of site-a's own snapshot, other data
-        image.write(rng.randbytes(MiB), 0)
+    # site-a's replayer keeps off until site-b has written and taken its own
+    # 'old': the adoption comes after (as it can, in any order).
+    images.site.ceph('config', 'set', 'mgr', 'mgr/mirror_snapshot/replay_skip_pools', 'rbd')
+    time.sleep(5)
+    try:
+        site_b.mirror_snapshot('image', 'promote', spec)
+        assert replica.digest('jp') == expected
+        info = json.loads(site_b.rbd('info', '--format', 'json', spec).stdout)
+        assert 'journaling' in info['features'] and info['mirroring']['mode'] == 'journal', info
+        assert info['mirroring']['primary'] is True, info
+        with replica.image('jp') as image:            # writable: a primary now
+            image.write(b'written on site-b', 0)
+        status = site_b.mirror_snapshot_json('image', 'status', spec)
+        assert status['role'] == 'primary' and status['mode'] == 'journal', status
+        assert status['promoted'] and status['promoted']['recovery_point'] > 0, status
+        again = site_b.mirror_snapshot_json('image', 'promote', spec)   # a retried command
+        assert again['already'], again
+        # Failback without a copy: the old primary on site-a (demoted cleanly,
+        # every entry replayed) becomes the replica of site-b's image in place,
+        # replaying its journal from the promotion on...
+        image_id = json.loads(images.site.rbd('info', '--format', 'json', spec).stdout)['id']
+        with replica.image('jp') as image:
+            image.write(rng.randbytes(3 * MiB), 16 * MiB)
+            image.create_snap('old')   # the name of site-a's own snapshot, other data
+            image.write(rng.randbytes(MiB), 0)
+    finally:
+        reset_option(images.site, 'replay_skip_pools', '')
     expected = wait_equal(replica, primary, 'jp', timeout=120)
     status = wait_for(lambda: replaying(images.site, spec), 60, what='site-a replaying site-b\'s journal')
     assert status['role'] == 'secondary' and status['journal']['last_step']['bytes_copied'] == 0, status

@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
+#include "native/journal/journal_replica_record.h"
+
 namespace mirror_snapshot {
 namespace {
 
@@ -61,6 +66,18 @@ TEST(JournalReplicaState, SyncPointNamesAreOneClientsAndUnique) {
   EXPECT_FALSE(IsJournalSyncSnapshotOf(a, "mirror_snapshot.site"));   // another client's prefix
   EXPECT_FALSE(IsJournalSyncSnapshotOf("daily", "mirror_snapshot.site-b"));
   EXPECT_FALSE(IsJournalSyncSnapshotOf(".mirror_snapshot.sync.mirror_snapshot.site-b.", "mirror_snapshot.site-b"));
+}
+
+TEST(SnapshotNames, RoundTripAnyBytesAndRefuseMalformedInput) {
+  const std::vector<std::string> names = {"daily", "", "with:colon", std::string("nul\0inside", 10), "12:34"};
+  const auto decoded = DecodeSnapshotNames(EncodeSnapshotNames(names));
+  ASSERT_TRUE(decoded.has_value());
+  EXPECT_EQ(*decoded, names);
+  EXPECT_EQ(DecodeSnapshotNames("")->size(), 0u);
+  EXPECT_FALSE(DecodeSnapshotNames("5:abc").has_value());        // shorter than it says
+  EXPECT_FALSE(DecodeSnapshotNames("x:abc").has_value());        // not a length
+  EXPECT_FALSE(DecodeSnapshotNames("3abc").has_value());         // no colon
+  EXPECT_FALSE(DecodeSnapshotNames("99999999999:a").has_value());  // absurd length
 }
 
 }  // namespace
