@@ -34,6 +34,13 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     REAL_STDERR['file'] = os.fdopen(os.dup(2), 'w')
 
 
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
+    """The package test runs last: under `packaging/dev test` its package is
+    built in the background meanwhile (test_debian_package.py)."""
+    items.sort(key=lambda item: item.nodeid.startswith('test_debian_package.py')
+               or '/test_debian_package.py' in item.nodeid)
+
+
 def real_stderr():
     return REAL_STDERR.get('file', sys.__stderr__)
 

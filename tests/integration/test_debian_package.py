@@ -7,6 +7,7 @@ Needs root (dpkg -i); CI runs as root."""
 import os
 import signal
 import subprocess
+import time
 from pathlib import Path
 from typing import List
 
@@ -40,10 +41,31 @@ def package_files(deb: Path) -> List[Path]:
     return [Path(name[1:]) for name in names.split() if name.startswith('./') and not name.endswith('/')]
 
 
+def prebuilt(out: Path) -> None:
+    """Waits for the build that `packaging/dev test` started in the
+    background at the start of the run (niced, so that it takes only the
+    CPU the other tests leave idle: it costs CI no time of its own)."""
+    rc_file = out / 'rc'
+    deadline = time.monotonic() + 1800
+    while not rc_file.exists():
+        assert time.monotonic() < deadline, f'the background package build in {out} did not finish in 30 min'
+        time.sleep(2)
+    log = (out / 'build.log').read_text(errors='replace')
+    assert rc_file.read_text().strip() == '0', 'the background package build failed:\n' + log[-4000:]
+
+
 @pytest.fixture(scope='module')
 def deb(tmp_path_factory) -> Path:
-    """The package built from this tree (without its unit tests: ctest runs them)."""
+    """The package built from this tree (without its unit tests: ctest runs
+    them), by this fixture or, under `packaging/dev test`, in the background
+    (MIRROR_SNAPSHOT_DEB_PREBUILD names its directory)."""
     assert os.geteuid() == 0, 'this test installs a package: run it as root (CI does)'
+    if os.environ.get('MIRROR_SNAPSHOT_DEB_PREBUILD'):
+        out = Path(os.environ['MIRROR_SNAPSHOT_DEB_PREBUILD'])
+        prebuilt(out)
+        debs = [p for p in (out / 'deb').glob(f'{PACKAGE}_*.deb')]
+        assert len(debs) == 1, debs
+        return debs[0]
     out = tmp_path_factory.mktemp('deb')
     env = dict(os.environ, MIRROR_SNAPSHOT_BUILD_DIR=str(out),
                DEB_BUILD_OPTIONS=f'nocheck parallel={os.cpu_count() or 1}')
