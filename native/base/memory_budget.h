@@ -47,4 +47,42 @@ class MemoryBudget {
   uint64_t used_ = 0;
 };
 
+// Bytes taken from a budget (none when it is null) and given back when the
+// hold ends: what a journal pass keeps of the journal's objects.
+class MemoryHold {
+ public:
+  explicit MemoryHold(MemoryBudget* budget = nullptr) : budget_(budget) {}
+  ~MemoryHold() { Release(); }
+  MemoryHold(MemoryHold&& other) noexcept : budget_(other.budget_), bytes_(other.bytes_) { other.bytes_ = 0; }
+  MemoryHold& operator=(MemoryHold&& other) noexcept {
+    if (this != &other) {
+      Release();
+      budget_ = other.budget_;
+      bytes_ = other.bytes_;
+      other.bytes_ = 0;
+    }
+    return *this;
+  }
+  MemoryHold(const MemoryHold&) = delete;
+  MemoryHold& operator=(const MemoryHold&) = delete;
+
+  // MemoryBudget::TryTake, kept until the hold ends; always true without a budget.
+  bool TryTake(uint64_t bytes, bool force) {
+    if (budget_ == nullptr) return true;
+    if (!budget_->TryTake(bytes, force)) return false;
+    bytes_ += bytes;
+    return true;
+  }
+  uint64_t bytes() const { return bytes_; }
+
+ private:
+  void Release() {
+    if (budget_ != nullptr && bytes_ != 0) budget_->Give(bytes_);
+    bytes_ = 0;
+  }
+
+  MemoryBudget* budget_;
+  uint64_t bytes_ = 0;
+};
+
 }  // namespace mirror_snapshot

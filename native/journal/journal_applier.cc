@@ -49,6 +49,7 @@ JournalApplier::~JournalApplier() {
     rbd_aio_release(in_flight_.front().completion);
     in_flight_.pop_front();
   }
+  if (limits_.budget != nullptr) limits_.budget->Give(bytes_in_flight_);
 }
 
 Status JournalApplier::Apply(uint64_t position, uint64_t tag_tid, const JournalEvent& event,
@@ -216,7 +217,9 @@ Status JournalApplier::Issue(uint64_t offset, uint64_t length, uint64_t bytes, b
     }
     return false;
   };
-  while (blocked()) {
+  // Room in the window, then in the shared budget (forced when nothing is
+  // in flight: the applier must progress).
+  while (blocked() || (limits_.budget != nullptr && bytes != 0 && !limits_.budget->TryTake(bytes, in_flight_.empty()))) {
     Status s = WaitOldest();
     if (!s.ok()) return s;
   }
@@ -228,6 +231,7 @@ Status JournalApplier::Issue(uint64_t offset, uint64_t length, uint64_t bytes, b
   if (rc < 0) {
     rbd_aio_release(completion);
     in_flight_.pop_back();
+    if (limits_.budget != nullptr) limits_.budget->Give(bytes);
     return OpError(rc, "submitting I/O at " + std::to_string(offset) + "~" + std::to_string(length), where);
   }
   bytes_in_flight_ += bytes;
@@ -242,6 +246,7 @@ Status JournalApplier::WaitOldest() {
   const InFlight done = std::move(io);
   in_flight_.pop_front();
   bytes_in_flight_ -= done.bytes;
+  if (limits_.budget != nullptr) limits_.budget->Give(done.bytes);
   // A compare that fails on the replica failed on the primary too (it held
   // the same data then): nothing was written on either.
   if (rc < 0 && !(done.compare && rc == -EILSEQ)) {

@@ -41,6 +41,7 @@
 #include <utility>
 
 #include "native/base/extent_set.h"
+#include "native/base/memory_budget.h"
 #include "native/base/result.h"
 #include "native/ceph/rbd_image.h"
 #include "native/journal/journal_event.h"
@@ -63,6 +64,9 @@ class JournalApplier {
   struct Limits {
     unsigned max_in_flight = 16;
     uint64_t max_bytes_in_flight = 64ull << 20;
+    // Optional: the bytes in flight are taken from it too (one write
+    // whatever is left, so that the applier progresses).
+    MemoryBudget* budget = nullptr;
   };
 
   // `replica` outlives the applier; `object_size` is the primary's (and the

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <map>
+#include <optional>
+#include <utility>
 
 #include "native/ceph/data_objects.h"
 
@@ -16,8 +18,9 @@ Result<librados::IoCtx> OpenJournalDataObjects(const RadosCluster& cluster, cons
   return OpenHeaderObjects(cluster, image);
 }
 
-Result<UncommittedEntries> JournalReader::ReadUncommitted(const std::string& client_id, uint64_t max_bytes) {
+Result<UncommittedEntries> JournalReader::ReadUncommitted(const std::string& client_id, const Limits& limits) {
   UncommittedEntries out;
+  out.memory = MemoryHold(limits.budget);
   auto client = header_->Client(client_id);
   if (!client.ok()) return client.status();
   if (client.value().state == JournalClientState::kDisconnected) {
@@ -54,14 +57,35 @@ Result<UncommittedEntries> JournalReader::ReadUncommitted(const std::string& cli
     first_set = oldest / width;
   }
   const uint64_t object_bytes = 2ull << header_->layout().order;  // libjournal reads twice the soft cap
+  // The newest entry the client committed (tags only grow, and entries
+  // within one): an entry after it is one to replay.
+  std::optional<std::pair<uint64_t, uint64_t>> last_committed;
+  for (const auto& p : out.committed) {
+    last_committed = std::max(last_committed.value_or(std::pair<uint64_t, uint64_t>{0, 0}),
+                              std::pair(p.tag_tid, p.entry_tid));
+  }
+  bool read_uncommitted = false;
   std::vector<SequencedEntry> entries;
   bool read_to_end = true;
   for (out.next_set = first_set; out.next_set <= out.sets.active; ++out.next_set) {
     const uint64_t set = out.next_set;
-    if (set > first_set && out.bytes_read >= max_bytes) {
+    if (set > first_set && out.bytes_read >= limits.max_bytes) {
       read_to_end = false;
       break;
     }
+    // The set's bytes before it is read: within what the budget has left,
+    // but whatever it takes until an entry past the commit position was
+    // read (the first set may hold only committed ones): a pass must progress.
+    if (limits.budget != nullptr) {
+      auto size = BytesInSets(set, set);
+      if (!size.ok()) return size.status();
+      if (!out.memory.TryTake(size.value(), !read_uncommitted || limits.beyond_budget)) {
+        read_to_end = false;
+        break;
+      }
+    }
+    const uint64_t held_before_set = out.memory.bytes();
+    const uint64_t read_before_set = out.bytes_read;
     for (uint64_t offset = 0; offset < width; ++offset) {
       const uint64_t object_number = set * width + offset;
       const std::string oid = header_->DataObjectName(object_number);
@@ -78,7 +102,7 @@ Result<UncommittedEntries> JournalReader::ReadUncommitted(const std::string& cli
           break;
         }
         if (rc < 0) return Status::FromErrno(rc, "reading journal object " + oid);
-        bytes += bl.to_str();
+        bl.begin().copy(bl.length(), bytes);  // appended without a temporary copy
         if (static_cast<uint64_t>(rc) < object_bytes) break;
       }
       if (!exists) continue;
@@ -91,8 +115,15 @@ Result<UncommittedEntries> JournalReader::ReadUncommitted(const std::string& cli
         return Status::Error(EBADMSG, oid + ": a torn entry at offset " + std::to_string(parsed.value().end) +
                                           " of a closed object set");
       }
-      for (const auto& entry : parsed.value().entries) entries.push_back({object_number, entry});
+      for (const auto& entry : parsed.value().entries) {
+        if (!last_committed || std::pair(entry.tag_tid, entry.entry_tid) > *last_committed) read_uncommitted = true;
+        entries.push_back({object_number, entry});
+      }
     }
+    // The active set may have grown since its stat: the rest is held too.
+    const uint64_t read_in_set = out.bytes_read - read_before_set;
+    const uint64_t held_for_set = out.memory.bytes() - held_before_set;
+    if (limits.budget != nullptr && read_in_set > held_for_set) out.memory.TryTake(read_in_set - held_for_set, true);
   }
   auto sequence = SequenceJournal(entries, out.committed, tags, read_to_end);
   if (!sequence.ok()) return sequence.status();

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "native/base/memory_budget.h"
 #include "native/base/result.h"
 #include "native/ceph/rados_cluster.h"
 #include "native/ceph/rbd_image.h"
@@ -23,6 +24,7 @@
 namespace mirror_snapshot {
 
 struct UncommittedEntries {
+  MemoryHold memory;                // `objects`' bytes, taken from the read's budget (given back last)
   JournalCommitPosition committed;  // the client's position the read started from
   JournalSets sets;
   JournalSequence sequence;         // its entries' payloads point into `objects`
@@ -44,11 +46,25 @@ class JournalReader {
   // OpenJournalDataObjects.
   JournalReader(JournalHeader* header, librados::IoCtx data_io) : header_(header), data_io_(std::move(data_io)) {}
 
+  // How much one read may hold. Whole object sets are read until
+  // `max_bytes` were (at least one set, however large it is). With a
+  // `budget`, the objects' bytes are taken from it (held by the result): a
+  // set past the first is read only if its bytes fit (as stat gives them),
+  // unless `beyond_budget` (a read that must go further than the last one
+  // to make progress).
+  struct Limits {
+    uint64_t max_bytes = UINT64_MAX;
+    MemoryBudget* budget = nullptr;
+    bool beyond_budget = false;
+  };
+
   // ENOENT when `client_id` is not registered; EBADMSG for corruption
-  // (journal_entry.h) or a lost entry (journal_sequence.h). Whole object
-  // sets are read until `max_bytes` were (at least one set, however large
-  // it is); the sequence says read_more when sets were left.
-  Result<UncommittedEntries> ReadUncommitted(const std::string& client_id, uint64_t max_bytes = UINT64_MAX);
+  // (journal_entry.h) or a lost entry (journal_sequence.h). The sequence
+  // says read_more when sets were left.
+  Result<UncommittedEntries> ReadUncommitted(const std::string& client_id, const Limits& limits);
+  Result<UncommittedEntries> ReadUncommitted(const std::string& client_id, uint64_t max_bytes = UINT64_MAX) {
+    return ReadUncommitted(client_id, Limits{max_bytes, nullptr, false});
+  }
 
   // The bytes the data objects of object sets [first, last] hold (objects
   // that do not exist hold none).

@@ -18,9 +18,9 @@ std::string EntryName(const JournalHeader& header, const SequencedEntry& e) {
 // Reads up to `max_read_bytes`, applies, flushes, commits.
 Result<JournalReplayPass> ReplayRead(JournalHeader* header, JournalReader* reader, const std::string& client_id,
                                      const RbdImage& replica, uint64_t object_size,
-                                     const JournalApplier::Limits& limits, uint64_t max_read_bytes) {
+                                     const JournalApplier::Limits& limits, const JournalReader::Limits& read_limits) {
   JournalReplayPass pass;
-  auto read = reader->ReadUncommitted(client_id, max_read_bytes);
+  auto read = reader->ReadUncommitted(client_id, read_limits);
   if (!read.ok()) return read.status();
   // `read` owns the bytes the events' views point into: it outlives the
   // applier's I/O (Flush below, or the applier's destructor on an error).
@@ -104,8 +104,13 @@ Result<JournalReplayPass> ReplayJournalOnce(JournalHeader* header, librados::IoC
   JournalReader reader(header, std::move(data_io));
   uint64_t budget = std::max<uint64_t>(options.max_read_bytes, 1);
   const uint64_t most = std::max<uint64_t>(budget * kReadBudgetGrowth, kMinReadBudgetCap);
+  JournalApplier::Limits apply = options.apply;
+  apply.budget = options.budget;
   while (true) {
-    auto pass = ReplayRead(header, &reader, client_id, replica, info.obj_size, options.apply, budget);
+    // A read grown past max_read_bytes must go further than the last one:
+    // past the memory budget too.
+    const JournalReader::Limits read{budget, options.budget, budget > options.max_read_bytes};
+    auto pass = ReplayRead(header, &reader, client_id, replica, info.obj_size, apply, read);
     if (!pass.ok()) return pass;
     // Nothing committed and more to read: an operation's finish lies past
     // what was read. Read further, or the next pass would read the same.

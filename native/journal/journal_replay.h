@@ -35,6 +35,10 @@ struct JournalReplayOptions {
   // operation whose finish lies beyond) reads again with twice as much,
   // within kReadBudgetGrowth.
   uint64_t max_read_bytes = 64ull << 20;
+  // Optional, shared with every sync of the process: what a pass reads and
+  // what its applier keeps in flight are taken from it (at least one object
+  // set and one write however little is left, so that the pass progresses).
+  MemoryBudget* budget = nullptr;
 };
 
 struct JournalReplayPass {

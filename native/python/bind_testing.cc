@@ -79,7 +79,7 @@ class JournalHeaderOfImage {
   // and closed again without the GIL (journal_replay.h).
   py::dict ReplayOnto(const std::string& client_id, const RadosCluster& replica_cluster, const std::string& pool,
                       const std::string& ns, const std::string& name, unsigned max_in_flight,
-                      uint64_t max_read_bytes) {
+                      uint64_t max_read_bytes, std::shared_ptr<MemoryBudget> budget) {
     const auto pass = Unwrap(WithoutGil([&]() -> Result<JournalReplayPass> {
       IoCtx io = OpenPool(replica_cluster, pool, ns);
       auto replica = RbdImage::OpenByName(io, name);
@@ -87,6 +87,7 @@ class JournalHeaderOfImage {
       JournalReplayOptions options;
       options.apply.max_in_flight = max_in_flight;
       options.max_read_bytes = max_read_bytes;
+      options.budget = budget.get();
       return ReplayJournalOnce(&header_, data_io_, client_id, replica.value(), options);
     }));
     py::dict d;
@@ -342,7 +343,7 @@ void BindTesting(py::module_& m) {
       .def("data_object_name", &JournalHeaderOfImage::DataObjectName, py::arg("object_number"))
       .def("replay_onto", &JournalHeaderOfImage::ReplayOnto, py::arg("client_id"), py::arg("replica_cluster"),
            py::arg("pool"), py::arg("ns"), py::arg("name"), py::arg("max_in_flight") = 16,
-           py::arg("max_read_bytes") = 64ull << 20,
+           py::arg("max_read_bytes") = 64ull << 20, py::arg("budget") = nullptr,
            "One replay pass onto a replica image (see native/journal/journal_replay.h).")
       .def("read_uncommitted", &JournalHeaderOfImage::ReadUncommitted, py::arg("client_id"),
            "The entries the client has not committed, in replay order (see native/journal/journal_reader.h).");

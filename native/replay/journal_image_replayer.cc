@@ -260,6 +260,8 @@ class JournalStep {
     }
     const auto started = std::chrono::steady_clock::now();
     ReplayProgress* progress = options_.progress;  // "replaying" since the step began
+    JournalReplayOptions replay = options_.replay;
+    replay.budget = options_.budget;  // the passes share the process's budget with every sync
     for (unsigned i = 0; i < options_.max_passes; ++i) {
       if (progress != nullptr && progress->cancelled()) break;  // a role change waits
       if (i > 0 && std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() >
@@ -267,7 +269,7 @@ class JournalStep {
         break;  // other images get their turn; the next step goes on
       }
       if (progress != nullptr) progress->Touch();
-      auto pass = ReplayJournalOnce(header_, data_io_, state_->client_id, local_, options_.replay);
+      auto pass = ReplayJournalOnce(header_, data_io_, state_->client_id, local_, replay);
       if (!pass.ok()) return pass.status();
       ++result_->passes;
       result_->entries_applied += pass.value().entries_committed;

@@ -395,3 +395,45 @@ def test_replaying_the_journal_onto_a_replica_gives_the_primary_image(native, im
         primary.close()
         replica.close()
         header.unregister('replay-test')
+
+
+def test_a_pass_holds_no_more_of_the_journal_than_the_memory_budget_leaves(native, images: Images, site_b) -> None:
+    """The passes share the replayer's memory budget with every sync: with
+    none of it left, a pass reads one object set (it must progress) and
+    leaves the rest for the next; with room, it reads on; every byte it
+    took is given back when it ends; the replica equals the primary."""
+    spec = journaled_image(images, 'budget', '--journal-object-size', '64K', '--journal-splay-width', '2')
+    images.site.rbd('mirror', 'image', 'enable', spec, 'journal')
+    cluster = native.Cluster.connect(str(images.site.conf))
+    replica_cluster = native.Cluster.connect(str(site_b.conf))
+    header = native.testing.JournalHeader(cluster, images.pool, images.namespace, 'budget')
+    header.register_mirror_peer('budget-test', 'replica-id')
+    site_b.rbd('namespace', 'create', f'{images.pool}/{images.namespace}', check=False)
+    site_b.rbd('create', '--size', '64M', '--image-feature', 'layering,exclusive-lock',
+               f'{images.pool}/{images.namespace}/budget')
+    primary = Client(images.site, images.namespace)
+    replica = Client(site_b, images.namespace)
+    one_set = 2 * 2 * 64 * 1024    # two objects, each up to twice its 64 KiB soft cap
+    try:
+        with primary.image('budget') as image:
+            for i in range(48):
+                image.write(bytes([i + 1]) * 48 * 1024, i * MiB)
+        exhausted = native.MemoryBudget(1)
+        passes = []
+        for _ in range(3):
+            passes.append(header.replay_onto('budget-test', replica_cluster, images.pool, images.namespace,
+                                             'budget', max_read_bytes=64 * MiB, budget=exhausted))
+            assert exhausted.used() == 0, 'a pass kept bytes of the budget after it ended'
+        for p in passes:
+            assert p['read_more'] and 0 < p['bytes_read'] <= one_set and p['entries_committed'] > 0, passes
+        roomy = native.MemoryBudget(256 * MiB)
+        rest = header.replay_onto('budget-test', replica_cluster, images.pool, images.namespace, 'budget',
+                                  max_read_bytes=64 * MiB, budget=roomy)
+        assert roomy.used() == 0
+        assert not rest['read_more'] and rest['bytes_read'] > 2 * one_set, rest
+        assert header.read_uncommitted('budget-test')['entries'] == []
+        assert replica.digest('budget') == primary.digest('budget')
+    finally:
+        primary.close()
+        replica.close()
+        header.unregister('budget-test')

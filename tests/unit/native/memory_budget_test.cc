@@ -36,5 +36,38 @@ TEST(MemoryBudget, NewLimitAppliesToTheNextTake) {
   EXPECT_EQ(budget.used(), 0u);
 }
 
+TEST(MemoryHold, GivesBackWhatItTookWhenItEnds) {
+  MemoryBudget budget(4 * kMiB);
+  {
+    MemoryHold hold(&budget);
+    EXPECT_TRUE(hold.TryTake(3 * kMiB, false));
+    EXPECT_FALSE(hold.TryTake(2 * kMiB, false));  // refused: not counted
+    EXPECT_TRUE(hold.TryTake(2 * kMiB, true));
+    EXPECT_EQ(hold.bytes(), 5 * kMiB);
+    EXPECT_EQ(budget.used(), 5 * kMiB);
+  }
+  EXPECT_EQ(budget.used(), 0u);
+}
+
+TEST(MemoryHold, AMovedHoldGivesBackOnce) {
+  MemoryBudget budget(4 * kMiB);
+  MemoryHold other(&budget);
+  EXPECT_TRUE(other.TryTake(1 * kMiB, false));
+  {
+    MemoryHold hold(&budget);
+    EXPECT_TRUE(hold.TryTake(2 * kMiB, false));
+    MemoryHold moved(std::move(hold));
+    EXPECT_EQ(budget.used(), 3 * kMiB);
+    moved = std::move(other);  // moved's own 2 MiB go back now
+    EXPECT_EQ(budget.used(), 1 * kMiB);
+  }
+  EXPECT_EQ(budget.used(), 0u);
+}
+
+TEST(MemoryHold, WithoutABudgetEverythingFits) {
+  MemoryHold hold;
+  EXPECT_TRUE(hold.TryTake(UINT64_MAX, false));
+}
+
 }  // namespace
 }  // namespace mirror_snapshot
