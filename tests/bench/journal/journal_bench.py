@@ -55,7 +55,7 @@ class JournalRbdMirror(RbdMirrorDaemon):
             conf.write('rbd_mirror_journal_commit_age = 0.5\n')
 
     def asok(self, *command: str) -> str:
-        return self.bench.b.run('ceph', '--admin-daemon', str(OUT_DIR / 'rbd-mirror.asok'),
+        return self.bench.b.run('ceph', '--admin-daemon', str(self.asok),
                                 *command).stdout.decode()
 
 

@@ -28,7 +28,7 @@ What it does, on the sandbox clusters (packaging/sandbox up):
 this module disabled on both sites, in a pool of its own (rbdm, created on both sites and peered
 here, removed at the end): rbd_support's schedule on site-a (`rbd mirror snapshot schedule add
 --pool rbdm --namespace <ns> 1m`) and a stock rbd-mirror daemon on site-b (started here, with a
-cephx user limited to pool rbdm, logging to build/bench/rbd-mirror.log; pool rbd, where tests and
+cephx user limited to pool rbdm, logging to <sandbox>/rbd-mirror/rbd-mirror.log; pool rbd, where tests and
 this module's replicas live, stays out of its reach). The blocklist fault then fences rbd-mirror's
 clients of site-a (its sessions on site-a's monitor under the peer's client name), the recovery
 point comes from `rbd mirror pool status --verbose` on site-b (now - local_snapshot_timestamp, the
@@ -661,7 +661,7 @@ class Soak:
                                  'threads': s.threads, 'fds': s.fds, 'peer_sockets': s.peer_sockets,
                                  'tcp_sockets': s.tcp_sockets})
             if pid is None:
-                self.event('rbd-mirror exited', f'see {self.out}/rbd-mirror.log')
+                self.event('rbd-mirror exited', f'see {self.stock.daemon.log_file}')
             self.stock_sample(minute)
             return
         # Recovery points, from site-b's module.

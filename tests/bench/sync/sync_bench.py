@@ -40,7 +40,7 @@ osd.op; the module's own background work on site-a is in it too, for both engine
 --skip-ours / --skip-rbd-mirror apply to every mode; --only and --runs to the default mode.
 
 Each mode prints a markdown table and writes build/bench/sync_bench[-memory|-scaling].json;
-rbd-mirror logs to build/bench/rbd-mirror.log. Every image the script creates is named bench*
+rbd-mirror logs to <sandbox>/rbd-mirror/rbd-mirror.log (build/sandbox/ by default). Every image the script creates is named bench*
 (pool rbd) or lives in pool rbdm, and is removed at the end; pool rbdm is deleted again if the
 mons allow pool deletion. Polling uses one librados/librbd connection per site instead of a CLI
 process per poll, so the pollers do not compete for CPU with the syncs they time.
@@ -498,9 +498,14 @@ class RbdMirrorDaemon:
 
     def __init__(self, bench: Bench) -> None:
         self.bench = bench
-        self.keyring = OUT_DIR / 'rbd-mirror.keyring'
-        self.conf = OUT_DIR / 'rbd-mirror.conf'
-        self.log_file = OUT_DIR / 'rbd-mirror.log'
+        # In the sandbox's own directory: benchmarks on two sandboxes at once
+        # (a soak beside a sync run) must not share a keyring or a socket.
+        self.dir = bench.b.dir.parent / 'rbd-mirror'
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.keyring = self.dir / 'rbd-mirror.keyring'
+        self.conf = self.dir / 'rbd-mirror.conf'
+        self.log_file = self.dir / 'rbd-mirror.log'
+        self.asok = self.dir / 'rbd-mirror.asok'
         self.proc: Optional[subprocess.Popen] = None
 
     def __enter__(self) -> 'RbdMirrorDaemon':
@@ -554,11 +559,11 @@ class RbdMirrorDaemon:
             self.bench.b.ceph('auth', 'get', user, '-o', str(self.keyring))
         self.conf.write_text(global_section(self.bench.b.conf) + f'\n[{user}]\n'
                              f'keyring = {self.keyring}\nlog_file = {self.log_file}\n'
-                             f'admin_socket = {OUT_DIR}/rbd-mirror.asok\n')
+                             f'admin_socket = {self.asok}\n')
 
     def start(self) -> None:
         self.log_file.unlink(missing_ok=True)    # one invocation per log
-        out = open(OUT_DIR / 'rbd-mirror.out', 'wb')
+        out = open(self.dir / 'rbd-mirror.out', 'wb')
         self.proc = subprocess.Popen(['rbd-mirror', '--id', RBDM_USER, '-f'], stdout=out, stderr=out,
                                      env=dict(os.environ, CEPH_CONF=str(self.conf)),
                                      start_new_session=True)
