@@ -19,7 +19,7 @@ from .errors import CommandError, invalid
 from .executor import ExecutorBusy, ExecutorNotReady, NativeExecutor
 from .health_report import HealthReport
 from .full_pools import FullPools
-from .heap_release import HeapRelease
+from .heap_release import DEFAULT_MMAP_THRESHOLD, HeapRelease, apply_mmap_threshold
 from .local_cluster import BLOCKLISTED, LocalCluster, own_client_config, own_log_file
 from .peer_announcer import PeerAnnouncer
 from .peer_connections import PeerConnections
@@ -104,6 +104,11 @@ class Module(MgrModule):
         Option(name='heap_release_interval', type='secs', default=60, min=0, max=86400,
                desc='how often the free memory the C allocator (glibc malloc) keeps is handed back '
                     'to the system (malloc_trim); 0: never'),
+        Option(name='heap_mmap_threshold', type='size', default=DEFAULT_MMAP_THRESHOLD, min=0, max=32 << 20,
+               desc='C heap blocks (glibc malloc) this large or larger get a mapping of their own, '
+                    'unmapped when freed: the journal objects and read buffers of replay passes do '
+                    'not stay resident in the allocator once freed; 0: glibc\'s own threshold '
+                    '(back only at the mgr\'s restart)'),
         Option(name='journal_poll_interval', type='secs', default=1, min=1, max=60,
                desc='how often a journal-mode image whose replica has caught up is looked at '
                     'for new journal entries (librbd does not announce them)'),
@@ -132,6 +137,7 @@ class Module(MgrModule):
         self._replayer: Optional[Replayer] = None
         self._image_commands: Optional[ImageCommands] = None
         self._heap_release: Optional[HeapRelease] = None
+        self._mmap_threshold: Optional[int] = None  # heap_mmap_threshold as set in the process
         self._health = HealthReport(self.set_health_checks)
         self._handlers: Dict[str, Callable[[Dict[str, Any]], CommandResult]] = {
             command_prefix(handler.command['cmd']): getattr(self, name)
@@ -172,6 +178,8 @@ class Module(MgrModule):
                                    self.log)
         self._heap_release = HeapRelease(self._native, lambda: self.get_module_option('heap_release_interval'),
                                          self.log)
+        self._mmap_threshold = apply_mmap_threshold(self._native, self.get_module_option('heap_mmap_threshold'),
+                                                    self.log)
         self._scheduler.start()
         self._replayer.start()
         self._heap_release.start()
@@ -202,6 +210,8 @@ class Module(MgrModule):
             self._replayer.refresh_soon()  # e.g. replay_skip_pools changed
         if self._heap_release is not None:
             self._heap_release.nudge()  # heap_release_interval applies now, not after the current wait
+            self._mmap_threshold = apply_mmap_threshold(
+                self._native, self.get_module_option('heap_mmap_threshold'), self.log, self._mmap_threshold)
 
     def _local_op_timeout(self) -> int:
         value = self.get_module_option('local_op_timeout')

@@ -1,5 +1,7 @@
 #include "native/base/process_heap.h"
 
+#include <climits>
+
 #if defined(__GLIBC__)
 #include <dlfcn.h>
 #include <malloc.h>
@@ -39,6 +41,15 @@ bool ReleaseFreeHeapMemory() {
 #if defined(__GLIBC__)
   if (TcmallocLoaded()) return false;
   return malloc_trim(0) != 0;
+#else
+  return false;
+#endif
+}
+
+bool SetHeapMmapThreshold(uint64_t bytes) {
+#if defined(__GLIBC__)
+  if (TcmallocLoaded() || bytes == 0 || bytes > static_cast<uint64_t>(INT_MAX)) return false;
+  return mallopt(M_MMAP_THRESHOLD, static_cast<int>(bytes)) != 0;
 #else
   return false;
 #endif

@@ -24,4 +24,13 @@ ProcessHeap ReadProcessHeap();
 // Whether any memory was returned.
 bool ReleaseFreeHeapMemory();
 
+// mallopt(M_MMAP_THRESHOLD): blocks of `bytes` and more get a mapping of
+// their own, unmapped when freed. glibc's default threshold rises to the
+// largest such block freed, after which 16 MiB journal objects and librados
+// read buffers come from the arenas, which keep them resident once freed
+// (docs/benchmarks.md). Setting it fixes it for the process (glibc's
+// rising default comes back only with a restart). False if the allocator
+// is not glibc's or refused the value (more than 32 MiB on 64-bit).
+bool SetHeapMmapThreshold(uint64_t bytes);
+
 }  // namespace mirror_snapshot

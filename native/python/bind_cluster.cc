@@ -89,6 +89,9 @@ void BindCluster(py::module_& m) {
         "The C heap of the whole process (glibc mallinfo2): in use, free but kept, mapped.");
   m.def("release_free_heap_memory", [] { return WithoutGil([] { return ReleaseFreeHeapMemory(); }); },
         "malloc_trim(0): hand the allocator's free pages back to the system; whether any were.");
+  m.def("set_heap_mmap_threshold", &SetHeapMmapThreshold, py::arg("bytes"),
+        "mallopt(M_MMAP_THRESHOLD): blocks this large or larger are mapped alone and unmapped when "
+        "freed; whether glibc took it.");
 
   py::class_<RadosCluster, ClusterPtr>(m, "Cluster")
       .def_static("from_mgr_context", &ClusterFromMgrContext, py::arg("context"),

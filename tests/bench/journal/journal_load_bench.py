@@ -24,8 +24,9 @@ replaying process (site-b's active ceph-mgr, or rbd-mirror). Per engine and imag
                    commit position equals librbd's;
   RSS growth       peak RSS of the replaying process during the phase minus its RSS before it
                    (what its allocator keeps included);
-  heap growth      for the module: peak C heap in use (`ceph mirror snapshot memory`, every
-                   second) minus the same before the phase: what the replayer holds, against
+  heap growth      for the module: peak C heap in use, blocks mapped alone included (`ceph mirror
+                   snapshot memory`, every second), minus the same before the phase: what the
+                   replayer holds, against
                    its `replay_memory_bytes`;
   equal            sha256 of each replica equals its primary's once caught up.
 
@@ -188,7 +189,10 @@ class Module(Engine):
     def heap_in_use(self) -> Optional[int]:
         cmd = {'prefix': 'mirror snapshot memory', 'format': 'json'}
         ret, out, _ = self.bench.rados(self.bench.b).mgr_command(json.dumps(cmd), b'', timeout=15)
-        return json.loads(out)['heap']['in_use_bytes'] if ret == 0 else None
+        if ret != 0:
+            return None
+        heap = json.loads(out)['heap']
+        return heap['in_use_bytes'] + heap['mmapped_bytes']   # blocks mapped alone are in use too
 
     def remove(self, name: str) -> None:
         self.ours.remove(f'{self.pool}/{name}')
@@ -246,7 +250,7 @@ def run_phase(engine: Engine, count: int, args: argparse.Namespace) -> Dict[str,
         heap_before = engine.heap_in_use()
         ioctx = engine.bench.rados(engine.bench.a).open_ioctx(engine.pool)
         io_size = parse_size(args.io_size)
-        rate = parse_size(f'{args.rate_mbs}M') / count if args.rate_mbs else 0
+        rate = args.rate_mbs * 1e6 / count
         writers = [PacedWriter(ioctx, n, io_size, rate, args.seconds, seed=i) for i, n in enumerate(names)]
         samples: List[Dict[str, Any]] = []
         log(f'{engine.name}, {count} image(s): {args.seconds} s of {args.io_size} writes '

@@ -184,3 +184,40 @@ def test_without_glibc_the_report_says_there_is_nothing_to_release() -> None:
                     'mmapped_bytes': 0, 'releasable_bytes': 0}
     text = memory_report.plain(memory_report.memory_report(Tcmalloc(), release=False, interval=60))
     assert 'auto release     nothing to release: not glibc malloc' in text
+
+
+class ThresholdNative:
+    def __init__(self, takes: bool = True) -> None:
+        self.takes = takes
+        self.set: List[int] = []
+
+    def set_heap_mmap_threshold(self, value: int) -> bool:
+        self.set.append(value)
+        return self.takes
+
+
+class InfoLog(Log):
+    def __init__(self) -> None:
+        super().__init__()
+        self.infos: List[str] = []
+
+    def info(self, text: str) -> None:
+        self.infos.append(text)
+
+
+def test_the_mmap_threshold_is_set_once_per_value_and_0_leaves_glibcs() -> None:
+    native, log = ThresholdNative(), InfoLog()
+    applied = heap_release.apply_mmap_threshold(native, 4 << 20, log)
+    assert applied == 4 << 20 and native.set == [4 << 20]
+    assert heap_release.apply_mmap_threshold(native, 4 << 20, log, applied) == applied   # unchanged: not set again
+    assert native.set == [4 << 20]
+    assert heap_release.apply_mmap_threshold(native, 8 << 20, log, applied) == 8 << 20
+    assert heap_release.apply_mmap_threshold(native, 0, log, 8 << 20) == 8 << 20        # 0: nothing to set
+    assert heap_release.apply_mmap_threshold(native, None, log) is None
+    assert native.set == [4 << 20, 8 << 20] and not log.warnings
+
+
+def test_a_threshold_the_allocator_refuses_is_a_warning() -> None:
+    native, log = ThresholdNative(takes=False), InfoLog()
+    assert heap_release.apply_mmap_threshold(native, 4 << 20, log) is None
+    assert len(log.warnings) == 1 and 'heap_mmap_threshold' in log.warnings[0]
