@@ -225,7 +225,10 @@ Status JournalApplier::Issue(uint64_t offset, uint64_t length, uint64_t bytes, b
   }
   rbd_completion_t completion = nullptr;
   int rc = rbd_aio_create_completion(nullptr, nullptr, &completion);
-  if (rc < 0) return OpError(rc, "creating an aio completion", where);
+  if (rc < 0) {
+    if (limits_.budget != nullptr) limits_.budget->Give(bytes);
+    return OpError(rc, "creating an aio completion", where);
+  }
   in_flight_.push_back(InFlight{completion, offset, length, bytes, compare, 0, where});
   rc = submit(completion, &in_flight_.back().mismatch_offset);
   if (rc < 0) {

@@ -76,6 +76,8 @@ Result<UncommittedEntries> JournalReader::ReadUncommitted(const std::string& cli
     // The set's bytes before it is read: within what the budget has left,
     // but whatever it takes until an entry past the commit position was
     // read (the first set may hold only committed ones): a pass must progress.
+    const uint64_t held_before_set = out.memory.bytes();
+    const uint64_t read_before_set = out.bytes_read;
     if (limits.budget != nullptr) {
       auto size = BytesInSets(set, set);
       if (!size.ok()) return size.status();
@@ -84,8 +86,6 @@ Result<UncommittedEntries> JournalReader::ReadUncommitted(const std::string& cli
         break;
       }
     }
-    const uint64_t held_before_set = out.memory.bytes();
-    const uint64_t read_before_set = out.bytes_read;
     for (uint64_t offset = 0; offset < width; ++offset) {
       const uint64_t object_number = set * width + offset;
       const std::string oid = header_->DataObjectName(object_number);

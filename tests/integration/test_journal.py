@@ -418,6 +418,21 @@ def test_a_pass_holds_no_more_of_the_journal_than_the_memory_budget_leaves(nativ
         with primary.image('budget') as image:
             for i in range(48):
                 image.write(bytes([i + 1]) * 48 * 1024, i * MiB)
+        # Budget for exactly the first three sets: a pass reads those three
+        # and stops (each set counted once: sets counted twice stopped at two).
+        def stat(n: int) -> int:
+            try:
+                return primary.ioctx.stat(header.data_object_name(n))[0]
+            except rados.ObjectNotFound:
+                return 0
+        sets = [stat(2 * k) + stat(2 * k + 1) for k in range(4)]
+        assert all(sets), sets
+        three = native.MemoryBudget(sum(sets[:3]))
+        first = header.replay_onto('budget-test', replica_cluster, images.pool, images.namespace, 'budget',
+                                   max_read_bytes=64 * MiB, budget=three)
+        assert first['read_more'] and first['objects_read'] == 6 and first['bytes_read'] == sum(sets[:3]), \
+            (first, sets)
+        assert three.used() == 0
         exhausted = native.MemoryBudget(1)
         passes = []
         for _ in range(3):
