@@ -329,6 +329,8 @@ void BindTesting(py::module_& m) {
       .def(py::init<const RadosCluster&, const std::string&, const std::string&, const std::string&>(),
            py::arg("cluster"), py::arg("pool"), py::arg("ns"), py::arg("name"),
            py::call_guard<py::gil_scoped_release>(),
+           // Its I/O contexts are the cluster's: the cluster lives as long.
+           py::keep_alive<1, 2>(),
            "An image's journal header (see native/journal/journal_header.h).")
       .def("state", &JournalHeaderOfImage::State, "Layout, object sets and clients (their data decoded).")
       .def("client", &JournalHeaderOfImage::Client, py::arg("id"))

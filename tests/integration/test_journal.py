@@ -290,6 +290,22 @@ def metadata(client: Client, name: str) -> Dict[str, str]:
         return dict(image.metadata_list())
 
 
+def replay_setup(native, images: Images, site_b, name: str, client_id: str, replica_features: str):
+    """A journaled primary (64 KiB journal objects, splay width 2) with
+    `client_id` registered as a mirror peer, and an empty replica of the same
+    name on site-b: (journal header, site-b's cluster, primary, replica)."""
+    spec = journaled_image(images, name, '--journal-object-size', '64K', '--journal-splay-width', '2')
+    images.site.rbd('mirror', 'image', 'enable', spec, 'journal')
+    cluster = native.Cluster.connect(str(images.site.conf))
+    replica_cluster = native.Cluster.connect(str(site_b.conf))
+    header = native.testing.JournalHeader(cluster, images.pool, images.namespace, name)
+    header.register_mirror_peer(client_id, 'replica-id')
+    site_b.rbd('namespace', 'create', f'{images.pool}/{images.namespace}', check=False)
+    site_b.rbd('create', '--size', '64M', '--image-feature', replica_features,
+               f'{images.pool}/{images.namespace}/{name}')
+    return header, replica_cluster, Client(images.site, images.namespace), Client(site_b, images.namespace)
+
+
 def test_replaying_the_journal_onto_a_replica_gives_the_primary_image(native, images: Images, site_b,
                                                                       tmp_path: Path) -> None:
     """Random writes, discards at a granularity the replica's own client
@@ -303,19 +319,11 @@ def test_replaying_the_journal_onto_a_replica_gives_the_primary_image(native, im
     seed = random.randrange(1 << 30)
     print(f'seed {seed}')
     rng = random.Random(seed)
-    spec = journaled_image(images, 'replay', '--journal-object-size', '64K', '--journal-splay-width', '2')
-    images.site.rbd('mirror', 'image', 'enable', spec, 'journal')
-    cluster = native.Cluster.connect(str(images.site.conf))
-    replica_cluster = native.Cluster.connect(str(site_b.conf))
-    header = native.testing.JournalHeader(cluster, images.pool, images.namespace, 'replay')
-    header.register_mirror_peer('replay-test', 'replica-id')
-    site_b.rbd('namespace', 'create', f'{images.pool}/{images.namespace}', check=False)
-    site_b.rbd('create', '--size', '64M', '--image-feature', 'layering,exclusive-lock,object-map,fast-diff',
-               f'{images.pool}/{images.namespace}/replay')
-    primary = Client(images.site, images.namespace)
+    header, replica_cluster, primary, replica = replay_setup(
+        native, images, site_b, 'replay', 'replay-test', 'layering,exclusive-lock,object-map,fast-diff')
+    spec = images.spec('replay')
     # Discards rounded to 16 KiB on the primary; the replica's clients round to 64 KiB.
     primary.cluster.conf_set('rbd_discard_granularity_bytes', '16384')
-    replica = Client(site_b, images.namespace)
     passes = []
 
     budgets = iter([64 * MiB, 1, 200 * 1024, 64 * MiB])
@@ -402,17 +410,8 @@ def test_a_pass_holds_no_more_of_the_journal_than_the_memory_budget_leaves(nativ
     none of it left, a pass reads one object set (it must progress) and
     leaves the rest for the next; with room, it reads on; every byte it
     took is given back when it ends; the replica equals the primary."""
-    spec = journaled_image(images, 'budget', '--journal-object-size', '64K', '--journal-splay-width', '2')
-    images.site.rbd('mirror', 'image', 'enable', spec, 'journal')
-    cluster = native.Cluster.connect(str(images.site.conf))
-    replica_cluster = native.Cluster.connect(str(site_b.conf))
-    header = native.testing.JournalHeader(cluster, images.pool, images.namespace, 'budget')
-    header.register_mirror_peer('budget-test', 'replica-id')
-    site_b.rbd('namespace', 'create', f'{images.pool}/{images.namespace}', check=False)
-    site_b.rbd('create', '--size', '64M', '--image-feature', 'layering,exclusive-lock',
-               f'{images.pool}/{images.namespace}/budget')
-    primary = Client(images.site, images.namespace)
-    replica = Client(site_b, images.namespace)
+    header, replica_cluster, primary, replica = replay_setup(native, images, site_b, 'budget', 'budget-test',
+                                                            'layering,exclusive-lock')
     one_set = 2 * 2 * 64 * 1024    # two objects, each up to twice its 64 KiB soft cap
     try:
         with primary.image('budget') as image:
