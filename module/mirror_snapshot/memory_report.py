@@ -53,12 +53,14 @@ def release_heap(native: Any) -> Dict[str, Any]:
 
 
 def memory_report(native: Any, release: bool, automatic: Optional[Dict[str, Any]] = None,
-                  interval: float = 0.0) -> Dict[str, Any]:
+                  interval: float = 0.0, mmap_threshold: Optional[int] = None) -> Dict[str, Any]:
     """Runs on a native thread (process_heap is a native call).
     `automatic`: the last periodic release (heap_release.py), if any;
-    `interval`: its period in seconds (0: off)."""
+    `interval`: its period in seconds (0: off); `mmap_threshold`: the
+    heap_mmap_threshold set in the process (None: glibc's own)."""
     rss, threads = process_figures()
-    report: Dict[str, Any] = {'rss_bytes': rss, 'threads': threads, 'heap': native.process_heap(),
+    heap = dict(native.process_heap(), mmap_threshold_bytes=mmap_threshold)
+    report: Dict[str, Any] = {'rss_bytes': rss, 'threads': threads, 'heap': heap,
                               'python': python_figures(),
                               'automatic_release': {'interval_seconds': interval, 'last': automatic}}
     if release:
@@ -79,6 +81,9 @@ def plain(report: Dict[str, Any]) -> str:
                      f"MiB mapped blocks)")
         lines.append(f"heap free, kept  {heap['free_bytes'] / mib:.1f} MiB of {heap['arena_bytes'] / mib:.1f} MiB "
                      f"in arenas")
+        threshold = heap.get('mmap_threshold_bytes')
+        lines.append(f"mapped alone     blocks of {threshold / mib:g} MiB and more (heap_mmap_threshold)" if threshold
+                     else "mapped alone     above glibc's own rising threshold (heap_mmap_threshold 0)")
     else:
         lines.append('heap             no figures: the process does not use glibc (>= 2.33) malloc')
     python = report['python']

@@ -365,7 +365,7 @@ class Module(MgrModule):
         heap_release = self._heap_release
         return memory_report.memory_report(
             native, release=release, automatic=heap_release.last() if heap_release else None,
-            interval=float(self.get_module_option('heap_release_interval') or 0))
+            interval=float(self.get_module_option('heap_release_interval') or 0), mmap_threshold=self._mmap_threshold)
 
     @command('mirror snapshot memory',
              'Show the mgr process\'s memory: resident, C heap in use and free but kept, this '

@@ -57,6 +57,8 @@ def test_the_heap_is_released_periodically_and_memory_shows_the_last_release(sit
     """heap_release_interval (issue 17, invariant 7: RSS the allocator keeps
     goes back to the system without an operator's `memory release`)."""
     assert site.mirror_snapshot_json('memory')['automatic_release']['interval_seconds'] == 60
+    # ... and blocks of 4 MiB and more are mapped alone (heap_mmap_threshold, docs/benchmarks.md).
+    assert site.mirror_snapshot_json('memory')['heap']['mmap_threshold_bytes'] == 4 << 20
     option = 'mgr/mirror_snapshot/heap_release_interval'
     before = time.time()
     site.ceph('config', 'set', 'mgr', option, '1')

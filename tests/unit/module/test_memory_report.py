@@ -74,3 +74,12 @@ def test_release_collects_unreachable_cycles_first() -> None:
         gc.enable()
     assert report['release']['python_collected'] >= 1000
     assert 'unreachable Python objects collected' in memory_report.plain(report)
+
+
+def test_the_report_says_which_blocks_are_mapped_alone() -> None:
+    report = memory_report.memory_report(FakeNative(), release=False, mmap_threshold=4 * MiB)
+    assert report['heap']['mmap_threshold_bytes'] == 4 * MiB
+    assert 'blocks of 4 MiB and more (heap_mmap_threshold)' in memory_report.plain(report)
+    report = memory_report.memory_report(FakeNative(), release=False)
+    assert report['heap']['mmap_threshold_bytes'] is None
+    assert "glibc's own rising threshold" in memory_report.plain(report)
