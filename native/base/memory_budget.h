@@ -48,7 +48,8 @@ class MemoryBudget {
 };
 
 // Bytes taken from a budget (none when it is null) and given back when the
-// hold ends: what a journal pass keeps of the journal's objects.
+// hold ends: what a journal pass keeps of the journal's objects, or what
+// its applier keeps in flight.
 class MemoryHold {
  public:
   explicit MemoryHold(MemoryBudget* budget = nullptr) : budget_(budget) {}
@@ -72,6 +73,12 @@ class MemoryHold {
     if (!budget_->TryTake(bytes, force)) return false;
     bytes_ += bytes;
     return true;
+  }
+  // Gives back part of what was taken (no more than is held).
+  void Give(uint64_t bytes) {
+    if (bytes > bytes_) bytes = bytes_;
+    if (budget_ != nullptr && bytes != 0) budget_->Give(bytes);
+    bytes_ -= bytes;
   }
   uint64_t bytes() const { return bytes_; }
 

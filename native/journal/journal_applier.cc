@@ -40,7 +40,7 @@ Status OpError(int rc, const std::string& what, const std::string& where) {
 }  // namespace
 
 JournalApplier::JournalApplier(const RbdImage* replica, uint64_t object_size, Limits limits)
-    : replica_(replica), object_size_(object_size), limits_(limits) {}
+    : replica_(replica), object_size_(object_size), limits_(limits), memory_(limits.budget) {}
 
 JournalApplier::~JournalApplier() {
   // librbd writes into our entries until they complete: wait for them.
@@ -49,7 +49,6 @@ JournalApplier::~JournalApplier() {
     rbd_aio_release(in_flight_.front().completion);
     in_flight_.pop_front();
   }
-  if (limits_.budget != nullptr) limits_.budget->Give(bytes_in_flight_);
 }
 
 Status JournalApplier::Apply(uint64_t position, uint64_t tag_tid, const JournalEvent& event,
@@ -219,14 +218,14 @@ Status JournalApplier::Issue(uint64_t offset, uint64_t length, uint64_t bytes, b
   };
   // Room in the window, then in the shared budget (forced when nothing is
   // in flight: the applier must progress).
-  while (blocked() || (limits_.budget != nullptr && bytes != 0 && !limits_.budget->TryTake(bytes, in_flight_.empty()))) {
+  while (blocked() || (bytes != 0 && !memory_.TryTake(bytes, in_flight_.empty()))) {
     Status s = WaitOldest();
     if (!s.ok()) return s;
   }
   rbd_completion_t completion = nullptr;
   int rc = rbd_aio_create_completion(nullptr, nullptr, &completion);
   if (rc < 0) {
-    if (limits_.budget != nullptr) limits_.budget->Give(bytes);
+    memory_.Give(bytes);
     return OpError(rc, "creating an aio completion", where);
   }
   in_flight_.push_back(InFlight{completion, offset, length, bytes, compare, 0, where});
@@ -234,7 +233,7 @@ Status JournalApplier::Issue(uint64_t offset, uint64_t length, uint64_t bytes, b
   if (rc < 0) {
     rbd_aio_release(completion);
     in_flight_.pop_back();
-    if (limits_.budget != nullptr) limits_.budget->Give(bytes);
+    memory_.Give(bytes);
     return OpError(rc, "submitting I/O at " + std::to_string(offset) + "~" + std::to_string(length), where);
   }
   bytes_in_flight_ += bytes;
@@ -249,7 +248,7 @@ Status JournalApplier::WaitOldest() {
   const InFlight done = std::move(io);
   in_flight_.pop_front();
   bytes_in_flight_ -= done.bytes;
-  if (limits_.budget != nullptr) limits_.budget->Give(done.bytes);
+  memory_.Give(done.bytes);
   // A compare that fails on the replica failed on the primary too (it held
   // the same data then): nothing was written on either.
   if (rc < 0 && !(done.compare && rc == -EILSEQ)) {

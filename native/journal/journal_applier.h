@@ -135,6 +135,7 @@ class JournalApplier {
   Limits limits_;
   std::deque<InFlight> in_flight_;  // oldest first; elements stay put while librbd writes to them
   uint64_t bytes_in_flight_ = 0;
+  MemoryHold memory_;  // bytes_in_flight_, as taken from limits_.budget; the rest goes back with the applier
   std::map<uint64_t, PendingOp> pending_ops_;  // by position: oldest first
   std::deque<Queued> queued_;            // the events behind it
   JournalApplyCounts counts_;

@@ -63,13 +63,11 @@ def deb(tmp_path_factory) -> Path:
     if os.environ.get('MIRROR_SNAPSHOT_DEB_PREBUILD'):
         out = Path(os.environ['MIRROR_SNAPSHOT_DEB_PREBUILD'])
         prebuilt(out)
-        debs = [p for p in (out / 'deb').glob(f'{PACKAGE}_*.deb')]
-        assert len(debs) == 1, debs
-        return debs[0]
-    out = tmp_path_factory.mktemp('deb')
-    env = dict(os.environ, MIRROR_SNAPSHOT_BUILD_DIR=str(out),
-               DEB_BUILD_OPTIONS=f'nocheck parallel={os.cpu_count() or 1}')
-    run(str(REPO / 'packaging' / 'deb'), 'lintian', env=env, timeout=1800)
+    else:
+        out = tmp_path_factory.mktemp('deb')
+        env = dict(os.environ, MIRROR_SNAPSHOT_BUILD_DIR=str(out),
+                   DEB_BUILD_OPTIONS=f'nocheck parallel={os.cpu_count() or 1}')
+        run(str(REPO / 'packaging' / 'deb'), 'lintian', env=env, timeout=1800)
     debs = [p for p in (out / 'deb').glob(f'{PACKAGE}_*.deb')]
     assert len(debs) == 1, debs
     return debs[0]

@@ -64,6 +64,22 @@ TEST(MemoryHold, AMovedHoldGivesBackOnce) {
   EXPECT_EQ(budget.used(), 0u);
 }
 
+TEST(MemoryHold, GivesBackPartOfWhatItHoldsAndNoMore) {
+  MemoryBudget budget(8 * kMiB);
+  MemoryBudget other(8 * kMiB);
+  EXPECT_TRUE(other.TryTake(1 * kMiB, false));  // not the hold's: never given back by it
+  MemoryHold hold(&budget);
+  EXPECT_TRUE(hold.TryTake(3 * kMiB, false));
+  hold.Give(1 * kMiB);
+  EXPECT_EQ(hold.bytes(), 2 * kMiB);
+  EXPECT_EQ(budget.used(), 2 * kMiB);
+  EXPECT_TRUE(budget.TryTake(1 * kMiB, false));  // someone else's share of the same budget
+  hold.Give(5 * kMiB);                           // more than it holds: only its own 2 MiB go back
+  EXPECT_EQ(hold.bytes(), 0u);
+  EXPECT_EQ(budget.used(), 1 * kMiB);
+  EXPECT_EQ(other.used(), 1 * kMiB);
+}
+
 TEST(MemoryHold, WithoutABudgetEverythingFits) {
   MemoryHold hold;
   EXPECT_TRUE(hold.TryTake(UINT64_MAX, false));
