@@ -1,5 +1,6 @@
 """Commands on one mirrored image that need its peer: demote, promote and
-resync (changing which site is primary), and verify.
+resync (changing which site is primary), verify, and removing a replica
+whose primary is gone.
 
 The work is native (role_change.*, image_verify.*); this file finds the
 peer, gets the image to itself for a role change (one role change per image
@@ -90,6 +91,48 @@ class ImageCommands:
         return {'image': level.spec, 'common_snap_id': report['common_snap_id'],
                 'base_snap_id': report['base_snap_id'], 'rolled_back': report['rolled_back'],
                 'already': report['already'], 'resumed': report['resumed']}
+
+    def remove(self, image_spec: str, force: bool) -> Dict[str, Any]:
+        """Removes a replica whose primary is gone (removed, or no longer
+        mirrored): the replayer leaves such a replica as it was, fenced, for
+        the operator to keep (promote) or drop (this)."""
+        level = levels.parse_image_spec(self._native, image_spec)
+        cluster = self._local.get()
+        replica = self._native.replica_state(cluster, level.pool, level.namespace, level.image)  # ENOENT: missing
+        if replica is None:
+            raise CommandError(errno.EINVAL, f"'{level.spec}' is not a replica: rbd rm removes it")
+        with self._role_change(level, 'remove'):
+            paused = self._pause(level)
+            try:
+                if not force:
+                    self._check_primary_gone(cluster, level, replica)
+                report = self._native.remove_replica(cluster, level.pool, level.namespace, level.image)
+            finally:
+                self._replayer.resume(paused)
+        self._log.info(f"removed replica '{level.spec}'{' (forced)' if force else ''}: it held primary snapshot "
+                       f"{report['primary_snap_id']} of global id {report['global_id']}")
+        return dict(report, image=level.spec, forced=force)
+
+    def _check_primary_gone(self, cluster: Any, level: Any, replica: Dict[str, Any]) -> None:
+        """EBUSY while the peer still mirrors the replica's primary (by global
+        id: a renamed primary is still its primary); ENOTCONN when the peer
+        cannot say."""
+        remote, peer_error = self._peer_of(cluster, level.pool)
+        if remote is None:
+            raise CommandError(errno.ENOTCONN, f"cannot check that the primary of '{level.spec}' is gone "
+                                               f"({peer_error}): --force removes it without asking the peer")
+        try:
+            primaries = self._native.mirrored_images(remote, level.pool, level.namespace)
+        except OSError as e:
+            if e.errno != errno.ENOENT:
+                raise
+            return  # the peer has no such pool or namespace any more
+        for image in primaries:
+            if image['global_id'] == replica['global_id']:
+                where = '/'.join(p for p in (level.pool, level.namespace, image['name']) if p)
+                raise CommandError(errno.EBUSY, f"'{level.spec}' is the replica of '{where}', which its peer "
+                                                f"still mirrors: disable mirroring of it there (or remove it) "
+                                                f"first; to fail over to this copy instead, promote it")
 
     def verify(self, image_spec: str, snap: str) -> Dict[str, Any]:
         level = levels.parse_image_spec(self._native, image_spec)
@@ -191,3 +234,10 @@ def verify_text(report: Dict[str, Any]) -> str:
     lines = [head + f"; {len(report['mismatches'])} mismatching extent(s):"]
     lines += [f'  offset {off} length {length}' for off, length in report['mismatches']]
     return '\n'.join(lines)
+
+
+def remove_text(report: Dict[str, Any]) -> str:
+    held = (f"primary snapshot {report['primary_snap_id']}" if report['primary_snap_id']
+            else 'no complete snapshot')
+    return (f"removed replica {report['image']}{' (forced)' if report.get('forced') else ''}: it held {held}; "
+            f"{report['snapshots_removed']} snapshot(s) removed with it")

@@ -27,7 +27,7 @@ from .peer_fence import PeerFence
 from .primary_scheduler import CreationBusy, PrimaryScheduler
 from .replayer import (DEFAULT_IMAGE_IN_FLIGHT_BYTES, DEFAULT_KEEP_LOCAL_SNAPSHOTS, DEFAULT_MEMORY_BYTES,
                        Replayer)
-from .image_commands import ImageCommands, promote_text, resync_text, verify_text
+from .image_commands import ImageCommands, promote_text, remove_text, resync_text, verify_text
 from .run_records import RunRecords
 from .schedule_commands import ScheduleCommands
 from .schedule_import import RBD_SUPPORT_OPTION, ScheduleImport, import_table
@@ -559,6 +559,17 @@ class Module(MgrModule):
         fmt = output.requested_format(cmd)
         data = self._with_peer(lambda commands: commands.resync(cmd['image_spec'], bool(cmd.get('force'))))
         return 0, output.render(data, fmt, resync_text), ''
+
+    @command('mirror snapshot image remove name=image_spec,type=CephString '
+             'name=force,type=CephBool,req=false',
+             'On the secondary: remove a replica whose primary is gone (removed, or no longer '
+             'mirrored), with its snapshots; refused while the peer still mirrors its primary '
+             '(--force: without asking the peer)' + FORMAT_HELP,
+             perm='w')
+    def _cmd_remove(self, cmd: Dict[str, Any]) -> CommandResult:
+        fmt = output.requested_format(cmd)
+        data = self._with_peer(lambda commands: commands.remove(cmd['image_spec'], bool(cmd.get('force'))))
+        return 0, output.render(data, fmt, remove_text), ''
 
     # 'w': it reads every object on both clusters, with the peer's credentials.
     @command('mirror snapshot image verify name=image_spec,type=CephString '

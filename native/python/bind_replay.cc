@@ -1,6 +1,6 @@
 // The secondary's sync: the memory budget all syncs share, the live progress
 // of one, the threads of their side jobs, one sync step (ReplayImage), and the
-// replica record a step leaves.
+// replica record a step leaves, and removing a replica on purpose.
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -21,6 +21,7 @@
 #include "native/replay/journal_image_replayer.h"
 #include "native/replay/replay_progress.h"
 #include "native/replica/replica_image.h"
+#include "native/replica/replica_removal.h"
 
 namespace mirror_snapshot::binding {
 
@@ -136,6 +137,17 @@ void BindReplay(py::module_& m) {
         },
         py::arg("cluster"), py::arg("pool"), py::arg("ns"), py::arg("name"),
         "The replica record of a local image, or None if it is not a replica (ENOENT if missing).");
+  m.def("remove_replica",
+        [](const RadosCluster& c, const std::string& pool, const std::string& ns, const std::string& name) {
+          const auto report = WithoutGil([&] { return Unwrap(RemoveReplica(c, OpenPool(c, pool, ns), name)); });
+          py::dict out;
+          out["global_id"] = report.global_id;
+          out["primary_snap_id"] = report.primary_snap_id;
+          out["snapshots_removed"] = report.snapshots_removed;
+          return out;
+        },
+        py::arg("cluster"), py::arg("pool"), py::arg("ns"), py::arg("name"),
+        "Remove a replica (fence lifted, snapshots removed, image removed); EINVAL if not a replica.");
 }
 
 }  // namespace mirror_snapshot::binding

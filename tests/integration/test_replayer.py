@@ -543,6 +543,45 @@ def test_deleted_primary_mid_sync_is_never_complete(images: Images, site_b: Site
     assert f'mirror_snapshot.primary.{first}' in names
 
 
+def test_a_replica_whose_primary_is_gone_is_kept_until_the_operator_removes_it(images: Images, site_b: Site,
+                                                                              clients) -> None:
+    """A DR copy is never deleted behind the operator's back; nor is it left
+    beyond their reach (fenced, `rbd snap purge` fails with EROFS)."""
+    a, b = clients
+    spec = images.spec('gone')
+    images.create('gone', size='16M')
+    with a.image('gone') as image:
+        image.write(b'kept' * 1024, 4 * MiB)
+    snap = snapshot_now(images, 'gone')
+    wait_synced(site_b, spec, snap)
+    held = b.digest('gone', snap_name=f'mirror_snapshot.primary.{snap}')
+
+    def refused(expected: int, text: str, *args: str) -> None:
+        proc = site_b.mirror_snapshot('image', 'remove', *args, check=False)
+        assert proc.returncode == expected, (args, proc.returncode, proc.stderr)
+        assert text in proc.stderr.decode(), proc.stderr
+
+    # While site-a mirrors it: refused, and nothing of it goes.
+    refused(16, f"is the replica of '{spec}', which its peer still mirrors", spec)
+    assert b.digest('gone', snap_name=f'mirror_snapshot.primary.{snap}') == held
+    site_b.rbd('create', '--size', '1M', images.spec('plain'))
+    refused(22, "is not a replica: rbd rm removes it", images.spec('plain'))
+    refused(2, 'does not exist', images.spec('nope'))
+
+    images.site.rbd('mirror', 'image', 'disable', spec)
+    images.site.rbd('rm', '--no-progress', spec)
+    # The replayer leaves the replica as it was: fenced, with its data.
+    time.sleep(5)
+    assert site_b.rbd('snap', 'purge', spec, check=False).returncode == 30   # EROFS
+    assert b.digest('gone', snap_name=f'mirror_snapshot.primary.{snap}') == held
+
+    report = json.loads(site_b.mirror_snapshot('image', 'remove', spec, '--format', 'json').stdout)
+    assert (report['image'], report['primary_snap_id'], report['forced']) == (spec, snap, False), report
+    assert report['snapshots_removed'] >= 1
+    assert 'gone' not in rbd.RBD().list(b.ioctx)
+    refused(2, 'does not exist', spec)
+
+
 def test_killed_mgr_resumes_from_the_checkpoint(images: Images, site_b: Site, clients) -> None:
     try:
         _, second = start_slow_sync(images, site_b, 'resumed', '1G', one_chunk=True)

@@ -1,4 +1,5 @@
-"""ImageCommands runs one role change per image at a time (issue 17, invariant 5).
+"""ImageCommands runs one role change per image at a time (issue 17, invariant 5),
+and removes a replica only once its peer no longer mirrors the primary.
 
 A command that times out goes on running on its native thread; a retry
 meanwhile must be refused ("already running"), never run a second promote or
@@ -14,7 +15,7 @@ import pytest
 
 from fake_peer import FakePeer
 from mirror_snapshot.errors import CommandError
-from mirror_snapshot.image_commands import ImageCommands, promote_text, resync_text
+from mirror_snapshot.image_commands import ImageCommands, promote_text, remove_text, resync_text
 
 LOG = logging.getLogger('test_image_commands')
 TIMEOUT = 10.0
@@ -76,6 +77,28 @@ class FakeNative:
         self._run('demote', image)
         return {'demoted_snap_id': 5, 'already': False}
 
+    # Removing a replica: its record, the peer's mirrored images, the removal.
+    replicas: Dict[str, Dict[str, Any]] = {}
+    peer_images: List[Dict[str, Any]] = []
+    peer_listing_error: Optional[OSError] = None
+
+    def replica_state(self, cluster: Any, pool: str, ns: str, image: str) -> Optional[Dict[str, Any]]:
+        if image == 'missing':
+            raise OSError(errno.ENOENT, f"image '{pool}/{image}' does not exist")
+        return self.replicas.get(image)
+
+    def mirrored_images(self, cluster: Any, pool: str, ns: str) -> List[Dict[str, Any]]:
+        self.calls.append(('list peer', pool))
+        if self.peer_listing_error is not None:
+            raise self.peer_listing_error
+        return self.peer_images
+
+    def remove_replica(self, cluster: Any, pool: str, ns: str, image: str) -> Dict[str, Any]:
+        self._run('remove', image)
+        state = self.replicas.pop(image)
+        return {'global_id': state['global_id'], 'primary_snap_id': state['primary_snap_id'],
+                'snapshots_removed': 2}
+
 
 class FakeCluster:
     def fsid(self) -> str:
@@ -117,7 +140,10 @@ class FakeScheduler:
 
 @pytest.fixture
 def native() -> FakeNative:
-    return FakeNative()
+    fake = FakeNative()
+    fake.replicas = {'vm': {'global_id': 'g-vm', 'primary_snap_id': 7}}
+    fake.peer_images = []
+    return fake
 
 
 @pytest.fixture
@@ -212,3 +238,68 @@ def test_a_journal_mode_promote_names_its_recovery_point_not_snapshot_zero() -> 
     assert 'is primary already' in again and 'snapshot' not in again
     snapshot_mode = promote_text(dict(report, primary_snap_id=12, promoted_snap_id=3))
     assert 'holds primary snapshot 12' in snapshot_mode and 'first snapshot here 3' in snapshot_mode
+
+
+def test_a_replica_whose_primary_is_gone_is_removed(commands: ImageCommands, native: FakeNative,
+                                                    replayer: FakeReplayer) -> None:
+    native.peer_images = [{'name': 'other', 'global_id': 'g-other'}]
+    report = commands.remove('rbd/vm', False)
+    assert native.calls == [('list peer', 'rbd'), ('remove', 'vm')]
+    assert (report['image'], report['primary_snap_id'], report['forced']) == ('rbd/vm', 7, False)
+    assert remove_text(report) == ('removed replica rbd/vm: it held primary snapshot 7; '
+                                   '2 snapshot(s) removed with it')
+    assert replayer.paused == []
+
+
+def test_a_replica_whose_primary_is_still_mirrored_is_kept_even_renamed(commands: ImageCommands,
+                                                                        native: FakeNative,
+                                                                        replayer: FakeReplayer) -> None:
+    native.peer_images = [{'name': 'vm-renamed', 'global_id': 'g-vm'}]
+    with pytest.raises(CommandError) as refused:
+        commands.remove('rbd/vm', False)
+    assert refused.value.code == errno.EBUSY
+    assert "'rbd/vm' is the replica of 'rbd/vm-renamed', which its peer still mirrors" in refused.value.message
+    assert ('remove', 'vm') not in native.calls and 'vm' in native.replicas
+    assert replayer.paused == []
+
+
+def test_without_the_peers_word_a_replica_is_removed_only_by_force(commands: ImageCommands,
+                                                                   native: FakeNative) -> None:
+    native.peer_listing_error = OSError(errno.ETIMEDOUT, 'the peer did not answer')
+    with pytest.raises(OSError) as failed:
+        commands.remove('rbd/vm', False)
+    assert failed.value.errno == errno.ETIMEDOUT and 'vm' in native.replicas
+    report = commands.remove('rbd/vm', True)
+    assert report['forced'] and '(forced)' in remove_text(report)
+    assert native.calls[-1] == ('remove', 'vm') and ('list peer', 'rbd') == native.calls[0]
+    assert len([c for c in native.calls if c[0] == 'list peer']) == 1  # --force does not ask
+
+
+def test_a_pool_or_namespace_the_peer_no_longer_has_means_the_primary_is_gone(commands: ImageCommands,
+                                                                             native: FakeNative) -> None:
+    native.peer_listing_error = OSError(errno.ENOENT, "pool 'rbd' does not exist")
+    assert commands.remove('rbd/vm', False)['primary_snap_id'] == 7
+
+
+def test_only_replicas_are_removed(commands: ImageCommands, native: FakeNative) -> None:
+    with pytest.raises(CommandError) as refused:
+        commands.remove('rbd/plain', False)
+    assert (refused.value.code, refused.value.message) == (errno.EINVAL, "'rbd/plain' is not a replica: rbd rm "
+                                                                          "removes it")
+    with pytest.raises(OSError) as missing:
+        commands.remove('rbd/missing', True)
+    assert missing.value.errno == errno.ENOENT
+    assert native.calls == []
+
+
+def test_a_removal_and_a_promote_of_one_replica_never_run_at_once(commands: ImageCommands,
+                                                                  native: FakeNative) -> None:
+    native.release.clear()
+    thread, outcome = start(lambda: commands.promote('rbd/vm', True))
+    assert native.entered.wait(TIMEOUT)
+    with pytest.raises(CommandError) as refused:
+        commands.remove('rbd/vm', True)
+    assert refused.value.code == errno.EBUSY and 'a promote of' in refused.value.message
+    native.release.set()
+    thread.join(TIMEOUT)
+    assert 'error' not in outcome and 'vm' in native.replicas
