@@ -95,18 +95,24 @@ class ImageCommands:
     def remove(self, image_spec: str, force: bool) -> Dict[str, Any]:
         """Removes a replica whose primary is gone (removed, or no longer
         mirrored): the replayer leaves such a replica as it was, fenced, for
-        the operator to keep (promote) or drop (this)."""
+        the operator to keep (promote) or drop (this). With `force`, without
+        asking the peer: when it cannot answer, or for a new full copy."""
         level = levels.parse_image_spec(self._native, image_spec)
         cluster = self._local.get()
-        replica = self._native.replica_state(cluster, level.pool, level.namespace, level.image)  # ENOENT: missing
-        if replica is None:
-            raise CommandError(errno.EINVAL, f"'{level.spec}' is not a replica: rbd rm removes it")
         with self._role_change(level, 'remove'):
-            paused = self._pause(level)
+            replica = self._native.replica_state(cluster, level.pool, level.namespace, level.image)  # ENOENT
+            if replica is None:
+                raise CommandError(errno.EINVAL, f"'{level.spec}' is not a replica: rbd rm removes it")
+            if replica['promoted']:
+                raise CommandError(errno.EINVAL, f"'{level.spec}' was promoted: it is a primary, and rbd's "
+                                                 f"commands remove it (rbd mirror image disable, rbd snap purge, "
+                                                 f"rbd rm)")
+            paused = self._pause(level, replica['global_id'])
             try:
                 if not force:
                     self._check_primary_gone(cluster, level, replica)
-                report = self._native.remove_replica(cluster, level.pool, level.namespace, level.image)
+                report = self._native.remove_replica(cluster, level.pool, level.namespace, level.image,
+                                                     replica['global_id'])
             finally:
                 self._replayer.resume(paused)
         self._log.info(f"removed replica '{level.spec}'{' (forced)' if force else ''}: it held primary snapshot "
@@ -114,25 +120,35 @@ class ImageCommands:
         return dict(report, image=level.spec, forced=force)
 
     def _check_primary_gone(self, cluster: Any, level: Any, replica: Dict[str, Any]) -> None:
-        """EBUSY while the peer still mirrors the replica's primary (by global
-        id: a renamed primary is still its primary); ENOTCONN when the peer
-        cannot say."""
-        remote, peer_error = self._peer_of(cluster, level.pool)
-        if remote is None:
-            raise CommandError(errno.ENOTCONN, f"cannot check that the primary of '{level.spec}' is gone "
-                                               f"({peer_error}): --force removes it without asking the peer")
-        try:
-            primaries = self._native.mirrored_images(remote, level.pool, level.namespace)
-        except OSError as e:
-            if e.errno != errno.ENOENT:
-                raise
-            return  # the peer has no such pool or namespace any more
-        for image in primaries:
-            if image['global_id'] == replica['global_id']:
-                where = '/'.join(p for p in (level.pool, level.namespace, image['name']) if p)
-                raise CommandError(errno.EBUSY, f"'{level.spec}' is the replica of '{where}', which its peer "
-                                                f"still mirrors: disable mirroring of it there (or remove it) "
-                                                f"first; to fail over to this copy instead, promote it")
+        """EBUSY while the primary's cluster still mirrors it (found by global
+        id: a renamed primary is still its primary); ENOTCONN when no rx peer
+        of the pool is that cluster and answers."""
+        fsid = replica['remote_fsid']
+        refused_checks = []
+        peers = [p for p in self._native.peer_sites(cluster, level.pool)
+                 if p.direction != 'tx-only' and p.mon_host]
+        for peer in peers:
+            try:
+                remote = self._peers.get(peer, wait=CONNECT_TIMEOUT_SECONDS + 5, retry_now=True)
+                if remote.fsid() != fsid:
+                    continue
+                primaries = self._native.mirrored_images(remote, level.pool, level.namespace)
+            except OSError as e:
+                if e.errno == errno.ENOENT:
+                    return  # the primary's cluster has no such pool any more
+                self._peers.failed(peer, e)
+                refused_checks.append(peer_error(peer, e))
+                continue
+            for image in primaries:
+                if image['global_id'] == replica['global_id']:
+                    where = '/'.join(p for p in (level.pool, level.namespace, image['name']) if p)
+                    raise CommandError(errno.EBUSY, f"'{level.spec}' is the replica of '{where}', which its "
+                                                    f"peer still mirrors: disable mirroring of it there (or remove "
+                                                    f"it) first; to fail over to this copy instead, promote it")
+            return
+        why = '; '.join(refused_checks) or f"no rx peer of pool '{level.pool}' is its primary's cluster (fsid {fsid})"
+        raise CommandError(errno.ENOTCONN, f"cannot check that the primary of '{level.spec}' is gone ({why}): "
+                                           f"--force removes it without asking")
 
     def verify(self, image_spec: str, snap: str) -> Dict[str, Any]:
         level = levels.parse_image_spec(self._native, image_spec)
@@ -164,9 +180,9 @@ class ImageCommands:
             with self._running_lock:
                 del self._running[key]
 
-    def _pause(self, level: Any) -> Any:
+    def _pause(self, level: Any, global_id: str = '') -> Any:
         try:
-            return self._replayer.pause(level.pool, level.namespace, level.image)
+            return self._replayer.pause(level.pool, level.namespace, level.image, global_id)
         except TimeoutError as e:
             raise CommandError(errno.EBUSY, str(e))
 
@@ -237,7 +253,7 @@ def verify_text(report: Dict[str, Any]) -> str:
 
 
 def remove_text(report: Dict[str, Any]) -> str:
-    held = (f"primary snapshot {report['primary_snap_id']}" if report['primary_snap_id']
-            else 'no complete snapshot')
-    return (f"removed replica {report['image']}{' (forced)' if report.get('forced') else ''}: it held {held}; "
-            f"{report['snapshots_removed']} snapshot(s) removed with it")
+    text = f"removed replica {report['image']}{' (forced)' if report.get('forced') else ''}"
+    if report['primary_snap_id']:   # a journal-mode replica names no snapshot
+        text += f": it held primary snapshot {report['primary_snap_id']}"
+    return text + f"; {report['snapshots_removed']} snapshot(s) removed with it"

@@ -639,16 +639,18 @@ class Replayer:
 
     # --- role changes ---------------------------------------------------------
 
-    def pause(self, pool: str, ns: str, name: str) -> 'PausedImage':
+    def pause(self, pool: str, ns: str, name: str, global_id: str = '') -> 'PausedImage':
         """Stops syncing the image (the sync in flight stops at its next chunk)
         and waits until no sync runs: a role change has it to itself. An image
         found only later (its peer was slow to list) starts paused too."""
         with self._lock:
             self._paused_names.add((pool, ns, name))
             # A role change names the image here: a replica that has not yet
-            # followed a rename of its primary is found by its own name.
+            # followed a rename of its primary is found by its own name, or by
+            # its primary's global id where the caller read it from its record.
             images = [i for i in self._images.values()
-                      if (i.pool, i.ns) == (pool, ns) and name in (i.name, i.local_name)]
+                      if (i.pool, i.ns) == (pool, ns)
+                      and (name in (i.name, i.local_name) or (global_id and i.global_id == global_id))]
             for image in images:
                 image.paused = True
                 image.progress.set_cancelled(True)

@@ -138,16 +138,20 @@ void BindReplay(py::module_& m) {
         py::arg("cluster"), py::arg("pool"), py::arg("ns"), py::arg("name"),
         "The replica record of a local image, or None if it is not a replica (ENOENT if missing).");
   m.def("remove_replica",
-        [](const RadosCluster& c, const std::string& pool, const std::string& ns, const std::string& name) {
-          const auto report = WithoutGil([&] { return Unwrap(RemoveReplica(c, OpenPool(c, pool, ns), name)); });
+        [](const RadosCluster& c, const std::string& pool, const std::string& ns, const std::string& name,
+           const std::string& expected_global_id) {
+          const auto report = WithoutGil([&] {
+            return Unwrap(RemoveReplica(c, OpenPool(c, pool, ns), name, expected_global_id));
+          });
           py::dict out;
           out["global_id"] = report.global_id;
           out["primary_snap_id"] = report.primary_snap_id;
           out["snapshots_removed"] = report.snapshots_removed;
           return out;
         },
-        py::arg("cluster"), py::arg("pool"), py::arg("ns"), py::arg("name"),
-        "Remove a replica (fence lifted, snapshots removed, image removed); EINVAL if not a replica.");
+        py::arg("cluster"), py::arg("pool"), py::arg("ns"), py::arg("name"), py::arg("expected_global_id"),
+        "Remove a replica of the primary `expected_global_id` (fence lifted, snapshots removed, image "
+        "removed); EINVAL if not a replica.");
 }
 
 }  // namespace mirror_snapshot::binding

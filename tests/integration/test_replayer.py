@@ -548,12 +548,19 @@ def test_a_replica_whose_primary_is_gone_is_kept_until_the_operator_removes_it(i
     """A DR copy is never deleted behind the operator's back; nor is it left
     beyond their reach (fenced, `rbd snap purge` fails with EROFS)."""
     a, b = clients
-    spec = images.spec('gone')
+    spec, child = images.spec('gone'), images.spec('child')
     images.create('gone', size='16M')
     with a.image('gone') as image:
         image.write(b'kept' * 1024, 4 * MiB)
+    base = spec + '@base'
+    images.site.rbd('snap', 'create', base)
+    images.site.rbd('snap', 'protect', base)
     snap = snapshot_now(images, 'gone')
     wait_synced(site_b, spec, snap)
+    images.site.rbd('clone', base, child)
+    images.site.rbd('mirror', 'image', 'enable', child, 'snapshot')
+    images.created.insert(0, child)
+    wait_synced(site_b, child, snapshot_now(images, 'child'))
     held = b.digest('gone', snap_name=f'mirror_snapshot.primary.{snap}')
 
     def refused(expected: int, text: str, *args: str) -> None:
@@ -561,24 +568,40 @@ def test_a_replica_whose_primary_is_gone_is_kept_until_the_operator_removes_it(i
         assert proc.returncode == expected, (args, proc.returncode, proc.stderr)
         assert text in proc.stderr.decode(), proc.stderr
 
+    def untouched() -> None:
+        assert b.digest('gone', snap_name=f'mirror_snapshot.primary.{snap}') == held
+        assert site_b.rbd('snap', 'purge', spec, check=False).returncode == 30   # EROFS: still fenced
+
     # While site-a mirrors it: refused, and nothing of it goes.
     refused(16, f"is the replica of '{spec}', which its peer still mirrors", spec)
-    assert b.digest('gone', snap_name=f'mirror_snapshot.primary.{snap}') == held
+    untouched()
     site_b.rbd('create', '--size', '1M', images.spec('plain'))
     refused(22, "is not a replica: rbd rm removes it", images.spec('plain'))
     refused(2, 'does not exist', images.spec('nope'))
 
+    # The primaries go (the clone first, as Ceph wants): the replayer leaves
+    # both replicas as they were, fenced, with their data.
+    images.site.rbd('mirror', 'image', 'disable', child)
+    images.site.rbd('rm', '--no-progress', child)
+    images.site.rbd('snap', 'unprotect', base)
+    images.site.rbd('snap', 'rm', base)
     images.site.rbd('mirror', 'image', 'disable', spec)
     images.site.rbd('rm', '--no-progress', spec)
-    # The replayer leaves the replica as it was: fenced, with its data.
     time.sleep(5)
-    assert site_b.rbd('snap', 'purge', spec, check=False).returncode == 30   # EROFS
-    assert b.digest('gone', snap_name=f'mirror_snapshot.primary.{snap}') == held
+    untouched()
+    # A copy made here inherits the replica record, not the fence: never taken for a replica.
+    site_b.rbd('cp', '--no-progress', spec, images.spec('copy'))
+    refused(22, "carries a replica record but not the replayer's fence", images.spec('copy'))
+    # While the child's replica depends on one of its snapshots, nothing of the parent's is touched.
+    refused(16, "has clones of its snapshot 'base'", spec)
+    untouched()
 
-    report = json.loads(site_b.mirror_snapshot('image', 'remove', spec, '--format', 'json').stdout)
-    assert (report['image'], report['primary_snap_id'], report['forced']) == (spec, snap, False), report
-    assert report['snapshots_removed'] >= 1
-    assert 'gone' not in rbd.RBD().list(b.ioctx)
+    for name, first in (('child', 0), ('gone', snap)):
+        report = json.loads(site_b.mirror_snapshot('image', 'remove', images.spec(name), '--format',
+                                                   'json').stdout)
+        assert (report['image'], report['forced']) == (images.spec(name), False), report
+        assert report['snapshots_removed'] >= 1 and (not first or report['primary_snap_id'] == first), report
+        assert name not in rbd.RBD().list(b.ioctx)
     refused(2, 'does not exist', spec)
 
 

@@ -40,7 +40,9 @@ class FakeNative:
                 'spec': text}
 
     def peer_sites(self, cluster: Any, pool: str) -> List[FakePeer]:
-        return [FakePeer(site_name='peer', mon_host='v2:127.0.0.1:1')]
+        return self.peers
+
+    peers = [FakePeer(site_name='peer', mon_host='v2:127.0.0.1:1')]
 
     def _run(self, what: str, image: str) -> None:
         with self._lock:
@@ -88,21 +90,26 @@ class FakeNative:
         return self.replicas.get(image)
 
     def mirrored_images(self, cluster: Any, pool: str, ns: str) -> List[Dict[str, Any]]:
-        self.calls.append(('list peer', pool))
+        self.calls.append(('list peer', cluster.fsid()))
         if self.peer_listing_error is not None:
             raise self.peer_listing_error
         return self.peer_images
 
-    def remove_replica(self, cluster: Any, pool: str, ns: str, image: str) -> Dict[str, Any]:
+    def remove_replica(self, cluster: Any, pool: str, ns: str, image: str,
+                       expected_global_id: str) -> Dict[str, Any]:
         self._run('remove', image)
+        assert self.replicas[image]['global_id'] == expected_global_id
         state = self.replicas.pop(image)
         return {'global_id': state['global_id'], 'primary_snap_id': state['primary_snap_id'],
                 'snapshots_removed': 2}
 
 
 class FakeCluster:
+    def __init__(self, fsid: str = 'fsid') -> None:
+        self._fsid = fsid
+
     def fsid(self) -> str:
-        return 'fsid'
+        return self._fsid
 
 
 class FakeLocal:
@@ -111,8 +118,13 @@ class FakeLocal:
 
 
 class FakePeers:
+    """Each peer's cluster has the fsid `fsid-<site name>`; the first peer's is 'fsid'."""
+    unreachable: set = set()
+
     def get(self, peer: FakePeer, wait: float = 0.0, retry_now: bool = False) -> FakeCluster:
-        return FakeCluster()
+        if peer.site_name in self.unreachable:
+            raise OSError(errno.ETIMEDOUT, 'connection timed out')
+        return FakeCluster('fsid' if peer.site_name == 'peer' else f'fsid-{peer.site_name}')
 
     def failed(self, peer: FakePeer, error: Exception) -> None:
         pass
@@ -122,7 +134,7 @@ class FakeReplayer:
     def __init__(self) -> None:
         self.paused: List[str] = []
 
-    def pause(self, pool: str, ns: str, name: str) -> str:
+    def pause(self, pool: str, ns: str, name: str, global_id: str = '') -> str:
         self.paused.append(name)
         return name
 
@@ -141,7 +153,7 @@ class FakeScheduler:
 @pytest.fixture
 def native() -> FakeNative:
     fake = FakeNative()
-    fake.replicas = {'vm': {'global_id': 'g-vm', 'primary_snap_id': 7}}
+    fake.replicas = {'vm': {'global_id': 'g-vm', 'primary_snap_id': 7, 'remote_fsid': 'fsid', 'promoted': False}}
     fake.peer_images = []
     return fake
 
@@ -152,8 +164,15 @@ def replayer() -> FakeReplayer:
 
 
 @pytest.fixture
-def commands(native: FakeNative, replayer: FakeReplayer) -> ImageCommands:
-    return ImageCommands(native, FakeLocal(), FakePeers(), replayer, FakeScheduler(), LOG)
+def peers() -> FakePeers:
+    fake = FakePeers()
+    fake.unreachable = set()
+    return fake
+
+
+@pytest.fixture
+def commands(native: FakeNative, replayer: FakeReplayer, peers: FakePeers) -> ImageCommands:
+    return ImageCommands(native, FakeLocal(), peers, replayer, FakeScheduler(), LOG)
 
 
 def start(target: Any, *args: Any) -> Tuple[threading.Thread, Dict[str, Any]]:
@@ -244,7 +263,7 @@ def test_a_replica_whose_primary_is_gone_is_removed(commands: ImageCommands, nat
                                                     replayer: FakeReplayer) -> None:
     native.peer_images = [{'name': 'other', 'global_id': 'g-other'}]
     report = commands.remove('rbd/vm', False)
-    assert native.calls == [('list peer', 'rbd'), ('remove', 'vm')]
+    assert native.calls == [('list peer', 'fsid'), ('remove', 'vm')]
     assert (report['image'], report['primary_snap_id'], report['forced']) == ('rbd/vm', 7, False)
     assert remove_text(report) == ('removed replica rbd/vm: it held primary snapshot 7; '
                                    '2 snapshot(s) removed with it')
@@ -266,13 +285,52 @@ def test_a_replica_whose_primary_is_still_mirrored_is_kept_even_renamed(commands
 def test_without_the_peers_word_a_replica_is_removed_only_by_force(commands: ImageCommands,
                                                                    native: FakeNative) -> None:
     native.peer_listing_error = OSError(errno.ETIMEDOUT, 'the peer did not answer')
-    with pytest.raises(OSError) as failed:
+    with pytest.raises(CommandError) as failed:
         commands.remove('rbd/vm', False)
-    assert failed.value.errno == errno.ETIMEDOUT and 'vm' in native.replicas
+    assert failed.value.code == errno.ENOTCONN and 'vm' in native.replicas
+    assert "cannot check that the primary of 'rbd/vm' is gone (" in failed.value.message
+    assert "peer" in failed.value.message and '--force removes it without asking' in failed.value.message
     report = commands.remove('rbd/vm', True)
     assert report['forced'] and '(forced)' in remove_text(report)
-    assert native.calls[-1] == ('remove', 'vm') and ('list peer', 'rbd') == native.calls[0]
+    assert native.calls[-1] == ('remove', 'vm')
     assert len([c for c in native.calls if c[0] == 'list peer']) == 1  # --force does not ask
+
+
+def test_the_peer_asked_is_the_primarys_cluster_of_several(commands: ImageCommands, native: FakeNative,
+                                                           peers: FakePeers) -> None:
+    """A pool with two rx peers: the replica comes from the second, which still mirrors it."""
+    native.peers = [FakePeer(site_name='peer', mon_host='v2:127.0.0.1:1'),
+                    FakePeer(site_name='c', mon_host='v2:127.0.0.1:2', uuid='uuid-c')]
+    native.replicas['vm']['remote_fsid'] = 'fsid-c'
+    native.peer_images = [{'name': 'vm', 'global_id': 'g-vm'}]
+    with pytest.raises(CommandError) as refused:
+        commands.remove('rbd/vm', False)
+    assert refused.value.code == errno.EBUSY and 'vm' in native.replicas
+    assert native.calls == [('list peer', 'fsid-c')]   # the first peer is another cluster: not asked
+    peers.unreachable = {'c'}
+    with pytest.raises(CommandError) as unknown:
+        commands.remove('rbd/vm', False)
+    assert unknown.value.code == errno.ENOTCONN and 'vm' in native.replicas
+
+
+def test_no_peer_being_the_primarys_cluster_is_no_proof_that_the_primary_is_gone(commands: ImageCommands,
+                                                                               native: FakeNative) -> None:
+    native.replicas['vm']['remote_fsid'] = 'fsid-elsewhere'
+    with pytest.raises(CommandError) as refused:
+        commands.remove('rbd/vm', False)
+    assert refused.value.code == errno.ENOTCONN
+    assert "no rx peer of pool 'rbd' is its primary's cluster (fsid fsid-elsewhere)" in refused.value.message
+    assert 'vm' in native.replicas
+
+
+def test_a_promoted_image_is_refused_as_a_primary_before_the_peer_is_asked(commands: ImageCommands,
+                                                                          native: FakeNative) -> None:
+    native.replicas['vm']['promoted'] = True
+    for force in (False, True):
+        with pytest.raises(CommandError) as refused:
+            commands.remove('rbd/vm', force)
+        assert refused.value.code == errno.EINVAL and 'was promoted: it is a primary' in refused.value.message
+    assert native.calls == []
 
 
 def test_a_pool_or_namespace_the_peer_no_longer_has_means_the_primary_is_gone(commands: ImageCommands,

@@ -207,6 +207,19 @@ def test_a_paused_image_is_not_stepped_and_resumes_afterwards() -> None:
     assert len(native.calls) == 1 and replayer.find('rbd', '', 'vm')['state'] == 'replaying'
 
 
+def test_a_replica_named_otherwise_is_paused_by_its_primarys_global_id() -> None:
+    """After a restart, a replica that has not followed its primary's rename yet
+    (here 'old', its primary now 'vm') is found by the global id its record holds."""
+    replayer, pool, native, image = make([step(entries=1)])
+    image.local_name = 'vm'   # what a restart sets: its rename is the next step's
+    assert replayer.pause('rbd', '', 'old').images == []
+    paused = replayer.pause('rbd', '', 'old', 'g-vm')
+    assert paused.images == [image]
+    replayer._kick(image.key)
+    assert pool.run_all() == 0 and not native.calls
+    replayer.resume(paused)
+
+
 def test_ready_to_promote_once_the_demoted_primarys_journal_is_replayed_to_its_end() -> None:
     replayer, pool, native, image = make([step(entries=3, caught_up=False, demoted=True), step(demoted=True)])
     replayer._kick(image.key)
