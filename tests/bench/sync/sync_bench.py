@@ -37,7 +37,7 @@ How to run (as root, from the repository root, sandbox up: `packaging/sandbox up
 (1G) written, with our scanning phase, the objects our sync asked and how (object_map | full_scan),
 and the OSD operations site-a's OSDs served from the snapshot to the synced replica (perf counter
 osd.op; the module's own background work on site-a is in it too, for both engines).
---skip-ours / --skip-rbd-mirror apply to every mode; --only and --runs to the default mode.
+--skip-ours / --skip-rbd-mirror apply to every mode; --only to the default mode, --runs to it and --image-sizes.
 
 Each mode prints a markdown table and writes build/bench/sync_bench[-memory|-scaling].json;
 rbd-mirror logs to <sandbox>/rbd-mirror/rbd-mirror.log (build/sandbox/ by default). Every image the script creates is named bench*
@@ -63,7 +63,7 @@ import rados
 import rbd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / 'integration'))
-from sandbox import BUILD_DIR, CommandFailed, Site  # noqa: E402
+from sandbox import BUILD_DIR, CommandFailed, Site, set_fence  # noqa: E402
 
 OUT_DIR = BUILD_DIR / 'bench'
 MiB = 1 << 20
@@ -216,6 +216,17 @@ def remove_image(site: Site, spec: str, attempts: int = 30) -> None:
     log(f'warning: could not remove {site.name} {spec}: {proc.stderr.decode(errors="replace").strip()}')
 
 
+def lift_fence(bench: Bench, spec: str) -> None:
+    """The module's replica of a removed primary stays fenced (EROFS to `rbd snap purge`):
+    lifted here by hand, as the integration tests' purge does."""
+    pool, name = spec.split('/', 1)
+    try:
+        with bench.rados(bench.b).open_ioctx(pool) as ioctx:
+            set_fence(ioctx, name, False)
+    except (rbd.ImageNotFound, rados.ObjectNotFound):
+        pass
+
+
 def image_exists(site: Site, spec: str) -> bool:
     return site.rbd('info', spec, check=False).returncode == 0
 
@@ -299,6 +310,7 @@ class Ours(Engine):
     def remove(self, spec: str) -> None:
         self.bench.a.rbd('mirror', 'image', 'disable', spec, check=False)
         remove_image(self.bench.a, spec)
+        lift_fence(self.bench, spec)
         remove_image(self.bench.b, spec)   # the module's replica: user snaps mirror_snapshot.primary.<id>
 
 
@@ -949,27 +961,37 @@ def image_size_mode(bench: Bench, args: argparse.Namespace, daemon: Optional[Rbd
              for size in args.sizes.split(',')]
     cases.append((f'first sync, {args.first_written} written of {args.first_size}',
                   lambda e, n: thin_first_sync(e, args.first_size, args.first_written, n)))
-    for index, (case, measure) in enumerate(cases):
-        for engine in engines_in_turn(engines_for(bench, args), index + 1):
-            name = f'bench-{engine.name[:4]}-z{index}-{TAG}'
-            records.append(guarded({'engine': engine.name, 'delta': case},
-                                   lambda: measure(engine, name)))
+    for run in range(args.runs):
+        for index, (case, measure) in enumerate(cases):
+            for engine in engines_in_turn(engines_for(bench, args), run + index + 1):
+                name = f'bench-{engine.name[:4]}-z{index}-r{run}-{TAG}'
+                records.append(guarded({'engine': engine.name, 'delta': case, 'run': run},
+                                       lambda: measure(engine, name)))
+    # With several runs: medians, and every run's time in its own column.
     rows = []
     for case, _ in cases:
-        by_engine = {r['engine']: r for r in records if r['delta'] == case and 'seconds' in r}
-        for engine, r in by_engine.items():
-            sync = r.get('last_sync') or {}
-            scanning = (r.get('phase_seconds') or {}).get('scanning')
+        by_engine: Dict[str, List[Dict[str, Any]]] = {}
+        for r in records:
+            if r['delta'] == case and 'seconds' in r:
+                by_engine.setdefault(r['engine'], []).append(r)
+        for engine, runs in by_engine.items():
+            seconds = statistics.median(r['seconds'] for r in runs)
+            ops = statistics.median(r['primary_osd_ops'] for r in runs)
+            scans = [s for r in runs if (s := (r.get('phase_seconds') or {}).get('scanning')) is not None]
+            sync = runs[0].get('last_sync') or {}
             other = by_engine.get('rbd-mirror') if engine == 'ours' else None
-            rows.append([case, engine, f'{r["seconds"]:.2f}',
-                         f'{scanning:.2f}' if scanning is not None else '-',
+            other_seconds = statistics.median(r['seconds'] for r in other) if other else None
+            other_ops = statistics.median(r['primary_osd_ops'] for r in other) if other else None
+            rows.append([case, engine, f'{seconds:.2f}', ' '.join(f'{r["seconds"]:.2f}' for r in runs),
+                         f'{statistics.median(scans):.2f}' if scans else '-',
                          f'{sync.get("objects_scanned")} of {sync.get("objects_in_image")} '
                          f'({sync.get("delta_source")})' if sync else '-',
-                         f'{r["primary_osd_ops"]}',
-                         f'{r["seconds"] / other["seconds"]:.2f}' if other else '-',
-                         f'{r["primary_osd_ops"] / max(other["primary_osd_ops"], 1):.2f}' if other else '-'])
-    print('\n' + markdown(['case', 'engine', 'snapshot → synced (s)', 'scanning (s)', 'objects asked',
-                           'site-a OSD ops', 'time ours / rbd-mirror', 'ops ours / rbd-mirror'], rows) + '\n')
+                         f'{ops:.0f}',
+                         f'{seconds / other_seconds:.2f}' if other else '-',
+                         f'{ops / max(other_ops, 1):.2f}' if other else '-'])
+    print('\n' + markdown(['case', 'engine', 'snapshot → synced (s), median', 'each run (s)', 'scanning (s)',
+                           'objects asked', 'site-a OSD ops', 'time ours / rbd-mirror', 'ops ours / rbd-mirror'],
+                          rows) + '\n')
     if errors_text([dict(r, run='') for r in records]):
         print('Failed cases:\n' + errors_text([dict(r, run='') for r in records]) + '\n')
     log(f'wrote {dump_json("sync_bench-image-sizes.json", {"mode": "image-sizes", "records": records})}')
@@ -977,7 +999,8 @@ def image_size_mode(bench: Bench, args: argparse.Namespace, daemon: Optional[Rbd
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--runs', type=int, default=1, help='repetitions of every case (default 1)')
+    parser.add_argument('--runs', type=int, default=1, help='repetitions of every case (default 1; modes: '
+                        'the default and --image-sizes)')
     parser.add_argument('--skip-rbd-mirror', action='store_true', help='do not measure stock rbd-mirror')
     parser.add_argument('--skip-ours', action='store_true', help='do not measure the mirror_snapshot module')
     parser.add_argument('--only', choices=sorted(DELTAS), help='measure one delta only')
