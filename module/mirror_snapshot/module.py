@@ -525,6 +525,14 @@ class Module(MgrModule):
         self._executor.wait_ready(READY_TIMEOUT_SECONDS)
         return self._executor.call(lambda native: job(commands), timeout=PEER_COMMAND_TIMEOUT_SECONDS)
 
+    def _image_command_with_force(self, cmd: Dict[str, Any],
+                                  run: Callable[[ImageCommands, str, bool], Dict[str, Any]],
+                                  text: Callable[[Dict[str, Any]], str]) -> CommandResult:
+        """promote, resync, remove: <image_spec> [--force], the work on the executor."""
+        fmt = output.requested_format(cmd)
+        data = self._with_peer(lambda commands: run(commands, cmd['image_spec'], bool(cmd.get('force'))))
+        return 0, output.render(data, fmt, text), ''
+
     @command('mirror snapshot image demote name=image_spec,type=CephString',
              'Demote a primary <pool>/[<ns>/]<image>: clients can no longer write it, and its '
              'final snapshot is synced by the secondary before a clean promote' + FORMAT_HELP,
@@ -544,9 +552,7 @@ class Module(MgrModule):
              'to the last complete snapshot' + FORMAT_HELP,
              perm='w')
     def _cmd_promote(self, cmd: Dict[str, Any]) -> CommandResult:
-        fmt = output.requested_format(cmd)
-        data = self._with_peer(lambda commands: commands.promote(cmd['image_spec'], bool(cmd.get('force'))))
-        return 0, output.render(data, fmt, promote_text), ''
+        return self._image_command_with_force(cmd, ImageCommands.promote, promote_text)
 
     @command('mirror snapshot image resync name=image_spec,type=CephString '
              'name=force,type=CephBool,req=false',
@@ -556,9 +562,7 @@ class Module(MgrModule):
              'again' + FORMAT_HELP,
              perm='w')
     def _cmd_resync(self, cmd: Dict[str, Any]) -> CommandResult:
-        fmt = output.requested_format(cmd)
-        data = self._with_peer(lambda commands: commands.resync(cmd['image_spec'], bool(cmd.get('force'))))
-        return 0, output.render(data, fmt, resync_text), ''
+        return self._image_command_with_force(cmd, ImageCommands.resync, resync_text)
 
     @command('mirror snapshot image remove name=image_spec,type=CephString '
              'name=force,type=CephBool,req=false',
@@ -567,9 +571,7 @@ class Module(MgrModule):
              '(--force: without asking the peer)' + FORMAT_HELP,
              perm='w')
     def _cmd_remove(self, cmd: Dict[str, Any]) -> CommandResult:
-        fmt = output.requested_format(cmd)
-        data = self._with_peer(lambda commands: commands.remove(cmd['image_spec'], bool(cmd.get('force'))))
-        return 0, output.render(data, fmt, remove_text), ''
+        return self._image_command_with_force(cmd, ImageCommands.remove, remove_text)
 
     # 'w': it reads every object on both clusters, with the peer's credentials.
     @command('mirror snapshot image verify name=image_spec,type=CephString '
