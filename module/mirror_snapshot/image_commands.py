@@ -132,10 +132,15 @@ class ImageCommands:
                 remote = self._peers.get(peer, wait=CONNECT_TIMEOUT_SECONDS + 5, retry_now=True)
                 if remote.fsid() != fsid:
                     continue
-                primaries = self._native.mirrored_images(remote, level.pool, level.namespace)
+                try:
+                    primaries = self._native.mirrored_images(remote, level.pool, level.namespace)
+                except OSError as e:
+                    # Only the listing's ENOENT, on the primary's own cluster,
+                    # says the pool is gone; a connection's never does.
+                    if e.errno == errno.ENOENT:
+                        return
+                    raise
             except OSError as e:
-                if e.errno == errno.ENOENT:
-                    return  # the primary's cluster has no such pool any more
                 self._peers.failed(peer, e)
                 refused_checks.append(peer_error(peer, e))
                 continue

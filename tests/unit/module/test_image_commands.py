@@ -339,6 +339,17 @@ def test_a_pool_or_namespace_the_peer_no_longer_has_means_the_primary_is_gone(co
     assert commands.remove('rbd/vm', False)['primary_snap_id'] == 7
 
 
+def test_a_connection_failing_with_enoent_is_no_proof_that_the_primary_is_gone(commands: ImageCommands,
+                                                                              native: FakeNative,
+                                                                              peers: FakePeers) -> None:
+    def no_such_key(peer: FakePeer, wait: float = 0.0, retry_now: bool = False) -> FakeCluster:
+        raise OSError(errno.ENOENT, 'the peer key is missing')
+    peers.get = no_such_key  # type: ignore[method-assign]
+    with pytest.raises(CommandError) as refused:
+        commands.remove('rbd/vm', False)
+    assert refused.value.code == errno.ENOTCONN and 'vm' in native.replicas
+
+
 def test_only_replicas_are_removed(commands: ImageCommands, native: FakeNative) -> None:
     with pytest.raises(CommandError) as refused:
         commands.remove('rbd/plain', False)
