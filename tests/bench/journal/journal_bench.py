@@ -26,7 +26,6 @@ Writes build/bench/journal_bench.json and prints a markdown table.
 """
 import argparse
 import hashlib
-import importlib
 import json
 import sys
 import time
@@ -40,8 +39,7 @@ HERE = Path(__file__).resolve()
 sys.path.insert(0, str(HERE.parents[1] / 'sync'))
 sys.path.insert(0, str(HERE.parents[2] / 'integration'))
 import sync_bench  # noqa: E402
-from sync_bench import OUT_DIR, RBDM_POOL, TAG, Bench, RbdMirrorDaemon, log  # noqa: E402
-from sandbox import BUILD_DIR  # noqa: E402
+from sync_bench import OUT_DIR, RBDM_POOL, TAG, Bench, RbdMirrorDaemon, log, native_module  # noqa: E402
 
 MiB = 1 << 20
 IMAGE_SIZE = '1G'
@@ -57,11 +55,6 @@ class JournalRbdMirror(RbdMirrorDaemon):
     def asok(self, *command: str) -> str:
         return self.bench.b.run('ceph', '--admin-daemon', str(self.asok),
                                 *command).stdout.decode()
-
-
-def native_module():
-    sys.path.insert(0, str(BUILD_DIR / 'mgr_module' / 'mirror_snapshot'))
-    return importlib.import_module('_native')
 
 
 def digest(cluster: rados.Rados, pool: str, name: str) -> str:

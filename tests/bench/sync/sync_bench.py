@@ -46,6 +46,7 @@ mons allow pool deletion. Polling uses one librados/librbd connection per site i
 process per poll, so the pollers do not compete for CPU with the syncs they time.
 """
 import argparse
+import importlib
 import json
 import os
 import re
@@ -114,6 +115,7 @@ class Bench:
         self.a = Site('site-a')
         self.b = Site('site-b')
         self._rados: Dict[str, rados.Rados] = {}
+        self._native: Dict[str, Any] = {}
 
     def rados(self, site: Site) -> rados.Rados:
         if site.name not in self._rados:
@@ -122,10 +124,17 @@ class Bench:
             self._rados[site.name] = conn
         return self._rados[site.name]
 
+    def native(self, site: Site, native_module: Any) -> Any:
+        """One client of the module's native core per site (its Cluster)."""
+        if site.name not in self._native:
+            self._native[site.name] = native_module.Cluster.connect(str(site.conf))
+        return self._native[site.name]
+
     def close(self) -> None:
         for conn in self._rados.values():
             conn.shutdown()
         self._rados.clear()
+        self._native.clear()
 
 
 def rbd_json(site: Site, *args: str) -> Any:
@@ -216,17 +225,22 @@ def remove_image(site: Site, spec: str, attempts: int = 30) -> None:
     log(f'warning: could not remove {site.name} {spec}: {proc.stderr.decode(errors="replace").strip()}')
 
 
+def native_module():
+    """The module's native core as built (build/mgr_module/mirror_snapshot/_native*.so)."""
+    sys.path.insert(0, str(BUILD_DIR / 'mgr_module' / 'mirror_snapshot'))
+    return importlib.import_module('_native')
+
+
 def replica_record_snap_id(bench: Bench, spec: str) -> Optional[int]:
     """The last primary snapshot the module's replica record on site-b says it holds
-    completely (metadata `mirror_snapshot.replica`, "key=value,..."); None without one."""
+    completely (its native decoder, `replica_state`); None without a record or image."""
     pool, name = spec.split('/', 1)
+    native = native_module()
     try:
-        with bench.rados(bench.b).open_ioctx(pool) as ioctx, rbd.Image(ioctx, name, read_only=True) as image:
-            record = image.metadata_get('mirror_snapshot.replica')
-    except (rbd.ImageNotFound, KeyError, rbd.Error):
+        state = native.replica_state(bench.native(bench.b, native), pool, '', name)
+    except OSError:
         return None
-    fields = dict(pair.split('=', 1) for pair in record.split(',') if '=' in pair)
-    return int(fields.get('primary_snap_id', 0))
+    return state['primary_snap_id'] if state is not None else None
 
 
 def lift_fence(bench: Bench, spec: str) -> None:
